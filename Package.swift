@@ -1,0 +1,113 @@
+// swift-tools-version: 6.1
+import Foundation
+import PackageDescription
+
+// librdkafka >= 2.2 is required (Debian 12's 2.0.2 cannot talk to current brokers). When the
+// system has none that new, `scripts/setup` builds one into a cache folder; this manifest then
+// compiles against it and bakes its directory into the binaries' rpath, so that a Debian
+// librdkafka1 on the library path can never be loaded instead.
+let rdkafkaPrefix: String? = {
+    let environment = ProcessInfo.processInfo.environment
+    if let prefix = environment["VIGIL_RDKAFKA_PREFIX"], !prefix.isEmpty { return prefix }
+    let cache = environment["VIGIL_CACHE"] ?? (environment["HOME"].map { $0 + "/.cache/vigil" } ?? "")
+    let prefix = cache + "/librdkafka-2.8.0"
+    return FileManager.default.fileExists(atPath: prefix + "/include/librdkafka/rdkafka.h") ? prefix : nil
+}()
+
+let rdkafkaSwiftSettings: [SwiftSetting] = rdkafkaPrefix.map { [.unsafeFlags(["-Xcc", "-I\($0)/include"])] } ?? []
+let rdkafkaLinkerSettings: [LinkerSetting] = rdkafkaPrefix.map {
+    [.unsafeFlags(["-L\($0)/lib", "-Xlinker", "-rpath", "-Xlinker", "\($0)/lib"])]
+} ?? []
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Vigil",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vigil", targets: ["vigil"]),
+        .library(name: "VigilKafka", targets: ["VigilKafka"]),
+        .library(name: "VigilCodec", targets: ["VigilCodec"]),
+        .library(name: "VigilTopology", targets: ["VigilTopology"]),
+        .library(name: "VigilFeatures", targets: ["VigilFeatures"]),
+        .library(name: "VigilPipeline", targets: ["VigilPipeline"]),
+        .library(name: "VigilModels", targets: ["VigilModels"]),
+        .library(name: "VigilRuntime", targets: ["VigilRuntime"]),
+        .library(name: "VigilDrift", targets: ["VigilDrift"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C libraries from the system.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: rdkafkaPrefix == nil ? "rdkafka" : nil,
+            providers: [.apt(["librdkafka-dev (>= 2.2), or run scripts/setup"])]
+        ),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+
+        // One module per concern.
+        .target(
+            name: "VigilKafka",
+            dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict + rdkafkaSwiftSettings,
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+        .target(name: "VigilCodec", dependencies: ["CLZ4"], swiftSettings: strict),
+        .target(name: "VigilTopology", dependencies: ["Yams"], swiftSettings: strict),
+        .target(name: "VigilFeatures", dependencies: ["VigilCodec"], swiftSettings: strict),
+        .target(name: "VigilModels", dependencies: ["COpenBLAS"], swiftSettings: strict),
+        .target(
+            name: "VigilPipeline",
+            dependencies: ["VigilTopology", "VigilFeatures", "VigilModels", "VigilCodec"],
+            swiftSettings: strict
+        ),
+        .target(name: "VigilDrift", dependencies: ["VigilPipeline"], swiftSettings: strict),
+        .target(
+            name: "VigilRuntime",
+            dependencies: [
+                "VigilKafka", "VigilPipeline", "VigilDrift",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict + rdkafkaSwiftSettings,
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+        .executableTarget(
+            name: "vigil",
+            dependencies: [
+                "VigilKafka", "VigilTopology", "VigilFeatures", "VigilPipeline", "VigilModels",
+                "VigilRuntime", "VigilDrift", "VigilCodec",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict + rdkafkaSwiftSettings,
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+
+        .testTarget(
+            name: "VigilKafkaTests",
+            dependencies: ["VigilKafka"],
+            swiftSettings: strict + rdkafkaSwiftSettings,
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+        .testTarget(
+            name: "VigilFeaturesTests",
+            dependencies: ["VigilFeatures", "VigilTopology", "VigilPipeline", "VigilCodec"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "VigilModelsTests",
+            dependencies: ["VigilModels"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

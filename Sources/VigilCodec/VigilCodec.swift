@@ -1,0 +1,2 @@
+// VigilCodec: placeholder until its issue lands.
+public enum VigilCodecModule {}

@@ -1,0 +1,2 @@
+// VigilDrift: placeholder until its issue lands.
+public enum VigilDriftModule {}

@@ -1,0 +1,2 @@
+// VigilFeatures: placeholder until its issue lands.
+public enum VigilFeaturesModule {}

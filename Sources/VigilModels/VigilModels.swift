@@ -1,0 +1,2 @@
+// VigilModels: placeholder until its issue lands.
+public enum VigilModelsModule {}

@@ -1,0 +1,2 @@
+// VigilPipeline: placeholder until its issue lands.
+public enum VigilPipelineModule {}

@@ -1,0 +1,2 @@
+// VigilRuntime: placeholder until its issue lands.
+public enum VigilRuntimeModule {}

@@ -1,0 +1,2 @@
+// VigilTopology: placeholder until its issue lands.
+public enum VigilTopologyModule {}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import VigilKafka
+
+/// The `vigil` command: a streaming inference processor for Kafka.
+@main
+struct Vigil: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "vigil",
+        abstract: "Streaming inference on Kafka: windowed features, compiled models, exactly-once scores.",
+        subcommands: [
+            RunCommand.self, ReplayCommand.self, ScoreCommand.self, TailCommand.self,
+            ValidateCommand.self, DemoCommand.self,
+        ]
+    )
+
+    @Flag(name: .long, help: "Print Vigil's version and the librdkafka version it loaded.")
+    var version = false
+
+    func run() throws {
+        guard version else { throw CleanExit.helpRequest(self) }
+        print("vigil \(Vigil.version)")
+        print("librdkafka \(LibrdkafkaVersion.string)")
+        do {
+            try LibrdkafkaVersion.requireSupported()
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}

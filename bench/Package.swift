@@ -1,0 +1,40 @@
+// swift-tools-version: 6.1
+// Benchmarks for Vigil: their own package, so that CI need not build them. Each executable
+// prints a table that sets Vigil beside a peer measured in the same run; see README.md.
+import PackageDescription
+
+let package = Package(
+    name: "VigilBench",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "Vigil", path: ".."),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "PipeBench",
+            dependencies: [
+                .product(name: "VigilKafka", package: "Vigil"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "FeatureBench",
+            dependencies: [
+                .product(name: "VigilFeatures", package: "Vigil"),
+                .product(name: "VigilTopology", package: "Vigil"),
+                .product(name: "VigilPipeline", package: "Vigil"),
+                .product(name: "VigilCodec", package: "Vigil"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "KernelBench",
+            dependencies: [
+                .product(name: "VigilModels", package: "Vigil"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+print("FeatureBench: not written yet")

@@ -1,0 +1,1 @@
+print("KernelBench: not written yet")

@@ -1,0 +1,1 @@
+print("PipeBench: not written yet")
