@@ -110,7 +110,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilDriftTests",
-            dependencies: ["VigilDrift"],
+            dependencies: ["VigilDrift", "CLZ4"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
