@@ -69,7 +69,7 @@ let package = Package(
             dependencies: ["VigilTopology", "VigilFeatures", "VigilModels", "VigilCodec"],
             swiftSettings: strict
         ),
-        .target(name: "VigilDrift", dependencies: ["VigilPipeline"], swiftSettings: strict),
+        .target(name: "VigilDrift", dependencies: [], swiftSettings: strict),
         .target(
             name: "VigilRuntime",
             dependencies: [
@@ -105,6 +105,12 @@ let package = Package(
         .testTarget(
             name: "VigilModelsTests",
             dependencies: ["VigilModels"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "VigilDriftTests",
+            dependencies: ["VigilDrift", "CLZ4"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
