@@ -62,7 +62,7 @@ let package = Package(
         ),
         .target(name: "VigilCodec", dependencies: ["CLZ4"], swiftSettings: strict),
         .target(name: "VigilTopology", dependencies: ["Yams"], swiftSettings: strict),
-        .target(name: "VigilFeatures", dependencies: ["VigilCodec"], swiftSettings: strict),
+        .target(name: "VigilFeatures", dependencies: ["VigilCodec", "VigilTopology"], swiftSettings: strict),
         .target(name: "VigilModels", dependencies: ["COpenBLAS"], swiftSettings: strict),
         .target(
             name: "VigilPipeline",
