@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "VigilTopology", targets: ["VigilTopology"]),
         .library(name: "VigilFeatures", targets: ["VigilFeatures"]),
         .library(name: "VigilPipeline", targets: ["VigilPipeline"]),
+        .library(name: "VigilReplay", targets: ["VigilReplay"]),
         .library(name: "VigilModels", targets: ["VigilModels"]),
         .library(name: "VigilRuntime", targets: ["VigilRuntime"]),
         .library(name: "VigilDrift", targets: ["VigilDrift"]),
@@ -62,11 +63,16 @@ let package = Package(
         ),
         .target(name: "VigilCodec", dependencies: ["CLZ4"], swiftSettings: strict),
         .target(name: "VigilTopology", dependencies: ["Yams"], swiftSettings: strict),
-        .target(name: "VigilFeatures", dependencies: ["VigilCodec"], swiftSettings: strict),
+        .target(name: "VigilFeatures", dependencies: ["VigilCodec", "VigilTopology"], swiftSettings: strict),
         .target(name: "VigilModels", dependencies: ["COpenBLAS"], swiftSettings: strict),
         .target(
             name: "VigilPipeline",
             dependencies: ["VigilTopology", "VigilFeatures", "VigilModels", "VigilCodec"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "VigilReplay",
+            dependencies: ["VigilPipeline", "VigilTopology", "VigilFeatures", "VigilModels", "VigilCodec"],
             swiftSettings: strict
         ),
         .target(name: "VigilDrift", dependencies: [], swiftSettings: strict),
@@ -83,7 +89,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilKafka", "VigilTopology", "VigilFeatures", "VigilPipeline", "VigilModels",
-                "VigilRuntime", "VigilDrift", "VigilCodec",
+                "VigilRuntime", "VigilDrift", "VigilCodec", "VigilReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -99,7 +105,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilFeaturesTests",
-            dependencies: ["VigilFeatures", "VigilTopology", "VigilPipeline", "VigilCodec"],
+            dependencies: ["VigilFeatures", "VigilTopology", "VigilPipeline", "VigilCodec", "VigilReplay", "VigilModels"],
             swiftSettings: strict
         ),
         .testTarget(
