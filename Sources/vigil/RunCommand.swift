@@ -22,6 +22,7 @@ struct RunCommand: ParsableCommand {
     var properties: [String] = []
     @Option(help: "Seconds between full state snapshots per partition.") var snapshotInterval: Double = 60
     @Option(help: "The consumer group's session timeout, in seconds.") var sessionTimeout: Double = 10
+    @Option(help: "Most input events in one transaction.") var maxTransactionEvents = 10_000
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
 
     func run() throws {
@@ -47,6 +48,7 @@ struct RunCommand: ParsableCommand {
         options.commitInterval = .milliseconds(max(1, loaded.processing.commitInterval))
         options.snapshotInterval = .milliseconds(Int64(snapshotInterval * 1000))
         options.sessionTimeout = .milliseconds(Int64(sessionTimeout * 1000))
+        options.maxEventsPerTransaction = maxTransactionEvents
 
         let runtime = try StreamRuntime(topology: loaded, options: options, logger: logger) {
             try ModelKernels.kernel(for: loaded, logger: logger)

@@ -146,3 +146,61 @@ struct FixtureError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
+
+extension RuntimeFixture {
+    /// The built `vigil` executable beside the test bundle.
+    static var vigilExecutable: String {
+        get throws {
+            let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            for candidate in [directory, directory.deletingLastPathComponent()] {
+                let path = candidate.appendingPathComponent("vigil").path
+                if FileManager.default.isExecutableFile(atPath: path) { return path }
+            }
+            throw FixtureError("the vigil executable is not built beside \(directory.path); run the tests with `swift test` (it builds every product)")
+        }
+    }
+
+    /// Writes the card-fraud topology under a fresh name to a temporary file, for a `vigil run` process.
+    static func topologyFile(name: String, lateness: String, stateTTL: String = "45d") throws -> String {
+        let original = repository.appendingPathComponent("topologies/card-fraud.yaml")
+        var text = try String(contentsOf: original, encoding: .utf8)
+        text = text.replacingOccurrences(of: "name: card-fraud", with: "name: \(name)")
+        text = text.replacingOccurrences(of: "topics: [transactions]", with: "topics: [\(name).transactions]")
+        text = text.replacingOccurrences(of: "outputs:\n", with: "outputs:\n  include_features: true\n")
+        text = text.replacingOccurrences(of: #"  allowed_lateness: [^\n]*\n"#, with: "", options: .regularExpression)
+        text = text.replacingOccurrences(of: #"  state_ttl: [^\n]*\n"#, with: "", options: .regularExpression)
+        text = text.replacingOccurrences(of: "processing:\n", with: "processing:\n  allowed_lateness: \(lateness)\n  state_ttl: \(stateTTL)\n")
+        // Model paths are relative to the topology's folder: make them absolute for the copy.
+        var lines: [String] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("  path: ") {
+                let relative = String(line.dropFirst("  path: ".count))
+                lines.append("  path: " + original.deletingLastPathComponent().appendingPathComponent(relative).standardized.path)
+            } else {
+                lines.append(String(line))
+            }
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).yaml")
+        try lines.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        return file.path
+    }
+
+    /// Starts `vigil run` as a process of its own.
+    static func startVigil(topologyFile: String, instance: String, extra: [String] = []) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try vigilExecutable)
+        process.arguments = ["run", "--topology", topologyFile, "--bootstrap", bootstrap, "--instance-id", instance,
+                             "--session-timeout", "2", "--log-level", "error"] + extra
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// The group's committed offsets for the source partitions.
+    static func committedOffsets(group: String, topic: String, partitions: Int32) throws -> [Int32: Int64] {
+        let consumer = try Consumer(configuration: ConsumerConfiguration(kafka: kafka, groupID: group), logger: logger)
+        defer { try? consumer.close() }
+        let committed = try consumer.committed((0..<partitions).map { TopicPartition(topic, $0) })
+        return Dictionary(uniqueKeysWithValues: committed.map { ($0.key.partition, $0.value) })
+    }
+}
