@@ -23,6 +23,11 @@ enum JSONValue: Sendable {
         return nil
     }
 
+    /// The value as an exact integer (a number or numeric string without a fraction).
+    var integer: Int? {
+        number.flatMap { Int(exactly: $0) }
+    }
+
     var string: String? {
         if case .string(let value) = self { return value }
         return nil

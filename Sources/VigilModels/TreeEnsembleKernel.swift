@@ -59,6 +59,8 @@ public struct TreeEnsembleKernel: ScoringKernel {
 
     init(spec: TreeEnsembleSpec, layout: Layout = .depthFirst) throws(ModelFormatError) {
         guard !spec.inputNames.isEmpty else { throw ModelFormatError("the model has no inputs") }
+        // Feature indices share a 32-bit word with three flag bits.
+        guard spec.inputNames.count < 1 << 28 else { throw ModelFormatError("the model has too many inputs") }
         guard !spec.trees.isEmpty else { throw ModelFormatError("the model has no trees") }
         var builder = Builder(featureCount: spec.inputNames.count, layout: layout)
         for (index, tree) in spec.trees.enumerated() {

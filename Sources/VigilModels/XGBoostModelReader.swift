@@ -19,9 +19,9 @@ enum XGBoostModelReader {
         let parameters = try learner.require("learner_model_param", at: ".learner")
         let objective = try learner.require("objective", at: ".learner").requireString("name", at: ".learner.objective")
 
-        let numClass = Int(parameters["num_class"]?.number ?? 0)
-        let numTarget = Int(parameters["num_target"]?.number ?? 1)
-        guard numClass <= 1, numTarget <= 1 else {
+        let numClass = parameters["num_class"].map { $0.integer ?? -1 } ?? 0
+        let numTarget = parameters["num_target"].map { $0.integer ?? -1 } ?? 1
+        guard (0...1).contains(numClass), (0...1).contains(numTarget) else {
             throw ModelFormatError("multi-output models are not supported (num_class \(numClass), num_target \(numTarget))")
         }
         guard let baseScoreText = parameters["base_score"]?.string else {
@@ -42,7 +42,7 @@ enum XGBoostModelReader {
             throw ModelFormatError("objective \(objective) is not supported (supported: \((logisticObjectives.union(identityObjectives)).sorted().joined(separator: ", ")))")
         }
 
-        let featureCount = Int(try parameters.require("num_feature", at: ".learner.learner_model_param").number ?? -1)
+        let featureCount = try parameters.require("num_feature", at: ".learner.learner_model_param").integer ?? -1
         guard featureCount > 0, featureCount < 1 << 24 else {
             throw ModelFormatError("num_feature must be a positive count")
         }
