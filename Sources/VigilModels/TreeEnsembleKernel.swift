@@ -131,12 +131,22 @@ public struct TreeEnsembleKernel: ScoringKernel {
                      nodes: UnsafeBufferPointer<Node>, positions: UnsafeMutablePointer<Int32>) {
         for row in 0..<count { positions[row] = tree.root }
         for _ in 0..<tree.depth {
+            // Deep, lopsided trees (LightGBM's leaf-wise growth) put most leaves well above the
+            // deepest one: stop once no row of the block moved.
+            var moved: Int32 = 0
             for row in 0..<count {
-                let node = nodes[Int(positions[row])]
-                let x = rows[row * featureCount + Int(node.featureAndFlags >> 3)]
-                let goLeft = (x < node.threshold) || (x.isNaN && node.featureAndFlags & nanLeftFlag != 0)
-                positions[row] = node.firstChild &+ (goLeft ? 0 : 1)
+                let position = positions[row]
+                let node = nodes[Int(position)]
+                let x = rows[row &* featureCount &+ Int(node.featureAndFlags >> 3)]
+                // Comparison results as bits rather than `||` or `?:`: the compiler turns those
+                // into branches, and which way a split goes is a coin toss the predictor loses.
+                let less = UInt32(unsafeBitCast(x < node.threshold, to: UInt8.self))
+                let nanLeft = UInt32(unsafeBitCast(x.isNaN, to: UInt8.self)) & node.featureAndFlags
+                let next = node.firstChild &+ Int32(bitPattern: ((less | nanLeft) & 1) ^ 1)
+                moved |= next ^ position
+                positions[row] = next
             }
+            if moved == 0 { break }
         }
     }
 
