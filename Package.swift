@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "VigilTopology", targets: ["VigilTopology"]),
         .library(name: "VigilFeatures", targets: ["VigilFeatures"]),
         .library(name: "VigilPipeline", targets: ["VigilPipeline"]),
+        .library(name: "VigilReplay", targets: ["VigilReplay"]),
         .library(name: "VigilModels", targets: ["VigilModels"]),
         .library(name: "VigilRuntime", targets: ["VigilRuntime"]),
         .library(name: "VigilDrift", targets: ["VigilDrift"]),
@@ -62,14 +63,19 @@ let package = Package(
         ),
         .target(name: "VigilCodec", dependencies: ["CLZ4"], swiftSettings: strict),
         .target(name: "VigilTopology", dependencies: ["Yams"], swiftSettings: strict),
-        .target(name: "VigilFeatures", dependencies: ["VigilCodec"], swiftSettings: strict),
+        .target(name: "VigilFeatures", dependencies: ["VigilCodec", "VigilTopology"], swiftSettings: strict),
         .target(name: "VigilModels", dependencies: ["COpenBLAS"], swiftSettings: strict),
         .target(
             name: "VigilPipeline",
             dependencies: ["VigilTopology", "VigilFeatures", "VigilModels", "VigilCodec"],
             swiftSettings: strict
         ),
-        .target(name: "VigilDrift", dependencies: ["VigilPipeline"], swiftSettings: strict),
+        .target(
+            name: "VigilReplay",
+            dependencies: ["VigilPipeline", "VigilTopology", "VigilFeatures", "VigilModels", "VigilCodec"],
+            swiftSettings: strict
+        ),
+        .target(name: "VigilDrift", dependencies: [], swiftSettings: strict),
         .target(
             name: "VigilRuntime",
             dependencies: [
@@ -83,7 +89,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilKafka", "VigilTopology", "VigilFeatures", "VigilPipeline", "VigilModels",
-                "VigilRuntime", "VigilDrift", "VigilCodec",
+                "VigilRuntime", "VigilDrift", "VigilCodec", "VigilReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -98,13 +104,25 @@ let package = Package(
             linkerSettings: rdkafkaLinkerSettings
         ),
         .testTarget(
+            name: "VigilRuntimeTests",
+            dependencies: ["VigilRuntime", "VigilKafka", "VigilTopology", "VigilPipeline", "VigilCodec", "VigilFeatures"],
+            swiftSettings: strict + rdkafkaSwiftSettings,
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+        .testTarget(
             name: "VigilFeaturesTests",
-            dependencies: ["VigilFeatures", "VigilTopology", "VigilPipeline", "VigilCodec"],
+            dependencies: ["VigilFeatures", "VigilTopology", "VigilPipeline", "VigilCodec", "VigilReplay", "VigilModels"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "VigilModelsTests",
             dependencies: ["VigilModels"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "VigilDriftTests",
+            dependencies: ["VigilDrift", "CLZ4"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

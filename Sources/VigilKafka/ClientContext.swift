@@ -10,6 +10,8 @@ final class ClientContext: Sendable {
         var delivered = 0
         var failed = 0
         var firstFailure: KafkaError?
+        /// The lowest delivered offset per partition among records sent with `tracked: true`.
+        var trackedOffsets: [TopicPartition: Int64] = [:]
     }
 
     let logger: Logger
@@ -65,6 +67,10 @@ let deliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_mes
     context.delivery.withLock { state in
         if error == RD_KAFKA_RESP_ERR_NO_ERROR {
             state.delivered += 1
+            if message.pointee._private == trackedMarker, let topic = message.pointee.rkt {
+                let partition = TopicPartition(String(cString: rd_kafka_topic_name(topic)), message.pointee.partition)
+                state.trackedOffsets[partition] = min(state.trackedOffsets[partition] ?? .max, message.pointee.offset)
+            }
         } else {
             state.failed += 1
             if state.firstFailure == nil {
@@ -74,3 +80,6 @@ let deliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kafka_mes
         }
     }
 }
+
+/// The per-record opaque of records whose delivered offset the sender wants to know.
+nonisolated(unsafe) let trackedMarker = UnsafeMutableRawPointer(bitPattern: 1)

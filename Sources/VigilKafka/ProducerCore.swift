@@ -17,7 +17,7 @@ final class ProducerCore: @unchecked Sendable {
     /// local queue is full it serves delivery reports and tries again, for up to `queueTimeout`.
     func send(
         topic: String, partition: Int32?, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
-        headers: [KafkaHeader], timestamp: Int64?, queueTimeout: Duration = .seconds(30)
+        headers: [KafkaHeader], timestamp: Int64?, tracked: Bool = false, queueTimeout: Duration = .seconds(30)
     ) throws(KafkaError) {
         var waited = 0
         while true {
@@ -48,6 +48,12 @@ final class ProducerCore: @unchecked Sendable {
                     item.vtype = RD_KAFKA_VTYPE_VALUE
                     item.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
                     item.u.mem.size = value.count
+                    values.append(item)
+                }
+                if tracked {
+                    item = rd_kafka_vu_t()
+                    item.vtype = RD_KAFKA_VTYPE_OPAQUE
+                    item.u.ptr = trackedMarker
                     values.append(item)
                 }
                 if let timestamp {
@@ -125,6 +131,14 @@ final class ProducerCore: @unchecked Sendable {
 
     /// Delivered and failed counts so far, and the first failure.
     var deliveryState: ClientContext.DeliveryState { handle.context.delivery.withLock { $0 } }
+
+    /// The lowest delivered offset per partition of the tracked records delivered since the last call.
+    func takeTrackedOffsets() -> [TopicPartition: Int64] {
+        handle.context.delivery.withLock { state in
+            defer { state.trackedOffsets = [:] }
+            return state.trackedOffsets
+        }
+    }
 
     func takeDeliveryFailure() -> KafkaError? {
         handle.context.delivery.withLock { state in

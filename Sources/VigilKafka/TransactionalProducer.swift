@@ -38,13 +38,18 @@ public final class TransactionalProducer: Sendable {
     /// Queues a record in the open transaction.
     public func send(_ record: ProducerRecord) throws(KafkaError) { try core.send(record) }
 
-    /// Queues a record from bytes that only need to live for this call.
+    /// Queues a record from bytes that only need to live for this call. With `tracked`, its
+    /// offset is reported by ``takeTrackedOffsets()`` once delivered (after ``flush(timeout:)``).
     public func send(
         topic: String, partition: Int32? = nil, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
-        headers: [KafkaHeader] = [], timestamp: Int64? = nil
+        headers: [KafkaHeader] = [], timestamp: Int64? = nil, tracked: Bool = false
     ) throws(KafkaError) {
-        try core.send(topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp)
+        try core.send(topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp, tracked: tracked)
     }
+
+    /// The lowest offset per partition of the tracked records delivered since the last call
+    /// (for example where a state snapshot starts in its changelog partition).
+    public func takeTrackedOffsets() -> [TopicPartition: Int64] { core.takeTrackedOffsets() }
 
     /// Adds the consumer's next offsets (last processed + 1) to the open transaction, so that
     /// they commit with its records. The group metadata fences zombie instances (KIP-447).

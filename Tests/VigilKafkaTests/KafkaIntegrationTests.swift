@@ -113,6 +113,10 @@ struct KafkaIntegrationTests {
             #expect(records.count == 10)
             try producer.beginTransaction()
             for record in records.prefix(4) { try producer.send(ProducerRecord(topic: output, value: record.value)) }
+            // The offset of a tracked record is known once it is delivered.
+            try Array("marker".utf8).withUnsafeBytes { try producer.send(topic: output, partition: 0, key: nil, value: $0, tracked: true) }
+            try producer.flush()
+            #expect(producer.takeTrackedOffsets() == [TopicPartition(output, 0): 4])
             try producer.sendOffsetsToTransaction([partition: 4], groupMetadata: consumer.groupMetadata())
             try producer.commitTransaction()
             #expect(try consumer.committed([partition])[partition] == 4)

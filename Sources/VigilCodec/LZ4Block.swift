@@ -1,0 +1,45 @@
+import CLZ4
+
+/// LZ4 block compression for small self-contained buffers (state snapshots, changelog records).
+///
+/// A block carries no size of its own, so ``compress(_:)`` prefixes the original length
+/// (4 bytes, little-endian) and ``decompress(_:)`` checks it.
+public enum LZ4Block {
+    /// Compresses `bytes` into a length-prefixed LZ4 block.
+    public static func compress(_ bytes: [UInt8]) -> [UInt8] {
+        precondition(bytes.count <= Int(LZ4_MAX_INPUT_SIZE), "LZ4 block input too large")
+        let bound = Int(LZ4_compressBound(Int32(bytes.count)))
+        var output = [UInt8](repeating: 0, count: 4 + bound)
+        let written = output.withUnsafeMutableBytes { out -> Int32 in
+            out.storeBytes(of: UInt32(bytes.count).littleEndian, toByteOffset: 0, as: UInt32.self)
+            return bytes.withUnsafeBytes { input in
+                LZ4_compress_default(
+                    input.baseAddress?.assumingMemoryBound(to: CChar.self),
+                    (out.baseAddress! + 4).assumingMemoryBound(to: CChar.self),
+                    Int32(bytes.count), Int32(bound))
+            }
+        }
+        precondition(written > 0 || bytes.isEmpty, "LZ4_compress_default failed with a sufficient bound")
+        output.removeLast(bound - Int(written))
+        return output
+    }
+
+    /// Decompresses a block made by ``compress(_:)``; throws if it is malformed.
+    public static func decompress(_ block: [UInt8]) throws -> [UInt8] {
+        guard block.count >= 4 else { throw CodecError.binary(detail: "LZ4 block shorter than its length prefix") }
+        let size = Int(block.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 0, as: UInt32.self)) })
+        guard size <= Int(LZ4_MAX_INPUT_SIZE) else { throw CodecError.binary(detail: "LZ4 block claims \(size) bytes") }
+        var output = [UInt8](repeating: 0, count: size)
+        if size == 0 { return output }
+        let decoded = output.withUnsafeMutableBytes { out in
+            block.withUnsafeBytes { input in
+                LZ4_decompress_safe(
+                    (input.baseAddress! + 4).assumingMemoryBound(to: CChar.self),
+                    out.baseAddress!.assumingMemoryBound(to: CChar.self),
+                    Int32(block.count - 4), Int32(size))
+            }
+        }
+        guard Int(decoded) == size else { throw CodecError.binary(detail: "LZ4 block does not decode to its stated \(size) bytes") }
+        return output
+    }
+}

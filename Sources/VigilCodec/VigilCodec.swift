@@ -1,2 +1,0 @@
-// VigilCodec: placeholder until its issue lands.
-public enum VigilCodecModule {}

@@ -1,0 +1,130 @@
+/// Key slots: creation, the least-recently-seen list, capacity eviction and TTL expiry.
+extension FeatureEngine {
+    /// Creates state for a new key, evicting the least recently seen key first when full.
+    func createSlot(for key: StateKey) -> Int {
+        if slotOfKey.count >= configuration.maxKeys, lruTail >= 0 {
+            evict(slot: Int(lruTail))
+            statistics.keysEvictedForCapacity += 1
+        }
+        let slot = allocateSlot(for: key)
+        let state = header(slot)
+        state.epoch = batchEpoch
+        touched.append(key)
+        if configuration.recordsUndo { undoLog.append((key, nil)) }
+        return slot
+    }
+
+    /// Takes a free slot (growing the slab if needed) and gives it an empty header.
+    func allocateSlot(for key: StateKey) -> Int {
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = Int(free)
+        } else {
+            slot = keys.count
+            if slot == slotCapacity {
+                let larger = UnsafeMutableRawPointer.allocate(byteCount: slotCapacity * 2 * plan.headerSize, alignment: 16)
+                larger.copyMemory(from: headers, byteCount: slotCapacity * plan.headerSize)
+                headers.deallocate()
+                headers = larger
+                slotCapacity *= 2
+            }
+            keys.append(nil)
+            if plan.distinctCount > 0 { distinctTables.append([]) }
+        }
+        let state = header(slot)
+        state.raw.initializeMemory(as: UInt8.self, repeating: 0, count: plan.headerSize)
+        state.maxTime = .min
+        for output in plan.outputs where output.ewmaOffset >= 0 { state.setInt(output.ewmaOffset + 8, .min) }
+        if plan.distinctCount > 0 { distinctTables[slot] = Array(repeating: [:], count: plan.distinctCount) }
+        keys[slot] = key
+        slotOfKey[key] = Int32(slot)
+        state.lruPrevious = -1
+        state.lruNext = lruHead
+        if lruHead >= 0 { header(Int(lruHead)).lruPrevious = Int32(slot) }
+        lruHead = Int32(slot)
+        if lruTail < 0 { lruTail = Int32(slot) }
+        return slot
+    }
+
+    /// Removes a key's state (recording it for rollback and as touched).
+    func evict(slot: Int) {
+        noteTouch(slot)
+        releaseSlot(slot)
+    }
+
+    /// Frees a slot without any bookkeeping.
+    func releaseSlot(_ slot: Int) {
+        let state = header(slot)
+        unlink(slot)
+        state.ringBlock?.deallocate()
+        state.ringBlock = nil
+        if let key = keys[slot] { slotOfKey[key] = nil }
+        keys[slot] = nil
+        if plan.distinctCount > 0 { distinctTables[slot] = [] }
+        freeSlots.append(Int32(slot))
+    }
+
+    /// Records a key as touched in the open batch, and its prior state for rollback, once per batch.
+    @inline(__always)
+    func noteTouch(_ slot: Int) {
+        let state = header(slot)
+        guard state.epoch != batchEpoch else { return }
+        state.epoch = batchEpoch
+        let key = keys[slot]!
+        touched.append(key)
+        if configuration.recordsUndo { undoLog.append((key, encodeState(slot: slot))) }
+    }
+
+    @inline(__always)
+    func moveToFront(_ slot: Int) {
+        guard lruHead != Int32(slot) else { return }
+        unlink(slot)
+        let state = header(slot)
+        state.lruPrevious = -1
+        state.lruNext = lruHead
+        if lruHead >= 0 { header(Int(lruHead)).lruPrevious = Int32(slot) }
+        lruHead = Int32(slot)
+        if lruTail < 0 { lruTail = Int32(slot) }
+    }
+
+    private func unlink(_ slot: Int) {
+        let state = header(slot)
+        let previous = state.lruPrevious
+        let next = state.lruNext
+        if previous >= 0 { header(Int(previous)).lruNext = next } else if lruHead == Int32(slot) { lruHead = next }
+        if next >= 0 { header(Int(next)).lruPrevious = previous } else if lruTail == Int32(slot) { lruTail = previous }
+        state.lruPrevious = -1
+        state.lruNext = -1
+    }
+
+    /// Drops keys whose newest event is older than `now − stateTTL`, walking from the least
+    /// recently seen; returns how many. Call with the stream's event time, e.g. once a batch.
+    ///
+    /// A TTL no shorter than the longest window plus the allowed lateness (the loader's rule)
+    /// drops only keys whose windows are all empty, so expiry never changes a feature.
+    @discardableResult
+    public func expireIdleKeys(now: Int64) -> Int {
+        var expired = 0
+        let cutoff = now - configuration.stateTTL
+        while lruTail >= 0 {
+            let slot = Int(lruTail)
+            let newest = header(slot).maxTime
+            guard newest != .min, newest < cutoff else { break }
+            evict(slot: slot)
+            expired += 1
+        }
+        statistics.keysExpired += expired
+        return expired
+    }
+
+    /// The keys from least to most recently seen (for tests and diagnostics).
+    public var keysByRecency: [StateKey] {
+        var result: [StateKey] = []
+        var slot = lruTail
+        while slot >= 0 {
+            result.append(keys[Int(slot)]!)
+            slot = header(Int(slot)).lruPrevious
+        }
+        return result
+    }
+}

@@ -1,0 +1,158 @@
+import VigilCodec
+
+/// Per-key state snapshots: a versioned binary form, LZ4-compressed, that restores exactly
+/// (every running sum and its compensation bit for bit, every buffered event, every deque).
+extension FeatureEngine {
+    static let snapshotMagic: UInt32 = 0x5647_4B53  // "VGKS"
+    /// The snapshot format version; a reader rejects any other.
+    public static let snapshotVersion: UInt8 = 1
+
+    /// Every key with state, in no particular order.
+    public var allKeys: [StateKey] { Array(slotOfKey.keys) }
+
+    /// The key's state as a compressed snapshot, or nil if the key has none.
+    public func snapshot(key: StateKey) -> [UInt8]? {
+        guard let slot = slotOfKey[key] else { return nil }
+        return LZ4Block.compress(encodeState(slot: Int(slot)))
+    }
+
+    /// Installs a snapshot made by ``snapshot(key:)`` of an engine with the same stage layout,
+    /// replacing the key's current state; returns the key. Not recorded in the open batch.
+    @discardableResult
+    public func restore(snapshot: [UInt8]) throws -> StateKey {
+        let encoded = try LZ4Block.decompress(snapshot)
+        if let key = try? Self.decodeKey(encoded), let slot = slotOfKey[key] { releaseSlot(Int(slot)) }
+        if slotOfKey.count >= configuration.maxKeys, lruTail >= 0 {
+            releaseSlot(Int(lruTail))
+            statistics.keysEvictedForCapacity += 1
+        }
+        return try install(encoded: encoded)
+    }
+
+    /// Drops a key's state (a changelog tombstone); not recorded in the open batch.
+    public func removeState(key: StateKey) {
+        if let slot = slotOfKey[key] { releaseSlot(Int(slot)) }
+    }
+
+    /// The uncompressed binary form of a slot's state.
+    func encodeState(slot: Int) -> [UInt8] {
+        let state = header(slot)
+        let count = Int(state.end - state.base)
+        var writer = ByteWriter(capacity: 64 + plan.headerSize + count * plan.bytesPerBufferedEvent)
+        writer.write(Self.snapshotMagic)
+        writer.write(Self.snapshotVersion)
+        writer.write(plan.fingerprint)
+        switch keys[slot]! {
+        case let .int(value): writer.write(UInt8(0)); writer.write(value)
+        case let .string(text): writer.write(UInt8(1)); writer.write(text)
+        }
+        writer.writeVarint(UInt64(plan.headerSize))
+        for offset in stride(from: 0, to: plan.headerSize, by: 8) {
+            let isLocal = offset == StagePlan.ringOffset || offset == StagePlan.capacityOffset || offset == StagePlan.lruOffset || offset == StagePlan.epochOffset
+            writer.write(isLocal ? 0 : UInt64(bitPattern: state.int(offset)))
+        }
+        writer.writeVarint(UInt64(count))
+        if let block = state.ringBlock {
+            let ring = RingBlock(raw: block, capacity: state.capacity, columns: plan.inputNames.count)
+            let mask = ring.capacity - 1
+            var sequence = state.base
+            while sequence < state.end { writer.write(ring.times[Int(sequence) & mask]); sequence += 1 }
+            for column in 0..<plan.inputNames.count {
+                sequence = state.base
+                while sequence < state.end { writer.write(ring.column(column)[Int(sequence) & mask]); sequence += 1 }
+            }
+            for window in plan.columnWindows {
+                for (keeps, deque, offset) in [(window.keepsMin, window.minDeque, window.minDequeOffset), (window.keepsMax, window.maxDeque, window.maxDequeOffset)] where keeps {
+                    var position = state.int(offset)
+                    while position < state.int(offset + 8) { writer.write(ring.deque(deque)[Int(position) & mask]); position += 1 }
+                }
+            }
+        }
+        return writer.bytes
+    }
+
+    static func decodeKey(_ encoded: [UInt8]) throws -> StateKey {
+        var reader = ByteReader(encoded)
+        _ = try reader.readUInt32()
+        _ = try reader.readUInt8()
+        _ = try reader.readUInt64()
+        return try readKey(&reader)
+    }
+
+    private static func readKey(_ reader: inout ByteReader) throws -> StateKey {
+        switch try reader.readUInt8() {
+        case 0: return .int(try reader.readInt64())
+        case 1: return .string(try reader.readString())
+        case let tag: throw CodecError.binary(detail: "unknown key tag \(tag) in a state snapshot")
+        }
+    }
+
+    /// Decodes an uncompressed state into a fresh slot (the key must have none).
+    func install(encoded: [UInt8]) throws -> StateKey {
+        var reader = ByteReader(encoded)
+        guard try reader.readUInt32() == Self.snapshotMagic else { throw CodecError.binary(detail: "not a Vigil state snapshot") }
+        let version = try reader.readUInt8()
+        guard version == Self.snapshotVersion else {
+            throw CodecError.binary(detail: "state snapshot version \(version); this build reads version \(Self.snapshotVersion)")
+        }
+        guard try reader.readUInt64() == plan.fingerprint else {
+            throw CodecError.binary(detail: "state snapshot of a different stage layout (the topology's features changed)")
+        }
+        let key = try Self.readKey(&reader)
+        guard try reader.readCount() == plan.headerSize else { throw CodecError.binary(detail: "state snapshot header size differs") }
+        var words: [Int64] = []
+        for _ in stride(from: 0, to: plan.headerSize, by: 8) { words.append(try reader.readInt64()) }
+        let count = try reader.readCount(limit: 1 << 28)
+        precondition(slotOfKey[key] == nil, "install(encoded:) needs a key without state")
+        let slot = allocateSlot(for: key)
+        let state = header(slot)
+        let lruPrevious = state.lruPrevious
+        let lruNext = state.lruNext
+        for (index, word) in words.enumerated() { state.setInt(index * 8, word) }
+        state.lruPrevious = lruPrevious
+        state.lruNext = lruNext
+        state.ringBlock = nil
+        state.capacity = 0
+        state.epoch = 0
+        guard state.end - state.base == Int64(count) else {
+            releaseSlot(slot)
+            throw CodecError.binary(detail: "state snapshot event count does not match its cursors")
+        }
+        if count > 0 || !plan.groups.isEmpty || configuration.allowedLateness > 0 {
+            var capacity = 4
+            while capacity < count { capacity *= 2 }
+            resize(slot: slot, capacity: capacity)
+            let ring = RingBlock(raw: state.ringBlock!, capacity: capacity, columns: plan.inputNames.count)
+            let mask = capacity - 1
+            do {
+                var sequence = state.base
+                while sequence < state.end { ring.times[Int(sequence) & mask] = try reader.readInt64(); sequence += 1 }
+                for column in 0..<plan.inputNames.count {
+                    sequence = state.base
+                    while sequence < state.end { ring.column(column)[Int(sequence) & mask] = try reader.readDouble(); sequence += 1 }
+                }
+                for window in plan.columnWindows {
+                    for (keeps, deque, offset) in [(window.keepsMin, window.minDeque, window.minDequeOffset), (window.keepsMax, window.maxDeque, window.maxDequeOffset)] where keeps {
+                        var position = state.int(offset)
+                        guard state.int(offset + 8) - position <= Int64(capacity) else { throw CodecError.binary(detail: "deque longer than the buffer") }
+                        while position < state.int(offset + 8) { ring.deque(deque)[Int(position) & mask] = try reader.readInt64(); position += 1 }
+                    }
+                }
+                guard reader.isAtEnd else { throw CodecError.binary(detail: "trailing bytes after a state snapshot") }
+            } catch {
+                releaseSlot(slot)
+                throw error
+            }
+            // Distinct tables are a function of the window contents; rebuild rather than store.
+            for window in plan.columnWindows where window.keepsDistinct {
+                var sequence = state.evict(window.group)
+                while sequence < state.enter(window.group) {
+                    let value = ring.column(window.column)[Int(sequence) & mask]
+                    if !value.isNaN { distinctTables[slot][window.distinctIndex][Self.distinctBits(value), default: 0] += 1 }
+                    sequence += 1
+                }
+            }
+        }
+        return key
+    }
+}

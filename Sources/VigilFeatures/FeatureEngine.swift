@@ -1,0 +1,553 @@
+import Foundation
+public import VigilTopology
+
+/// The windowed feature state of one stage: every key's recent events and running aggregates,
+/// updated one event at a time.
+///
+/// Layout: keys map to dense slots; each slot has a fixed-size header in one slab (window
+/// cursors, compensated running sums, deque cursors, sequential state) and one ring block of
+/// its own holding the buffered events column by column (time, each input, each min/max
+/// deque). Invertible aggregates (count, sum, mean, variance) are added and removed as events
+/// enter and leave a window; min and max use monotonic deques; distinct counts a per-window
+/// value table. Windows are exact: every event sees precisely the events in its time range.
+///
+/// Not thread-safe: one engine belongs to one stage runner.
+public final class FeatureEngine {
+    /// Bounds and options of an engine.
+    public struct Configuration: Sendable, Equatable {
+        /// How far behind a key's newest event another may arrive and still be placed (ms). Default 0.
+        public var allowedLateness: Int64 = 0
+        /// Keys idle longer than this (ms of event time) are dropped by ``expireIdleKeys(now:)``. Default 30 days.
+        public var stateTTL: Int64 = 30 * 86_400_000
+        /// Most keys held; the least recently seen key is evicted beyond it. Default 1,000,000.
+        public var maxKeys: Int = 1_000_000
+        /// Whether each batch keeps what it needs to roll back (the live runtime needs it; replay does not). Default true.
+        public var recordsUndo: Bool = true
+
+        /// The defaults.
+        public init() {}
+
+        /// The bounds from a topology's processing section.
+        public init(processing: ProcessingSpec, recordsUndo: Bool = true) {
+            allowedLateness = processing.allowedLateness
+            stateTTL = processing.stateTTL
+            maxKeys = processing.maxKeys
+            self.recordsUndo = recordsUndo
+        }
+    }
+
+    let plan: StagePlan
+    /// The engine's bounds.
+    public let configuration: Configuration
+    /// The fields the engine reads from each event, in the order ``process(key:time:inputs:into:)`` takes them.
+    public var inputNames: [String] { plan.inputNames }
+    /// The features it writes, in stage order.
+    public let featureNames: [String]
+    /// Counters since creation.
+    public internal(set) var statistics = EngineStatistics()
+
+    var headers: UnsafeMutableRawPointer
+    var slotCapacity: Int
+    var keys: [StateKey?] = []
+    var slotOfKey: [StateKey: Int32] = [:]
+    var freeSlots: [Int32] = []
+    var lruHead: Int32 = -1
+    var lruTail: Int32 = -1
+    var distinctTables: [[[UInt64: Int32]]] = []
+    /// Column windows of each group, to walk them without filtering.
+    let columnWindowsOfGroup: [[Int]]
+
+    // Batch bookkeeping.
+    var batchEpoch: Int64 = 1
+    var touched: [StateKey] = []
+    var undoLog: [(key: StateKey, state: [UInt8]?)] = []
+    var statisticsAtBatchStart = EngineStatistics()
+
+    /// An engine for `stage` with the given bounds.
+    public init(stage: StageSpec, configuration: Configuration = Configuration()) {
+        precondition(configuration.maxKeys > 0, "maxKeys must be at least 1")
+        precondition(configuration.allowedLateness >= 0, "allowedLateness must not be negative")
+        let plan = StagePlan(stage: stage)
+        self.plan = plan
+        self.configuration = configuration
+        featureNames = stage.features.map(\.name)
+        slotCapacity = 64
+        headers = .allocate(byteCount: slotCapacity * plan.headerSize, alignment: 16)
+        columnWindowsOfGroup = plan.groups.indices.map { group in plan.columnWindows.indices.filter { plan.columnWindows[$0].group == group } }
+    }
+
+    deinit {
+        for slot in keys.indices where keys[slot] != nil { header(slot).ringBlock?.deallocate() }
+        headers.deallocate()
+    }
+
+    /// Keys currently held.
+    public var keyCount: Int { slotOfKey.count }
+
+    /// Whether `key` has state.
+    public func contains(_ key: StateKey) -> Bool { slotOfKey[key] != nil }
+
+    @inline(__always)
+    func header(_ slot: Int) -> SlotHeader { SlotHeader(raw: headers + slot * plan.headerSize) }
+
+    // MARK: Processing
+
+    /// Adds one event of `key` at `time` (ms) with `inputs` (values of ``inputNames``, NaN when
+    /// missing) and writes the features (``featureNames`` order) into `features`.
+    ///
+    /// An event at the same time as or after the key's newest is in order; one up to the
+    /// allowed lateness behind it is placed in time order (its window holds the events up to its
+    /// time that arrived before it); one further behind is rejected and changes nothing.
+    public func process(key: StateKey, time: Int64, inputs: UnsafeBufferPointer<Double>,
+                        into features: UnsafeMutableBufferPointer<Double>) -> EventOutcome {
+        precondition(inputs.count >= plan.inputNames.count && features.count >= plan.outputs.count, "input or feature buffer too small")
+        let slot: Int
+        if let existing = slotOfKey[key] {
+            slot = Int(existing)
+            let newest = header(slot).maxTime
+            if newest != .min && time < newest {
+                if newest - time > configuration.allowedLateness {
+                    statistics.lateEventsRejected += 1
+                    return .rejected(LateEventRejection(eventTime: time, newestTime: newest, allowedLateness: configuration.allowedLateness))
+                }
+                noteTouch(slot)
+                moveToFront(slot)
+                processLate(slot: slot, time: time, inputs: inputs, features: features)
+                statistics.eventsProcessed += 1
+                statistics.lateEventsPlaced += 1
+                return .late
+            }
+            noteTouch(slot)
+            moveToFront(slot)
+        } else {
+            slot = createSlot(for: key)
+        }
+        processInOrder(slot: slot, time: time, inputs: inputs, features: features)
+        statistics.eventsProcessed += 1
+        return .inOrder
+    }
+
+    private func processInOrder(slot: Int, time: Int64, inputs: UnsafeBufferPointer<Double>, features: UnsafeMutableBufferPointer<Double>) {
+        var state = header(slot)
+        let previousTime = state.maxTime
+        if !plan.groups.isEmpty || configuration.allowedLateness > 0 {
+            if state.end - state.base >= Int64(state.capacity) { grow(slot: slot) }
+            state = header(slot)
+            let ring = RingBlock(raw: state.ringBlock!, capacity: state.capacity, columns: plan.inputNames.count)
+            let position = Int(state.end) & (state.capacity - 1)
+            ring.times[position] = time
+            for column in 0..<plan.inputNames.count { ring.column(column)[position] = inputs[column] }
+            state.end += 1
+            for group in plan.groups.indices { advance(slot: slot, state: state, ring: ring, group: group, time: time) }
+        }
+        writeFeatures(slot: slot, state: state, time: time, previousTime: previousTime, inputs: inputs, features: features, late: false)
+        state.maxTime = time
+        for column in 0..<plan.inputNames.count { state.lastValues(plan)[column] = inputs[column] }
+        if state.ringBlock != nil { trim(slot: slot) }
+    }
+
+    /// Moves group `group`'s cursors so its window is (lower(time), upper(time)].
+    @inline(__always)
+    private func advance(slot: Int, state: SlotHeader, ring: RingBlock, group: Int, time: Int64) {
+        let bounds = plan.groups[group]
+        let lower = bounds.lower(time)
+        let upper = bounds.upper(time)
+        let mask = ring.capacity - 1
+        var enter = state.enter(group)
+        var evict = state.evict(group)
+        let end = state.end
+        let members = columnWindowsOfGroup[group]
+        while evict < enter && ring.times[Int(evict) & mask] <= lower {
+            for index in members { remove(slot: slot, state: state, ring: ring, columnWindow: index, sequence: evict) }
+            evict += 1
+        }
+        while enter < end {
+            let entering = ring.times[Int(enter) & mask]
+            if entering > upper { break }
+            if entering <= lower {
+                enter += 1
+                evict = enter
+                continue
+            }
+            for index in members { add(slot: slot, state: state, ring: ring, columnWindow: index, sequence: enter) }
+            enter += 1
+        }
+        state.setEnter(group, enter)
+        state.setEvict(group, evict)
+    }
+
+    @inline(__always)
+    func add(slot: Int, state: SlotHeader, ring: RingBlock, columnWindow index: Int, sequence: Int64) {
+        let window = plan.columnWindows[index]
+        let mask = ring.capacity - 1
+        let value = ring.column(window.column)[Int(sequence) & mask]
+        if value.isNaN { return }
+        if window.keepsSums {
+            let valid = state.double(window.validOffset)
+            if valid == 0 {
+                state.setDouble(window.sumOffset, 0)
+                state.setDouble(window.sumOffset + 8, 0)
+                if window.keepsVariance {
+                    state.setDouble(window.shiftOffset, value)
+                    for offset in stride(from: 8, through: 32, by: 8) { state.setDouble(window.shiftOffset + offset, 0) }
+                }
+            }
+            state.setDouble(window.validOffset, valid + 1)
+            state.kahanAdd(window.sumOffset, value)
+            if window.keepsVariance {
+                let shifted = value - state.double(window.shiftOffset)
+                state.kahanAdd(window.shiftOffset + 8, shifted)
+                state.kahanAdd(window.shiftOffset + 24, shifted * shifted)
+            }
+        }
+        if window.keepsMin { pushDeque(state: state, ring: ring, deque: window.minDeque, offset: window.minDequeOffset, column: window.column, sequence: sequence, value: value, keepsMin: true) }
+        if window.keepsMax { pushDeque(state: state, ring: ring, deque: window.maxDeque, offset: window.maxDequeOffset, column: window.column, sequence: sequence, value: value, keepsMin: false) }
+        if window.keepsDistinct { distinctTables[slot][window.distinctIndex][Self.distinctBits(value), default: 0] += 1 }
+    }
+
+    @inline(__always)
+    func remove(slot: Int, state: SlotHeader, ring: RingBlock, columnWindow index: Int, sequence: Int64) {
+        let window = plan.columnWindows[index]
+        let mask = ring.capacity - 1
+        let value = ring.column(window.column)[Int(sequence) & mask]
+        if value.isNaN { return }
+        if window.keepsSums {
+            state.setDouble(window.validOffset, state.double(window.validOffset) - 1)
+            state.kahanAdd(window.sumOffset, -value)
+            if window.keepsVariance {
+                let shifted = value - state.double(window.shiftOffset)
+                state.kahanAdd(window.shiftOffset + 8, -shifted)
+                state.kahanAdd(window.shiftOffset + 24, -(shifted * shifted))
+            }
+        }
+        for (keeps, deque, offset) in [(window.keepsMin, window.minDeque, window.minDequeOffset), (window.keepsMax, window.maxDeque, window.maxDequeOffset)] where keeps {
+            let head = state.int(offset)
+            if head < state.int(offset + 8), ring.deque(deque)[Int(head) & mask] == sequence { state.setInt(offset, head + 1) }
+        }
+        if window.keepsDistinct {
+            let bits = Self.distinctBits(value)
+            let remaining = (distinctTables[slot][window.distinctIndex][bits] ?? 1) - 1
+            distinctTables[slot][window.distinctIndex][bits] = remaining > 0 ? remaining : nil
+        }
+    }
+
+    @inline(__always)
+    private func pushDeque(state: SlotHeader, ring: RingBlock, deque: Int, offset: Int, column: Int, sequence: Int64, value: Double, keepsMin: Bool) {
+        let mask = ring.capacity - 1
+        let entries = ring.deque(deque)
+        let values = ring.column(column)
+        let head = state.int(offset)
+        var tail = state.int(offset + 8)
+        while tail > head {
+            let back = values[Int(entries[Int(tail - 1) & mask]) & mask]
+            if keepsMin ? back >= value : back <= value { tail -= 1 } else { break }
+        }
+        entries[Int(tail) & mask] = sequence
+        state.setInt(offset + 8, tail + 1)
+    }
+
+    static func distinctBits(_ value: Double) -> UInt64 { value == 0 ? 0 : value.bitPattern }
+
+    /// Writes every output feature from the state as it stands after the event was added.
+    private func writeFeatures(slot: Int, state: SlotHeader, time: Int64, previousTime: Int64, inputs: UnsafeBufferPointer<Double>,
+                               features: UnsafeMutableBufferPointer<Double>, late: Bool) {
+        for (index, output) in plan.outputs.enumerated() {
+            let value: Double
+            switch output.aggregation {
+            case .timeSinceLast:
+                value = previousTime == .min ? .nan : Double(time - previousTime) / 1000
+            case .rateOfChange:
+                let previous = state.lastValues(plan)[output.column]
+                if previousTime == .min { value = .nan } else if time == previousTime { value = 0 } else {
+                    value = (inputs[output.column] - previous) / (Double(time - previousTime) / 1000)
+                }
+            case .ewma:
+                value = updateEWMA(state: state, output: output, time: time, input: inputs[output.column], late: late)
+            default:
+                let ring = RingBlock(raw: state.ringBlock!, capacity: state.capacity, columns: plan.inputNames.count)
+                let count = state.enter(output.group) - state.evict(output.group)
+                value = windowValue(output: output, state: state, ring: ring, count: count, current: output.column >= 0 ? inputs[output.column] : .nan)
+            }
+            features[index] = value
+        }
+    }
+
+    @inline(__always)
+    private func windowValue(output: StagePlan.Output, state: SlotHeader, ring: RingBlock, count: Int64, current: Double) -> Double {
+        if output.aggregation == .count { return Double(count) }
+        let window = plan.columnWindows[output.columnWindow]
+        let mask = ring.capacity - 1
+        switch output.aggregation {
+        case .sum:
+            return state.double(window.validOffset) > 0 ? state.double(window.sumOffset) : 0
+        case .mean:
+            let valid = state.double(window.validOffset)
+            return valid > 0 ? state.double(window.sumOffset) / valid : .nan
+        case .risk:
+            let valid = state.double(window.validOffset)
+            return valid > 0 ? state.double(window.sumOffset) / valid : 0
+        case .variance, .std, .zscore:
+            let valid = state.double(window.validOffset)
+            let variance: Double
+            if valid >= 2 {
+                let shiftedSum = state.double(window.shiftOffset + 8)
+                variance = max(0, (state.double(window.shiftOffset + 24) - shiftedSum * shiftedSum / valid) / (valid - 1))
+            } else {
+                variance = .nan
+            }
+            if output.aggregation == .variance { return variance }
+            if output.aggregation == .std { return variance.squareRoot() }
+            let deviation = variance.squareRoot()
+            guard deviation > 0, deviation.isFinite else { return 0 }
+            return (current - state.double(window.sumOffset) / valid) / deviation
+        case .min, .max:
+            let offset = output.aggregation == .min ? window.minDequeOffset : window.maxDequeOffset
+            let deque = output.aggregation == .min ? window.minDeque : window.maxDeque
+            let head = state.int(offset)
+            guard head < state.int(offset + 8) else { return .nan }
+            return ring.column(window.column)[Int(ring.deque(deque)[Int(head) & mask]) & mask]
+        case .last:
+            let enter = state.enter(output.group)
+            guard enter > state.evict(output.group) else { return .nan }
+            return ring.column(window.column)[Int(enter - 1) & mask]
+        case .distinctCount:
+            return Double(distinctTables[Int((state.raw - headers) / plan.headerSize)][window.distinctIndex].count)
+        default:
+            return .nan
+        }
+    }
+
+    private func updateEWMA(state: SlotHeader, output: StagePlan.Output, time: Int64, input: Double, late: Bool) -> Double {
+        var average = state.double(output.ewmaOffset)
+        let lastTime = state.int(output.ewmaOffset + 8)
+        if input.isNaN { return lastTime == .min ? .nan : average }
+        if lastTime == .min {
+            average = input
+        } else {
+            let weight: Double
+            if output.halfLife > 0 {
+                let elapsed = Double(max(0, time - lastTime))
+                weight = late ? 0 : 1 - exp2(-elapsed / output.halfLife)
+            } else {
+                weight = output.alpha
+            }
+            average += weight * (input - average)
+        }
+        state.setDouble(output.ewmaOffset, average)
+        state.setInt(output.ewmaOffset + 8, max(time, lastTime))
+        return average
+    }
+
+    // MARK: Late events
+
+    private func processLate(slot: Int, time: Int64, inputs: UnsafeBufferPointer<Double>, features: UnsafeMutableBufferPointer<Double>) {
+        var state = header(slot)
+        if state.end - state.base >= Int64(state.capacity) { grow(slot: slot) }
+        state = header(slot)
+        let ring = RingBlock(raw: state.ringBlock!, capacity: state.capacity, columns: plan.inputNames.count)
+        let mask = ring.capacity - 1
+        // Place it after every buffered event at or before its time.
+        var position = state.end
+        while position > state.base && ring.times[Int(position - 1) & mask] > time { position -= 1 }
+        var move = state.end
+        while move > position {
+            ring.times[Int(move) & mask] = ring.times[Int(move - 1) & mask]
+            for column in 0..<plan.inputNames.count { ring.column(column)[Int(move) & mask] = ring.column(column)[Int(move - 1) & mask] }
+            move -= 1
+        }
+        ring.times[Int(position) & mask] = time
+        for column in 0..<plan.inputNames.count { ring.column(column)[Int(position) & mask] = inputs[column] }
+        state.end += 1
+        rebuildWindows(slot: slot, reference: state.maxTime)
+        // Its own features: a scan of what its window holds.
+        let scratch = WindowScan()
+        for (index, output) in plan.outputs.enumerated() {
+            switch output.aggregation {
+            case .timeSinceLast:
+                features[index] = position > state.base ? Double(time - ring.times[Int(position - 1) & mask]) / 1000 : .nan
+            case .rateOfChange:
+                if position > state.base {
+                    let previousTime = ring.times[Int(position - 1) & mask]
+                    let previous = ring.column(output.column)[Int(position - 1) & mask]
+                    features[index] = previousTime == time ? 0 : (inputs[output.column] - previous) / (Double(time - previousTime) / 1000)
+                } else {
+                    features[index] = .nan
+                }
+            case .ewma:
+                features[index] = updateEWMA(state: state, output: output, time: time, input: inputs[output.column], late: true)
+            default:
+                let bounds = plan.groups[output.group]
+                scratch.scan(ring: ring, from: state.base, to: position + 1, lower: bounds.lower(time), upper: bounds.upper(time),
+                             column: output.column)
+                features[index] = scratch.value(output.aggregation, current: output.column >= 0 ? inputs[output.column] : .nan)
+            }
+        }
+    }
+
+    /// Recomputes every window's cursors and aggregates from the buffer for reference time `reference`.
+    func rebuildWindows(slot: Int, reference: Int64) {
+        let state = header(slot)
+        guard let block = state.ringBlock else { return }
+        let ring = RingBlock(raw: block, capacity: state.capacity, columns: plan.inputNames.count)
+        let mask = ring.capacity - 1
+        for index in plan.columnWindows.indices {
+            let window = plan.columnWindows[index]
+            state.setDouble(window.validOffset, 0)
+            if window.keepsMin { state.setInt(window.minDequeOffset, 0); state.setInt(window.minDequeOffset + 8, 0) }
+            if window.keepsMax { state.setInt(window.maxDequeOffset, 0); state.setInt(window.maxDequeOffset + 8, 0) }
+            if window.keepsDistinct { distinctTables[slot][window.distinctIndex].removeAll() }
+        }
+        for group in plan.groups.indices {
+            let bounds = plan.groups[group]
+            let lower = bounds.lower(reference)
+            let upper = bounds.upper(reference)
+            var evict = state.base
+            while evict < state.end && ring.times[Int(evict) & mask] <= lower { evict += 1 }
+            var enter = evict
+            while enter < state.end && ring.times[Int(enter) & mask] <= upper {
+                for index in columnWindowsOfGroup[group] { add(slot: slot, state: state, ring: ring, columnWindow: index, sequence: enter) }
+                enter += 1
+            }
+            state.setEnter(group, enter)
+            state.setEvict(group, evict)
+        }
+    }
+
+    // MARK: Buffer management
+
+    /// Drops buffered events no window needs any more (keeping the allowed lateness's reach).
+    private func trim(slot: Int) {
+        let state = header(slot)
+        var keepFrom = state.end
+        for group in plan.groups.indices { keepFrom = min(keepFrom, state.evict(group)) }
+        if configuration.allowedLateness > 0 {
+            let ring = RingBlock(raw: state.ringBlock!, capacity: state.capacity, columns: plan.inputNames.count)
+            let cutoff = state.maxTime - configuration.allowedLateness - plan.longestLookback
+            var first = state.base
+            while first < keepFrom && ring.times[Int(first) & (ring.capacity - 1)] <= cutoff { first += 1 }
+            keepFrom = first
+        }
+        state.base = keepFrom
+        let count = Int(state.end - state.base)
+        if state.capacity > 8 && count * 4 < state.capacity { resize(slot: slot, capacity: state.capacity / 2) }
+    }
+
+    func grow(slot: Int) {
+        let capacity = header(slot).capacity
+        resize(slot: slot, capacity: capacity == 0 ? 4 : capacity * 2)
+    }
+
+    /// Moves a key's ring block to one of `capacity` events, keeping every sequence number's place.
+    func resize(slot: Int, capacity: Int) {
+        let state = header(slot)
+        let block = UnsafeMutableRawPointer.allocate(byteCount: capacity * plan.bytesPerBufferedEvent, alignment: 16)
+        let ring = RingBlock(raw: block, capacity: capacity, columns: plan.inputNames.count)
+        if let oldBlock = state.ringBlock {
+            let old = RingBlock(raw: oldBlock, capacity: state.capacity, columns: plan.inputNames.count)
+            let oldMask = old.capacity - 1
+            let mask = capacity - 1
+            var sequence = state.base
+            while sequence < state.end {
+                ring.times[Int(sequence) & mask] = old.times[Int(sequence) & oldMask]
+                for column in 0..<plan.inputNames.count { ring.column(column)[Int(sequence) & mask] = old.column(column)[Int(sequence) & oldMask] }
+                sequence += 1
+            }
+            for window in plan.columnWindows {
+                for (keeps, deque, offset) in [(window.keepsMin, window.minDeque, window.minDequeOffset), (window.keepsMax, window.maxDeque, window.maxDequeOffset)] where keeps {
+                    var position = state.int(offset)
+                    while position < state.int(offset + 8) {
+                        ring.deque(deque)[Int(position) & mask] = old.deque(deque)[Int(position) & oldMask]
+                        position += 1
+                    }
+                }
+            }
+            oldBlock.deallocate()
+        }
+        state.ringBlock = block
+        state.capacity = capacity
+    }
+
+    // MARK: Reporting
+
+    /// Keys, buffered events and bytes of state now.
+    public var footprint: StateFootprint {
+        var buffered = 0
+        var bytes = slotCapacity * plan.headerSize
+        for slot in keys.indices where keys[slot] != nil {
+            let state = header(slot)
+            buffered += Int(state.end - state.base)
+            bytes += state.capacity * plan.bytesPerBufferedEvent
+            if case let .string(text)? = keys[slot], text.utf8.count > 15 { bytes += text.utf8.count }
+        }
+        // The key index: key, slot and hash-table slack, and the slot-to-key table.
+        bytes += slotOfKey.capacity * (MemoryLayout<StateKey>.stride + 4) * 4 / 3 + keys.capacity * MemoryLayout<StateKey?>.stride
+        for tables in distinctTables { for table in tables { bytes += table.capacity * 12 } }
+        return StateFootprint(keyCount: keyCount, bufferedEvents: buffered, bytes: bytes)
+    }
+}
+
+/// Typed access to one key's header in the slab.
+struct SlotHeader {
+    let raw: UnsafeMutableRawPointer
+
+    @inline(__always) func int(_ offset: Int) -> Int64 { raw.load(fromByteOffset: offset, as: Int64.self) }
+    @inline(__always) func setInt(_ offset: Int, _ value: Int64) { raw.storeBytes(of: value, toByteOffset: offset, as: Int64.self) }
+    @inline(__always) func double(_ offset: Int) -> Double { raw.load(fromByteOffset: offset, as: Double.self) }
+    @inline(__always) func setDouble(_ offset: Int, _ value: Double) { raw.storeBytes(of: value, toByteOffset: offset, as: Double.self) }
+
+    /// Compensated (Kahan) addition into the sum at `offset` and its compensation at `offset + 8`.
+    @inline(__always) func kahanAdd(_ offset: Int, _ value: Double) {
+        let sum = double(offset)
+        let compensation = double(offset + 8)
+        let adjusted = value - compensation
+        let total = sum + adjusted
+        setDouble(offset + 8, (total - sum) - adjusted)
+        setDouble(offset, total)
+    }
+
+    var base: Int64 { get { int(StagePlan.baseOffset) } nonmutating set { setInt(StagePlan.baseOffset, newValue) } }
+    var end: Int64 { get { int(StagePlan.endOffset) } nonmutating set { setInt(StagePlan.endOffset, newValue) } }
+    var maxTime: Int64 { get { int(StagePlan.maxTimeOffset) } nonmutating set { setInt(StagePlan.maxTimeOffset, newValue) } }
+    var ringBlock: UnsafeMutableRawPointer? {
+        get { UnsafeMutableRawPointer(bitPattern: UInt(bitPattern: Int(int(StagePlan.ringOffset)))) }
+        nonmutating set { setInt(StagePlan.ringOffset, Int64(Int(bitPattern: newValue))) }
+    }
+    var capacity: Int { get { Int(int(StagePlan.capacityOffset)) } nonmutating set { setInt(StagePlan.capacityOffset, Int64(newValue)) } }
+    var lruPrevious: Int32 {
+        get { raw.load(fromByteOffset: StagePlan.lruOffset, as: Int32.self) }
+        nonmutating set { raw.storeBytes(of: newValue, toByteOffset: StagePlan.lruOffset, as: Int32.self) }
+    }
+    var lruNext: Int32 {
+        get { raw.load(fromByteOffset: StagePlan.lruOffset + 4, as: Int32.self) }
+        nonmutating set { raw.storeBytes(of: newValue, toByteOffset: StagePlan.lruOffset + 4, as: Int32.self) }
+    }
+    var epoch: Int64 { get { int(StagePlan.epochOffset) } nonmutating set { setInt(StagePlan.epochOffset, newValue) } }
+    @inline(__always) func enter(_ group: Int) -> Int64 { int(StagePlan.groupsOffset + group * 16) }
+    @inline(__always) func evict(_ group: Int) -> Int64 { int(StagePlan.groupsOffset + group * 16 + 8) }
+    @inline(__always) func setEnter(_ group: Int, _ value: Int64) { setInt(StagePlan.groupsOffset + group * 16, value) }
+    @inline(__always) func setEvict(_ group: Int, _ value: Int64) { setInt(StagePlan.groupsOffset + group * 16 + 8, value) }
+    @inline(__always) func lastValues(_ plan: StagePlan) -> UnsafeMutablePointer<Double> {
+        (raw + plan.lastValuesOffset).assumingMemoryBound(to: Double.self)
+    }
+}
+
+/// Typed access to one key's ring block: times, then each input column, then each deque.
+struct RingBlock {
+    let raw: UnsafeMutableRawPointer
+    let capacity: Int
+
+    @inline(__always) var times: UnsafeMutablePointer<Int64> { raw.assumingMemoryBound(to: Int64.self) }
+    @inline(__always) func column(_ index: Int) -> UnsafeMutablePointer<Double> {
+        (raw + capacity * 8 * (1 + index)).assumingMemoryBound(to: Double.self)
+    }
+    @inline(__always) func deque(_ index: Int) -> UnsafeMutablePointer<Int64> {
+        (raw + capacity * 8 * (1 + columnCount + index)).assumingMemoryBound(to: Int64.self)
+    }
+    let columnCount: Int
+
+    init(raw: UnsafeMutableRawPointer, capacity: Int, columns: Int) {
+        self.raw = raw
+        self.capacity = capacity
+        columnCount = columns
+    }
+}

@@ -1,2 +1,0 @@
-// VigilFeatures: placeholder until its issue lands.
-public enum VigilFeaturesModule {}

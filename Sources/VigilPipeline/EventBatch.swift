@@ -1,0 +1,159 @@
+import VigilCodec
+public import VigilFeatures
+
+/// A micro-batch of events, column-friendly: event times, one row of values per event (see
+/// ``RowLayout``), the stage keys and id fields, provenance, and which events were rejected.
+///
+/// Stages fill their feature columns in place. An event with the features computed so far
+/// serialises with ``encodeEvent(at:)`` (for a repartition topic) and comes back with
+/// ``appendEncoded(_:)`` in the instance that owns its next key.
+public struct EventBatch: Sendable {
+    /// The row layout.
+    public let layout: RowLayout
+    /// Event times, ms since the epoch.
+    public private(set) var times: [Int64] = []
+    /// Row-major values, `count × layout.width`.
+    public internal(set) var rows: [Double] = []
+    /// Stage keys, `count × layout.keyFields.count`.
+    public private(set) var keys: [StateKey] = []
+    /// Id field texts, `count × layout.idFields.count`.
+    public private(set) var ids: [String] = []
+    /// Provenance of each event.
+    public private(set) var provenance: [Provenance] = []
+    /// Why each event was rejected, nil for events still live.
+    public internal(set) var rejections: [Rejection?] = []
+
+    /// An empty batch.
+    public init(layout: RowLayout, capacity: Int = 0) {
+        self.layout = layout
+        times.reserveCapacity(capacity)
+        rows.reserveCapacity(capacity * layout.width)
+        provenance.reserveCapacity(capacity)
+        rejections.reserveCapacity(capacity)
+    }
+
+    /// Events in the batch (rejected ones included).
+    public var count: Int { times.count }
+
+    /// Empties the batch, keeping its storage.
+    public mutating func removeAll() {
+        times.removeAll(keepingCapacity: true)
+        rows.removeAll(keepingCapacity: true)
+        keys.removeAll(keepingCapacity: true)
+        ids.removeAll(keepingCapacity: true)
+        provenance.removeAll(keepingCapacity: true)
+        rejections.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends an event whose source values are already in `values` (one per source field, in
+    /// declaration order, NaN for text); derived and feature columns start as NaN.
+    public mutating func append(time: Int64, sourceValues values: UnsafeBufferPointer<Double>, keys eventKeys: [StateKey],
+                                ids eventIds: [String], provenance origin: Provenance) {
+        precondition(values.count == layout.sourceFields.count && eventKeys.count == layout.keyFields.count && eventIds.count == layout.idFields.count)
+        times.append(time)
+        rows.append(contentsOf: values)
+        rows.append(contentsOf: repeatElement(Double.nan, count: layout.width - values.count))
+        keys.append(contentsOf: eventKeys)
+        ids.append(contentsOf: eventIds)
+        provenance.append(origin)
+        rejections.append(nil)
+    }
+
+    /// Starts an event in place: the caller fills its source columns through the returned row index.
+    mutating func appendBlank(time: Int64, provenance origin: Provenance) -> Int {
+        times.append(time)
+        rows.append(contentsOf: repeatElement(Double.nan, count: layout.width))
+        provenance.append(origin)
+        rejections.append(nil)
+        return times.count - 1
+    }
+
+    mutating func appendKey(_ key: StateKey) { keys.append(key) }
+    mutating func appendID(_ id: String) { ids.append(id) }
+
+    /// Whether event `index` is still live (not rejected).
+    public func isLive(_ index: Int) -> Bool { rejections[index] == nil }
+
+    /// Event `index`'s value in column `column`.
+    public func value(_ index: Int, column: Int) -> Double { rows[index * layout.width + column] }
+
+    /// Event `index`'s key for stage `stage`.
+    public func key(_ index: Int, stage: Int) -> StateKey { keys[index * layout.keyFields.count + layout.stageKeyIndex[stage]] }
+
+    /// Event `index`'s id texts.
+    public func ids(of index: Int) -> ArraySlice<String> {
+        let width = layout.idFields.count
+        return ids[(index * width)..<((index + 1) * width)]
+    }
+
+    /// Event `index`'s features in topology order.
+    public func features(of index: Int) -> ArraySlice<Double> {
+        rows[(index * layout.width + layout.derivedStart)..<((index + 1) * layout.width)]
+    }
+
+    static let encodingVersion: UInt8 = 1
+
+    /// Event `index` with everything computed so far, as bytes (for a repartition topic).
+    public func encodeEvent(at index: Int) -> [UInt8] {
+        var writer = ByteWriter(capacity: 64 + layout.width * 8)
+        writer.write(Self.encodingVersion)
+        writer.writeVarint(UInt64(layout.width))
+        writer.write(times[index])
+        writer.write(UInt32(bitPattern: provenance[index].partition))
+        writer.write(provenance[index].offset)
+        for column in 0..<layout.width { writer.write(rows[index * layout.width + column]) }
+        for key in keys[(index * layout.keyFields.count)..<((index + 1) * layout.keyFields.count)] {
+            switch key {
+            case let .int(value): writer.write(UInt8(0)); writer.write(value)
+            case let .string(text): writer.write(UInt8(1)); writer.write(text)
+            }
+        }
+        for id in ids(of: index) { writer.write(id) }
+        return writer.bytes
+    }
+
+    /// Appends an event made by ``encodeEvent(at:)`` under the same layout.
+    public mutating func appendEncoded(_ bytes: [UInt8]) throws {
+        var reader = ByteReader(bytes)
+        let version = try reader.readUInt8()
+        guard version == Self.encodingVersion else { throw CodecError.binary(detail: "staged event version \(version), expected \(Self.encodingVersion)") }
+        guard try reader.readCount() == layout.width else { throw CodecError.binary(detail: "staged event row width differs from the topology's") }
+        let time = try reader.readInt64()
+        let partition = Int32(bitPattern: try reader.readUInt32())
+        let offset = try reader.readInt64()
+        var row: [Double] = []
+        row.reserveCapacity(layout.width)
+        for _ in 0..<layout.width { row.append(try reader.readDouble()) }
+        var eventKeys: [StateKey] = []
+        for _ in 0..<layout.keyFields.count {
+            switch try reader.readUInt8() {
+            case 0: eventKeys.append(.int(try reader.readInt64()))
+            case 1: eventKeys.append(.string(try reader.readString()))
+            case let tag: throw CodecError.binary(detail: "unknown key tag \(tag) in a staged event")
+            }
+        }
+        var eventIds: [String] = []
+        for _ in 0..<layout.idFields.count { eventIds.append(try reader.readString()) }
+        guard reader.isAtEnd else { throw CodecError.binary(detail: "trailing bytes after a staged event") }
+        times.append(time)
+        rows.append(contentsOf: row)
+        keys.append(contentsOf: eventKeys)
+        ids.append(contentsOf: eventIds)
+        provenance.append(Provenance(partition: partition, offset: offset))
+        rejections.append(nil)
+    }
+
+    /// Removes the last event (a driver filtering what it just decoded).
+    public mutating func dropLast() {
+        precondition(!times.isEmpty, "dropLast() on an empty batch")
+        times.removeLast()
+        rows.removeLast(layout.width)
+        keys.removeLast(layout.keyFields.count)
+        ids.removeLast(layout.idFields.count)
+        provenance.removeLast()
+        rejections.removeLast()
+    }
+
+    /// Marks event `index` rejected.
+    public mutating func reject(_ index: Int, _ rejection: Rejection) { rejections[index] = rejection }
+}

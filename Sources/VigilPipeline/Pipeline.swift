@@ -1,0 +1,244 @@
+import Foundation
+public import VigilFeatures
+public import VigilModels
+public import VigilTopology
+
+/// The one pipeline that file replay and the live Kafka runtime both drive: events in, derived
+/// features, each stage's windowed features, a feature matrix, scores, alerts and state changes
+/// out. It does no I/O.
+///
+/// Whole batch at once (replay): ``process(_:)``. Stage by stage (the runtime, when a stage is
+/// keyed differently from its input and runs after a repartition topic):
+/// ``computeDerived(_:)``, then ``runStage(_:on:)`` per stage — moving events between
+/// instances with ``EventBatch/encodeEvent(at:)`` and ``EventBatch/appendEncoded(_:)`` — then
+/// ``score(_:)`` and ``alerts(_:scores:)``. Transactions: ``beginBatch()``, then
+/// ``touchedKeys(stage:)`` with ``snapshot(stage:key:)`` for changelog records, and
+/// ``commitBatch()`` or ``rollbackBatch()``.
+public final class Pipeline {
+    /// The topology it runs.
+    public let topology: Topology
+    /// The row layout of its batches.
+    public let layout: RowLayout
+    /// One feature engine per stage.
+    public let engines: [FeatureEngine]
+    /// The model's input names in its column order (empty without a model).
+    public let modelInputs: [String]
+    /// The newest event time seen (ms), or `Int64.min` before any event.
+    public private(set) var streamTime: Int64 = .min
+
+    private var kernel: (any ScoringKernel)?
+    private let modelColumns: [Int]
+    private let stageInputColumns: [[Int]]
+    private let derivedInputColumns: [[Int]]
+    private var inputScratch: [Double]
+    private var matrix: [Double] = []
+    private var scoreScratch: [Double] = []
+    private var streamTimeAtBatchStart: Int64 = .min
+    private let alertColumns: [Int]
+
+    /// A pipeline for `topology`, scoring with `kernel` when given (its ``ScoringKernel/inputNames``
+    /// order the model matrix's columns). `recordsUndo` keeps what ``rollbackBatch()`` needs;
+    /// replay turns it off.
+    public init(topology: Topology, kernel: (any ScoringKernel)? = nil, recordsUndo: Bool = true) throws {
+        self.topology = topology
+        let layout = RowLayout(topology: topology)
+        self.layout = layout
+        let configuration = FeatureEngine.Configuration(processing: topology.processing, recordsUndo: recordsUndo)
+        engines = topology.stages.map { FeatureEngine(stage: $0, configuration: configuration) }
+        stageInputColumns = engines.map { engine in engine.inputNames.map { layout.column(of: $0)! } }
+        derivedInputColumns = topology.derived.map { feature in feature.kind.inputs.map { layout.column(of: $0)! } }
+        inputScratch = Array(repeating: .nan, count: max(1, engines.map(\.inputNames.count).max() ?? 1))
+        self.kernel = kernel
+        if let kernel {
+            var columns: [Int] = []
+            for name in kernel.inputNames {
+                guard let column = layout.column(of: name) else {
+                    throw PipelineError.model("the model takes '\(name)', which the topology '\(topology.name)' does not produce")
+                }
+                columns.append(column)
+            }
+            modelColumns = columns
+            modelInputs = kernel.inputNames
+        } else {
+            modelColumns = []
+            modelInputs = []
+        }
+        alertColumns = (topology.outputs.alertRule?.conditions ?? []).map { $0.subject == "score" ? -1 : (layout.column(of: $0.subject) ?? -1) }
+    }
+
+    /// Whether the pipeline scores.
+    public var hasModel: Bool { kernel != nil }
+
+    /// An empty batch of this pipeline's layout.
+    public func makeBatch(capacity: Int = 0) -> EventBatch { EventBatch(layout: layout, capacity: capacity) }
+
+    /// A decoder for this topology's source records.
+    public func makeDecoder() -> EventDecoder { EventDecoder(topology: topology) }
+
+    // MARK: Running
+
+    /// Everything for a whole batch: derived features, every stage, scores and alerts.
+    public func process(_ batch: inout EventBatch) -> BatchOutput {
+        computeDerived(&batch)
+        for stage in engines.indices { runStage(stage, on: &batch) }
+        let scores = score(batch)
+        return BatchOutput(scores: scores, alerts: alerts(batch, scores: scores))
+    }
+
+    /// Fills the derived-feature columns of every live event (and advances stream time).
+    public func computeDerived(_ batch: inout EventBatch) {
+        let width = layout.width
+        let start = layout.derivedStart
+        let derived = topology.derived
+        for time in batch.times where time > streamTime { streamTime = time }
+        guard !derived.isEmpty else { return }
+        let times = batch.times
+        batch.rows.withUnsafeMutableBufferPointer { rows in
+            for index in 0..<times.count {
+                let base = index * width
+                let time = times[index]
+                let days = time >= 0 ? time / 86_400_000 : -((-time + 86_399_999) / 86_400_000)
+                let hour = Double((time - days * 86_400_000) / 3_600_000)
+                let weekday = Double(((days + 3) % 7 + 7) % 7)
+                for (offset, feature) in derived.enumerated() {
+                    let inputs = derivedInputColumns[offset]
+                    let value: Double
+                    switch feature.kind {
+                    case .hour: value = hour
+                    case .weekday: value = weekday
+                    case .weekend: value = weekday >= 5 ? 1 : 0
+                    case let .night(from, to):
+                        let hourOfDay = Int(hour)
+                        value = (from <= to ? (hourOfDay >= from && hourOfDay <= to) : (hourOfDay >= from || hourOfDay <= to)) ? 1 : 0
+                    case .log1p: value = Foundation.log1p(rows[base + inputs[0]])
+                    case .ratio:
+                        let denominator = rows[base + inputs[1]]
+                        value = denominator == 0 ? .nan : rows[base + inputs[0]] / denominator
+                    }
+                    rows[base + start + offset] = value
+                }
+            }
+        }
+    }
+
+    /// Runs stage `stage` over the batch's live events in order: each event's features go into
+    /// its row; an event too late for its key is marked rejected (dead-letter it).
+    public func runStage(_ stage: Int, on batch: inout EventBatch) {
+        let engine = engines[stage]
+        let columns = stageInputColumns[stage]
+        let width = layout.width
+        let start = layout.stageStarts[stage]
+        let featureCount = engine.featureNames.count
+        let keyWidth = layout.keyFields.count
+        let keyIndex = layout.stageKeyIndex[stage]
+        let times = batch.times
+        let keys = batch.keys
+        let live = batch.rejections.map { $0 == nil }
+        var rejected: [(Int, LateEventRejection)] = []
+        inputScratch.withUnsafeMutableBufferPointer { inputs in
+            let inputView = UnsafeBufferPointer(inputs)
+            batch.rows.withUnsafeMutableBufferPointer { rows in
+                for index in 0..<times.count where live[index] {
+                    let base = index * width
+                    for (offset, column) in columns.enumerated() { inputs[offset] = rows[base + column] }
+                    let output = UnsafeMutableBufferPointer(rebasing: rows[(base + start)..<(base + start + featureCount)])
+                    let outcome = engine.process(key: keys[index * keyWidth + keyIndex], time: times[index], inputs: inputView, into: output)
+                    if case let .rejected(reason) = outcome { rejected.append((index, reason)) }
+                }
+            }
+        }
+        for (index, reason) in rejected {
+            batch.reject(index, Rejection(stage: topology.stages[stage].name, reason: reason.description))
+        }
+    }
+
+    /// Scores the live events with the model: one score per event, NaN for rejected ones;
+    /// empty without a model.
+    public func score(_ batch: EventBatch) -> [Double] {
+        guard kernel != nil else { return [] }
+        let inputCount = modelColumns.count
+        let width = layout.width
+        matrix.removeAll(keepingCapacity: true)
+        var liveIndices: [Int] = []
+        liveIndices.reserveCapacity(batch.count)
+        batch.rows.withUnsafeBufferPointer { rows in
+            for index in 0..<batch.count where batch.rejections[index] == nil {
+                liveIndices.append(index)
+                let base = index * width
+                for column in modelColumns { matrix.append(rows[base + column]) }
+            }
+        }
+        var scores = Array(repeating: Double.nan, count: batch.count)
+        guard !liveIndices.isEmpty else { return scores }
+        if scoreScratch.count < liveIndices.count { scoreScratch = Array(repeating: .nan, count: liveIndices.count) }
+        precondition(matrix.count == liveIndices.count * inputCount)
+        matrix.withUnsafeBufferPointer { rows in
+            scoreScratch.withUnsafeMutableBufferPointer { out in
+                kernel!.score(rows: rows, rowCount: liveIndices.count, into: out)
+            }
+        }
+        for (row, index) in liveIndices.enumerated() { scores[index] = scoreScratch[row] }
+        return scores
+    }
+
+    /// Indices of live events that meet the topology's alert rule (none without a rule).
+    public func alerts(_ batch: EventBatch, scores: [Double]) -> [Int] {
+        guard let rule = topology.outputs.alertRule else { return [] }
+        var result: [Int] = []
+        for index in 0..<batch.count where batch.rejections[index] == nil {
+            var holds = true
+            for (condition, column) in zip(rule.conditions, alertColumns) {
+                let value = column < 0 ? (scores.isEmpty ? .nan : scores[index]) : batch.value(index, column: column)
+                if !condition.comparison.holds(value, condition.threshold) { holds = false; break }
+            }
+            if holds { result.append(index) }
+        }
+        return result
+    }
+
+    // MARK: Transactions and state
+
+    /// Opens a batch on every stage (see ``FeatureEngine/beginBatch()``).
+    public func beginBatch() {
+        streamTimeAtBatchStart = streamTime
+        for engine in engines { engine.beginBatch() }
+    }
+
+    /// Keeps the open batch's state changes.
+    public func commitBatch() { for engine in engines { engine.commitBatch() } }
+
+    /// Undoes the open batch's state changes on every stage.
+    public func rollbackBatch() {
+        streamTime = streamTimeAtBatchStart
+        for engine in engines { engine.rollbackBatch() }
+    }
+
+    /// Keys of stage `stage` the open batch changed; write ``snapshot(stage:key:)`` of each
+    /// (nil: a tombstone) to the stage's changelog.
+    public func touchedKeys(stage: Int) -> [StateKey] { engines[stage].touchedKeys }
+
+    /// The compressed state of `key` in stage `stage`, nil if it has none.
+    public func snapshot(stage: Int, key: StateKey) -> [UInt8]? { engines[stage].snapshot(key: key) }
+
+    /// Restores one key's state in stage `stage` from a snapshot.
+    @discardableResult
+    public func restore(stage: Int, snapshot: [UInt8]) throws -> StateKey { try engines[stage].restore(snapshot: snapshot) }
+
+    /// Drops a key's state in stage `stage` (a changelog tombstone).
+    public func removeState(stage: Int, key: StateKey) { engines[stage].removeState(key: key) }
+
+    /// Expires keys idle past the state TTL on every stage, by stream time; returns how many.
+    @discardableResult
+    public func expireIdleKeys() -> Int {
+        guard streamTime != .min else { return 0 }
+        return engines.reduce(0) { $0 + $1.expireIdleKeys(now: streamTime) }
+    }
+}
+
+/// What ``Pipeline/process(_:)`` produced beside the feature rows in the batch.
+public struct BatchOutput: Sendable, Equatable {
+    /// One score per event (NaN for rejected events); empty without a model.
+    public var scores: [Double]
+    /// Indices of events that meet the alert rule.
+    public var alerts: [Int]
+}

@@ -1,0 +1,114 @@
+public import VigilTopology
+import VigilCodec
+
+/// Turns event-time text into milliseconds since the Unix epoch without Foundation's
+/// formatters (which are slow and locale-bound): datetimes are read as UTC unless they carry
+/// a zone.
+public enum TimestampParser {
+    /// Parses `bytes` in `format`; nil when it does not match.
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, format: TimestampFormat) -> Int64? {
+        switch format {
+        case .datetime: return parseDatetime(bytes)
+        case .epochMillis:
+            if let value = ASCIINumber.parseInt(bytes) { return value }
+            return ASCIINumber.parseDouble(bytes).flatMap { $0.isFinite && abs($0) < 9e18 ? Int64($0.rounded()) : nil }
+        case .epochSeconds:
+            return ASCIINumber.parseDouble(bytes).flatMap { $0.isFinite && abs($0) < 9e15 ? Int64(($0 * 1000).rounded()) : nil }
+        }
+    }
+
+    /// Parses text in `format`.
+    public static func parse(_ text: String, format: TimestampFormat) -> Int64? {
+        var copy = text
+        return copy.withUTF8 { parse($0, format: format) }
+    }
+
+    /// `YYYY-MM-DD`, optionally followed by ` ` or `T`, `HH:MM[:SS[.fraction]]` and `Z` or `±HH[:]MM`.
+    static func parseDatetime(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        var index = 0
+        var end = bytes.count
+        while index < end, bytes[index] == 0x20 { index += 1 }
+        while end > index, bytes[end - 1] == 0x20 { end -= 1 }
+        func digits(_ count: Int) -> Int? {
+            guard index + count <= end else { return nil }
+            var value = 0
+            for _ in 0..<count {
+                let digit = bytes[index] &- 0x30
+                guard digit < 10 else { return nil }
+                value = value * 10 + Int(digit)
+                index += 1
+            }
+            return value
+        }
+        func expect(_ byte: UInt8) -> Bool {
+            guard index < end, bytes[index] == byte else { return false }
+            index += 1
+            return true
+        }
+        guard let year = digits(4), expect(UInt8(ascii: "-")), let month = digits(2), expect(UInt8(ascii: "-")), let day = digits(2),
+              (1...12).contains(month), (1...31).contains(day) else { return nil }
+        var milliseconds = Int64(daysFromCivil(year: year, month: month, day: day)) * 86_400_000
+        if index == end { return milliseconds }
+        guard expect(UInt8(ascii: " ")) || expect(UInt8(ascii: "T")) else { return nil }
+        guard let hour = digits(2), expect(UInt8(ascii: ":")), let minute = digits(2), hour < 24, minute < 60 else { return nil }
+        var second = 0
+        var fraction: Int64 = 0
+        if expect(UInt8(ascii: ":")) {
+            guard let parsed = digits(2), parsed < 61 else { return nil }
+            second = parsed
+            if expect(UInt8(ascii: ".")) || expect(UInt8(ascii: ",")) {
+                var scale: Int64 = 100
+                var sawDigit = false
+                while index < end, bytes[index] &- 0x30 < 10 {
+                    fraction += Int64(bytes[index] &- 0x30) * scale
+                    scale /= 10
+                    sawDigit = true
+                    index += 1
+                }
+                guard sawDigit else { return nil }
+            }
+        }
+        milliseconds += Int64(hour * 3_600_000 + minute * 60_000 + second * 1000) + fraction
+        if index == end { return milliseconds }
+        if expect(UInt8(ascii: "Z")) { return index == end ? milliseconds : nil }
+        let sign: Int64
+        if expect(UInt8(ascii: "+")) { sign = 1 } else if expect(UInt8(ascii: "-")) { sign = -1 } else { return nil }
+        guard let zoneHours = digits(2) else { return nil }
+        _ = expect(UInt8(ascii: ":"))
+        guard let zoneMinutes = digits(2), index == end else { return nil }
+        return milliseconds - sign * Int64(zoneHours * 3_600_000 + zoneMinutes * 60_000)
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS[.mmm]` in UTC, for output.
+    public static func format(_ milliseconds: Int64) -> String {
+        let days = milliseconds >= 0 ? milliseconds / 86_400_000 : -((-milliseconds + 86_399_999) / 86_400_000)
+        let inDay = milliseconds - days * 86_400_000
+        // Civil from days (H. Hinnant).
+        let shifted = Int(days) + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthPrime = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthPrime + 2) / 5 + 1
+        let month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        let hour = Int(inDay / 3_600_000), minute = Int(inDay / 60_000 % 60), second = Int(inDay / 1000 % 60), milli = Int(inDay % 1000)
+        let base = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2)) \(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2))"
+        return milli == 0 ? base : base + "." + pad(milli, 3)
+    }
+}

@@ -1,2 +1,0 @@
-// VigilPipeline: placeholder until its issue lands.
-public enum VigilPipelineModule {}

@@ -1,0 +1,35 @@
+/// What a replay did.
+public struct ReplaySummary: Sendable {
+    /// Records read from the input (header excluded).
+    public var eventsRead = 0
+    /// Rows written to the output.
+    public var rowsWritten = 0
+    /// Records that could not be decoded.
+    public var malformedCount = 0
+    /// The first malformed records: line number and reason.
+    public var malformed: [(line: Int, reason: String)] = []
+    /// Events a stage rejected (too late for their key).
+    public var rejectedCount = 0
+    /// The first rejected events: line number and reason.
+    public var rejected: [(line: Int, reason: String)] = []
+    /// Keys held per stage at the end.
+    public var keysPerStage: [Int] = []
+    /// Bytes of state per key per stage at the end.
+    public var bytesPerKeyPerStage: [Double] = []
+    /// Whether scores were written.
+    public var scored = false
+    /// Wall time, seconds.
+    public var seconds = 0.0
+}
+
+/// Progress of a running replay, reported about ten times a second.
+public struct ReplayProgress: Sendable {
+    /// Input bytes consumed (compressed bytes for `.lz4`).
+    public var bytesRead: Int
+    /// The input file's size, when known.
+    public var totalBytes: Int?
+    /// Records read so far.
+    public var eventsRead: Int
+    /// Seconds since the start.
+    public var elapsed: Double
+}

@@ -1,0 +1,44 @@
+/// A validated topology: what Vigil reads, computes, scores and writes for one stream.
+///
+/// Load one with ``TopologyLoader``; every invariant listed there holds for a loaded value.
+public struct Topology: Sendable, Equatable {
+    /// The topology's name; output topics default to `<name>.<kind>`.
+    public var name: String
+    /// The source events.
+    public var source: SourceSpec
+    /// Per-event features, computed before the stages.
+    public var derived: [DerivedFeature]
+    /// The keyed stages, in the order events pass through them.
+    public var stages: [StageSpec]
+    /// The scoring model, if any.
+    public var model: ModelSpec?
+    /// Output topics and alert rule.
+    public var outputs: OutputSpec
+    /// Batching, commits, lateness and state bounds.
+    public var processing: ProcessingSpec
+    /// The folder of the file it was loaded from, for resolving the model path.
+    public var directory: String?
+
+    public init(name: String, source: SourceSpec, derived: [DerivedFeature], stages: [StageSpec], model: ModelSpec?,
+                outputs: OutputSpec, processing: ProcessingSpec, directory: String? = nil) {
+        self.name = name
+        self.source = source
+        self.derived = derived
+        self.stages = stages
+        self.model = model
+        self.outputs = outputs
+        self.processing = processing
+        self.directory = directory
+    }
+
+    /// Every feature in output order: derived features, then each stage's features.
+    public var featureNames: [String] { derived.map(\.name) + stages.flatMap { $0.features.map(\.name) } }
+
+    /// The model file's path resolved against the topology's folder.
+    public var resolvedModelPath: String? {
+        guard let model else { return nil }
+        if model.path.hasPrefix("/") { return model.path }
+        guard let directory, !directory.isEmpty else { return model.path }
+        return directory + "/" + model.path
+    }
+}

@@ -1,2 +1,0 @@
-// VigilTopology: placeholder until its issue lands.
-public enum VigilTopologyModule {}

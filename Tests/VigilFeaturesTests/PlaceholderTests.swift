@@ -1,4 +1,0 @@
-import Testing
-@testable import VigilFeatures
-
-@Test func featuresModuleLoads() { #expect(String(describing: VigilFeaturesModule.self) == "VigilFeaturesModule") }
