@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "VigilRuntime",
             dependencies: [
-                "VigilKafka", "VigilPipeline", "VigilDrift",
+                "VigilKafka", "VigilPipeline", "VigilDrift", "Yams",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict + rdkafkaSwiftSettings,
@@ -94,6 +94,12 @@ let package = Package(
         .testTarget(
             name: "VigilKafkaTests",
             dependencies: ["VigilKafka"],
+            swiftSettings: strict + rdkafkaSwiftSettings,
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+        .testTarget(
+            name: "VigilRuntimeTests",
+            dependencies: ["VigilRuntime", "VigilKafka", "Yams", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict + rdkafkaSwiftSettings,
             linkerSettings: rdkafkaLinkerSettings
         ),
