@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Testing
 @testable import VigilRuntime
@@ -28,6 +29,35 @@ struct MetricsServerTests {
 
         // A query string does not change the answer.
         #expect(try HTTPTestClient.get("/metrics?name[]=x", port: server.address.port).status == 200)
+    }
+
+    /// The same through curl, when the machine has it: a client that is not ours.
+    @Test(.enabled(if: access("/usr/bin/curl", X_OK) == 0)) func curlReadsMetricsAndHealth() throws {
+        let metrics = RuntimeMetrics()
+        metrics.transactionsCommitted.increment(by: 5)
+        let server = try Self.start(metrics)
+        defer { server.stop() }
+        let metricsOutput = try Self.curl("http://127.0.0.1:\(server.address.port)/metrics")
+        #expect(metricsOutput.hasPrefix("HTTP/1.1 200 OK\n"))
+        #expect(metricsOutput.contains("\nContent-Type: text/plain; version=0.0.4"))
+        #expect(metricsOutput.contains("vigil_transactions_committed_total 5\n"))
+        metrics.health.markUnhealthy("restore stuck")
+        let healthOutput = try Self.curl("http://127.0.0.1:\(server.address.port)/health")
+        #expect(healthOutput.hasPrefix("HTTP/1.1 503 Service Unavailable"))
+        #expect(healthOutput.hasSuffix("unhealthy: restore stuck\n"))
+    }
+
+    /// curl's answer with headers (`-i`), line ends normalised to `\n`.
+    static func curl(_ url: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-s", "-i", "--max-time", "10", url]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
     }
 
     @Test func healthTurnsUnhealthyWithAReason() throws {
