@@ -61,8 +61,8 @@ struct TailCommand: ParsableCommand {
         VigilLogging.bootstrap(level: .warning, format: .text)
         let logger = Logger(label: "vigil.tail")
         do {
-            var service = try config.map { try ServiceConfiguration.load(contentsOf: $0) } ?? ServiceConfiguration()
-            service = try service.merging(ServiceOverrides(bootstrapServers: bootstrap))
+            let file = try config.map { (path) throws(ServiceConfigurationError) in try ServiceConfiguration.load(contentsOf: path) }
+            let service = try (file ?? ServiceConfiguration()).merging(ServiceOverrides(bootstrapServers: bootstrap))
             var kafka = service.kafka
             kafka.clientID = "vigil-tail"
             var tail = TopicTail(topic: topic, kafka: kafka)
