@@ -1,3 +1,5 @@
+public import VigilKafka
+
 /// The metrics of `vigil run`, registered under fixed names so that dashboards and alerts can
 /// rely on them. Names follow Prometheus conventions: base units (seconds, bytes), counters
 /// end in `_total`.
@@ -107,5 +109,21 @@ public struct RuntimeMetrics: Sendable {
     /// The consumer lag gauge of one partition.
     public func consumerLag(topic: String, partition: Int32) -> Gauge {
         consumerLag.labels(topic, String(partition))
+    }
+
+    /// Sets each partition's lag to its end (as the consumer's last fetch saw it: the high
+    /// watermark, or the last stable offset under read_committed; no request is sent) minus
+    /// `positions[partition]`, the next offset the runtime will process. Partitions whose end
+    /// is not known yet are left alone.
+    public func updateConsumerLag(_ consumer: Consumer, positions: [TopicPartition: Int64]) {
+        for (partition, position) in positions where position >= 0 {
+            guard let marks = consumer.cachedWatermarks(partition) else { continue }
+            consumerLag(topic: partition.topic, partition: partition.partition).set(Int(max(0, marks.high - position)))
+        }
+    }
+
+    /// Stops exporting the lag of partitions this instance no longer owns (after a revoke).
+    public func removeConsumerLag(_ partitions: [TopicPartition]) {
+        for partition in partitions { consumerLag.remove(partition.topic, String(partition.partition)) }
     }
 }
