@@ -1,52 +1,5 @@
 import Synchronization
 
-/// A value that only goes up (events, transactions, rebalances). Lock-free: an increment is
-/// one relaxed atomic add, cheap enough for the per-event path.
-public final class Counter: Sendable {
-    private let count = Atomic<UInt64>(0)
-
-    init() {}
-
-    /// Adds `amount` (default 1).
-    public func increment(by amount: Int = 1) {
-        precondition(amount >= 0, "a counter never goes down")
-        count.wrappingAdd(UInt64(amount), ordering: .relaxed)
-    }
-
-    /// The current value.
-    public var value: UInt64 { count.load(ordering: .relaxed) }
-}
-
-/// A value that goes up and down (lag, keys of state). Stored as the bits of a `Double` in
-/// one atomic word: `set` is a store, `add` a compare-and-swap loop.
-public final class Gauge: Sendable {
-    private let bits = Atomic<UInt64>(0.0.bitPattern)
-
-    init() {}
-
-    /// Sets the value.
-    public func set(_ value: Double) {
-        bits.store(value.bitPattern, ordering: .relaxed)
-    }
-
-    /// Sets the value from an integer (counts, bytes, offsets).
-    public func set(_ value: Int) { set(Double(value)) }
-
-    /// Adds `delta` (negative to subtract).
-    public func add(_ delta: Double) {
-        var current = bits.load(ordering: .relaxed)
-        while true {
-            let next = (Double(bitPattern: current) + delta).bitPattern
-            let (exchanged, original) = bits.compareExchange(expected: current, desired: next, ordering: .relaxed)
-            if exchanged { return }
-            current = original
-        }
-    }
-
-    /// The current value.
-    public var value: Double { Double(bitPattern: bits.load(ordering: .relaxed)) }
-}
-
 /// A distribution over fixed buckets (Prometheus histogram): per-bucket counts, a sum and a
 /// count. Each bucket is its own atomic word, so observing never takes a lock; the count is
 /// derived from the buckets when rendered, so `_count` always equals the `+Inf` bucket.
