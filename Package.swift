@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "VigilRuntime",
             dependencies: [
-                "VigilKafka", "VigilPipeline", "VigilDrift",
+                "VigilKafka", "VigilPipeline", "VigilDrift", "Yams",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict + rdkafkaSwiftSettings,
@@ -105,7 +105,10 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilRuntimeTests",
-            dependencies: ["VigilRuntime", "VigilKafka", "VigilTopology", "VigilPipeline", "VigilCodec", "VigilFeatures"],
+            dependencies: [
+                "VigilRuntime", "VigilKafka", "VigilTopology", "VigilPipeline", "VigilCodec", "VigilFeatures", "Yams",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict + rdkafkaSwiftSettings,
             linkerSettings: rdkafkaLinkerSettings
         ),
