@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(
             name: "VigilRuntimeTests",
             dependencies: [
-                "VigilRuntime", "VigilKafka", "VigilTopology", "VigilPipeline", "VigilCodec", "VigilFeatures", "Yams",
+                "VigilRuntime", "VigilKafka", "VigilTopology", "VigilPipeline", "VigilCodec", "VigilFeatures", "VigilModels", "Yams",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict + rdkafkaSwiftSettings,

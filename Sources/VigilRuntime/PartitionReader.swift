@@ -1,9 +1,11 @@
 public import Logging
 public import VigilKafka
 
-/// Reads one partition from an offset to its end, outside any group: restoring state from a
-/// changelog, finding the newest checkpoint. The end is where the broker reports partition EOF
-/// during the fetch, not a ListOffsets answer (which some Kafka-compatible brokers get wrong).
+/// Reads partitions from given offsets to their ends, outside any group: restoring state from
+/// changelogs, finding the newest checkpoints. The end is where the broker reports partition
+/// EOF during the fetch, not a ListOffsets answer (which some Kafka-compatible brokers get
+/// wrong). All partitions of one call are read together by one consumer, so restoring many
+/// partitions costs one fetch round trip, not one per partition.
 public struct PartitionReader: Sendable {
     public var kafka: KafkaConfiguration
     public var isolationLevel: ConsumerConfiguration.IsolationLevel = .readCommitted
@@ -14,36 +16,41 @@ public struct PartitionReader: Sendable {
         self.logger = logger
     }
 
-    /// Calls `body` for every record of `partition` from `offset` up to the end as of now, and
-    /// returns how many it read. Blocks; gives up with an error after `timeout` without progress.
+    /// Calls `body` for every record of the partitions from their start offsets up to their
+    /// ends as of now (in offset order within each partition), and returns how many it read.
+    /// Blocks; gives up with an error after `timeout` without progress.
     @discardableResult
     public func read(
-        _ partition: TopicPartition, from offset: Int64, timeout: Duration = .seconds(30),
+        _ starts: [TopicPartition: Int64], timeout: Duration = .seconds(30),
         _ body: (ConsumedMessage) throws -> Void
     ) throws -> Int {
+        guard !starts.isEmpty else { return 0 }
         var configuration = ConsumerConfiguration(kafka: kafka, groupID: "vigil-reader")
         configuration.isolationLevel = isolationLevel
         configuration.reportsPartitionEOF = true
+        // An empty fetch at the end answers at once instead of waiting for data.
+        configuration.kafka.properties["fetch.wait.max.ms"] = configuration.kafka.properties["fetch.wait.max.ms"] ?? "10"
         let consumer = try Consumer(configuration: configuration, logger: logger)
         defer { try? consumer.close() }
-        try consumer.assign([partition: offset])
+        try consumer.assign(starts)
+        var remaining = Set(starts.keys)
         var count = 0
         let clock = ContinuousClock()
         var lastProgress = clock.now
-        while true {
-            let reachedEnd = try consumer.withBatch(maxRecords: 10_000, timeout: .milliseconds(100)) { batch in
-                for error in batch.errors { logger.warning("reading \(partition): \(error)") }
-                for message in batch.messages {
+        while !remaining.isEmpty {
+            try consumer.withBatch(maxRecords: 10_000, timeout: .milliseconds(100)) { batch in
+                for error in batch.errors { logger.warning("reading \(starts.keys.sorted().map(\.description).joined(separator: ", ")): \(error)") }
+                for message in batch.messages where remaining.contains(message.topicPartition) {
                     try body(message)
                     count += 1
                 }
-                if !batch.messages.isEmpty { lastProgress = clock.now }
-                return batch.partitionEnds[partition] != nil
+                for partition in batch.partitionEnds.keys { remaining.remove(partition) }
+                if !batch.messages.isEmpty || !batch.partitionEnds.isEmpty { lastProgress = clock.now }
             }
-            if reachedEnd { return count }
             if clock.now - lastProgress > timeout {
-                throw KafkaError(code: .timedOut, message: "reading \(partition) from offset \(offset): no progress and no end of partition within \(timeout)")
+                throw KafkaError(code: .timedOut, message: "reading \(remaining.sorted().map(\.description).joined(separator: ", ")): no progress and no end of partition within \(timeout)")
             }
         }
+        return count
     }
 }

@@ -443,51 +443,64 @@ public final class StreamRuntime: @unchecked Sendable {
     }
 
     private func restore(_ partitions: [TopicPartition]) throws {
+        let started = clock.now
         let committed = try consumer.committed(partitions)
         let reader = PartitionReader(kafka: options.kafka, logger: logger)
+        var restoring: [(partition: TopicPartition, segment: Int, upTo: Int64)] = []
         for partition in partitions {
             assigned.insert(partition)
             let offset = committed[partition] ?? KafkaOffset.invalid
             if offset >= 0 { committedOffsets[partition] = offset }
-            guard let segmentIndex = plan.segment(consuming: partition.topic) else { continue }
-            let stages = plan.segments[segmentIndex].stages
-            guard !stages.isEmpty else { continue }
-            let upTo = max(offset, 0)
-            let started = clock.now
-            // The newest checkpoint of a committed snapshot, if any.
-            var checkpoint: Checkpoint?
-            try reader.read(TopicPartition(plan.checkpointTopic, partition.partition), from: KafkaOffset.beginning) { message in
-                guard let value = message.value, let found = Checkpoint(decoding: value),
-                      found.segment == segmentIndex, found.stateOffset <= upTo else { return }
-                checkpoint = found
-            }
-            let pipeline = try pipeline(for: partition.partition)
-            var applied = 0
-            for stage in stages {
-                let keyType = topology.source.field(named: topology.stages[stage].key)?.type
-                let start = checkpoint?.changelogOffsets[stage] ?? KafkaOffset.beginning
-                try reader.read(TopicPartition(plan.changelogTopics[stage], partition.partition), from: start) { message in
-                    let headers = message.headers
-                    // Only state that reflects committed input: records of aborted or unfinished
-                    // transactions carry offsets beyond the committed one.
-                    guard let stateOffset = RecordHeaders.integer(RecordHeaders.stateOffset, in: headers), stateOffset <= upTo,
-                          !headers.contains(where: { $0.name == RecordHeaders.snapshotStart }) else { return }
-                    if let value = message.value {
-                        try pipeline.restore(stage: stage, snapshot: value)
-                    } else if let keyBytes = message.key {
-                        let text = String(decoding: keyBytes, as: UTF8.self)
-                        let key: StateKey = keyType == .int ? Int64(text).map { .int($0) } ?? .string(text) : .string(text)
-                        pipeline.removeState(stage: stage, key: key)
-                    }
-                    applied += 1
-                }
-            }
-            statistics.restoredRecords += applied
-            logger.info("restored \(partition)", metadata: [
-                "records": "\(applied)", "from_snapshot": "\(checkpoint != nil)", "committed_offset": "\(offset)",
-                "seconds": "\(clock.now - started)",
-            ])
+            guard let segment = plan.segment(consuming: partition.topic), !plan.segments[segment].stages.isEmpty else { continue }
+            restoring.append((partition, segment, max(offset, 0)))
         }
+        guard !restoring.isEmpty else { return }
+
+        // 1. The newest checkpoint of a committed snapshot, per restoring segment partition.
+        var checkpoints: [SegmentPartition: Checkpoint] = [:]
+        let wanted = Dictionary(restoring.map { (SegmentPartition(segment: $0.segment, partition: $0.partition.partition), $0.upTo) }, uniquingKeysWith: max)
+        let checkpointPartitions = Set(restoring.map { TopicPartition(plan.checkpointTopic, $0.partition.partition) })
+        try reader.read(Dictionary(uniqueKeysWithValues: checkpointPartitions.map { ($0, KafkaOffset.beginning) })) { message in
+            guard let value = message.value, let found = Checkpoint(decoding: value) else { return }
+            let key = SegmentPartition(segment: found.segment, partition: message.partition)
+            guard let upTo = wanted[key], found.stateOffset <= upTo else { return }
+            checkpoints[key] = found
+        }
+
+        // 2. Each stage's changelog from the snapshot on (from the start without one).
+        var stageOf: [TopicPartition: (stage: Int, upTo: Int64)] = [:]
+        var starts: [TopicPartition: Int64] = [:]
+        for item in restoring {
+            let key = SegmentPartition(segment: item.segment, partition: item.partition.partition)
+            _ = try pipeline(for: item.partition.partition)
+            for stage in plan.segments[item.segment].stages {
+                let changelog = TopicPartition(plan.changelogTopics[stage], item.partition.partition)
+                stageOf[changelog] = (stage, item.upTo)
+                starts[changelog] = checkpoints[key]?.changelogOffsets[stage] ?? KafkaOffset.beginning
+            }
+        }
+        var applied = 0
+        try reader.read(starts) { message in
+            guard let (stage, upTo) = stageOf[message.topicPartition], let pipeline = pipelines[message.partition] else { return }
+            let headers = message.headers
+            // Only state that reflects committed input: records of aborted or unfinished
+            // transactions carry offsets beyond the committed one.
+            guard let stateOffset = RecordHeaders.integer(RecordHeaders.stateOffset, in: headers), stateOffset <= upTo,
+                  !headers.contains(where: { $0.name == RecordHeaders.snapshotStart }) else { return }
+            if let value = message.value {
+                try pipeline.restore(stage: stage, snapshot: value)
+            } else if let keyBytes = message.key {
+                let text = String(decoding: keyBytes, as: UTF8.self)
+                let keyType = topology.source.field(named: topology.stages[stage].key)?.type
+                pipeline.removeState(stage: stage, key: keyType == .int ? Int64(text).map { .int($0) } ?? .string(text) : .string(text))
+            }
+            applied += 1
+        }
+        statistics.restoredRecords += applied
+        logger.info("restored state", metadata: [
+            "partitions": "\(restoring.map(\.partition.description).joined(separator: ","))", "records": "\(applied)",
+            "from_snapshots": "\(checkpoints.count)", "seconds": "\(clock.now - started)",
+        ])
     }
 
     // MARK: Encoding helpers

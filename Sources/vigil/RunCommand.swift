@@ -51,7 +51,7 @@ struct RunCommand: ParsableCommand {
         options.maxEventsPerTransaction = maxTransactionEvents
 
         let runtime = try StreamRuntime(topology: loaded, options: options, logger: logger) {
-            try ModelKernels.kernel(for: loaded, logger: logger)
+            try ModelKernels.kernel(for: loaded)
         }
         let signals = [SIGTERM, SIGINT].map { signalNumber in
             signal(signalNumber, SIG_IGN)

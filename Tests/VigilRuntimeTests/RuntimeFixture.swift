@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import VigilCodec
 import VigilKafka
+import VigilModels
 import VigilPipeline
 import VigilRuntime
 import VigilTopology
@@ -31,7 +32,6 @@ enum RuntimeFixture {
         topology.outputs = OutputSpec(defaultsFor: name)
         topology.outputs.includeFeatures = true
         topology.outputs.alertRule = rule
-        topology.model = nil
         topology.processing.allowedLateness = lateness
         return topology
     }
@@ -63,9 +63,15 @@ enum RuntimeFixture {
         try producer.flush()
     }
 
-    /// The features a replay of the same lines computes, by transaction id.
+    /// The topology's model as a kernel.
+    static func kernel(_ topology: Topology) throws -> (any ScoringKernel)? {
+        guard let path = topology.resolvedModelPath else { return nil }
+        return try ModelLoader.load(path: path)
+    }
+
+    /// The features and score a replay of the same lines computes, by transaction id (the score last).
     static func replayFeatures(_ topology: Topology, _ events: [(id: String, customer: String, line: String)]) throws -> [String: [Double]] {
-        let pipeline = try Pipeline(topology: topology, kernel: nil, recordsUndo: false)
+        let pipeline = try Pipeline(topology: topology, kernel: try kernel(topology), recordsUndo: false)
         let decoder = pipeline.makeDecoder()
         let binding = try decoder.bind(header: topology.source.fields.map(\.name), file: "fixture")
         let text = Array(events.map(\.line).joined(separator: "\n").utf8)
@@ -78,9 +84,11 @@ enum RuntimeFixture {
             }
             line += 1
         }
-        _ = pipeline.process(&batch)
+        let output = pipeline.process(&batch)
         var features: [String: [Double]] = [:]
-        for index in 0..<batch.count { features[batch.ids(of: index).joined(separator: ",")] = Array(batch.features(of: index)) }
+        for index in 0..<batch.count {
+            features[batch.ids(of: index).joined(separator: ",")] = Array(batch.features(of: index)) + (output.scores.isEmpty ? [] : [output.scores[index]])
+        }
         return features
     }
 
@@ -110,7 +118,8 @@ enum RuntimeFixture {
                       let id = object["id"]?.stringValue, case let .object(features)? = object["features"] else {
                     throw FixtureError("score record \(record.partition)@\(record.offset) is not what Vigil writes")
                 }
-                records.append(ScoreRecord(id: id, features: featureNames.map { features[$0]?.doubleValue ?? .nan }, partition: record.partition, offset: record.offset))
+                let score = object["score"].map { $0.doubleValue ?? .nan }
+                records.append(ScoreRecord(id: id, features: featureNames.map { features[$0]?.doubleValue ?? .nan } + (score.map { [$0] } ?? []), partition: record.partition, offset: record.offset))
             }
         }
         return records
@@ -126,7 +135,7 @@ enum RuntimeFixture {
             var options = RuntimeOptions(kafka: RuntimeFixture.kafka, instanceID: instance)
             options.sessionTimeout = .seconds(2)
             options.snapshotInterval = snapshotInterval
-            runtime = try StreamRuntime(topology: topology, options: options, logger: RuntimeFixture.logger) { nil }
+            runtime = try StreamRuntime(topology: topology, options: options, logger: RuntimeFixture.logger) { try RuntimeFixture.kernel(topology) }
             let thread = Thread { [self] in
                 do { try runtime.run() } catch { failure = error }
                 finished.signal()

@@ -26,6 +26,7 @@ struct StreamRuntimeTests {
 
             let expected = try RuntimeFixture.replayFeatures(topology, events)
             #expect(scores.count == events.count)
+            #expect(scores.allSatisfy { $0.features.count == layout.featureNames.count + 1 }, "every record carries a score")
             #expect(Set(scores.map(\.id)) == Set(events.map(\.id)))
             var mismatches = 0
             for record in scores {
