@@ -17,7 +17,7 @@ enum RuntimeFixture {
 
     static let logger: Logger = {
         var logger = Logger(label: "vigil.runtime-tests")
-        logger.logLevel = .error
+        logger.logLevel = ProcessInfo.processInfo.environment["VIGIL_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .error
         return logger
     }()
 
@@ -106,8 +106,17 @@ enum RuntimeFixture {
         configuration.reportsPartitionEOF = false
         let consumer = try Consumer(configuration: configuration, logger: logger)
         defer { try? consumer.close() }
+        // The runtime creates its output topics when it starts, on its own thread: wait for them.
         let admin = try Admin(configuration: kafka, logger: logger)
-        let partitions = try admin.listTopics()[topic]?.partitionCount ?? 1
+        var partitions = 0
+        let waitEnd = ContinuousClock().now + .seconds(30)
+        while partitions == 0 {
+            partitions = try admin.listTopics()[topic]?.partitionCount ?? 0
+            if partitions == 0 {
+                guard ContinuousClock().now < waitEnd else { throw FixtureError("topic \(topic) was not created within 30 s") }
+                Thread.sleep(forTimeInterval: 0.05)  // polling for a condition, with a deadline
+            }
+        }
         try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<Int32(partitions)).map { (TopicPartition(topic, $0), KafkaOffset.beginning) }))
         var records: [ScoreRecord] = []
         let clock = ContinuousClock()

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+import VigilKafka
+import VigilPipeline
+import VigilRuntime
+import VigilTopology
+
+@Suite(.serialized)
+struct RebalanceAndDeadLetterTests {
+    /// Two instances in one group: one joins mid-stream, the other leaves mid-stream. Together
+    /// they score every event exactly once, with the features and scores of a single run.
+    @Test func instanceJoiningAndLeavingMidStreamGivesTheSameOutputsWithoutDuplicates() async throws {
+        try await BlockingCall.run {
+            let name = RuntimeFixture.unique("rebalance")
+            let topology = try RuntimeFixture.topology(name: name, lateness: 7 * 86_400_000)
+            var relaxed = topology
+            relaxed.processing.stateTTL = 45 * 86_400_000
+            let source = relaxed.source.topics[0]
+            let events = try RuntimeFixture.transactions(9000)
+            let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
+            try admin.createTopics([NewTopic(name: source, partitions: 4)])
+            let layout = RowLayout(topology: relaxed)
+
+            try RuntimeFixture.produce(Array(events[0..<3000]), to: source)
+            let first = try RuntimeFixture.RunningInstance(topology: relaxed, instance: "first")
+            _ = try RuntimeFixture.readScores(relaxed.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: 1000)
+
+            // A second instance joins while the first is busy.
+            try RuntimeFixture.produce(Array(events[3000..<6000]), to: source)
+            let second = try RuntimeFixture.RunningInstance(topology: relaxed, instance: "second")
+            // Cooperative rebalancing: the first gives up some partitions, the second takes them.
+            try Self.waitUntil { second.runtime.statistics.rebalances > 0 && first.runtime.statistics.rebalances > 1 }
+
+            // The first leaves cleanly while events still arrive.
+            try RuntimeFixture.produce(Array(events[6000..<9000]), to: source)
+            first.stop()
+            let scores = try RuntimeFixture.readScores(relaxed.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: events.count)
+            second.stop()
+            #expect(first.failure == nil && second.failure == nil, "\(String(describing: first.failure)) \(String(describing: second.failure))")
+            #expect(first.runtime.statistics.scored > 0 && second.runtime.statistics.scored > 0)
+
+            #expect(scores.count == events.count, "\(scores.count - Set(scores.map(\.id)).count) duplicates")
+            #expect(Set(scores.map(\.id)) == Set(events.map(\.id)))
+            let expected = try RuntimeFixture.replayFeatures(relaxed, events)
+            let mismatched = scores.filter { record in
+                guard let reference = expected[record.id] else { return true }
+                return zip(record.features, reference).contains { !(abs($0 - $1) <= 1e-9 || ($0.isNaN && $1.isNaN)) }
+            }
+            #expect(mismatched.isEmpty, "\(mismatched.count) events with other features than a single run")
+        }
+    }
+
+    /// Every kind of bad event goes to the dead-letter topic with its reason and where it came
+    /// from, in the same transactions as the scores; the good events around them are scored.
+    @Test func everyKindOfBadEventIsDeadLetteredWithItsReason() async throws {
+        try await BlockingCall.run {
+            let name = RuntimeFixture.unique("dlq")
+            let topology = try RuntimeFixture.topology(name: name, lateness: 0)
+            let source = topology.source.topics[0]
+            let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
+            try admin.createTopics([NewTopic(name: source, partitions: 1)])
+            try admin.createTopics([NewTopic(name: "\(name).repartition.terminal", partitions: 1)])
+            let good = try RuntimeFixture.transactions(20)
+            let bad: [(String, String?, String)] = [
+                ("two lines", "1000001,2018-04-01 00:00:31,596,3156,57.16,0\n1000002,2018-04-01 00:02:10,4961,3412,81.51,0", "exactly one line"),
+                ("too few fields", "1000003,2018-04-01 00:07:56,2", "fields"),
+                ("amount not a number", "1000004,2018-04-01 00:09:29,4128,8737,abc,0", "TX_AMOUNT"),
+                ("bad timestamp", "1000005,yesterday,927,9906,50.00,0", "TX_DATETIME"),
+                ("empty", nil, "no value"),
+                // Customer 596's first transaction is at 00:00:31; this one is a day earlier.
+                ("too late", "1000006,2018-03-31 00:00:00,596,3156,10.00,0", "late"),
+            ]
+            let producer = try Producer(configuration: ProducerConfiguration(kafka: RuntimeFixture.kafka), logger: RuntimeFixture.logger)
+            for event in good { try producer.send(ProducerRecord(topic: source, key: Array(event.customer.utf8), value: Array(event.line.utf8))) }
+            for (label, value, _) in bad {
+                try producer.send(ProducerRecord(topic: source, key: Array(label.utf8), value: value.map { Array($0.utf8) }))
+            }
+            // A record on the repartition topic that Vigil did not write.
+            try producer.send(ProducerRecord(topic: "\(name).repartition.terminal", key: Array("garbage".utf8), value: [1, 2, 3]))
+            try producer.flush()
+
+            let instance = try RuntimeFixture.RunningInstance(topology: topology, instance: "a")
+            let letters = try Self.read(topology.outputs.deadLetterTopic, count: bad.count + 1)
+            let layout = RowLayout(topology: topology)
+            let scores = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: good.count)
+            instance.stop()
+
+            #expect(Set(scores.map(\.id)) == Set(good.map(\.id)))
+            #expect(letters.count == bad.count + 1)
+            for (label, value, reason) in bad {
+                guard let letter = letters.first(where: { $0.key == Array(label.utf8) }) else {
+                    Issue.record("no dead letter for '\(label)'")
+                    continue
+                }
+                #expect(letter.value == value.map { Array($0.utf8) }, "the dead letter keeps the original value")
+                let why = letter.header(RecordHeaders.errorReason)?.stringValue ?? ""
+                #expect(why.contains(reason), "'\(label)': reason '\(why)' should mention '\(reason)'")
+                #expect(letter.header(RecordHeaders.sourceTopic)?.stringValue == source)
+                #expect(letter.header(RecordHeaders.sourcePartition)?.stringValue == "0")
+                #expect(letter.header(RecordHeaders.sourceOffset).flatMap { $0.stringValue.flatMap(Int64.init) } != nil)
+            }
+            let garbage = letters.first { $0.key == Array("garbage".utf8) }
+            #expect(garbage?.header(RecordHeaders.errorStage)?.stringValue == "repartition")
+            #expect(garbage?.header(RecordHeaders.sourceTopic)?.stringValue == "\(name).repartition.terminal")
+        }
+    }
+
+    static func read(_ topic: String, count: Int) throws -> [ConsumerRecord] {
+        let consumer = try Consumer(configuration: ConsumerConfiguration(kafka: RuntimeFixture.kafka, groupID: RuntimeFixture.unique("reader")), logger: RuntimeFixture.logger)
+        defer { try? consumer.close() }
+        try consumer.assign([TopicPartition(topic, 0): KafkaOffset.beginning])
+        var records: [ConsumerRecord] = []
+        let clock = ContinuousClock()
+        let end = clock.now + .seconds(60)
+        while records.count < count, clock.now < end { records += try consumer.poll(timeout: .milliseconds(200)) }
+        return records
+    }
+
+    static func waitUntil(_ condition: () -> Bool) throws {
+        let clock = ContinuousClock()
+        let end = clock.now + .seconds(60)
+        while !condition() {
+            guard clock.now < end else { throw FixtureError("condition not reached within 60 s") }
+            Thread.sleep(forTimeInterval: 0.05)  // polling a condition with a deadline
+        }
+    }
+}
