@@ -24,6 +24,8 @@ public final class StreamRuntime: @unchecked Sendable {
     public let options: RuntimeOptions
     private let logger: Logger
     private let makeKernel: () throws -> (any ScoringKernel)?
+    /// What the instance exports on /metrics.
+    public let metrics: RuntimeMetrics
     private let stopRequested = Atomic<Bool>(false)
 
     private var consumer: Consumer!
@@ -38,6 +40,9 @@ public final class StreamRuntime: @unchecked Sendable {
     private var nextOffsets: [TopicPartition: Int64] = [:]
     private var touchedPipelines: Set<Int32> = []
     private var touchedSegments: [SegmentPartition: Int64] = [:]
+    private var eventTimes: [Int64] = []
+    private var ingestTimes: [Int64] = []
+    private var lastStateMetrics: ContinuousClock.Instant?
     // What is committed.
     private var committedOffsets: [TopicPartition: Int64] = [:]
     private var lastSnapshot: [SegmentPartition: ContinuousClock.Instant] = [:]
@@ -56,9 +61,10 @@ public final class StreamRuntime: @unchecked Sendable {
     /// A runtime for `topology`. `makeKernel` loads the model (called once per partition's
     /// pipeline); nil from it means the topology scores nothing.
     public init(
-        topology: Topology, options: RuntimeOptions, logger: Logger,
+        topology: Topology, options: RuntimeOptions, logger: Logger, metrics: RuntimeMetrics = RuntimeMetrics(),
         makeKernel: @escaping () throws -> (any ScoringKernel)?
     ) throws {
+        self.metrics = metrics
         self.topology = topology
         self.plan = try TopicPlan(topology: topology)
         self.options = options
@@ -133,6 +139,8 @@ public final class StreamRuntime: @unchecked Sendable {
             try producer.beginTransaction()
         }
         statistics.eventsIn += batch.messages.count
+        metrics.eventsIn.increment(by: batch.messages.count)
+        metrics.batchSize.observe(Double(batch.messages.count))
         var order: [TopicPartition] = []
         var groups: [TopicPartition: [Int]] = [:]
         for (index, message) in batch.messages.enumerated() {
@@ -171,7 +179,11 @@ public final class StreamRuntime: @unchecked Sendable {
         nextOffsets[partition] = next
         touchedSegments[SegmentPartition(segment: segmentIndex, partition: partition.partition)] = next
 
-        if segmentIndex == 0 { pipeline.computeDerived(&events) }
+        if segmentIndex == 0 {
+            pipeline.computeDerived(&events)
+            eventTimes.append(contentsOf: events.times)
+            for index in messageOfEvent { ingestTimes.append(messages[index].timestamp ?? 0) }
+        }
         for stage in segment.stages { pipeline.runStage(stage, on: &events) }
         for index in 0..<events.count {
             if let rejection = events.rejections[index] {
@@ -249,7 +261,9 @@ public final class StreamRuntime: @unchecked Sendable {
     }
 
     private func emitScores(_ events: EventBatch, pipeline: Pipeline) throws {
+        let scoringStart = clock.now
         let scores = pipeline.score(events)
+        metrics.scoringDuration.observe(clock.now - scoringStart)
         let alerts = Set(pipeline.alerts(events, scores: scores))
         let layout = pipeline.layout
         let version = topology.model?.version ?? ""
@@ -268,6 +282,7 @@ public final class StreamRuntime: @unchecked Sendable {
             let key = Array(id.utf8)
             try producer.send(ProducerRecord(topic: plan.scoresTopic, key: key, value: Array(json.utf8), headers: headers, timestamp: events.times[index]))
             statistics.scored += 1
+            metrics.eventsOut.increment()
             if alerts.contains(index) {
                 try producer.send(ProducerRecord(topic: plan.alertsTopic, key: key, value: Array(withFeatures.utf8), headers: headers, timestamp: events.times[index]))
                 statistics.alerts += 1
@@ -284,6 +299,7 @@ public final class StreamRuntime: @unchecked Sendable {
         }
         try producer.send(ProducerRecord(topic: plan.deadLetterTopic, key: message.key, value: message.value, headers: headers, timestamp: message.timestamp))
         statistics.deadLettered += 1
+        metrics.deadLettered.labels(stage == "decode" || stage == "repartition" ? stage : "late").increment()
         logger.debug("dead-lettered \(message.topic)/\(message.partition)@\(message.offset): \(stage): \(reason)")
     }
 
@@ -302,6 +318,7 @@ public final class StreamRuntime: @unchecked Sendable {
 
     /// Writes the open transaction's state changes (and due snapshots), adds the offsets, commits.
     private func commit() throws {
+        let commitStart = clock.now
         do {
             try writeChangelogs()
             try producer.sendOffsetsToTransaction(nextOffsets, groupMetadata: consumer.groupMetadata())
@@ -319,6 +336,7 @@ public final class StreamRuntime: @unchecked Sendable {
             switch cycle.nextOnError(error) {
             case .stop(let fatal):
                 logger.critical("stopping: \(fatal)")
+                metrics.health.markUnhealthy(fatal.isFenced ? "producer fenced: another instance took over" : "fatal Kafka error: \(fatal.code)")
                 throw fatal
             default:
                 logger.warning("transaction failed, aborting and rewinding: \(error)")
@@ -328,6 +346,13 @@ public final class StreamRuntime: @unchecked Sendable {
         }
         for (partition, offset) in nextOffsets { committedOffsets[partition] = offset }
         for partition in touchedPipelines { pipelines[partition]?.commitBatch() }
+        metrics.commitDuration.observe(clock.now - commitStart)
+        metrics.transactionsCommitted.increment()
+        metrics.recordCommitted(eventTimesMillis: eventTimes, ingestTimesMillis: ingestTimes, committedAtMillis: Int64(Date().timeIntervalSince1970 * 1000))
+        metrics.updateConsumerLag(consumer, positions: nextOffsets)
+        eventTimes.removeAll(keepingCapacity: true)
+        ingestTimes.removeAll(keepingCapacity: true)
+        updateStateMetrics()
         nextOffsets.removeAll()
         touchedPipelines.removeAll()
         touchedSegments.removeAll()
@@ -404,12 +429,24 @@ public final class StreamRuntime: @unchecked Sendable {
         touchedSegments.removeAll()
         cycle.aborted()
         statistics.transactionsAborted += 1
+        metrics.transactionsAborted.increment()
+        eventTimes.removeAll(keepingCapacity: true)
+        ingestTimes.removeAll(keepingCapacity: true)
     }
 
     // MARK: Rebalancing and restore
 
     private func rebalance(_ event: RebalanceEvent) {
         statistics.rebalances += 1
+        switch event {
+        case .assigned: metrics.rebalances.labels("assigned").increment()
+        case .revoked(let partitions):
+            metrics.rebalances.labels("revoked").increment()
+            metrics.removeConsumerLag(partitions)
+        case .lost(let partitions):
+            metrics.rebalances.labels("lost").increment()
+            metrics.removeConsumerLag(partitions)
+        }
         do {
             switch event {
             case .revoked(let partitions):
@@ -455,6 +492,8 @@ public final class StreamRuntime: @unchecked Sendable {
             restoring.append((partition, segment, max(offset, 0)))
         }
         guard !restoring.isEmpty else { return }
+        metrics.partitionsRestoring.set(restoring.count)
+        defer { metrics.partitionsRestoring.set(0) }
 
         // 1. The newest checkpoint of a committed snapshot, per restoring segment partition.
         var checkpoints: [SegmentPartition: Checkpoint] = [:]
@@ -497,10 +536,29 @@ public final class StreamRuntime: @unchecked Sendable {
             applied += 1
         }
         statistics.restoredRecords += applied
+        metrics.restoredRecords.increment(by: applied)
+        updateStateMetrics(force: true)
         logger.info("restored state", metadata: [
             "partitions": "\(restoring.map(\.partition.description).joined(separator: ","))", "records": "\(applied)",
             "from_snapshots": "\(checkpoints.count)", "seconds": "\(clock.now - started)",
         ])
+    }
+
+    /// Walks every key (O(keys)), so at most once a second.
+    private func updateStateMetrics(force: Bool = false) {
+        guard force || lastStateMetrics.map({ clock.now - $0 >= .seconds(1) }) ?? true else { return }
+        lastStateMetrics = clock.now
+        for (stage, spec) in topology.stages.enumerated() {
+            var keys = 0
+            var bytes = 0
+            for pipeline in pipelines.values {
+                let footprint = pipeline.engines[stage].footprint
+                keys += footprint.keyCount
+                bytes += footprint.bytes
+            }
+            metrics.stateKeys.labels(spec.name).set(keys)
+            metrics.stateBytes.labels(spec.name).set(bytes)
+        }
     }
 
     // MARK: Encoding helpers

@@ -11,48 +11,50 @@ import VigilTopology
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Consume a topology's source topic and score it with exactly-once commits."
+        abstract: "Consume a topology's source topic and score it with exactly-once commits.",
+        discussion: """
+            Joins the consumer group vigil.<topology name> (or --group): instances started with the same topology \
+            share the partitions. Serves Prometheus metrics on /metrics and liveness on /health. SIGTERM or SIGINT \
+            finishes the batch, commits, leaves the group and exits 0; a fenced instance exits 3.
+            """
     )
 
     @Option(help: "The topology file.") var topology: String
-    @Option(help: "Kafka bootstrap servers (host:port,…).") var bootstrap = "127.0.0.1:9092"
-    @Option(help: "This instance's stable id (default: the host name). Restarts must reuse it.") var instanceID: String?
+    @OptionGroup var service: ServiceOptions
     @Option(help: "The consumer group (default: vigil.<topology name>).") var group: String?
-    @Option(name: .customLong("property"), help: "A librdkafka property, name=value (repeatable): security.protocol, sasl.*, ssl.*, …")
-    var properties: [String] = []
-    @Option(help: "Seconds between full state snapshots per partition.") var snapshotInterval: Double = 60
     @Option(help: "The consumer group's session timeout, in seconds.") var sessionTimeout: Double = 10
+    @Option(help: "Seconds between full state snapshots per partition (overrides --state-snapshot-interval).") var snapshotInterval: Double?
     @Option(help: "Most input events in one transaction.") var maxTransactionEvents = 10_000
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
 
     func run() throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-            return handler
-        }
+        let config: ServiceConfiguration
+        do { config = try service.resolve() } catch { throw ValidationError("\(error)") }
+        VigilLogging.bootstrap(level: config.logLevel, format: config.logFormat)
         let logger = Logger(label: "vigil.run")
         try LibrdkafkaVersion.requireSupported()
-        let loaded = try TopologyLoader.load(path: topology)
-        var kafka = KafkaConfiguration(bootstrapServers: bootstrap, clientID: "vigil")
-        for property in properties {
-            guard let equals = property.firstIndex(of: "=") else {
-                throw ValidationError("--property takes name=value, got '\(property)'")
-            }
-            kafka.properties[String(property[..<equals])] = String(property[property.index(after: equals)...])
+        let loaded: Topology
+        do { loaded = try TopologyLoader.load(path: topology) } catch {
+            printError("\(error)")
+            throw ExitCode(1)
         }
-        var options = RuntimeOptions(kafka: kafka, instanceID: instanceID ?? ProcessInfo.processInfo.hostName)
+        var options = RuntimeOptions(kafka: config.kafka, instanceID: config.instanceID)
         options.groupID = group
         options.batchSize = loaded.processing.batchSize
         options.batchDelay = .milliseconds(loaded.processing.batchDelay)
-        options.commitInterval = .milliseconds(max(1, loaded.processing.commitInterval))
-        options.snapshotInterval = .milliseconds(Int64(snapshotInterval * 1000))
+        // The topology's commit interval, unless the service configuration sets another.
+        options.commitInterval = config.commitInterval != ServiceConfiguration().commitInterval
+            ? config.commitInterval : .milliseconds(max(1, loaded.processing.commitInterval))
+        options.snapshotInterval = snapshotInterval.map { .milliseconds(Int64($0 * 1000)) } ?? config.stateSnapshotInterval
         options.sessionTimeout = .milliseconds(Int64(sessionTimeout * 1000))
         options.maxEventsPerTransaction = maxTransactionEvents
+        logger.info("configuration: \(config)")
 
         let runtime = try StreamRuntime(topology: loaded, options: options, logger: logger) {
             try ModelKernels.kernel(for: loaded)
         }
+        let server = try MetricsServer(metrics: runtime.metrics, address: config.metricsAddress, logger: logger)
+        defer { server.stop() }
+        logger.info("metrics on http://\(server.address)/metrics")
         let signals = [SIGTERM, SIGINT].map { signalNumber in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())

@@ -208,7 +208,7 @@ extension RuntimeFixture {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try vigilExecutable)
         process.arguments = ["run", "--topology", topologyFile, "--bootstrap", bootstrap, "--instance-id", instance,
-                             "--session-timeout", "2", "--log-level", "error"] + extra
+                             "--session-timeout", "2", "--log-level", "error", "--metrics-address", "127.0.0.1:0"] + extra
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         return process

@@ -19,9 +19,17 @@ struct StreamRuntimeTests {
             try RuntimeFixture.produce(events, to: topology.source.topics[0])
 
             let instance = try RuntimeFixture.RunningInstance(topology: topology, instance: "a")
+            let server = try MetricsServer(metrics: instance.runtime.metrics, address: ListenAddress(host: "127.0.0.1", port: 0))
+            defer { server.stop() }
             let layout = RowLayout(topology: topology)
             let scores = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: events.count)
+            let metrics = try HTTPTestClient.get("/metrics", port: server.address.port)
             instance.stop()
+            // What /metrics says agrees with what came out.
+            #expect(metrics.status == 200)
+            #expect(metrics.body.contains("vigil_events_out_total \(events.count)\n"), "\(metrics.body.prefix(2000))")
+            #expect(metrics.body.contains("vigil_state_keys{stage=\"customer\"}"))
+            #expect(metrics.body.contains("vigil_commit_duration_seconds_count"))
             #expect(instance.failure == nil, "\(String(describing: instance.failure))")
 
             let expected = try RuntimeFixture.replayFeatures(topology, events)
