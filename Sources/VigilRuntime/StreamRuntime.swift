@@ -43,6 +43,9 @@ public final class StreamRuntime: @unchecked Sendable {
     private var eventTimes: [Int64] = []
     private var ingestTimes: [Int64] = []
     private var lastStateMetrics: ContinuousClock.Instant?
+    // Event-time alignment of the source partitions.
+    private var sourceEventTime: [TopicPartition: Int64] = [:]
+    private var pausedSources: Set<TopicPartition> = []
     // What is committed.
     private var committedOffsets: [TopicPartition: Int64] = [:]
     private var lastSnapshot: [SegmentPartition: ContinuousClock.Instant] = [:]
@@ -88,6 +91,7 @@ public final class StreamRuntime: @unchecked Sendable {
                 for error in batch.errors { logger.warning("\(error)") }
                 try handle(batch)
             }
+            try alignSources()
             if let failure = pendingFailure { throw failure }
             try tick()
         }
@@ -180,6 +184,7 @@ public final class StreamRuntime: @unchecked Sendable {
         touchedSegments[SegmentPartition(segment: segmentIndex, partition: partition.partition)] = next
 
         if segmentIndex == 0 {
+            if let newest = events.times.max() { sourceEventTime[partition] = max(sourceEventTime[partition] ?? .min, newest) }
             pipeline.computeDerived(&events)
             eventTimes.append(contentsOf: events.times)
             for index in messageOfEvent { ingestTimes.append(messages[index].timestamp ?? 0) }
@@ -284,7 +289,12 @@ public final class StreamRuntime: @unchecked Sendable {
             statistics.scored += 1
             metrics.eventsOut.increment()
             if alerts.contains(index) {
-                try producer.send(ProducerRecord(topic: plan.alertsTopic, key: key, value: Array(withFeatures.utf8), headers: headers, timestamp: events.times[index]))
+                // An alert carries the event's numeric fields beside the features that drove it.
+                let fields = layout.sourceFields.filter(\.type.isNumeric).compactMap { field in
+                    layout.column(of: field.name).map { "\(Self.jsonString(field.name)):\(Self.jsonNumber(events.value(index, column: $0)))" }
+                }.joined(separator: ",")
+                let alert = withFeatures.dropLast() + ",\"event\":{\(fields)},\"rule\":\(Self.jsonString(topology.outputs.alertRule?.description ?? ""))}"
+                try producer.send(ProducerRecord(topic: plan.alertsTopic, key: key, value: Array(alert.utf8), headers: headers, timestamp: events.times[index]))
                 statistics.alerts += 1
             }
         }
@@ -308,6 +318,35 @@ public final class StreamRuntime: @unchecked Sendable {
         let pipeline = try Pipeline(topology: topology, kernel: try makeKernel(), recordsUndo: true)
         pipelines[partition] = pipeline
         return pipeline
+    }
+
+    /// Keeps the source partitions' event times together, as Kafka Streams does by picking the
+    /// oldest head record: a partition more than half the allowed lateness ahead of the oldest
+    /// source partition that still has records waiting is paused until that one catches up.
+    /// Without it, a backlog read partition by partition reaches a later stage (behind a
+    /// repartition topic) out of order, beyond the allowed lateness.
+    private func alignSources() throws {
+        let sources = assigned.filter { plan.segment(consuming: $0.topic) == 0 }
+        guard sources.count > 1 else { return }
+        func hasWaitingRecords(_ partition: TopicPartition) -> Bool {
+            guard let high = consumer.cachedWatermarks(partition)?.high else { return true }
+            return high > (nextOffsets[partition] ?? committedOffsets[partition] ?? 0)
+        }
+        let waiting = sources.filter(hasWaitingRecords)
+        let floor = waiting.map { sourceEventTime[$0] ?? .min }.min()
+        let slack = max(1, topology.processing.allowedLateness / 2)
+        var pause: [TopicPartition] = []
+        var resume: [TopicPartition] = []
+        for partition in sources {
+            let ahead = floor.map { floor in
+                let time = sourceEventTime[partition] ?? .min
+                return floor == .min ? time != .min : time > floor &+ slack
+            } ?? false
+            if ahead && !pausedSources.contains(partition) { pause.append(partition) }
+            if !ahead && pausedSources.contains(partition) { resume.append(partition) }
+        }
+        if !pause.isEmpty { try consumer.pause(pause); pausedSources.formUnion(pause) }
+        if !resume.isEmpty { try consumer.resume(resume); pausedSources.subtract(resume) }
     }
 
     // MARK: Transactions
@@ -470,6 +509,8 @@ public final class StreamRuntime: @unchecked Sendable {
         for partition in partitions {
             assigned.remove(partition)
             committedOffsets.removeValue(forKey: partition)
+            sourceEventTime.removeValue(forKey: partition)
+            pausedSources.remove(partition)
             guard let segment = plan.segment(consuming: partition.topic), let pipeline = pipelines[partition.partition] else { continue }
             for stage in plan.segments[segment].stages {
                 for key in pipeline.engines[stage].allKeys { pipeline.removeState(stage: stage, key: key) }
