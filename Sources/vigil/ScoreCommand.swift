@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VigilCodec
 import VigilModels
 
 /// `vigil score`: Score the rows of a CSV file with a model.
@@ -10,8 +11,8 @@ import VigilModels
 /// cells or a model input that is not a number is reported with its line number and left out;
 /// the command then exits with status 1 after writing every good row.
 ///
-/// The CSV handling here is the least that the command needs (RFC 4180 quoting within a line);
-/// it is to be replaced by VigilCodec's streaming CSV reader when that lands.
+/// The input may be LZ4-framed (`.lz4`); it is read as a stream with VigilCodec's CSV reader
+/// (RFC 4180 quoting, line numbers), so files of any size score in constant memory.
 struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
@@ -65,20 +66,19 @@ struct ScoreFileError: Error {
     var message: String
 }
 
-/// Streams a CSV file through a kernel in batches.
+/// Streams a CSV file (plain or `.lz4`) through a kernel in batches.
 struct FileScorer {
     var kernel: any ScoringKernel
     let inputPath: String
     let outputPath: String
-    let reader: UnsafeMutablePointer<FILE>
-    let writer: UnsafeMutablePointer<FILE>
+    let reader: CSVReader
+    let sink: any ByteSink
     let batchSize: Int
     /// For each model input, its column in the file.
     var inputColumns: [Int] = []
     /// The columns copied to the output, in file order.
     var passColumns: [Int] = []
     var columnCount = 0
-    var line = 0
     static let maximumReportedRows = 20
 
     init(modelPath: String, inputPath: String, outputPath: String, keepInputs: Bool, batchSize: Int) throws {
@@ -86,30 +86,12 @@ struct FileScorer {
         self.inputPath = inputPath
         self.outputPath = outputPath
         self.batchSize = batchSize
-        guard let reader = fopen(inputPath, "r") else {
-            throw ScoreFileError(message: "\(inputPath): cannot open (\(String(cString: strerror(errno))))")
-        }
-        self.reader = reader
-        if outputPath == "-" {
-            // A stream of our own on descriptor 1: the C global `stdout` is shared mutable state.
-            guard let writer = fdopen(STDOUT_FILENO, "w") else {
-                fclose(reader)
-                throw ScoreFileError(message: "standard output: cannot write")
-            }
-            self.writer = writer
-        } else {
-            guard let writer = fopen(outputPath, "w") else {
-                fclose(reader)
-                throw ScoreFileError(message: "\(outputPath): cannot create (\(String(cString: strerror(errno))))")
-            }
-            self.writer = writer
-        }
-        guard let header = nextLine() else {
+        reader = CSVReader(source: try EncodedFile.openForReading(inputPath))
+        sink = outputPath == "-" ? StandardOutputSink() : try EncodedFile.createForWriting(outputPath)
+        guard try reader.next() else {
             throw ScoreFileError(message: "\(inputPath): the file is empty; expected a header row")
         }
-        guard let names = Self.fields(of: header) else {
-            throw ScoreFileError(message: "\(inputPath):1: unterminated quoted field in the header")
-        }
+        let names = reader.strings()
         columnCount = names.count
         let check = InputNameCheck(model: kernel.inputNames, available: names)
         do {
@@ -120,21 +102,18 @@ struct FileScorer {
         inputColumns = check.columns.map { $0! }
         let used = Set(inputColumns)
         passColumns = names.indices.filter { keepInputs || !used.contains($0) }
-        write(passColumns.map { Self.quoted(names[$0]) } + ["score"])
+        try write(passColumns.map { CSVField.quoted(names[$0]) } + ["score"])
     }
 
     mutating func run() throws -> (scored: Int, malformed: Int) {
-        defer {
-            fclose(reader)
-            if outputPath == "-" { fflush(writer) } else { fclose(writer) }
-        }
+        defer { try? sink.close() }
         let width = kernel.inputNames.count
         var rows = [Double](repeating: 0, count: batchSize * width)
         var scores = [Double](repeating: 0, count: batchSize)
         var passThrough: [[String]] = []
         var scored = 0
         var malformed = 0
-        func flush() {
+        func flush() throws {
             let count = passThrough.count
             guard count > 0 else { return }
             rows.withUnsafeBufferPointer { rows in
@@ -142,41 +121,36 @@ struct FileScorer {
                     kernel.score(rows: rows, rowCount: count, into: scores)
                 }
             }
-            for index in 0..<count { write(passThrough[index] + ["\(scores[index])"]) }
+            for index in 0..<count { try write(passThrough[index] + ["\(scores[index])"]) }
             scored += count
             passThrough.removeAll(keepingCapacity: true)
         }
-        while let text = nextLine() {
-            if text.isEmpty { continue }
+        while try reader.next() {
+            if reader.fieldCount == 1 && reader.fieldBytes(0).isEmpty { continue }
             let problem: String?
-            if let cells = Self.fields(of: text) {
-                if cells.count != columnCount {
-                    problem = "\(cells.count) cells, the header has \(columnCount)"
-                } else {
-                    problem = parseInputs(cells, into: &rows, at: passThrough.count * width)
-                    if problem == nil { passThrough.append(passColumns.map { Self.quoted(cells[$0]) }) }
-                }
+            if reader.fieldCount != columnCount {
+                problem = "\(reader.fieldCount) cells, the header has \(columnCount)"
             } else {
-                problem = "unterminated quoted field (quoted line breaks are not supported)"
+                problem = parseInputs(into: &rows, at: passThrough.count * width)
+                if problem == nil { passThrough.append(passColumns.map { CSVField.quoted(reader.string($0)) }) }
             }
             if let problem {
                 malformed += 1
-                if malformed <= Self.maximumReportedRows { printError("\(inputPath):\(line): \(problem)") }
+                if malformed <= Self.maximumReportedRows { printError("\(inputPath):\(reader.lineNumber): \(problem)") }
             }
-            if passThrough.count == batchSize { flush() }
+            if passThrough.count == batchSize { try flush() }
         }
-        flush()
+        try flush()
         if malformed > Self.maximumReportedRows {
             printError("\(inputPath): \(malformed - Self.maximumReportedRows) more malformed rows not shown")
         }
-        if ferror(writer) != 0 { throw ScoreFileError(message: "\(outputPath): write failed") }
         return (scored, malformed)
     }
 
-    /// Parses the model inputs of one row into `rows[offset...]`; returns the problem, if any.
-    func parseInputs(_ cells: [String], into rows: inout [Double], at offset: Int) -> String? {
+    /// Parses the model inputs of the current row into `rows[offset...]`; returns the problem, if any.
+    func parseInputs(into rows: inout [Double], at offset: Int) -> String? {
         for (position, column) in inputColumns.enumerated() {
-            let cell = cells[column].trimmingCharacters(in: .whitespaces)
+            let cell = reader.string(column).trimmingCharacters(in: .whitespaces)
             if cell.isEmpty || cell == "NaN" || cell == "nan" || cell == "NA" {
                 rows[offset + position] = .nan
             } else if let value = Double(cell) {
@@ -188,60 +162,14 @@ struct FileScorer {
         return nil
     }
 
-    mutating func nextLine() -> String? {
-        var buffer: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(buffer) }
-        let length = getline(&buffer, &capacity, reader)
-        guard length >= 0, let buffer else { return nil }
-        line += 1
-        // Trim line endings as bytes: Swift sees "\r\n" as one Character, not a "\n" suffix.
-        var end = length
-        while end > 0, buffer[end - 1] == 0x0A || buffer[end - 1] == 0x0D { end -= 1 }
-        return buffer.withMemoryRebound(to: UInt8.self, capacity: end) {
-            String(decoding: UnsafeBufferPointer(start: $0, count: end), as: UTF8.self)
-        }
+    func write(_ cells: [String]) throws {
+        try sink.write(cells.joined(separator: ",") + "\n")
     }
+}
 
-    func write(_ cells: [String]) {
-        fputs(cells.joined(separator: ",") + "\n", writer)
-    }
-
-    /// The cells of a CSV line (RFC 4180 quotes), or nil when a quote is not closed.
-    static func fields(of line: String) -> [String]? {
-        var cells: [String] = []
-        var cell = ""
-        var quoted = false
-        var iterator = line.makeIterator()
-        var pending: Character? = nil
-        while let character = pending ?? iterator.next() {
-            pending = nil
-            if quoted {
-                if character == "\"" {
-                    if let following = iterator.next() {
-                        if following == "\"" { cell.append("\"") } else { quoted = false; pending = following }
-                    } else {
-                        quoted = false
-                    }
-                } else {
-                    cell.append(character)
-                }
-            } else if character == "\"" && cell.isEmpty {
-                quoted = true
-            } else if character == "," {
-                cells.append(cell)
-                cell = ""
-            } else {
-                cell.append(character)
-            }
-        }
-        if quoted { return nil }
-        cells.append(cell)
-        return cells
-    }
-
-    static func quoted(_ cell: String) -> String {
-        guard cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return cell }
-        return "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
+/// Standard output as a byte sink (`--output -`).
+final class StandardOutputSink: ByteSink {
+    let name = "standard output"
+    func write(_ bytes: UnsafeRawBufferPointer) throws { FileHandle.standardOutput.write(Data(bytes)) }
+    func close() throws {}
 }
