@@ -209,8 +209,9 @@ final class TopologyParser {
             if fieldPairs.isEmpty { report(fieldsNode.mark, "source fields must declare at least one field") }
         }
         if topics.isEmpty { report(node.mark, "source topics must name at least one topic") }
-        guard let format, let timestamp else { return nil }
-        let source = SourceSpec(topics: topics, format: format, delimiter: delimiter, keyFields: keyFields, idFields: idFields,
+        // An unknown format is already reported; go on so that the other checks still run.
+        guard let timestamp else { return nil }
+        let source = SourceSpec(topics: topics, format: format ?? .json, delimiter: delimiter, keyFields: keyFields, idFields: idFields,
                                 timestamp: timestamp, fields: fields)
         for (list, what, listNode) in [(keyFields, "key", lookup(pairs, "key")), (idFields, "id", lookup(pairs, "id"))] {
             for field in list where source.field(named: field) == nil {
