@@ -75,11 +75,11 @@ let package = Package(
             dependencies: ["VigilPipeline", "VigilTopology", "VigilFeatures", "VigilModels", "VigilCodec"],
             swiftSettings: strict
         ),
-        .target(name: "VigilDrift", dependencies: ["VigilPipeline"], swiftSettings: strict),
+        .target(name: "VigilDrift", dependencies: [], swiftSettings: strict),
         .target(
             name: "VigilRuntime",
             dependencies: [
-                "VigilKafka", "VigilPipeline", "VigilDrift",
+                "VigilKafka", "VigilPipeline", "VigilDrift", "Yams",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict + rdkafkaSwiftSettings,
@@ -104,6 +104,15 @@ let package = Package(
             linkerSettings: rdkafkaLinkerSettings
         ),
         .testTarget(
+            name: "VigilRuntimeTests",
+            dependencies: [
+                "VigilRuntime", "VigilKafka", "VigilTopology", "VigilPipeline", "VigilCodec", "VigilFeatures", "VigilModels", "Yams",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict + rdkafkaSwiftSettings,
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+        .testTarget(
             name: "VigilFeaturesTests",
             dependencies: ["VigilFeatures", "VigilTopology", "VigilPipeline", "VigilCodec", "VigilReplay", "VigilModels"],
             swiftSettings: strict
@@ -111,6 +120,12 @@ let package = Package(
         .testTarget(
             name: "VigilModelsTests",
             dependencies: ["VigilModels"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "VigilDriftTests",
+            dependencies: ["VigilDrift", "CLZ4"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

@@ -65,7 +65,9 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
         let code = Code(rd_kafka_error_code(error))
         let text = String(cString: rd_kafka_error_string(error))
         let severity: Severity
-        if rd_kafka_error_is_fatal(error) != 0 {
+        // A fenced producer can never commit again, whatever librdkafka says of this one call:
+        // a newer instance owns the transactional id.
+        if rd_kafka_error_is_fatal(error) != 0 || Self.fencedCodes.contains(code) {
             severity = .fatal
         } else if rd_kafka_error_txn_requires_abort(error) != 0 {
             severity = .abortRequired
@@ -76,6 +78,11 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
         }
         self.init(code: code, message: context.isEmpty ? text : "\(context): \(text)", severity: severity)
     }
+
+    static let fencedCodes: Set<Code> = [.fenced, .producerFenced, .invalidProducerEpoch]
+
+    /// Whether a newer instance with the same transactional id has taken over.
+    public var isFenced: Bool { Self.fencedCodes.contains(code) }
 
     public var description: String { "\(message) [\(code.name)]" }
 }

@@ -1,16 +1,108 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+import Synchronization
+import VigilKafka
+import VigilRuntime
 
 /// `vigil tail`: Print the records of a topic (for example the alerts) as they arrive.
 struct TailCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tail",
-        abstract: "Print the records of a topic (for example the alerts) as they arrive."
+        abstract: "Print the records of a topic (for example the alerts) as they arrive.",
+        discussion: """
+            Reads without joining a consumer group and commits nothing, with read_committed. By \
+            default it starts at the end of each partition, so only records produced from now on \
+            are printed; the end is taken from the brokers' fetch answers (the high watermark), \
+            not from a "latest offset" request, which some Kafka-compatible brokers answer wrongly.
+
+            text: one line per record, `topic/partition@offset key value`, then ` | name=value …` \
+            for headers; (null) for a null key or value, 0x… for bytes that are not UTF-8.
+            json: one object per line with topic, partition, offset, timestamp, key, value, \
+            headers (key_base64/value_base64 for bytes that are not UTF-8).
+
+            Exits 0 after --max records or on SIGINT/SIGTERM.
+            """
     )
 
-    @Argument(parsing: .allUnrecognized, help: .hidden)
-    var arguments: [String] = []
+    @Argument(help: "The topic to read.")
+    var topic: String
+
+    @Option(name: .long, help: ArgumentHelp("Kafka bootstrap servers (default: the --config file's, else 127.0.0.1:9092).", valueName: "host:port"))
+    var bootstrap: String?
+
+    @Option(name: .long, help: ArgumentHelp("A service configuration file, for its Kafka settings (security properties).", valueName: "file"))
+    var config: String?
+
+    @Flag(name: .long, help: "Start at the oldest record instead of the end.")
+    var fromBeginning = false
+
+    @Option(name: .long, help: ArgumentHelp("Read only this partition.", valueName: "n"))
+    var partition: Int32?
+
+    @Option(name: .long, help: ArgumentHelp("Output format: text or json.", valueName: "format"))
+    var format = "text"
+
+    @Option(name: .long, help: ArgumentHelp("Exit after this many records.", valueName: "n"))
+    var max: Int?
+
+    func validate() throws {
+        guard TopicTail.Format(rawValue: format) != nil else { throw ValidationError("--format must be text or json, not \(format)") }
+        if let max, max < 1 { throw ValidationError("--max must be at least 1") }
+        if let partition, partition < 0 { throw ValidationError("--partition must be 0 or more") }
+    }
 
     func run() throws {
-        throw notBuiltYet("tail", issue: 5)
+        // Records go to stdout; anything else (warnings, librdkafka's complaints) to stderr.
+        VigilLogging.bootstrap(level: .warning, format: .text)
+        let logger = Logger(label: "vigil.tail")
+        do {
+            let file = try config.map { (path) throws(ServiceConfigurationError) in try ServiceConfiguration.load(contentsOf: path) }
+            let service = try (file ?? ServiceConfiguration()).merging(ServiceOverrides(bootstrapServers: bootstrap))
+            var kafka = service.kafka
+            kafka.clientID = "vigil-tail"
+            var tail = TopicTail(topic: topic, kafka: kafka)
+            tail.fromBeginning = fromBeginning
+            tail.partition = partition
+            tail.format = TopicTail.Format(rawValue: format) ?? .text
+            tail.maxRecords = max
+
+            installStopSignals()
+            try tail.run(logger: logger, shouldStop: { stopRequested.load(ordering: .relaxed) }) { line in
+                writeLine(line)
+            }
+        } catch {
+            printError("vigil tail: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Set by SIGINT/SIGTERM; the tail checks it between polls.
+private let stopRequested = Atomic<Bool>(false)
+
+private func installStopSignals() {
+    // An atomic store is async-signal-safe; the handler captures nothing.
+    let handler: @convention(c) (Int32) -> Void = { _ in stopRequested.store(true, ordering: .relaxed) }
+    signal(SIGINT, handler)
+    signal(SIGTERM, handler)
+}
+
+/// Writes one line to stdout, unbuffered, so a pipe sees each record as it arrives.
+private func writeLine(_ line: String) {
+    var bytes = Array(line.utf8)
+    bytes.append(UInt8(ascii: "\n"))
+    var written = 0
+    while written < bytes.count {
+        let count = bytes[written...].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+        if count < 0 {
+            if errno == EINTR { continue }
+            return
+        }
+        written += count
     }
 }

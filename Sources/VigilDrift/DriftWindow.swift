@@ -1,0 +1,73 @@
+/// The accumulation of one tumbling event-time window: per-feature histograms over the
+/// profile's bins and sketch knots, counts, missing values, and the window's own moments.
+///
+/// A value type whose storage is a few arrays per feature: copying it (a checkpoint) is
+/// O(1), and the first change after a copy costs one copy of those arrays, about
+/// 16 bytes × sketch resolution per numeric feature.
+public struct DriftWindow: Sendable, Equatable {
+    /// Window start, inclusive, in milliseconds since the Unix epoch.
+    public let startMs: Int64
+    /// Window end, exclusive, in milliseconds since the Unix epoch.
+    public let endMs: Int64
+    /// Events added to the window.
+    public private(set) var count = 0
+    /// Late events noted while this window was open (not part of its distributions).
+    public private(set) var lateCount = 0
+    private var numeric: [NumericAccumulator]
+    private var categorical: [CategoricalAccumulator]
+    private var score: NumericAccumulator?
+
+    init(startMs: Int64, endMs: Int64, profile: ReferenceProfile) {
+        self.startMs = startMs
+        self.endMs = endMs
+        numeric = profile.numeric.map(NumericAccumulator.init(reference:))
+        categorical = profile.categorical.map(CategoricalAccumulator.init(reference:))
+        score = profile.score.map(NumericAccumulator.init(reference:))
+    }
+
+    /// Rows must already match the profile's shape (the monitor checks).
+    mutating func add(numeric row: [Double], categorical categories: [String?], score value: Double?, reference: MonitoredReference) {
+        count += 1
+        let profile = reference.profile
+        for index in row.indices {
+            numeric[index].add(row[index], reference: profile.numeric[index])
+        }
+        for index in categories.indices {
+            categorical[index].add(categories[index], categoryIndex: reference.categoryIndices[index])
+        }
+        if let scoreProfile = profile.score {
+            score?.add(value ?? .nan, reference: scoreProfile)
+        }
+    }
+
+    mutating func noteLateEvent() { lateCount += 1 }
+
+    func record(name: String, reference: MonitoredReference, policy: DriftThresholdPolicy, psiFloor: Double) -> DriftRecord {
+        let profile = reference.profile
+        let numericDrift = numeric.indices.map { index in
+            let feature = profile.numeric[index]
+            return numeric[index].drift(
+                reference: feature, referenceSketch: reference.numericSketches[index],
+                thresholds: policy.thresholds(for: feature.feature), minimumCount: policy.minimumCount, psiFloor: psiFloor)
+        }
+        let categoricalDrift = categorical.indices.map { index in
+            let feature = profile.categorical[index]
+            return categorical[index].drift(
+                reference: feature, thresholds: policy.thresholds(for: feature.feature),
+                minimumCount: policy.minimumCount, psiFloor: psiFloor)
+        }
+        var scoreDrift: NumericDrift?
+        if let score, let scoreProfile = profile.score, let scoreSketch = reference.scoreSketch {
+            scoreDrift = score.drift(
+                reference: scoreProfile, referenceSketch: scoreSketch,
+                thresholds: policy.thresholds(for: scoreProfile.feature), minimumCount: policy.minimumCount,
+                psiFloor: psiFloor)
+        }
+        let severities = numericDrift.map(\.severity) + categoricalDrift.map(\.severity) + [scoreDrift?.severity ?? .none]
+        return DriftRecord(
+            formatVersion: DriftRecord.currentFormatVersion, type: "drift", name: name, profile: profile.name,
+            windowStartMs: startMs, windowEndMs: endMs, count: count, lateCount: lateCount,
+            numeric: numericDrift, categorical: categoricalDrift, score: scoreDrift,
+            severity: severities.max() ?? .none)
+    }
+}

@@ -1,2 +1,0 @@
-// VigilDrift: placeholder until its issue lands.
-public enum VigilDriftModule {}

@@ -1,0 +1,75 @@
+internal import CRdKafka
+import Logging
+
+/// Owns one librdkafka client (`rd_kafka_t`) and its callback context; destroys both exactly once.
+final class RdKafkaHandle: @unchecked Sendable {
+    enum Kind { case producer, consumer }
+
+    /// The client. Valid for the lifetime of this object; never handed out beyond `withHandle`.
+    private let pointer: OpaquePointer
+    let context: ClientContext
+    private let retainedContext: Unmanaged<ClientContext>
+
+    /// Creates a client from librdkafka properties. A property librdkafka rejects gives an error
+    /// naming it (secret values are not repeated).
+    init(kind: Kind, properties: [(String, String)], logger: Logger, delivery: Bool = false, rebalance: Bool = false) throws(KafkaError) {
+        guard let conf = rd_kafka_conf_new() else {
+            throw KafkaError(code: .invalidConfiguration, message: "librdkafka could not allocate a configuration")
+        }
+        var confOwned = true
+        defer { if confOwned { rd_kafka_conf_destroy(conf) } }
+
+        var errorText = CStringBuffer()
+        var bootstrap = ""
+        for (name, value) in properties {
+            if name == "bootstrap.servers" { bootstrap = value }
+            let result = rd_kafka_conf_set(conf, name, value, &errorText.storage, errorText.count)
+            guard result == RD_KAFKA_CONF_OK else {
+                let shown = KafkaConfiguration.isSecret(name) ? "***" : "'\(value)'"
+                throw KafkaError(
+                    code: .invalidConfiguration,
+                    message: "invalid Kafka property \(name)=\(shown): \(errorText.string)"
+                )
+            }
+        }
+        let context = ClientContext(logger: logger, bootstrapServers: bootstrap)
+        let retained = Unmanaged.passRetained(context)
+        rd_kafka_conf_set_opaque(conf, retained.toOpaque())
+        rd_kafka_conf_set_log_cb(conf, logCallback)
+        rd_kafka_conf_set_error_cb(conf, errorCallback)
+        if delivery { rd_kafka_conf_set_dr_msg_cb(conf, deliveryCallback) }
+        if rebalance { rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback) }
+
+        let type = kind == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER
+        guard let handle = rd_kafka_new(type, conf, &errorText.storage, errorText.count) else {
+            retained.release()
+            throw KafkaError(code: .invalidConfiguration, message: "could not create Kafka client: \(errorText.string)")
+        }
+        confOwned = false  // rd_kafka_new took it
+        self.pointer = handle
+        self.context = context
+        self.retainedContext = retained
+    }
+
+    deinit {
+        rd_kafka_destroy(pointer)
+        retainedContext.release()
+    }
+
+    /// Scoped access to the client pointer; it must not escape `body`.
+    func withHandle<R, E: Error>(_ body: (OpaquePointer) throws(E) -> R) throws(E) -> R {
+        try body(pointer)
+    }
+
+    /// The most recent client-level error, added to a timeout's message so that it says why.
+    func explain(_ error: KafkaError) -> KafkaError {
+        guard let last = context.lastError.withLock({ $0 }), last.code != error.code else { return error }
+        return KafkaError(code: error.code, message: "\(error.message) (last client error: \(last.message))", severity: error.severity)
+    }
+
+    /// Serves queued callbacks (delivery reports, logs, errors) for up to `timeoutMs`.
+    @discardableResult
+    func poll(timeoutMs: Int32) -> Int32 {
+        rd_kafka_poll(pointer, timeoutMs)
+    }
+}

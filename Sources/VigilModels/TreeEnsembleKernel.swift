@@ -1,0 +1,283 @@
+import Foundation
+
+/// A compiled tree ensemble (XGBoost, LightGBM) that scores a batch tree by tree.
+///
+/// Layout: all trees' nodes sit in one contiguous array of 16-byte nodes (threshold, first
+/// child, feature and flags). A node's two children are adjacent, so a step is
+/// `child = firstChild + (goLeft ? 0 : 1)`, and every split is "left when x < threshold" in
+/// double precision (readers convert their library's rule exactly). Leaves point to themselves
+/// and never go left, so the traversal runs a fixed number of steps (the tree's depth) for
+/// every row with no data-dependent branch; blocks of rows advance together, which gives the
+/// processor independent loads to overlap. One tree at a time walks the whole batch, so the
+/// tree stays in cache while the batch streams past.
+///
+/// Node order within a tree is depth-first by default; ``Layout`` keeps breadth-first for
+/// measurement (see bench/README.md, "Model kernels").
+public struct TreeEnsembleKernel: ScoringKernel {
+    /// Node order within each tree.
+    public enum Layout: String, Sendable, CaseIterable {
+        /// Pre-order: a subtree's nodes are contiguous.
+        case depthFirst
+        /// Level order: the top levels of a tree share cache lines.
+        case breadthFirst
+    }
+
+    /// Where a tree starts in the node array and how many steps reach all its leaves.
+    struct TreeEntry {
+        var root: Int32
+        var depth: Int32
+    }
+
+    struct Node {
+        /// Left when x < threshold; for categorical nodes, the index of the node's bitset.
+        var threshold: Double
+        var firstChild: Int32
+        /// Feature index << 3 | flags.
+        var featureAndFlags: UInt32
+    }
+
+    static let nanLeftFlag: UInt32 = 1
+    static let zeroMissingFlag: UInt32 = 2
+    static let categoricalFlag: UInt32 = 4
+    /// Rows that advance together through a tree.
+    static let blockSize = 16
+
+    public let inputNames: [String]
+    /// The number of trees.
+    public let treeCount: Int
+    /// The node order chosen at load time.
+    public let layout: Layout
+    let nodes: [Node]
+    let leafValues: [Double]
+    let trees: [TreeEntry]
+    let bitsets: [[UInt32]]
+    /// Whether any node needs the zero-missing or categorical rule (LightGBM only).
+    let hasSpecialNodes: Bool
+    let baseMargin: Double
+    let divisor: Double
+    let output: TreeEnsembleSpec.Output
+
+    init(spec: TreeEnsembleSpec, layout: Layout = .depthFirst) throws(ModelFormatError) {
+        guard !spec.inputNames.isEmpty else { throw ModelFormatError("the model has no inputs") }
+        // Feature indices share a 32-bit word with three flag bits.
+        guard spec.inputNames.count < 1 << 28 else { throw ModelFormatError("the model has too many inputs") }
+        guard !spec.trees.isEmpty else { throw ModelFormatError("the model has no trees") }
+        var builder = Builder(featureCount: spec.inputNames.count, layout: layout)
+        for (index, tree) in spec.trees.enumerated() {
+            try builder.add(tree, index: index)
+        }
+        inputNames = spec.inputNames
+        treeCount = spec.trees.count
+        self.layout = layout
+        nodes = builder.nodes
+        leafValues = builder.leafValues
+        trees = builder.trees
+        bitsets = builder.bitsets
+        hasSpecialNodes = builder.hasSpecialNodes
+        baseMargin = spec.baseMargin
+        divisor = spec.divisor
+        output = spec.output
+    }
+
+    public mutating func score(rows: UnsafeBufferPointer<Double>, rowCount: Int, into scores: UnsafeMutableBufferPointer<Double>) {
+        let featureCount = inputNames.count
+        precondition(rows.count >= rowCount * featureCount, "rows holds fewer than rowCount × inputNames.count values")
+        precondition(scores.count >= rowCount, "scores holds fewer than rowCount values")
+        guard rowCount > 0, let rowBase = rows.baseAddress, let scoreBase = scores.baseAddress else { return }
+        scoreBase.update(repeating: 0, count: rowCount)
+        nodes.withUnsafeBufferPointer { nodes in
+            leafValues.withUnsafeBufferPointer { leafValues in
+                withUnsafeTemporaryAllocation(of: Int32.self, capacity: Self.blockSize) { positions in
+                    let positions = positions.baseAddress!
+                    for tree in trees {
+                        var start = 0
+                        while start < rowCount {
+                            let count = min(Self.blockSize, rowCount - start)
+                            let blockRows = rowBase + start * featureCount
+                            if hasSpecialNodes {
+                                walkGeneral(tree: tree, rows: blockRows, count: count, featureCount: featureCount,
+                                            nodes: nodes, positions: positions)
+                            } else {
+                                Self.walk(tree: tree, rows: blockRows, count: count, featureCount: featureCount,
+                                          nodes: nodes, positions: positions)
+                            }
+                            let blockScores = scoreBase + start
+                            for row in 0..<count {
+                                blockScores[row] += leafValues[Int(positions[row])]
+                            }
+                            start += count
+                        }
+                    }
+                }
+            }
+        }
+        for row in 0..<rowCount {
+            scoreBase[row] = transform(scoreBase[row])
+        }
+    }
+
+    @inline(__always)
+    func transform(_ sum: Double) -> Double {
+        let margin = baseMargin + sum / divisor
+        switch output {
+        case .identity: return margin
+        case .sigmoid(let scale): return 1 / (1 + exp(-scale * margin))
+        }
+    }
+
+    /// Advances `count` rows through `tree` for its full depth; leaves their leaf nodes in `positions`.
+    @inline(__always)
+    static func walk(tree: TreeEntry, rows: UnsafePointer<Double>, count: Int, featureCount: Int,
+                     nodes: UnsafeBufferPointer<Node>, positions: UnsafeMutablePointer<Int32>) {
+        for row in 0..<count { positions[row] = tree.root }
+        for _ in 0..<tree.depth {
+            // Deep, lopsided trees (LightGBM's leaf-wise growth) put most leaves well above the
+            // deepest one: stop once no row of the block moved.
+            var moved: Int32 = 0
+            for row in 0..<count {
+                let position = positions[row]
+                let node = nodes[Int(position)]
+                let x = rows[row &* featureCount &+ Int(node.featureAndFlags >> 3)]
+                // Comparison results as bits rather than `||` or `?:`: the compiler turns those
+                // into branches, and which way a split goes is a coin toss the predictor loses.
+                let less = UInt32(unsafeBitCast(x < node.threshold, to: UInt8.self))
+                let nanLeft = UInt32(unsafeBitCast(x.isNaN, to: UInt8.self)) & node.featureAndFlags
+                let next = node.firstChild &+ Int32(bitPattern: ((less | nanLeft) & 1) ^ 1)
+                moved |= next ^ position
+                positions[row] = next
+            }
+            if moved == 0 { break }
+        }
+    }
+
+    /// `walk` with LightGBM's zero-as-missing and categorical rules.
+    func walkGeneral(tree: TreeEntry, rows: UnsafePointer<Double>, count: Int, featureCount: Int,
+                     nodes: UnsafeBufferPointer<Node>, positions: UnsafeMutablePointer<Int32>) {
+        for row in 0..<count { positions[row] = tree.root }
+        for _ in 0..<tree.depth {
+            for row in 0..<count {
+                let node = nodes[Int(positions[row])]
+                let x = rows[row * featureCount + Int(node.featureAndFlags >> 3)]
+                let flags = node.featureAndFlags & 7
+                let goLeft: Bool
+                if flags & Self.categoricalFlag != 0 {
+                    goLeft = Self.inCategory(x, bitset: bitsets[Int(node.threshold)])
+                } else if flags & Self.zeroMissingFlag != 0, x.isNaN || abs(x) <= 1e-35 {
+                    goLeft = flags & Self.nanLeftFlag != 0
+                } else {
+                    goLeft = (x < node.threshold) || (x.isNaN && flags & Self.nanLeftFlag != 0)
+                }
+                positions[row] = node.firstChild &+ (goLeft ? 0 : 1)
+            }
+        }
+    }
+
+    /// LightGBM's CategoricalDecision: the value truncated toward zero, looked up in a bitset.
+    static func inCategory(_ x: Double, bitset: [UInt32]) -> Bool {
+        guard !x.isNaN, x > -1, x < Double(bitset.count * 32) else { return false }
+        let category = Int(x)
+        return (bitset[category >> 5] >> UInt32(category & 31)) & 1 != 0
+    }
+}
+
+extension TreeEnsembleKernel {
+    /// Flattens trees into the node array, checking that each is a finite tree over known features.
+    struct Builder {
+        let featureCount: Int
+        let layout: Layout
+        var nodes: [Node] = []
+        var leafValues: [Double] = []
+        var trees: [TreeEntry] = []
+        var bitsets: [[UInt32]] = []
+        var hasSpecialNodes = false
+
+        init(featureCount: Int, layout: Layout) {
+            self.featureCount = featureCount
+            self.layout = layout
+        }
+
+        mutating func add(_ tree: TreeEnsembleSpec.Tree, index: Int) throws(ModelFormatError) {
+            guard !tree.nodes.isEmpty else { throw ModelFormatError("tree \(index) has no nodes") }
+            // Each source node gets a slot; children are placed as adjacent pairs.
+            let base = nodes.count
+            var slotOf = [Int](repeating: -1, count: tree.nodes.count)
+            slotOf[0] = base
+            var maxDepth = 0
+            var cursor = 0
+            var pending: [(source: Int, depth: Int)] = [(0, 0)]
+            nodes.append(Node(threshold: 0, firstChild: 0, featureAndFlags: 0))
+            leafValues.append(0)
+            // Breadth-first takes from the front, depth-first from the back of the worklist.
+            while !pending.isEmpty {
+                let current: (source: Int, depth: Int)
+                if layout == .breadthFirst {
+                    current = pending[cursor]
+                    cursor += 1
+                    if cursor == pending.count { pending.removeAll(); cursor = 0 }
+                } else {
+                    current = pending.removeLast()
+                }
+                maxDepth = max(maxDepth, current.depth)
+                guard case .split(_, _, let left, let right) = tree.nodes[current.source] else { continue }
+                for child in [left, right] {
+                    guard child >= 0, child < tree.nodes.count else {
+                        throw ModelFormatError("tree \(index) node \(current.source) has child \(child) outside the tree")
+                    }
+                    guard slotOf[child] == -1 else {
+                        throw ModelFormatError("tree \(index) node \(child) is reached twice (the tree has a cycle or shared node)")
+                    }
+                    slotOf[child] = nodes.count
+                    nodes.append(Node(threshold: 0, firstChild: 0, featureAndFlags: 0))
+                    leafValues.append(0)
+                }
+                guard current.depth < 10_000 else { throw ModelFormatError("tree \(index) is deeper than 10000") }
+                if layout == .breadthFirst {
+                    pending.append((left, current.depth + 1))
+                    pending.append((right, current.depth + 1))
+                } else {
+                    pending.append((right, current.depth + 1))
+                    pending.append((left, current.depth + 1))
+                }
+            }
+            guard nodes.count <= Int(Int32.max) else { throw ModelFormatError("the model has more than 2^31 nodes") }
+            for (source, node) in tree.nodes.enumerated() {
+                let slot = slotOf[source]
+                guard slot >= 0 else { continue }  // unreachable nodes (XGBoost's deleted nodes)
+                switch node {
+                case .leaf(let value):
+                    guard value.isFinite else { throw ModelFormatError("tree \(index) leaf \(source) is not finite") }
+                    nodes[slot] = Node(threshold: -.infinity, firstChild: Int32(slot - 1), featureAndFlags: 0)
+                    leafValues[slot] = value
+                case .split(let feature, let rule, let left, let right):
+                    guard feature >= 0, feature < featureCount else {
+                        throw ModelFormatError("tree \(index) node \(source) splits on feature \(feature), but the model has \(featureCount) inputs")
+                    }
+                    guard slotOf[right] == slotOf[left] + 1 else {
+                        throw ModelFormatError("tree \(index) node \(source): internal layout error")
+                    }
+                    var flags: UInt32 = 0
+                    var threshold: Double
+                    switch rule {
+                    case .lessThan(let value, let nanLeft):
+                        threshold = value
+                        if nanLeft { flags |= TreeEnsembleKernel.nanLeftFlag }
+                    case .zeroMissing(let value, let defaultLeft):
+                        threshold = value
+                        flags |= TreeEnsembleKernel.zeroMissingFlag
+                        if defaultLeft { flags |= TreeEnsembleKernel.nanLeftFlag }
+                        hasSpecialNodes = true
+                    case .categorical(let bitset):
+                        threshold = Double(bitsets.count)
+                        bitsets.append(bitset)
+                        flags |= TreeEnsembleKernel.categoricalFlag
+                        hasSpecialNodes = true
+                    }
+                    guard !threshold.isNaN else { throw ModelFormatError("tree \(index) node \(source) has a NaN threshold") }
+                    nodes[slot] = Node(threshold: threshold, firstChild: Int32(slotOf[left]),
+                                       featureAndFlags: UInt32(feature) << 3 | flags)
+                }
+            }
+            trees.append(TreeEntry(root: Int32(base), depth: Int32(maxDepth)))
+        }
+    }
+}

@@ -1,2 +1,0 @@
-// VigilModels: placeholder until its issue lands.
-public enum VigilModelsModule {}

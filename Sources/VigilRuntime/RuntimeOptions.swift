@@ -1,0 +1,37 @@
+public import VigilKafka
+
+/// How a ``StreamRuntime`` instance runs. Defaults suit a production service; the topology's
+/// `processing` section sets batch bounds and the commit interval.
+public struct RuntimeOptions: Sendable {
+    /// Where the cluster is, with any librdkafka property passed through.
+    public var kafka: KafkaConfiguration
+    /// This instance's stable id. The transactional id derives from it, so a restarted
+    /// instance fences its predecessor and ends the transaction it left open.
+    public var instanceID: String {
+        didSet { precondition(!instanceID.isEmpty, "the instance id must not be empty") }
+    }
+    /// The consumer group; default `vigil.<topology name>`. Instances in one group share the work.
+    public var groupID: String?
+    /// Most records per poll (micro-batch size). Default 500.
+    public var batchSize: Int = 500 {
+        didSet { precondition(batchSize > 0, "the batch size must be positive") }
+    }
+    /// Longest wait for a batch to fill. Default 20 ms.
+    public var batchDelay: Duration = .milliseconds(20)
+    /// Longest a transaction stays open. Default 100 ms.
+    public var commitInterval: Duration = .milliseconds(100) {
+        didSet { precondition(commitInterval > .zero, "the commit interval must be positive") }
+    }
+    /// Most input events per transaction. Default 10,000.
+    public var maxEventsPerTransaction: Int = 10_000
+    /// How often each partition's full state is snapshotted (bounding restore time). Default 60 s.
+    public var snapshotInterval: Duration = .seconds(60)
+    /// The group's session timeout. Default 10 s.
+    public var sessionTimeout: Duration = .seconds(10)
+
+    public init(kafka: KafkaConfiguration, instanceID: String) {
+        precondition(!instanceID.isEmpty, "the instance id must not be empty")
+        self.kafka = kafka
+        self.instanceID = instanceID
+    }
+}

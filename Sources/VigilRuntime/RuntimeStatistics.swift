@@ -1,0 +1,16 @@
+/// Counts of what a runtime instance has done, for logs, metrics and tests.
+public struct RuntimeStatistics: Sendable, Equatable {
+    public var eventsIn = 0
+    public var scored = 0
+    public var forwarded = 0
+    public var deadLettered = 0
+    public var alerts = 0
+    public var transactionsCommitted = 0
+    public var transactionsAborted = 0
+    public var snapshotsWritten = 0
+    public var changelogRecords = 0
+    public var restoredRecords = 0
+    public var rebalances = 0
+
+    public init() {}
+}

@@ -1,0 +1,535 @@
+import Foundation
+public import Logging
+import Synchronization
+import VigilCodec
+import VigilFeatures
+import VigilKafka
+public import VigilModels
+import VigilPipeline
+public import VigilTopology
+
+/// The Kafka driver around the shared ``Pipeline``: consumes a topology's source (and its
+/// repartition topics) as a member of a consumer group, runs the stages in micro-batches,
+/// scores, and produces scores, alerts, dead letters, repartitioned events and state changes in
+/// one transaction with the consumed offsets — exactly once.
+///
+/// State is kept per input partition (one pipeline per partition number, as Kafka Streams keeps
+/// a task per partition), written to a changelog per stage, snapshotted periodically, and
+/// restored from the newest committed snapshot plus the changelog after it when a partition is
+/// assigned. Everything runs on the thread that calls ``run()``; ``requestStop()`` may be called
+/// from any thread (a signal handler).
+public final class StreamRuntime: @unchecked Sendable {
+    public let topology: Topology
+    public let plan: TopicPlan
+    public let options: RuntimeOptions
+    private let logger: Logger
+    private let makeKernel: () throws -> (any ScoringKernel)?
+    private let stopRequested = Atomic<Bool>(false)
+
+    private var consumer: Consumer!
+    private var producer: TransactionalProducer!
+    private var admin: Admin!
+    private var partitionCount: Int32 = 1
+    private var pipelines: [Int32: Pipeline] = [:]
+    private var cycle: TransactionCycle
+    private var assigned: Set<TopicPartition> = []
+
+    // The open transaction.
+    private var nextOffsets: [TopicPartition: Int64] = [:]
+    private var touchedPipelines: Set<Int32> = []
+    private var touchedSegments: [SegmentPartition: Int64] = [:]
+    // What is committed.
+    private var committedOffsets: [TopicPartition: Int64] = [:]
+    private var lastSnapshot: [SegmentPartition: ContinuousClock.Instant] = [:]
+    private var pendingFailure: (any Error)?
+    private let clock = ContinuousClock()
+
+    private var decoder: EventDecoder?
+    private var csvBinding: EventDecoder.CSVBinding?
+
+    public private(set) var statistics = RuntimeStatistics()
+    /// Called after every committed transaction (tests and metrics watch progress with it).
+    public var onCommit: (@Sendable (RuntimeStatistics) -> Void)?
+
+    struct SegmentPartition: Hashable { var segment: Int; var partition: Int32 }
+
+    /// A runtime for `topology`. `makeKernel` loads the model (called once per partition's
+    /// pipeline); nil from it means the topology scores nothing.
+    public init(
+        topology: Topology, options: RuntimeOptions, logger: Logger,
+        makeKernel: @escaping () throws -> (any ScoringKernel)?
+    ) throws {
+        self.topology = topology
+        self.plan = try TopicPlan(topology: topology)
+        self.options = options
+        self.logger = logger
+        self.makeKernel = makeKernel
+        cycle = TransactionCycle(commitInterval: options.commitInterval, maxEvents: options.maxEventsPerTransaction)
+    }
+
+    /// Asks the loop to finish its batch, commit, leave the group and return.
+    public func requestStop() { stopRequested.store(true, ordering: .relaxed) }
+
+    /// The transactional id of this instance: stable across restarts.
+    public var transactionalID: String { "vigil.\(topology.name).\(options.instanceID)" }
+
+    /// Runs until ``requestStop()``; throws when fenced or on a fatal error.
+    public func run() throws {
+        try start()
+        defer { try? consumer?.close() }
+        while !stopRequested.load(ordering: .relaxed) {
+            try consumer.withBatch(maxRecords: options.batchSize, timeout: options.batchDelay) { batch in
+                for error in batch.errors { logger.warning("\(error)") }
+                try handle(batch)
+            }
+            if let failure = pendingFailure { throw failure }
+            try tick()
+        }
+        if case .commit = cycle.nextForHandOver() { try commit() }
+        try consumer.close()
+        if let failure = pendingFailure { throw failure }
+        logger.info("stopped", metadata: ["events": "\(statistics.eventsIn)", "transactions": "\(statistics.transactionsCommitted)"])
+    }
+
+    // MARK: Start
+
+    private func start() throws {
+        admin = try Admin(configuration: options.kafka, logger: logger)
+        let topics = try admin.listTopics()
+        guard let source = topics[plan.segments[0].inputTopic] else {
+            throw KafkaError(code: .unknownTopicOrPartition, message: "the source topic '\(plan.segments[0].inputTopic)' of topology '\(topology.name)' does not exist at \(options.kafka.bootstrapServers)")
+        }
+        partitionCount = Int32(source.partitionCount)
+        try admin.createTopics(plan.createdTopics.map { NewTopic(name: $0, partitions: partitionCount) }, ignoreExisting: true)
+        for topic in plan.createdTopics {
+            if let existing = topics[topic], existing.partitionCount != Int(partitionCount) {
+                throw KafkaError(code: .invalidConfiguration, message: "topic '\(topic)' has \(existing.partitionCount) partitions; it must have the source's \(partitionCount)")
+            }
+        }
+        var producerConfiguration = ProducerConfiguration(kafka: options.kafka, transactionalID: transactionalID)
+        producerConfiguration.linger = .milliseconds(1)
+        producer = try TransactionalProducer(configuration: producerConfiguration, logger: logger)
+        // Fences a previous incarnation of this instance and ends the transaction it left open.
+        try producer.initTransactions()
+
+        var consumerConfiguration = ConsumerConfiguration(kafka: options.kafka, groupID: options.groupID ?? "vigil.\(topology.name)")
+        consumerConfiguration.sessionTimeout = options.sessionTimeout
+        consumerConfiguration.heartbeatInterval = min(.seconds(3), options.sessionTimeout / 4)
+        consumer = try Consumer(configuration: consumerConfiguration, logger: logger) { [unowned self] event in
+            self.rebalance(event)
+        }
+        try consumer.subscribe(plan.inputTopics)
+        logger.info("started", metadata: [
+            "topology": "\(topology.name)", "instance": "\(options.instanceID)", "partitions": "\(partitionCount)",
+            "inputs": "\(plan.inputTopics.joined(separator: ","))",
+        ])
+    }
+
+    // MARK: Processing
+
+    private func handle(_ batch: ConsumerBatch) throws {
+        guard !batch.messages.isEmpty else { return }
+        if cycle.nextForBatch(events: batch.messages.count, now: clock.now) == .begin {
+            try producer.beginTransaction()
+        }
+        statistics.eventsIn += batch.messages.count
+        var order: [TopicPartition] = []
+        var groups: [TopicPartition: [Int]] = [:]
+        for (index, message) in batch.messages.enumerated() {
+            let partition = message.topicPartition
+            if groups[partition] == nil { order.append(partition) }
+            groups[partition, default: []].append(index)
+        }
+        for partition in order {
+            let messages = groups[partition]!.map { batch.messages[$0] }
+            guard let segment = plan.segment(consuming: partition.topic) else { continue }
+            try process(messages, of: partition, segment: segment)
+        }
+    }
+
+    private func process(_ messages: [ConsumedMessage], of partition: TopicPartition, segment segmentIndex: Int) throws {
+        let pipeline = try pipeline(for: partition.partition)
+        if touchedPipelines.insert(partition.partition).inserted { pipeline.beginBatch() }
+        let segment = plan.segments[segmentIndex]
+        var events = pipeline.makeBatch(capacity: messages.count)
+        var messageOfEvent: [Int] = []
+        messageOfEvent.reserveCapacity(messages.count)
+
+        if segmentIndex == 0 {
+            try decodeSource(messages, pipeline: pipeline, into: &events, messageOfEvent: &messageOfEvent)
+        } else {
+            for (index, message) in messages.enumerated() {
+                do {
+                    try events.appendEncoded(message.value ?? [])
+                    messageOfEvent.append(index)
+                } catch {
+                    try deadLetter(message, stage: "repartition", reason: "not a staged event: \(error)")
+                }
+            }
+        }
+        let next = messages[messages.count - 1].offset + 1
+        nextOffsets[partition] = next
+        touchedSegments[SegmentPartition(segment: segmentIndex, partition: partition.partition)] = next
+
+        if segmentIndex == 0 { pipeline.computeDerived(&events) }
+        for stage in segment.stages { pipeline.runStage(stage, on: &events) }
+        for index in 0..<events.count {
+            if let rejection = events.rejections[index] {
+                try deadLetter(messages[messageOfEvent[index]], stage: rejection.stage, reason: rejection.reason, provenance: events.provenance[index])
+            }
+        }
+        if segmentIndex == plan.segments.count - 1 {
+            try emitScores(events, pipeline: pipeline)
+        } else {
+            try forward(events, to: segmentIndex + 1)
+        }
+    }
+
+    private func decodeSource(_ messages: [ConsumedMessage], pipeline: Pipeline, into events: inout EventBatch, messageOfEvent: inout [Int]) throws {
+        let decoder = self.decoder ?? pipeline.makeDecoder()
+        self.decoder = decoder
+        func provenance(_ message: ConsumedMessage) -> Provenance { Provenance(partition: message.partition, offset: message.offset) }
+        switch topology.source.format {
+        case .json:
+            for (index, message) in messages.enumerated() {
+                let rejection: Rejection?
+                if let value = message.value, !value.isEmpty {
+                    rejection = value.withUnsafeBufferPointer { decoder.appendJSON($0, provenance: provenance(message), to: &events) }
+                } else {
+                    rejection = Rejection(stage: "decode", reason: "the record has no value")
+                }
+                if let rejection { try deadLetter(message, stage: rejection.stage, reason: rejection.reason) } else { messageOfEvent.append(index) }
+            }
+        case .csv:
+            if csvBinding == nil {
+                csvBinding = try decoder.bind(header: topology.source.fields.map(\.name), file: plan.segments[0].inputTopic)
+            }
+            // One CSV reader over the batch's values, one line each; a value that is not
+            // exactly one line cannot be read this way and is dead-lettered up front.
+            var text: [UInt8] = []
+            var lines: [Int] = []
+            for (index, message) in messages.enumerated() {
+                let ok: Bool = message.withValue { value in
+                    guard let value, value.count > 0, !value.contains(10), !value.contains(13) else { return false }
+                    text.append(contentsOf: value)
+                    text.append(10)
+                    return true
+                }
+                if ok { lines.append(index) } else {
+                    try deadLetter(message, stage: "decode", reason: message.value.map { $0.isEmpty ? "the record has no value" : "a CSV event must be exactly one line" } ?? "the record has no value")
+                }
+            }
+            guard !lines.isEmpty else { return }
+            let reader = CSVReader(source: MemoryByteSource(text, name: plan.segments[0].inputTopic), delimiter: topology.source.delimiter, bufferSize: text.count + 1)
+            for index in lines {
+                let message = messages[index]
+                guard try reader.next() else { break }
+                if let rejection = decoder.appendCSV(reader, binding: csvBinding!, provenance: provenance(message), to: &events) {
+                    try deadLetter(message, stage: rejection.stage, reason: rejection.reason)
+                } else {
+                    messageOfEvent.append(index)
+                }
+            }
+        }
+    }
+
+    private func forward(_ events: EventBatch, to segmentIndex: Int) throws {
+        let segment = plan.segments[segmentIndex]
+        let keyStage = segment.stages.first ?? 0
+        for index in 0..<events.count where events.rejections[index] == nil {
+            let key = Array(events.key(index, stage: keyStage).description.utf8)
+            let value = events.encodeEvent(at: index)
+            try key.withUnsafeBytes { key in
+                try value.withUnsafeBytes { value in
+                    try producer.send(topic: segment.inputTopic, partition: Self.partition(of: key, count: partitionCount), key: key, value: value, timestamp: events.times[index])
+                }
+            }
+            statistics.forwarded += 1
+        }
+    }
+
+    private func emitScores(_ events: EventBatch, pipeline: Pipeline) throws {
+        let scores = pipeline.score(events)
+        let alerts = Set(pipeline.alerts(events, scores: scores))
+        let layout = pipeline.layout
+        let version = topology.model?.version ?? ""
+        let sourceTopic = plan.segments[0].inputTopic
+        for index in 0..<events.count where events.rejections[index] == nil {
+            let id = events.ids(of: index).joined(separator: ",")
+            var json = "{\"id\":\(Self.jsonString(id))"
+            if !scores.isEmpty { json += ",\"score\":\(Self.jsonNumber(scores[index])),\"model_version\":\(Self.jsonString(version))" }
+            json += ",\"event_time\":\(events.times[index])"
+            let features = events.features(of: index)
+            let featureJSON = zip(layout.featureNames, features).map { "\(Self.jsonString($0)):\(Self.jsonNumber($1))" }.joined(separator: ",")
+            let withFeatures = json + ",\"features\":{\(featureJSON)}}"
+            if topology.outputs.includeFeatures { json = withFeatures } else { json += "}" }
+            let provenance = events.provenance[index]
+            let headers = RecordHeaders.provenance(topic: sourceTopic, partition: provenance.partition, offset: provenance.offset)
+            let key = Array(id.utf8)
+            try producer.send(ProducerRecord(topic: plan.scoresTopic, key: key, value: Array(json.utf8), headers: headers, timestamp: events.times[index]))
+            statistics.scored += 1
+            if alerts.contains(index) {
+                try producer.send(ProducerRecord(topic: plan.alertsTopic, key: key, value: Array(withFeatures.utf8), headers: headers, timestamp: events.times[index]))
+                statistics.alerts += 1
+            }
+        }
+    }
+
+    private func deadLetter(_ message: ConsumedMessage, stage: String, reason: String, provenance: Provenance? = nil) throws {
+        var headers = [KafkaHeader(RecordHeaders.errorReason, reason), KafkaHeader(RecordHeaders.errorStage, stage)]
+        if let provenance, message.topic != plan.segments[0].inputTopic {
+            headers += RecordHeaders.provenance(topic: plan.segments[0].inputTopic, partition: provenance.partition, offset: provenance.offset)
+        } else {
+            headers += RecordHeaders.provenance(topic: message.topic, partition: message.partition, offset: message.offset)
+        }
+        try producer.send(ProducerRecord(topic: plan.deadLetterTopic, key: message.key, value: message.value, headers: headers, timestamp: message.timestamp))
+        statistics.deadLettered += 1
+        logger.debug("dead-lettered \(message.topic)/\(message.partition)@\(message.offset): \(stage): \(reason)")
+    }
+
+    private func pipeline(for partition: Int32) throws -> Pipeline {
+        if let pipeline = pipelines[partition] { return pipeline }
+        let pipeline = try Pipeline(topology: topology, kernel: try makeKernel(), recordsUndo: true)
+        pipelines[partition] = pipeline
+        return pipeline
+    }
+
+    // MARK: Transactions
+
+    private func tick() throws {
+        if cycle.nextOnTick(now: clock.now) == .commit { try commit() }
+    }
+
+    /// Writes the open transaction's state changes (and due snapshots), adds the offsets, commits.
+    private func commit() throws {
+        do {
+            try writeChangelogs()
+            try producer.sendOffsetsToTransaction(nextOffsets, groupMetadata: consumer.groupMetadata())
+            var attempt = 0
+            while true {
+                do {
+                    try producer.commitTransaction()
+                    break
+                } catch {
+                    if case .retryCommit = cycle.nextOnError(error), attempt < 3 { attempt += 1; continue }
+                    throw error
+                }
+            }
+        } catch let error as KafkaError {
+            switch cycle.nextOnError(error) {
+            case .stop(let fatal):
+                logger.critical("stopping: \(fatal)")
+                throw fatal
+            default:
+                logger.warning("transaction failed, aborting and rewinding: \(error)")
+                try abortAndRewind()
+                return
+            }
+        }
+        for (partition, offset) in nextOffsets { committedOffsets[partition] = offset }
+        for partition in touchedPipelines { pipelines[partition]?.commitBatch() }
+        nextOffsets.removeAll()
+        touchedPipelines.removeAll()
+        touchedSegments.removeAll()
+        cycle.committed()
+        statistics.transactionsCommitted += 1
+        onCommit?(statistics)
+    }
+
+    private func writeChangelogs() throws {
+        for (segmentPartition, stateOffset) in touchedSegments {
+            guard let pipeline = pipelines[segmentPartition.partition] else { continue }
+            let stages = plan.segments[segmentPartition.segment].stages
+            let offsetHeader = KafkaHeader(RecordHeaders.stateOffset, String(stateOffset))
+            for stage in stages {
+                for key in pipeline.touchedKeys(stage: stage) {
+                    try producer.send(ProducerRecord(
+                        topic: plan.changelogTopics[stage], partition: segmentPartition.partition,
+                        key: Array(key.description.utf8), value: pipeline.snapshot(stage: stage, key: key), headers: [offsetHeader]))
+                    statistics.changelogRecords += 1
+                }
+            }
+            let last = lastSnapshot[segmentPartition]
+            if !stages.isEmpty, last.map({ clock.now - $0 >= options.snapshotInterval }) ?? true {
+                try writeSnapshot(segmentPartition, pipeline: pipeline, stateOffset: stateOffset)
+            }
+        }
+    }
+
+    /// A full copy of a segment partition's state into its changelogs, and a checkpoint saying
+    /// where it starts, in the open transaction.
+    private func writeSnapshot(_ segmentPartition: SegmentPartition, pipeline: Pipeline, stateOffset: Int64) throws {
+        let offsetHeader = KafkaHeader(RecordHeaders.stateOffset, String(stateOffset))
+        let stages = plan.segments[segmentPartition.segment].stages
+        for stage in stages {
+            let marker = Array("snapshot".utf8)
+            try marker.withUnsafeBytes { marker in
+                try producer.send(topic: plan.changelogTopics[stage], partition: segmentPartition.partition, key: nil, value: marker,
+                                  headers: [offsetHeader, KafkaHeader(RecordHeaders.snapshotStart, "1")], tracked: true)
+            }
+            for key in pipeline.engines[stage].allKeys {
+                try producer.send(ProducerRecord(
+                    topic: plan.changelogTopics[stage], partition: segmentPartition.partition,
+                    key: Array(key.description.utf8), value: pipeline.snapshot(stage: stage, key: key), headers: [offsetHeader]))
+            }
+        }
+        try producer.flush()
+        let starts = producer.takeTrackedOffsets()
+        var offsets: [Int: Int64] = [:]
+        for stage in stages {
+            guard let start = starts[TopicPartition(plan.changelogTopics[stage], segmentPartition.partition)] else { return }
+            offsets[stage] = start
+        }
+        let checkpoint = Checkpoint(segment: segmentPartition.segment, stateOffset: stateOffset, changelogOffsets: offsets)
+        try producer.send(ProducerRecord(topic: plan.checkpointTopic, partition: segmentPartition.partition, key: Array("segment-\(segmentPartition.segment)".utf8), value: checkpoint.encoded))
+        lastSnapshot[segmentPartition] = clock.now
+        statistics.snapshotsWritten += 1
+    }
+
+    private func abortAndRewind() throws {
+        do {
+            try producer.abortTransaction()
+        } catch {
+            if error.severity == .fatal { throw error }
+            logger.warning("abort failed: \(error)")
+        }
+        for partition in touchedPipelines { pipelines[partition]?.rollbackBatch() }
+        var rewind: [TopicPartition: Int64] = [:]
+        for partition in nextOffsets.keys where assigned.contains(partition) {
+            rewind[partition] = committedOffsets[partition] ?? KafkaOffset.beginning
+        }
+        if !rewind.isEmpty { try consumer.seek(rewind) }
+        nextOffsets.removeAll()
+        touchedPipelines.removeAll()
+        touchedSegments.removeAll()
+        cycle.aborted()
+        statistics.transactionsAborted += 1
+    }
+
+    // MARK: Rebalancing and restore
+
+    private func rebalance(_ event: RebalanceEvent) {
+        statistics.rebalances += 1
+        do {
+            switch event {
+            case .revoked(let partitions):
+                // Commit what was done for these partitions while they are still ours.
+                if case .commit = cycle.nextForHandOver() { try commit() }
+                drop(partitions)
+            case .lost(let partitions):
+                if case .open = cycle.state { try abortAndRewind() }
+                drop(partitions)
+            case .assigned(let partitions):
+                if case .open = cycle.state { try commit() }
+                try restore(partitions)
+            }
+        } catch {
+            logger.error("rebalance handling failed: \(error)")
+            pendingFailure = error
+        }
+    }
+
+    private func drop(_ partitions: [TopicPartition]) {
+        for partition in partitions {
+            assigned.remove(partition)
+            committedOffsets.removeValue(forKey: partition)
+            guard let segment = plan.segment(consuming: partition.topic), let pipeline = pipelines[partition.partition] else { continue }
+            for stage in plan.segments[segment].stages {
+                for key in pipeline.engines[stage].allKeys { pipeline.removeState(stage: stage, key: key) }
+            }
+            lastSnapshot.removeValue(forKey: SegmentPartition(segment: segment, partition: partition.partition))
+            if !assigned.contains(where: { $0.partition == partition.partition }) { pipelines.removeValue(forKey: partition.partition) }
+        }
+    }
+
+    private func restore(_ partitions: [TopicPartition]) throws {
+        let started = clock.now
+        let committed = try consumer.committed(partitions)
+        let reader = PartitionReader(kafka: options.kafka, logger: logger)
+        var restoring: [(partition: TopicPartition, segment: Int, upTo: Int64)] = []
+        for partition in partitions {
+            assigned.insert(partition)
+            let offset = committed[partition] ?? KafkaOffset.invalid
+            if offset >= 0 { committedOffsets[partition] = offset }
+            guard let segment = plan.segment(consuming: partition.topic), !plan.segments[segment].stages.isEmpty else { continue }
+            restoring.append((partition, segment, max(offset, 0)))
+        }
+        guard !restoring.isEmpty else { return }
+
+        // 1. The newest checkpoint of a committed snapshot, per restoring segment partition.
+        var checkpoints: [SegmentPartition: Checkpoint] = [:]
+        let wanted = Dictionary(restoring.map { (SegmentPartition(segment: $0.segment, partition: $0.partition.partition), $0.upTo) }, uniquingKeysWith: max)
+        let checkpointPartitions = Set(restoring.map { TopicPartition(plan.checkpointTopic, $0.partition.partition) })
+        try reader.read(Dictionary(uniqueKeysWithValues: checkpointPartitions.map { ($0, KafkaOffset.beginning) })) { message in
+            guard let value = message.value, let found = Checkpoint(decoding: value) else { return }
+            let key = SegmentPartition(segment: found.segment, partition: message.partition)
+            guard let upTo = wanted[key], found.stateOffset <= upTo else { return }
+            checkpoints[key] = found
+        }
+
+        // 2. Each stage's changelog from the snapshot on (from the start without one).
+        var stageOf: [TopicPartition: (stage: Int, upTo: Int64)] = [:]
+        var starts: [TopicPartition: Int64] = [:]
+        for item in restoring {
+            let key = SegmentPartition(segment: item.segment, partition: item.partition.partition)
+            _ = try pipeline(for: item.partition.partition)
+            for stage in plan.segments[item.segment].stages {
+                let changelog = TopicPartition(plan.changelogTopics[stage], item.partition.partition)
+                stageOf[changelog] = (stage, item.upTo)
+                starts[changelog] = checkpoints[key]?.changelogOffsets[stage] ?? KafkaOffset.beginning
+            }
+        }
+        var applied = 0
+        try reader.read(starts) { message in
+            guard let (stage, upTo) = stageOf[message.topicPartition], let pipeline = pipelines[message.partition] else { return }
+            let headers = message.headers
+            // Only state that reflects committed input: records of aborted or unfinished
+            // transactions carry offsets beyond the committed one.
+            guard let stateOffset = RecordHeaders.integer(RecordHeaders.stateOffset, in: headers), stateOffset <= upTo,
+                  !headers.contains(where: { $0.name == RecordHeaders.snapshotStart }) else { return }
+            if let value = message.value {
+                try pipeline.restore(stage: stage, snapshot: value)
+            } else if let keyBytes = message.key {
+                let text = String(decoding: keyBytes, as: UTF8.self)
+                let keyType = topology.source.field(named: topology.stages[stage].key)?.type
+                pipeline.removeState(stage: stage, key: keyType == .int ? Int64(text).map { .int($0) } ?? .string(text) : .string(text))
+            }
+            applied += 1
+        }
+        statistics.restoredRecords += applied
+        logger.info("restored state", metadata: [
+            "partitions": "\(restoring.map(\.partition.description).joined(separator: ","))", "records": "\(applied)",
+            "from_snapshots": "\(checkpoints.count)", "seconds": "\(clock.now - started)",
+        ])
+    }
+
+    // MARK: Encoding helpers
+
+    /// A stable partition for a repartition key (FNV-1a), the same on every instance.
+    static func partition(of key: UnsafeRawBufferPointer, count: Int32) -> Int32 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return Int32(hash % UInt64(count))
+    }
+
+    static func jsonString(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20: result += String(format: "\\u%04x", scalar.value)
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+
+    /// A number as JSON (NaN and infinities, which JSON lacks, as null). Shortest round-trip form.
+    static func jsonNumber(_ value: Double) -> String {
+        value.isFinite ? "\(value)" : "null"
+    }
+}

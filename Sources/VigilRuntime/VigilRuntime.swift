@@ -1,2 +1,0 @@
-// VigilRuntime: placeholder until its issue lands.
-public enum VigilRuntimeModule {}

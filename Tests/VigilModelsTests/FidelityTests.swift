@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+@testable import VigilModels
+
+/// Vigil's scores against the training libraries' own predictions, row by row.
+@Suite struct FidelityTests {
+    /// (model file, fixture name, tolerance): 1e-5 where the library sums trees in float32.
+    static let cases: [(file: String, fixture: String, tolerance: Double)] = [
+        ("xgb_binary.json", "xgb_binary", 1e-5),
+        ("xgb_regression.json", "xgb_regression", 1e-5),
+        ("xgb_reglogistic.json", "xgb_reglogistic", 1e-5),
+        ("lgbm_binary.txt", "lgbm_binary", 1e-6),
+        ("lgbm_categorical.txt", "lgbm_categorical", 1e-6),
+        ("lgbm_zero_missing.txt", "lgbm_zero_missing", 1e-6),
+        ("lgbm_regression.txt", "lgbm_regression", 1e-6),
+        ("logreg.json", "logreg", 1e-6),
+        ("mlp_relu.json", "mlp_relu", 1e-6),
+        ("mlp_tanh.json", "mlp_tanh", 1e-6),
+        ("mlp_softmax.json", "mlp_softmax", 1e-6),
+        ("onnx_logreg.onnx", "onnx_logreg", 1e-6),
+        ("onnx_mlp.onnx", "onnx_mlp", 1e-6),
+        ("onnx_mlp_tanh.onnx", "onnx_mlp_tanh", 1e-6),
+    ]
+
+    static func check(_ kernel: inout any ScoringKernel, against expected: Fixtures.Expected, tolerance: Double,
+                      batch: Int, label: String) {
+        let width = expected.names.count
+        var scores = [Double](repeating: .nan, count: expected.rowCount)
+        var start = 0
+        while start < expected.rowCount {
+            let count = min(batch, expected.rowCount - start)
+            expected.rows.withUnsafeBufferPointer { rows in
+                scores.withUnsafeMutableBufferPointer { scores in
+                    kernel.score(rows: UnsafeBufferPointer(rebasing: rows[(start * width)..<((start + count) * width)]),
+                                 rowCount: count,
+                                 into: UnsafeMutableBufferPointer(rebasing: scores[start..<(start + count)]))
+                }
+            }
+            start += count
+        }
+        var worst = 0.0
+        var worstRow = -1
+        for row in 0..<expected.rowCount {
+            let error = abs(scores[row] - expected.expected[row])
+            if !(error <= worst) { worst = error; worstRow = row }
+        }
+        #expect(worst <= tolerance, "\(label) batch \(batch): worst error \(worst) at row \(worstRow + 2) (score \(worstRow >= 0 ? scores[worstRow] : .nan), expected \(worstRow >= 0 ? expected.expected[worstRow] : .nan))")
+    }
+
+    @Test(arguments: cases.indices)
+    func scoresMatchTheLibrary(caseIndex: Int) throws {
+        let (file, fixture, tolerance) = Self.cases[caseIndex]
+        let expected = try Fixtures.expected(fixture)
+        var kernel = try ModelLoader.load(path: Fixtures.path(file))
+        #expect(kernel.inputNames == expected.names)
+        for batch in [1, 7, 64, 1024] {
+            Self.check(&kernel, against: expected, tolerance: tolerance, batch: batch, label: file)
+        }
+    }
+
+    @Test(arguments: TreeEnsembleKernel.Layout.allCases)
+    func everyTreeLayoutScoresAlike(layout: TreeEnsembleKernel.Layout) throws {
+        for (file, fixture) in [("xgb_binary.json", "xgb_binary"), ("lgbm_categorical.txt", "lgbm_categorical")] {
+            var kernel = try ModelLoader.load(path: Fixtures.path(file), options: .init(treeLayout: layout))
+            Self.check(&kernel, against: try Fixtures.expected(fixture), tolerance: 1e-5, batch: 100, label: "\(file) \(layout)")
+        }
+    }
+
+    @Test func singlePrecisionDenseKernelStaysWithinTolerance() throws {
+        // sgemm against scikit-learn's float64: the issue asks for sgemm; this records that it
+        // meets 1e-6 on these models, which is why double is the default for JSON models only
+        // out of caution (see DenseKernel).
+        for name in ["logreg", "mlp_relu", "mlp_tanh", "mlp_softmax"] {
+            var kernel = try ModelLoader.load(path: Fixtures.path("\(name).json"), options: .init(densePrecision: .single))
+            Self.check(&kernel, against: try Fixtures.expected(name), tolerance: 1e-6, batch: 64, label: "\(name) sgemm")
+        }
+    }
+
+    @Test func cardFraudModelLoadsWithTheTopologyInputs() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("topologies/models/card-fraud-xgboost.json").path
+        var kernel = try ModelLoader.load(path: path)
+        let inputs = [
+            "TX_AMOUNT", "TX_DURING_WEEKEND", "TX_DURING_NIGHT",
+            "CUSTOMER_ID_NB_TX_1DAY_WINDOW", "CUSTOMER_ID_AVG_AMOUNT_1DAY_WINDOW",
+            "CUSTOMER_ID_NB_TX_7DAY_WINDOW", "CUSTOMER_ID_AVG_AMOUNT_7DAY_WINDOW",
+            "CUSTOMER_ID_NB_TX_30DAY_WINDOW", "CUSTOMER_ID_AVG_AMOUNT_30DAY_WINDOW",
+            "TERMINAL_ID_NB_TX_1DAY_WINDOW", "TERMINAL_ID_RISK_1DAY_WINDOW",
+            "TERMINAL_ID_NB_TX_7DAY_WINDOW", "TERMINAL_ID_RISK_7DAY_WINDOW",
+            "TERMINAL_ID_NB_TX_30DAY_WINDOW", "TERMINAL_ID_RISK_30DAY_WINDOW",
+        ]
+        #expect(kernel.inputNames == inputs)
+        #expect((kernel as? TreeEnsembleKernel)?.treeCount == 100)
+        // A large amount on a risky terminal scores above a small everyday one.
+        let risky = [450.0, 0, 1, 3, 200, 10, 80, 40, 60, 5, 0.8, 20, 0.5, 60, 0.3]
+        let everyday = [12.0, 0, 0, 2, 15, 10, 14, 40, 13, 5, 0, 20, 0, 60, 0]
+        let scores = kernel.score(risky + everyday)
+        #expect(scores.count == 2)
+        #expect(scores[0] > 0.5 && scores[1] < 0.05, "\(scores)")
+    }
+}

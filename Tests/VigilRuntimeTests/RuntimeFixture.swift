@@ -1,0 +1,215 @@
+import Foundation
+import Logging
+import VigilCodec
+import VigilKafka
+import VigilModels
+import VigilPipeline
+import VigilRuntime
+import VigilTopology
+
+/// What the runtime tests share: the broker, the card-fraud topology renamed per test, the
+/// first transactions of the handbook data as source records, and a replay of them.
+enum RuntimeFixture {
+    static let bootstrap = ProcessInfo.processInfo.environment["VIGIL_TEST_BOOTSTRAP"] ?? "127.0.0.1:19092"
+    static var kafka: KafkaConfiguration { KafkaConfiguration(bootstrapServers: bootstrap, clientID: "vigil-runtime-tests") }
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let transactionsPath = repository.deletingLastPathComponent().appendingPathComponent("shared/data/fraud-handbook/transactions.csv.lz4").path
+
+    static let logger: Logger = {
+        var logger = Logger(label: "vigil.runtime-tests")
+        logger.logLevel = .error
+        return logger
+    }()
+
+    static func unique(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
+
+    /// The card-fraud topology under a fresh name and source topic, writing features with scores.
+    static func topology(name: String, lateness: Int64 = 86_400_000) throws -> Topology {
+        var topology = try TopologyLoader.load(path: repository.appendingPathComponent("topologies/card-fraud.yaml").path)
+        topology.name = name
+        topology.source.topics = ["\(name).transactions"]
+        let rule = topology.outputs.alertRule
+        topology.outputs = OutputSpec(defaultsFor: name)
+        topology.outputs.includeFeatures = true
+        topology.outputs.alertRule = rule
+        topology.processing.allowedLateness = lateness
+        return topology
+    }
+
+    /// The first `count` handbook transactions as CSV lines in the topology's field order, with
+    /// their customer id (the source key).
+    static func transactions(_ count: Int) throws -> [(id: String, customer: String, line: String)] {
+        guard FileManager.default.fileExists(atPath: transactionsPath) else {
+            throw FixtureError("the handbook data is missing at \(transactionsPath)")
+        }
+        let reader = CSVReader(source: LZ4FrameReader(source: try FileByteReader(path: transactionsPath)))
+        guard try reader.next() else { throw FixtureError("empty transactions file") }
+        let header = reader.strings()
+        let columns = ["TRANSACTION_ID", "TX_DATETIME", "CUSTOMER_ID", "TERMINAL_ID", "TX_AMOUNT", "TX_FRAUD"].map { header.firstIndex(of: $0)! }
+        var result: [(String, String, String)] = []
+        while result.count < count, try reader.next() {
+            let fields = columns.map { reader.string($0) }
+            result.append((fields[0], fields[2], fields.joined(separator: ",")))
+        }
+        return result
+    }
+
+    /// Produces the lines to the source topic, keyed by customer.
+    static func produce(_ events: [(id: String, customer: String, line: String)], to topic: String) throws {
+        let producer = try Producer(configuration: ProducerConfiguration(kafka: kafka), logger: logger)
+        for event in events {
+            try producer.send(ProducerRecord(topic: topic, key: Array(event.customer.utf8), value: Array(event.line.utf8)))
+        }
+        try producer.flush()
+    }
+
+    /// The topology's model as a kernel.
+    static func kernel(_ topology: Topology) throws -> (any ScoringKernel)? {
+        guard let path = topology.resolvedModelPath else { return nil }
+        return try ModelLoader.load(path: path)
+    }
+
+    /// The features and score a replay of the same lines computes, by transaction id (the score last).
+    static func replayFeatures(_ topology: Topology, _ events: [(id: String, customer: String, line: String)]) throws -> [String: [Double]] {
+        let pipeline = try Pipeline(topology: topology, kernel: try kernel(topology), recordsUndo: false)
+        let decoder = pipeline.makeDecoder()
+        let binding = try decoder.bind(header: topology.source.fields.map(\.name), file: "fixture")
+        let text = Array(events.map(\.line).joined(separator: "\n").utf8)
+        let reader = CSVReader(source: MemoryByteSource(text))
+        var batch = pipeline.makeBatch(capacity: events.count)
+        var line = 0
+        while try reader.next() {
+            if let rejection = decoder.appendCSV(reader, binding: binding, provenance: Provenance(partition: 0, offset: Int64(line)), to: &batch) {
+                throw FixtureError("fixture line \(line) does not decode: \(rejection)")
+            }
+            line += 1
+        }
+        let output = pipeline.process(&batch)
+        var features: [String: [Double]] = [:]
+        for index in 0..<batch.count {
+            features[batch.ids(of: index).joined(separator: ",")] = Array(batch.features(of: index)) + (output.scores.isEmpty ? [] : [output.scores[index]])
+        }
+        return features
+    }
+
+    /// A score record as read back.
+    struct ScoreRecord {
+        var id: String
+        var features: [Double]
+        var partition: Int32
+        var offset: Int64
+    }
+
+    /// Reads the scores topic from the start until `count` records have arrived (or the deadline).
+    static func readScores(_ topic: String, featureNames: [String], atLeast count: Int, within deadline: Duration = .seconds(60)) throws -> [ScoreRecord] {
+        var configuration = ConsumerConfiguration(kafka: kafka, groupID: unique("reader"))
+        configuration.reportsPartitionEOF = false
+        let consumer = try Consumer(configuration: configuration, logger: logger)
+        defer { try? consumer.close() }
+        let admin = try Admin(configuration: kafka, logger: logger)
+        let partitions = try admin.listTopics()[topic]?.partitionCount ?? 1
+        try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<Int32(partitions)).map { (TopicPartition(topic, $0), KafkaOffset.beginning) }))
+        var records: [ScoreRecord] = []
+        let clock = ContinuousClock()
+        let end = clock.now + deadline
+        while records.count < count, clock.now < end {
+            for record in try consumer.poll(maxRecords: 5000, timeout: .milliseconds(200)) {
+                guard case let .object(object) = try JSONParser.parse(record.value ?? []),
+                      let id = object["id"]?.stringValue, case let .object(features)? = object["features"] else {
+                    throw FixtureError("score record \(record.partition)@\(record.offset) is not what Vigil writes")
+                }
+                let score = object["score"].map { $0.doubleValue ?? .nan }
+                records.append(ScoreRecord(id: id, features: featureNames.map { features[$0]?.doubleValue ?? .nan } + (score.map { [$0] } ?? []), partition: record.partition, offset: record.offset))
+            }
+        }
+        return records
+    }
+
+    /// Runs a runtime on a thread of its own until stopped.
+    final class RunningInstance: @unchecked Sendable {
+        let runtime: StreamRuntime
+        private let finished = DispatchSemaphore(value: 0)
+        private(set) var failure: (any Error)?
+
+        init(topology: Topology, instance: String, snapshotInterval: Duration = .seconds(60)) throws {
+            var options = RuntimeOptions(kafka: RuntimeFixture.kafka, instanceID: instance)
+            options.sessionTimeout = .seconds(2)
+            options.snapshotInterval = snapshotInterval
+            runtime = try StreamRuntime(topology: topology, options: options, logger: RuntimeFixture.logger) { try RuntimeFixture.kernel(topology) }
+            let thread = Thread { [self] in
+                do { try runtime.run() } catch { failure = error }
+                finished.signal()
+            }
+            thread.start()
+        }
+
+        /// Asks it to stop and waits until it has committed and left the group.
+        func stop() {
+            runtime.requestStop()
+            finished.wait()
+        }
+    }
+}
+
+struct FixtureError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension RuntimeFixture {
+    /// The built `vigil` executable beside the test bundle.
+    static var vigilExecutable: String {
+        get throws {
+            let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            for candidate in [directory, directory.deletingLastPathComponent()] {
+                let path = candidate.appendingPathComponent("vigil").path
+                if FileManager.default.isExecutableFile(atPath: path) { return path }
+            }
+            throw FixtureError("the vigil executable is not built beside \(directory.path); run the tests with `swift test` (it builds every product)")
+        }
+    }
+
+    /// Writes the card-fraud topology under a fresh name to a temporary file, for a `vigil run` process.
+    static func topologyFile(name: String, lateness: String, stateTTL: String = "45d") throws -> String {
+        let original = repository.appendingPathComponent("topologies/card-fraud.yaml")
+        var text = try String(contentsOf: original, encoding: .utf8)
+        text = text.replacingOccurrences(of: "name: card-fraud", with: "name: \(name)")
+        text = text.replacingOccurrences(of: "topics: [transactions]", with: "topics: [\(name).transactions]")
+        text = text.replacingOccurrences(of: "outputs:\n", with: "outputs:\n  include_features: true\n")
+        text = text.replacingOccurrences(of: #"  allowed_lateness: [^\n]*\n"#, with: "", options: .regularExpression)
+        text = text.replacingOccurrences(of: #"  state_ttl: [^\n]*\n"#, with: "", options: .regularExpression)
+        text = text.replacingOccurrences(of: "processing:\n", with: "processing:\n  allowed_lateness: \(lateness)\n  state_ttl: \(stateTTL)\n")
+        // Model paths are relative to the topology's folder: make them absolute for the copy.
+        var lines: [String] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("  path: ") {
+                let relative = String(line.dropFirst("  path: ".count))
+                lines.append("  path: " + original.deletingLastPathComponent().appendingPathComponent(relative).standardized.path)
+            } else {
+                lines.append(String(line))
+            }
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).yaml")
+        try lines.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        return file.path
+    }
+
+    /// Starts `vigil run` as a process of its own.
+    static func startVigil(topologyFile: String, instance: String, extra: [String] = []) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try vigilExecutable)
+        process.arguments = ["run", "--topology", topologyFile, "--bootstrap", bootstrap, "--instance-id", instance,
+                             "--session-timeout", "2", "--log-level", "error"] + extra
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// The group's committed offsets for the source partitions.
+    static func committedOffsets(group: String, topic: String, partitions: Int32) throws -> [Int32: Int64] {
+        let consumer = try Consumer(configuration: ConsumerConfiguration(kafka: kafka, groupID: group), logger: logger)
+        defer { try? consumer.close() }
+        let committed = try consumer.committed((0..<partitions).map { TopicPartition(topic, $0) })
+        return Dictionary(uniqueKeysWithValues: committed.map { ($0.key.partition, $0.value) })
+    }
+}
