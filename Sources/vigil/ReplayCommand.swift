@@ -36,6 +36,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Events per micro-batch.")
     var batchSize = 4096
 
+    @Flag(help: "Write features only, even when the topology names a model.")
+    var noScore = false
+
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
     }
@@ -50,12 +53,14 @@ struct ReplayCommand: ParsableCommand {
         }
         let fromTime = try from.map { try Self.time($0, option: "--from") }
         let untilTime = try until.map { try Self.time($0, option: "--until") }
+        // The same loading and input check as `vigil run`: a model that does not load is an error.
         var kernel: (any ScoringKernel)?
-        if let model = loaded.model, let path = loaded.resolvedModelPath {
+        if !noScore {
             do {
-                kernel = try ModelLoader.unavailable.load(model, path)
+                kernel = try ModelKernels.kernel(for: loaded)
             } catch {
-                printError("note: model not loaded, writing features without scores: \(error)")
+                printError("error: \(error)")
+                throw ExitCode(1)
             }
         }
         let terminal = isatty(STDERR_FILENO) == 1
