@@ -28,7 +28,7 @@ extension FeatureEngine {
     public func rollbackBatch() {
         precondition(configuration.recordsUndo, "rollbackBatch() needs Configuration.recordsUndo")
         for entry in undoLog {
-            if let slot = slotOfKey[entry.key] { releaseSlot(Int(slot)) }
+            if let slot = slotOf(entry.key) { releaseSlot(Int(slot)) }
         }
         for entry in undoLog {
             guard let state = entry.state else { continue }

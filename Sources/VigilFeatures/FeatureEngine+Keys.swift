@@ -2,7 +2,7 @@
 extension FeatureEngine {
     /// Creates state for a new key, evicting the least recently seen key first when full.
     func createSlot(for key: StateKey) -> Int {
-        if slotOfKey.count >= configuration.maxKeys, lruTail >= 0 {
+        if keyCount >= configuration.maxKeys, lruTail >= 0 {
             evict(slot: Int(lruTail))
             statistics.keysEvictedForCapacity += 1
         }
@@ -37,7 +37,7 @@ extension FeatureEngine {
         for output in plan.outputs where output.ewmaOffset >= 0 { state.setInt(output.ewmaOffset + 8, .min) }
         if plan.distinctCount > 0 { distinctTables[slot] = Array(repeating: [:], count: plan.distinctCount) }
         keys[slot] = key
-        slotOfKey[key] = Int32(slot)
+        setSlot(Int32(slot), for: key)
         state.lruPrevious = -1
         state.lruNext = lruHead
         if lruHead >= 0 { header(Int(lruHead)).lruPrevious = Int32(slot) }
@@ -58,7 +58,7 @@ extension FeatureEngine {
         unlink(slot)
         state.ringBlock?.deallocate()
         state.ringBlock = nil
-        if let key = keys[slot] { slotOfKey[key] = nil }
+        if let key = keys[slot] { setSlot(nil, for: key) }
         keys[slot] = nil
         if plan.distinctCount > 0 { distinctTables[slot] = [] }
         freeSlots.append(Int32(slot))

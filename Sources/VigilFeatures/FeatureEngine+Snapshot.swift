@@ -8,11 +8,11 @@ extension FeatureEngine {
     public static let snapshotVersion: UInt8 = 1
 
     /// Every key with state, in no particular order.
-    public var allKeys: [StateKey] { Array(slotOfKey.keys) }
+    public var allKeys: [StateKey] { keys.compactMap { $0 } }
 
     /// The key's state as a compressed snapshot, or nil if the key has none.
     public func snapshot(key: StateKey) -> [UInt8]? {
-        guard let slot = slotOfKey[key] else { return nil }
+        guard let slot = slotOf(key) else { return nil }
         return LZ4Block.compress(encodeState(slot: Int(slot)))
     }
 
@@ -21,8 +21,8 @@ extension FeatureEngine {
     @discardableResult
     public func restore(snapshot: [UInt8]) throws -> StateKey {
         let encoded = try LZ4Block.decompress(snapshot)
-        if let key = try? Self.decodeKey(encoded), let slot = slotOfKey[key] { releaseSlot(Int(slot)) }
-        if slotOfKey.count >= configuration.maxKeys, lruTail >= 0 {
+        if let key = try? Self.decodeKey(encoded), let slot = slotOf(key) { releaseSlot(Int(slot)) }
+        if keyCount >= configuration.maxKeys, lruTail >= 0 {
             releaseSlot(Int(lruTail))
             statistics.keysEvictedForCapacity += 1
         }
@@ -31,7 +31,7 @@ extension FeatureEngine {
 
     /// Drops a key's state (a changelog tombstone); not recorded in the open batch.
     public func removeState(key: StateKey) {
-        if let slot = slotOfKey[key] { releaseSlot(Int(slot)) }
+        if let slot = slotOf(key) { releaseSlot(Int(slot)) }
     }
 
     /// The uncompressed binary form of a slot's state.
@@ -103,7 +103,7 @@ extension FeatureEngine {
         var words: [Int64] = []
         for _ in stride(from: 0, to: plan.headerSize, by: 8) { words.append(try reader.readInt64()) }
         let count = try reader.readCount(limit: 1 << 28)
-        precondition(slotOfKey[key] == nil, "install(encoded:) needs a key without state")
+        precondition(slotOf(key) == nil, "install(encoded:) needs a key without state")
         let slot = allocateSlot(for: key)
         let state = header(slot)
         let lruPrevious = state.lruPrevious

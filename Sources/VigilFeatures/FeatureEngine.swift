@@ -44,23 +44,33 @@ public final class FeatureEngine {
     /// The features it writes, in stage order.
     public let featureNames: [String]
     /// Counters since creation.
-    public internal(set) var statistics = EngineStatistics()
+    @exclusivity(unchecked) public internal(set) var statistics = EngineStatistics()
 
-    var headers: UnsafeMutableRawPointer
-    var slotCapacity: Int
-    var keys: [StateKey?] = []
-    var slotOfKey: [StateKey: Int32] = [:]
-    var freeSlots: [Int32] = []
-    var lruHead: Int32 = -1
-    var lruTail: Int32 = -1
-    var distinctTables: [[[UInt64: Int32]]] = []
+    @exclusivity(unchecked) var headers: UnsafeMutableRawPointer
+    @exclusivity(unchecked) var slotCapacity: Int
+    @exclusivity(unchecked) var keys: [StateKey?] = []
+    /// Text keys to slots; integer keys live in `integerKeys`.
+    @exclusivity(unchecked) var textKeys: [StateKey: Int32] = [:]
+    @exclusivity(unchecked) var integerKeys = IntegerKeyIndex()
+    @exclusivity(unchecked) var freeSlots: [Int32] = []
+    @exclusivity(unchecked) var lruHead: Int32 = -1
+    @exclusivity(unchecked) var lruTail: Int32 = -1
+    @exclusivity(unchecked) var distinctTables: [[[UInt64: Int32]]] = []
     /// Column windows of each group, to walk them without filtering.
     let columnWindowsOfGroup: [[Int]]
+    // The plan's hot tables as plain memory: reading them costs no reference counting.
+    let columnWindowTable: UnsafeMutableBufferPointer<StagePlan.ColumnWindow>
+    let outputTable: UnsafeMutableBufferPointer<StagePlan.Output>
+    let groupTable: UnsafeMutableBufferPointer<WindowBounds>
+    let groupMembers: UnsafeMutableBufferPointer<Int>
+    let groupMemberStarts: UnsafeMutableBufferPointer<Int>
+    let inputCount: Int
+    let groupCount: Int
 
     // Batch bookkeeping.
-    var batchEpoch: Int64 = 1
-    var touched: [StateKey] = []
-    var undoLog: [(key: StateKey, state: [UInt8]?)] = []
+    @exclusivity(unchecked) var batchEpoch: Int64 = 1
+    @exclusivity(unchecked) var touched: [StateKey] = []
+    @exclusivity(unchecked) var undoLog: [(key: StateKey, state: [UInt8]?)] = []
     var statisticsAtBatchStart = EngineStatistics()
 
     /// An engine for `stage` with the given bounds.
@@ -73,19 +83,56 @@ public final class FeatureEngine {
         featureNames = stage.features.map(\.name)
         slotCapacity = 64
         headers = .allocate(byteCount: slotCapacity * plan.headerSize, alignment: 16)
-        columnWindowsOfGroup = plan.groups.indices.map { group in plan.columnWindows.indices.filter { plan.columnWindows[$0].group == group } }
+        let members = plan.groups.indices.map { group in plan.columnWindows.indices.filter { plan.columnWindows[$0].group == group } }
+        columnWindowsOfGroup = members
+        columnWindowTable = .allocate(capacity: max(1, plan.columnWindows.count))
+        _ = columnWindowTable.initialize(from: plan.columnWindows)
+        outputTable = .allocate(capacity: max(1, plan.outputs.count))
+        _ = outputTable.initialize(from: plan.outputs)
+        groupTable = .allocate(capacity: max(1, plan.groups.count))
+        _ = groupTable.initialize(from: plan.groups)
+        let flat = members.flatMap { $0 }
+        groupMembers = .allocate(capacity: max(1, flat.count))
+        _ = groupMembers.initialize(from: flat)
+        var starts = [0]
+        for list in members { starts.append(starts.last! + list.count) }
+        groupMemberStarts = .allocate(capacity: starts.count)
+        _ = groupMemberStarts.initialize(from: starts)
+        inputCount = plan.inputNames.count
+        groupCount = plan.groups.count
     }
 
     deinit {
         for slot in keys.indices where keys[slot] != nil { header(slot).ringBlock?.deallocate() }
         headers.deallocate()
+        columnWindowTable.deallocate()
+        outputTable.deallocate()
+        groupTable.deallocate()
+        groupMembers.deallocate()
+        groupMemberStarts.deallocate()
+        integerKeys.deallocate()
+    }
+
+    /// The slot holding `key`'s state.
+    @inline(__always)
+    func slotOf(_ key: StateKey) -> Int32? {
+        if case let .int(value) = key { return integerKeys.slot(of: value) }
+        return textKeys[key]
+    }
+
+    func setSlot(_ slot: Int32?, for key: StateKey) {
+        if case let .int(value) = key {
+            if let slot { integerKeys.insert(value, slot: slot) } else { integerKeys.remove(value) }
+        } else {
+            textKeys[key] = slot
+        }
     }
 
     /// Keys currently held.
-    public var keyCount: Int { slotOfKey.count }
+    public var keyCount: Int { integerKeys.count + textKeys.count }
 
     /// Whether `key` has state.
-    public func contains(_ key: StateKey) -> Bool { slotOfKey[key] != nil }
+    public func contains(_ key: StateKey) -> Bool { slotOf(key) != nil }
 
     @inline(__always)
     func header(_ slot: Int) -> SlotHeader { SlotHeader(raw: headers + slot * plan.headerSize) }
@@ -102,7 +149,7 @@ public final class FeatureEngine {
                         into features: UnsafeMutableBufferPointer<Double>) -> EventOutcome {
         precondition(inputs.count >= plan.inputNames.count && features.count >= plan.outputs.count, "input or feature buffer too small")
         let slot: Int
-        if let existing = slotOfKey[key] {
+        if let existing = slotOf(key) {
             slot = Int(existing)
             let newest = header(slot).maxTime
             if newest != .min && time < newest {
@@ -136,27 +183,28 @@ public final class FeatureEngine {
             let ring = RingBlock(raw: state.ringBlock!, capacity: state.capacity, columns: plan.inputNames.count)
             let position = Int(state.end) & (state.capacity - 1)
             ring.times[position] = time
-            for column in 0..<plan.inputNames.count { ring.column(column)[position] = inputs[column] }
+            for column in 0..<inputCount { ring.column(column)[position] = inputs[column] }
             state.end += 1
-            for group in plan.groups.indices { advance(slot: slot, state: state, ring: ring, group: group, time: time) }
+            for group in 0..<groupCount { advance(slot: slot, state: state, ring: ring, group: group, time: time) }
         }
         writeFeatures(slot: slot, state: state, time: time, previousTime: previousTime, inputs: inputs, features: features, late: false)
         state.maxTime = time
-        for column in 0..<plan.inputNames.count { state.lastValues(plan)[column] = inputs[column] }
+        let lastValues = state.lastValues(plan)
+        for column in 0..<inputCount { lastValues[column] = inputs[column] }
         if state.ringBlock != nil { trim(slot: slot) }
     }
 
     /// Moves group `group`'s cursors so its window is (lower(time), upper(time)].
     @inline(__always)
     private func advance(slot: Int, state: SlotHeader, ring: RingBlock, group: Int, time: Int64) {
-        let bounds = plan.groups[group]
+        let bounds = groupTable[group]
         let lower = bounds.lower(time)
         let upper = bounds.upper(time)
         let mask = ring.capacity - 1
         var enter = state.enter(group)
         var evict = state.evict(group)
         let end = state.end
-        let members = columnWindowsOfGroup[group]
+        let members = UnsafeBufferPointer(rebasing: groupMembers[groupMemberStarts[group]..<groupMemberStarts[group + 1]])
         while evict < enter && ring.times[Int(evict) & mask] <= lower {
             for index in members { remove(slot: slot, state: state, ring: ring, columnWindow: index, sequence: evict) }
             evict += 1
@@ -178,7 +226,7 @@ public final class FeatureEngine {
 
     @inline(__always)
     func add(slot: Int, state: SlotHeader, ring: RingBlock, columnWindow index: Int, sequence: Int64) {
-        let window = plan.columnWindows[index]
+        let window = columnWindowTable[index]
         let mask = ring.capacity - 1
         let value = ring.column(window.column)[Int(sequence) & mask]
         if value.isNaN { return }
@@ -207,7 +255,7 @@ public final class FeatureEngine {
 
     @inline(__always)
     func remove(slot: Int, state: SlotHeader, ring: RingBlock, columnWindow index: Int, sequence: Int64) {
-        let window = plan.columnWindows[index]
+        let window = columnWindowTable[index]
         let mask = ring.capacity - 1
         let value = ring.column(window.column)[Int(sequence) & mask]
         if value.isNaN { return }
@@ -220,15 +268,19 @@ public final class FeatureEngine {
                 state.kahanAdd(window.shiftOffset + 24, -(shifted * shifted))
             }
         }
-        for (keeps, deque, offset) in [(window.keepsMin, window.minDeque, window.minDequeOffset), (window.keepsMax, window.maxDeque, window.maxDequeOffset)] where keeps {
-            let head = state.int(offset)
-            if head < state.int(offset + 8), ring.deque(deque)[Int(head) & mask] == sequence { state.setInt(offset, head + 1) }
-        }
+        if window.keepsMin { popDequeFront(state: state, ring: ring, deque: window.minDeque, offset: window.minDequeOffset, sequence: sequence) }
+        if window.keepsMax { popDequeFront(state: state, ring: ring, deque: window.maxDeque, offset: window.maxDequeOffset, sequence: sequence) }
         if window.keepsDistinct {
             let bits = Self.distinctBits(value)
             let remaining = (distinctTables[slot][window.distinctIndex][bits] ?? 1) - 1
             distinctTables[slot][window.distinctIndex][bits] = remaining > 0 ? remaining : nil
         }
+    }
+
+    @inline(__always)
+    private func popDequeFront(state: SlotHeader, ring: RingBlock, deque: Int, offset: Int, sequence: Int64) {
+        let head = state.int(offset)
+        if head < state.int(offset + 8), ring.deque(deque)[Int(head) & (ring.capacity - 1)] == sequence { state.setInt(offset, head + 1) }
     }
 
     @inline(__always)
@@ -251,7 +303,8 @@ public final class FeatureEngine {
     /// Writes every output feature from the state as it stands after the event was added.
     private func writeFeatures(slot: Int, state: SlotHeader, time: Int64, previousTime: Int64, inputs: UnsafeBufferPointer<Double>,
                                features: UnsafeMutableBufferPointer<Double>, late: Bool) {
-        for (index, output) in plan.outputs.enumerated() {
+        for index in 0..<plan.outputs.count {
+            let output = outputTable[index]
             let value: Double
             switch output.aggregation {
             case .timeSinceLast:
@@ -275,7 +328,7 @@ public final class FeatureEngine {
     @inline(__always)
     private func windowValue(output: StagePlan.Output, state: SlotHeader, ring: RingBlock, count: Int64, current: Double) -> Double {
         if output.aggregation == .count { return Double(count) }
-        let window = plan.columnWindows[output.columnWindow]
+        let window = columnWindowTable[output.columnWindow]
         let mask = ring.capacity - 1
         switch output.aggregation {
         case .sum:
@@ -419,7 +472,7 @@ public final class FeatureEngine {
     private func trim(slot: Int) {
         let state = header(slot)
         var keepFrom = state.end
-        for group in plan.groups.indices { keepFrom = min(keepFrom, state.evict(group)) }
+        for group in 0..<plan.groups.count { keepFrom = min(keepFrom, state.evict(group)) }
         if configuration.allowedLateness > 0 {
             let ring = RingBlock(raw: state.ringBlock!, capacity: state.capacity, columns: plan.inputNames.count)
             let cutoff = state.maxTime - configuration.allowedLateness - plan.longestLookback
@@ -480,7 +533,7 @@ public final class FeatureEngine {
             if case let .string(text)? = keys[slot], text.utf8.count > 15 { bytes += text.utf8.count }
         }
         // The key index: key, slot and hash-table slack, and the slot-to-key table.
-        bytes += slotOfKey.capacity * (MemoryLayout<StateKey>.stride + 4) * 4 / 3 + keys.capacity * MemoryLayout<StateKey?>.stride
+        bytes += integerKeys.bytes + textKeys.capacity * (MemoryLayout<StateKey>.stride + 4) * 4 / 3 + keys.capacity * MemoryLayout<StateKey?>.stride
         for tables in distinctTables { for table in tables { bytes += table.capacity * 12 } }
         return StateFootprint(keyCount: keyCount, bufferedEvents: buffered, bytes: bytes)
     }

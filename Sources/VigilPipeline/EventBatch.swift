@@ -143,6 +143,16 @@ public struct EventBatch: Sendable {
         rejections.append(nil)
     }
 
+    /// Sets every derived and feature column back to NaN, to run the events through again.
+    public mutating func clearFeatures() {
+        let width = layout.width
+        let start = layout.derivedStart
+        rows.withUnsafeMutableBufferPointer { rows in
+            for index in 0..<times.count { for column in start..<width { rows[index * width + column] = .nan } }
+        }
+        for index in rejections.indices { rejections[index] = nil }
+    }
+
     /// Removes the last event (a driver filtering what it just decoded).
     public mutating func dropLast() {
         precondition(!times.isEmpty, "dropLast() on an empty batch")

@@ -139,6 +139,11 @@ final class TopologyParser {
 
     /// Marks of names, for diagnostics raised after parsing.
     private var nameMarks: [String: Mark] = [:]
+    /// Marks of each derived feature and each stage's features, by position.
+    private var derivedMarks: [Mark?] = []
+    private var featureMarks: [[Mark?]] = []
+    /// Names of features that failed to parse: known to exist, so later checks do not cascade.
+    private var unparsedNames = Set<String>()
 
     func parse(yaml: String, directory: String?) -> Topology? {
         let root: Node?
@@ -204,8 +209,9 @@ final class TopologyParser {
             if fieldPairs.isEmpty { report(fieldsNode.mark, "source fields must declare at least one field") }
         }
         if topics.isEmpty { report(node.mark, "source topics must name at least one topic") }
-        guard let format, let timestamp else { return nil }
-        let source = SourceSpec(topics: topics, format: format, delimiter: delimiter, keyFields: keyFields, idFields: idFields,
+        // An unknown format is already reported; go on so that the other checks still run.
+        guard let timestamp else { return nil }
+        let source = SourceSpec(topics: topics, format: format ?? .json, delimiter: delimiter, keyFields: keyFields, idFields: idFields,
                                 timestamp: timestamp, fields: fields)
         for (list, what, listNode) in [(keyFields, "key", lookup(pairs, "key")), (idFields, "id", lookup(pairs, "id"))] {
             for field in list where source.field(named: field) == nil {
@@ -228,7 +234,6 @@ final class TopologyParser {
             guard let name = string(required(pairs, "name", in: "a derived feature", at: item.mark), "name"),
                   let kindNode = required(pairs, "kind", in: "derived feature '\(name)'", at: item.mark),
                   let keyword = string(kindNode, "kind") else { continue }
-            nameMarks["feature:" + name] = item.mark
             let context = "derived feature '\(name)'"
             let kind: DerivedKind?
             switch keyword {
@@ -250,7 +255,12 @@ final class TopologyParser {
                 report(kindNode.mark, "unknown derived feature kind '\(keyword)'; expected one of: hour, weekday, weekend, night, log, ratio")
                 kind = nil
             }
-            if let kind { result.append(DerivedFeature(name: name, kind: kind)) }
+            if let kind {
+                result.append(DerivedFeature(name: name, kind: kind))
+                derivedMarks.append(item.mark)
+            } else {
+                unparsedNames.insert(name)
+            }
         }
         return result
     }
@@ -268,14 +278,23 @@ final class TopologyParser {
             nameMarks["stage:" + name] = item.mark
             let key = string(required(pairs, "key", in: "stage '\(name)'", at: item.mark), "stage key")
             var features: [FeatureSpec] = []
+            var marks: [Mark?] = []
             if let featuresNode = required(pairs, "features", in: "stage '\(name)'", at: item.mark) {
                 if case let .sequence(list) = featuresNode, !list.isEmpty {
-                    features = list.compactMap { parseFeature($0, stage: name) }
+                    for featureNode in list {
+                        if let feature = parseFeature(featureNode, stage: name) {
+                            features.append(feature)
+                            marks.append(featureNode.mark)
+                        }
+                    }
                 } else {
                     report(featuresNode.mark, "features of stage '\(name)' must be a non-empty list")
                 }
             }
-            if let key { stages.append(StageSpec(name: name, key: key, features: features)) }
+            if let key {
+                stages.append(StageSpec(name: name, key: key, features: features))
+                featureMarks.append(marks)
+            }
         }
         return stages
     }
@@ -286,9 +305,9 @@ final class TopologyParser {
         guard let name = string(required(pairs, "name", in: "a feature of stage '\(stage)'", at: node.mark), "feature name"),
               let kindNode = required(pairs, "kind", in: "feature '\(name)'", at: node.mark),
               let keyword = string(kindNode, "kind") else { return nil }
-        nameMarks["feature:" + name] = node.mark
         let context = "feature '\(name)'"
         guard let aggregation = Aggregation(rawValue: keyword) else {
+            unparsedNames.insert(name)
             report(kindNode.mark, "unknown feature kind '\(keyword)'; expected one of: \(Aggregation.allCases.map(\.rawValue).joined(separator: ", "))")
             return nil
         }
@@ -412,8 +431,8 @@ final class TopologyParser {
     private func check(_ topology: inout Topology, ttlGiven: Bool, ttlMark: Mark?, root: Node) {
         var known: [String: Bool] = [:]  // name → numeric
         for field in topology.source.fields { known[field.name] = field.type.isNumeric }
-        for feature in topology.derived {
-            let mark = nameMarks["feature:" + feature.name]
+        for (position, feature) in topology.derived.enumerated() {
+            let mark = derivedMarks[position]
             if known[feature.name] != nil { report(mark, "duplicate name '\(feature.name)': already a field or feature") }
             for input in feature.kind.inputs where known[input] != true {
                 report(mark, known[input] == nil ? "derived feature '\(feature.name)' reads '\(input)', which is not a declared field or an earlier derived feature"
@@ -423,15 +442,15 @@ final class TopologyParser {
         }
         var stageNames = Set<String>()
         var longestReach: Int64 = 0
-        for stage in topology.stages {
+        for (stageIndex, stage) in topology.stages.enumerated() {
             let stageMark = nameMarks["stage:" + stage.name]
             if !stageNames.insert(stage.name).inserted { report(stageMark, "duplicate stage name '\(stage.name)'") }
             if topology.source.field(named: stage.key) == nil {
                 report(stageMark, "stage '\(stage.name)' is keyed by '\(stage.key)', which is not declared under source fields")
             }
             var produced: [String] = []
-            for feature in stage.features {
-                let mark = nameMarks["feature:" + feature.name]
+            for (position, feature) in stage.features.enumerated() {
+                let mark = featureMarks[stageIndex][position]
                 if known[feature.name] != nil || produced.contains(feature.name) { report(mark, "duplicate name '\(feature.name)': already a field or feature") }
                 if let field = feature.field {
                     if produced.contains(field) {
@@ -447,12 +466,13 @@ final class TopologyParser {
             }
             for name in produced { known[name] = true }
         }
+        for name in unparsedNames where known[name] == nil { known[name] = true }
         let lateness = topology.processing.allowedLateness
         if ttlGiven {
-            for stage in topology.stages {
-                for feature in stage.features {
+            for (stageIndex, stage) in topology.stages.enumerated() {
+                for (position, feature) in stage.features.enumerated() {
                     guard let window = feature.window, window.lookback + lateness > topology.processing.stateTTL else { continue }
-                    report(nameMarks["feature:" + feature.name],
+                    report(featureMarks[stageIndex][position],
                            "the window of '\(feature.name)' reaches \(DurationText.text(window.lookback))\(lateness > 0 ? " plus \(DurationText.text(lateness)) allowed lateness" : ""), longer than the state TTL (\(DurationText.text(topology.processing.stateTTL))); raise state_ttl or shorten the window")
                 }
             }

@@ -1,16 +1,33 @@
 import ArgumentParser
+import VigilTopology
 
 /// `vigil validate`: Check topology files and report every error with file, line and column.
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Check topology files and report every error with file, line and column."
+        abstract: "Check topology files and report every error with file, line and column.",
+        discussion: "Exits 0 only when every file is valid; errors go to standard error as FILE:LINE:COLUMN: error: MESSAGE."
     )
 
-    @Argument(parsing: .allUnrecognized, help: .hidden)
-    var arguments: [String] = []
+    @Argument(help: "Topology files (YAML).")
+    var files: [String]
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("name at least one topology file") }
+    }
 
     func run() throws {
-        throw notBuiltYet("validate", issue: 3)
+        var failures = 0
+        for file in files {
+            do {
+                let topology = try TopologyLoader.load(path: file)
+                let stages = topology.stages.map { "\($0.name) by \($0.key)" }.joined(separator: ", ")
+                print("\(file): ok — topology '\(topology.name)', \(topology.featureNames.count) features, stages: \(stages)\(topology.model.map { ", model inputs: \($0.inputs.count)" } ?? "")")
+            } catch {
+                failures += 1
+                for diagnostic in error.diagnostics { printError(diagnostic.description) }
+            }
+        }
+        if failures > 0 { throw ExitCode(1) }
     }
 }

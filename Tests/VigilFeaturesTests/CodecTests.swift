@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+import VigilCodec
+
+@Suite struct CodecTests {
+    @Test func lz4FrameRoundTripStreamsLargeInput() throws {
+        var generator = SplitMix(seed: 9)
+        var original: [UInt8] = []
+        for _ in 0..<(3 << 20) { original.append(UInt8(generator.next() % 16) + 65) }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-frame-\(UUID().uuidString).lz4").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let writer = try EncodedFile.createForWriting(path)
+        for chunk in stride(from: 0, to: original.count, by: 100_003) {
+            try writer.write(Array(original[chunk..<min(original.count, chunk + 100_003)]))
+        }
+        try writer.close()
+        let reader = try EncodedFile.openForReading(path)
+        var decoded: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 7_777)
+        while true {
+            let count = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
+            if count == 0 { break }
+            decoded.append(contentsOf: buffer[0..<count])
+        }
+        #expect(decoded == original)
+    }
+
+    @Test func truncatedFrameIsReported() throws {
+        let sink = MemoryByteSink()
+        let writer = try LZ4FrameWriter(sink: sink)
+        try writer.write(Array(repeating: 7, count: 200_000))
+        try writer.close()
+        let reader = LZ4FrameReader(source: MemoryByteSource(Array(sink.bytes.dropLast(10)), name: "cut.lz4"))
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        #expect(throws: CodecError.self) {
+            while try buffer.withUnsafeMutableBytes({ try reader.read(into: $0) }) > 0 {}
+        }
+    }
+
+    @Test func lz4BlockRoundTrip() throws {
+        let bytes = (0..<10_000).map { UInt8($0 % 251) }
+        #expect(try LZ4Block.decompress(LZ4Block.compress(bytes)) == bytes)
+        #expect(try LZ4Block.decompress(LZ4Block.compress([])) == [])
+        #expect(throws: CodecError.self) { try LZ4Block.decompress([1, 2]) }
+    }
+
+    @Test func csvReaderHandlesQuotesLineEndsAndLineNumbers() throws {
+        let text = "a,b,c\r\n1,\"x, y\",3\n\n2,\"multi\nline\",\"say \"\"hi\"\"\"\n3,,last"
+        // A tiny buffer forces records across refills.
+        let reader = CSVReader(source: MemoryByteSource(Array(text.utf8)), bufferSize: 8)
+        var rows: [(Int, [String])] = []
+        while try reader.next() { rows.append((reader.lineNumber, reader.strings())) }
+        #expect(rows.map(\.0) == [1, 2, 4, 6])
+        #expect(rows.map(\.1) == [["a", "b", "c"], ["1", "x, y", "3"], ["2", "multi\nline", "say \"hi\""], ["3", "", "last"]])
+        let open = CSVReader(source: MemoryByteSource(Array("a\n\"never closed\n".utf8)))
+        #expect(try open.next())
+        #expect(throws: CodecError.self) { _ = try open.next() }
+    }
+
+    @Test func numbersParseLikeTheStandardLibrary() {
+        for text in ["0", "-0", "57.16", "1e-7", "123456789012345678901234", "0.1", "2.5E3", "  42 ", "-17.000001", "inf", "nan", "9007199254740993"] {
+            let parsed = Array(text.utf8).withUnsafeBufferPointer { ASCIINumber.parseDouble($0) }
+            let expected = Double(text.trimmingCharacters(in: .whitespaces))
+            #expect(parsed?.bitPattern == expected?.bitPattern || (parsed?.isNaN == true && expected?.isNaN == true), "\(text)")
+        }
+        #expect(Array("abc".utf8).withUnsafeBufferPointer { ASCIINumber.parseDouble($0) } == nil)
+        #expect(Array("12x".utf8).withUnsafeBufferPointer { ASCIINumber.parseInt($0) } == nil)
+        #expect(Array("3.0".utf8).withUnsafeBufferPointer { ASCIINumber.parseInt($0) } == 3)
+    }
+
+    @Test func jsonParserReadsObjectsAndReportsColumns() throws {
+        let value = try JSONParser.parse(Array(#"{"a": 1, "b": -2.5e1, "c": "x\u00e9\n", "d": [true, null], "e": {"f": 12345678901234}}"#.utf8))
+        #expect(value == .object(["a": .int(1), "b": .double(-25), "c": .string("xé\n"), "d": .array([.bool(true), .null]), "e": .object(["f": .int(12345678901234)])]))
+        do {
+            _ = try JSONParser.parse(Array(#"{"a": 1,, }"#.utf8))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.column == 9)
+        }
+    }
+
+    @Test func lineReaderNumbersLines() throws {
+        let reader = LineReader(source: MemoryByteSource(Array("one\r\ntwo\n\nfour".utf8)), bufferSize: 4)
+        var lines: [(Int, String)] = []
+        while let line = try reader.next() { lines.append((reader.lineNumber, String(decoding: line, as: UTF8.self))) }
+        #expect(lines.map(\.0) == [1, 2, 3, 4])
+        #expect(lines.map(\.1) == ["one", "two", "", "four"])
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+import VigilCodec
+import VigilFeatures
+import VigilModels
+import VigilPipeline
+import VigilReplay
+import VigilTopology
+
+/// A kernel that sums its inputs, to check the pipeline orders the model matrix by input name.
+struct SumKernel: ScoringKernel {
+    let inputNames: [String]
+    mutating func score(rows: UnsafeBufferPointer<Double>, rowCount: Int, into scores: UnsafeMutableBufferPointer<Double>) {
+        for row in 0..<rowCount {
+            var weighted = 0.0
+            for (column, _) in inputNames.enumerated() { weighted += rows[row * inputNames.count + column] * Double(column + 1) }
+            scores[row] = weighted
+        }
+    }
+}
+
+@Suite struct PipelineTests {
+    static let topologyText = """
+    name: two-stage
+    source:
+      topics: [in]
+      format: json
+      key: user
+      id: id
+      timestamp: {field: ts}
+      fields: {id: int, ts: string, user: string, shop: int, amount: double}
+    derived:
+      - {name: HOUR, kind: hour}
+      - {name: LOG_AMOUNT, kind: log, field: amount}
+    stages:
+      - name: user
+        key: user
+        features:
+          - {name: USER_N, kind: count, window: 1h}
+          - {name: USER_SUM, kind: sum, field: amount, window: 1h}
+      - name: shop
+        key: shop
+        features:
+          - {name: SHOP_MAX, kind: max, field: amount, window: 1h}
+          - {name: SHOP_USER_SUM_MEAN, kind: mean, field: USER_SUM, window: 1h}
+    model: {path: none.json, inputs: [SHOP_MAX, amount, USER_N]}
+    outputs:
+      alerts: {rule: "score > 100 and USER_N >= 2"}
+    """
+
+    static func events() -> [String] {
+        var generator = SplitMix(seed: 5)
+        return (0..<500).map { index in
+            let seconds = index * 37
+            let time = TimestampParser.format(Int64(seconds) * 1000 + 1_600_000_000_000)
+            return #"{"id": \#(index), "ts": "\#(time)", "user": "u\#(generator.next() % 7)", "shop": \#(generator.next() % 3), "amount": \#(Double(generator.next() % 10_000) / 100)}"#
+        }
+    }
+
+    func decode(_ pipeline: Pipeline, _ lines: [String]) -> EventBatch {
+        var batch = pipeline.makeBatch()
+        let decoder = pipeline.makeDecoder()
+        for (index, line) in lines.enumerated() {
+            var text = line
+            let problem = text.withUTF8 { decoder.appendJSON($0, provenance: Provenance(partition: 3, offset: Int64(index)), to: &batch) }
+            #expect(problem == nil)
+        }
+        return batch
+    }
+
+    @Test func stageByStageThroughBytesEqualsTheWholeBatch() throws {
+        let topology = try TopologyLoader.load(yaml: Self.topologyText, file: "two-stage.yaml")
+        let kernel = SumKernel(inputNames: topology.model!.inputs)
+        let whole = try Pipeline(topology: topology, kernel: kernel)
+        var batch = decode(whole, Self.events())
+        let output = whole.process(&batch)
+
+        // Stage 1 in one pipeline, events serialised (as to a repartition topic), stage 2 in another.
+        let first = try Pipeline(topology: topology, kernel: kernel)
+        let second = try Pipeline(topology: topology, kernel: kernel)
+        var staged = decode(first, Self.events())
+        first.computeDerived(&staged)
+        first.runStage(0, on: &staged)
+        var moved = second.makeBatch()
+        for index in 0..<staged.count { try moved.appendEncoded(staged.encodeEvent(at: index)) }
+        second.runStage(1, on: &moved)
+        let scores = second.score(moved)
+        #expect(moved.rows.elementsEqual(batch.rows) { $0.bitPattern == $1.bitPattern })
+        #expect(moved.provenance == batch.provenance)
+        #expect(scores == output.scores)
+        #expect(second.alerts(moved, scores: scores) == output.alerts)
+        #expect(!output.alerts.isEmpty)
+        // The model matrix follows the model's input order.
+        let column = { (name: String) in batch.layout.column(of: name)! }
+        let expected = batch.value(0, column: column("SHOP_MAX")) + 2 * batch.value(0, column: column("amount")) + 3 * batch.value(0, column: column("USER_N"))
+        #expect(output.scores[0] == expected)
+    }
+
+    @Test func modelInputsTheTopologyLacksAreRefused() throws {
+        let topology = try TopologyLoader.load(yaml: Self.topologyText, file: "two-stage.yaml")
+        #expect(throws: PipelineError.self) { try Pipeline(topology: topology, kernel: SumKernel(inputNames: ["USER_N", "NOPE"])) }
+    }
+
+    @Test func batchRollbackRestoresEveryStage() throws {
+        let topology = try TopologyLoader.load(yaml: Self.topologyText, file: "two-stage.yaml")
+        let pipeline = try Pipeline(topology: topology)
+        let lines = Self.events()
+        var head = decode(pipeline, Array(lines.prefix(300)))
+        pipeline.beginBatch()
+        _ = pipeline.process(&head)
+        pipeline.commitBatch()
+        let snapshot = { (stage: Int) in
+            Dictionary(uniqueKeysWithValues: pipeline.engines[stage].allKeys.map { ($0, pipeline.snapshot(stage: stage, key: $0)!) })
+        }
+        let before = [snapshot(0), snapshot(1)]
+        pipeline.beginBatch()
+        var tail = decode(pipeline, Array(lines.suffix(200)))
+        _ = pipeline.process(&tail)
+        #expect(!pipeline.touchedKeys(stage: 0).isEmpty && !pipeline.touchedKeys(stage: 1).isEmpty)
+        pipeline.rollbackBatch()
+        #expect([snapshot(0), snapshot(1)] == before)
+    }
+
+    @Test func decoderRejectsBadEventsWithTheField() throws {
+        let topology = try TopologyLoader.load(yaml: Self.topologyText, file: "two-stage.yaml")
+        let pipeline = try Pipeline(topology: topology)
+        let decoder = pipeline.makeDecoder()
+        var batch = pipeline.makeBatch()
+        for (line, expected) in [
+            (#"{"id": 1, "ts": "2020-01-01 00:00:00", "shop": 1, "amount": 2}"#, "field user is missing"),
+            (#"{"id": 1, "ts": "yesterday", "user": "a", "shop": 1, "amount": 2}"#, "field ts: 'yesterday' is not a datetime timestamp"),
+            (#"{"id": 1, "ts": "2020-01-01 00:00:00", "user": "a", "shop": 1, "amount": "lots"}"#, "field amount: expected double"),
+            (#"{"id": 1, "ts": "#, "not valid JSON"),
+        ] {
+            var text = line
+            let problem = text.withUTF8 { decoder.appendJSON($0, provenance: Provenance(partition: 0, offset: 0), to: &batch) }
+            #expect(problem?.reason.contains(expected) == true, "\(String(describing: problem))")
+        }
+        #expect(batch.count == 0)
+    }
+}
