@@ -45,7 +45,7 @@ public final class FileReplay {
         let layout = pipeline.layout
         var header = layout.idFields + layout.featureNames
         if pipeline.hasModel { header.append("score") }
-        try sink.write(header.map(Self.csvField).joined(separator: ",") + "\n")
+        try sink.write(header.map { CSVField.quoted($0) }.joined(separator: ",") + "\n")
 
         var batch = pipeline.makeBatch(capacity: batchSize)
         var lines: [Int] = []
@@ -67,7 +67,7 @@ public final class FileReplay {
                 var first = true
                 for id in batch.ids(of: index) {
                     if !first { text.append(",") }
-                    text.append(Self.csvField(id))
+                    text.append(CSVField.quoted(id))
                     first = false
                 }
                 for value in batch.features(of: index) {
@@ -153,10 +153,5 @@ public final class FileReplay {
         if name.hasSuffix(".csv") { return .csv }
         if name.hasSuffix(".jsonl") || name.hasSuffix(".ndjson") || name.hasSuffix(".json") { return .json }
         return fallback
-    }
-
-    static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
