@@ -20,13 +20,13 @@ struct CrashLoopTests {
             try admin.createTopics([NewTopic(name: source, partitions: 2)])
             let maxTransactionEvents = 1000
 
-            // A steady stream: 200 events every 100 ms, on a thread of its own.
+            // A steady stream: 60 events every 100 ms (about 20 s), on a thread of its own.
             let producing = DispatchSemaphore(value: 0)
             let producerFailure = LockedBox<(any Error)?>(nil)
             Thread {
                 do {
-                    for chunk in stride(from: 0, to: events.count, by: 200) {
-                        try RuntimeFixture.produce(Array(events[chunk..<min(chunk + 200, events.count)]), to: source)
+                    for chunk in stride(from: 0, to: events.count, by: 60) {
+                        try RuntimeFixture.produce(Array(events[chunk..<min(chunk + 60, events.count)]), to: source)
                         Thread.sleep(forTimeInterval: 0.1)  // pacing of the input, not synchronisation
                     }
                 } catch { producerFailure.value = error }
@@ -36,11 +36,25 @@ struct CrashLoopTests {
             var generator = SystemRandomNumberGenerator()
             let kills = 5
             var committedAtKills: [Int64] = []
-            for _ in 0..<kills {
+            for round in 0..<kills {
                 let process = try RuntimeFixture.startVigil(
                     topologyFile: file, instance: "crash", extra: ["--snapshot-interval", "1", "--max-transaction-events", "\(maxTransactionEvents)"])
-                // The kill lands at a random moment: during the join, a restore, a batch or a commit.
-                Thread.sleep(forTimeInterval: Double.random(in: 3.0...8.0, using: &generator))
+                if round == 0 {
+                    // The first kill lands while the instance joins the group and restores.
+                    Thread.sleep(forTimeInterval: Double.random(in: 0.5...2.0, using: &generator))
+                } else {
+                    // The others land at a random moment once the instance has committed
+                    // something of its own: mid-batch, mid-commit or mid-snapshot.
+                    let before = committedAtKills.last ?? 0
+                    let clock = ContinuousClock()
+                    let end = clock.now + .seconds(90)
+                    while clock.now < end {
+                        let committed = try RuntimeFixture.committedOffsets(group: "vigil.\(name)", topic: source, partitions: 2)
+                        if committed.values.reduce(0, { $0 + max($1, 0) }) > before { break }
+                        Thread.sleep(forTimeInterval: 0.05)  // polling a condition, with a deadline
+                    }
+                    Thread.sleep(forTimeInterval: Double.random(in: 0...1.5, using: &generator))
+                }
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
                 #expect(process.terminationReason == .uncaughtSignal)
@@ -48,7 +62,7 @@ struct CrashLoopTests {
                 committedAtKills.append(committed.values.reduce(0) { $0 + max($1, 0) })
             }
             // The kills must have hit a running instance with state behind it, or nothing was restored.
-            #expect(committedAtKills.filter { $0 > 0 && $0 < Int64(events.count) }.count >= 2, "committed at the kills: \(committedAtKills)")
+            #expect(committedAtKills.filter { $0 > 0 && $0 < Int64(events.count) }.count >= 3, "committed at the kills: \(committedAtKills)")
             producing.wait()
             #expect(producerFailure.value == nil)
 
