@@ -97,16 +97,24 @@ let package = Package(
             linkerSettings: rdkafkaLinkerSettings
         ),
 
+        .target(
+            name: "VigilTestSupport",
+            dependencies: ["VigilKafka", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/VigilTestSupport",
+            swiftSettings: strict + rdkafkaSwiftSettings,
+            linkerSettings: rdkafkaLinkerSettings
+        ),
         .testTarget(
             name: "VigilKafkaTests",
-            dependencies: ["VigilKafka"],
+            dependencies: ["VigilKafka", "VigilTestSupport"],
             swiftSettings: strict + rdkafkaSwiftSettings,
             linkerSettings: rdkafkaLinkerSettings
         ),
         .testTarget(
             name: "VigilRuntimeTests",
             dependencies: [
-                "VigilRuntime", "VigilKafka", "VigilTopology", "VigilPipeline", "VigilCodec", "VigilFeatures", "VigilModels", "Yams",
+                "VigilRuntime", "VigilKafka", "VigilTopology", "VigilPipeline", "VigilCodec", "VigilFeatures", "VigilModels",
+                "VigilTestSupport", "Yams",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict + rdkafkaSwiftSettings,

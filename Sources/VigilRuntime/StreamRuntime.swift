@@ -275,11 +275,11 @@ public final class StreamRuntime: @unchecked Sendable {
         let sourceTopic = plan.segments[0].inputTopic
         for index in 0..<events.count where events.rejections[index] == nil {
             let id = events.ids(of: index).joined(separator: ",")
-            var json = "{\"id\":\(Self.jsonString(id))"
-            if !scores.isEmpty { json += ",\"score\":\(Self.jsonNumber(scores[index])),\"model_version\":\(Self.jsonString(version))" }
+            var json = "{\"id\":\(JSONText.quoted(id))"
+            if !scores.isEmpty { json += ",\"score\":\(Self.jsonNumber(scores[index])),\"model_version\":\(JSONText.quoted(version))" }
             json += ",\"event_time\":\(events.times[index])"
             let features = events.features(of: index)
-            let featureJSON = zip(layout.featureNames, features).map { "\(Self.jsonString($0)):\(Self.jsonNumber($1))" }.joined(separator: ",")
+            let featureJSON = zip(layout.featureNames, features).map { "\(JSONText.quoted($0)):\(Self.jsonNumber($1))" }.joined(separator: ",")
             let withFeatures = json + ",\"features\":{\(featureJSON)}}"
             if topology.outputs.includeFeatures { json = withFeatures } else { json += "}" }
             let provenance = events.provenance[index]
@@ -291,9 +291,9 @@ public final class StreamRuntime: @unchecked Sendable {
             if alerts.contains(index) {
                 // An alert carries the event's numeric fields beside the features that drove it.
                 let fields = layout.sourceFields.filter(\.type.isNumeric).compactMap { field in
-                    layout.column(of: field.name).map { "\(Self.jsonString(field.name)):\(Self.jsonNumber(events.value(index, column: $0)))" }
+                    layout.column(of: field.name).map { "\(JSONText.quoted(field.name)):\(Self.jsonNumber(events.value(index, column: $0)))" }
                 }.joined(separator: ",")
-                let alert = withFeatures.dropLast() + ",\"event\":{\(fields)},\"rule\":\(Self.jsonString(topology.outputs.alertRule?.description ?? ""))}"
+                let alert = withFeatures.dropLast() + ",\"event\":{\(fields)},\"rule\":\(JSONText.quoted(topology.outputs.alertRule?.description ?? ""))}"
                 try producer.send(ProducerRecord(topic: plan.alertsTopic, key: key, value: Array(alert.utf8), headers: headers, timestamp: events.times[index]))
                 statistics.alerts += 1
             }
@@ -609,22 +609,6 @@ public final class StreamRuntime: @unchecked Sendable {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in key { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return Int32(hash % UInt64(count))
-    }
-
-    static func jsonString(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where scalar.value < 0x20: result += String(format: "\\u%04x", scalar.value)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
     }
 
     /// A number as JSON (NaN and infinities, which JSON lacks, as null). Shortest round-trip form.

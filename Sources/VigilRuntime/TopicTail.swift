@@ -1,4 +1,5 @@
 import Foundation
+import VigilCodec
 public import Logging
 public import VigilKafka
 

@@ -1,3 +1,4 @@
+import VigilCodec
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -195,36 +196,5 @@ enum LogTimestamp {
     private static func pad(_ value: Int, _ width: Int) -> String {
         let digits = String(value)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
-    }
-}
-
-/// JSON string literals, escaped per RFC 8259.
-enum JSONText {
-    static func appendString(_ text: String, to out: inout String) {
-        out += "\""
-        var needsEscape = false
-        for scalar in text.unicodeScalars where scalar.value < 0x20 || scalar == "\"" || scalar == "\\" {
-            needsEscape = true
-            break
-        }
-        guard needsEscape else {
-            out += text
-            out += "\""
-            return
-        }
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
     }
 }

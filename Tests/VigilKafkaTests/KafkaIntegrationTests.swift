@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilKafka
+import VigilTestSupport
 
 /// Integration tests against the real broker (`scripts/broker start`). Serialized: group joins
 /// and transactions are timing-sensitive on two cores.

@@ -1,5 +1,6 @@
 import Testing
 import VigilKafka
+import VigilTestSupport
 @testable import VigilRuntime
 
 @Suite(.serialized)

@@ -5,13 +5,14 @@ import VigilKafka
 import VigilModels
 import VigilPipeline
 import VigilRuntime
+import VigilTestSupport
 import VigilTopology
 
 /// What the runtime tests share: the broker, the card-fraud topology renamed per test, the
 /// first transactions of the handbook data as source records, and a replay of them.
 enum RuntimeFixture {
-    static let bootstrap = ProcessInfo.processInfo.environment["VIGIL_TEST_BOOTSTRAP"] ?? "127.0.0.1:19092"
-    static var kafka: KafkaConfiguration { KafkaConfiguration(bootstrapServers: bootstrap, clientID: "vigil-runtime-tests") }
+    static var bootstrap: String { TestBroker.bootstrap }
+    static var kafka: KafkaConfiguration { TestBroker.kafka }
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let transactionsPath = repository.deletingLastPathComponent().appendingPathComponent("shared/data/fraud-handbook/transactions.csv.lz4").path
 
@@ -21,7 +22,7 @@ enum RuntimeFixture {
         return logger
     }()
 
-    static func unique(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
+    static func unique(_ prefix: String) -> String { TestBroker.unique(prefix) }
 
     /// The card-fraud topology under a fresh name and source topic, writing features with scores.
     static func topology(name: String, lateness: Int64 = 86_400_000) throws -> Topology {

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import VigilKafka
+import VigilTestSupport
 @testable import VigilRuntime
 
 /// `vigil tail`'s logic against the real broker.

@@ -1,0 +1,66 @@
+import Foundation
+public import Logging
+public import VigilKafka
+
+/// The broker the integration tests run against (shared by every test target): `scripts/broker start` (Tansu on loopback),
+/// or any Kafka named by VIGIL_TEST_BOOTSTRAP.
+public enum TestBroker {
+    public static let bootstrap = ProcessInfo.processInfo.environment["VIGIL_TEST_BOOTSTRAP"] ?? "127.0.0.1:19092"
+
+    public static var kafka: KafkaConfiguration { KafkaConfiguration(bootstrapServers: bootstrap, clientID: "vigil-tests") }
+
+    public static let logger: Logger = {
+        var logger = Logger(label: "vigil.tests")
+        logger.logLevel = .error
+        return logger
+    }()
+
+    /// A name no other test (or earlier run against the same broker) uses.
+    public static func unique(_ prefix: String) -> String {
+        "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    /// Creates a fresh topic and returns its name.
+    public static func createTopic(_ prefix: String, partitions: Int32) throws -> String {
+        try createTopics(prefix, partitions: partitions)[0]
+    }
+
+    /// Produces the records and waits until they are all delivered.
+    public static func produce(_ records: [ProducerRecord]) throws {
+        let producer = try Producer(configuration: ProducerConfiguration(kafka: kafka), logger: logger)
+        for record in records { try producer.send(record) }
+        try producer.flush()
+    }
+
+    /// Creates fresh topics and returns their names.
+    public static func createTopics(_ prefix: String, count: Int = 1, partitions: Int32) throws -> [String] {
+        let admin = try Admin(configuration: kafka, logger: logger)
+        let names = (0..<count).map { _ in unique(prefix) }
+        try admin.createTopics(names.map { NewTopic(name: $0, partitions: partitions) })
+        return names
+    }
+
+    public static func consumerConfiguration(group: String) -> ConsumerConfiguration {
+        var configuration = ConsumerConfiguration(kafka: kafka, groupID: group)
+        // Tansu holds a group's first join for about half the session timeout.
+        configuration.sessionTimeout = .seconds(2)
+        configuration.heartbeatInterval = .milliseconds(300)
+        return configuration
+    }
+
+    /// Polls until `count` records have arrived or `deadline` passes.
+    public static func consume(_ consumer: Consumer, count: Int, within deadline: Duration = .seconds(30)) throws -> [ConsumerRecord] {
+        var records: [ConsumerRecord] = []
+        let clock = ContinuousClock()
+        let end = clock.now + deadline
+        while records.count < count, clock.now < end {
+            records += try consumer.poll(maxRecords: 1000, timeout: .milliseconds(200))
+        }
+        return records
+    }
+
+    /// Runs a body of blocking Kafka calls off the cooperative thread pool.
+    public static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await BlockingCall.run(body)
+    }
+}
