@@ -85,7 +85,7 @@ struct RestoreBench: ParsableCommand {
 
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
         print("""
-        Broker: Tansu at \(bootstrap), \(partitions) partitions (each restore reads 8 segment partitions: customer and terminal stages); load average at the end: \(load)
+        Broker: Tansu at \(bootstrap), \(partitions) partitions (a restore reads one changelog partition per stage and source partition); load average at the end: \(load)
 
         | history (events) | state: keys | state: LZ4 snapshot bytes | state: buffered events | snapshot interval | changelog records written | snapshots written | records restored | restore seconds |
         |---:|---:|---:|---:|---|---:|---:|---:|---:|
