@@ -37,7 +37,9 @@ struct EndToEndBench: ParsableCommand {
         }
         let admin = try Admin(configuration: kafka, logger: logger)
         let suffix = UUID().uuidString.prefix(8).lowercased()
-        let latencyEventsNeeded = (latencyRate ?? 100_000) * latencySeconds + 1
+        // The latency runs go at half the measured rate, so the preloaded events outlast them
+        // unless a rate is given (a run is cut short where the data ends).
+        let latencyEventsNeeded = latencyRate.map { $0 * latencySeconds + 1 } ?? events
         let data = try Handbook.transactions(max(events, quixEvents, min(latencyEventsNeeded, 1_700_000)))
         print("loaded \(data.count) handbook transactions", to: &standardError)
 
