@@ -12,9 +12,23 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
+        // What the Kafka benchmarks share: the transactional pipe loop, the handbook data, a
+        // runtime instance on a thread.
+        .target(
+            name: "BenchSupport",
+            dependencies: [
+                .product(name: "VigilKafka", package: "Vigil"),
+                .product(name: "VigilRuntime", package: "Vigil"),
+                .product(name: "VigilTopology", package: "Vigil"),
+                .product(name: "VigilModels", package: "Vigil"),
+                .product(name: "VigilCodec", package: "Vigil"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "PipeBench",
             dependencies: [
+                "BenchSupport",
                 .product(name: "VigilKafka", package: "Vigil"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -28,6 +42,31 @@ let package = Package(
                 .product(name: "VigilPipeline", package: "Vigil"),
                 .product(name: "VigilCodec", package: "Vigil"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "EndToEndBench",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "VigilKafka", package: "Vigil"),
+                .product(name: "VigilRuntime", package: "Vigil"),
+                .product(name: "VigilTopology", package: "Vigil"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "RestoreBench",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "VigilKafka", package: "Vigil"),
+                .product(name: "VigilRuntime", package: "Vigil"),
+                .product(name: "VigilTopology", package: "Vigil"),
+                .product(name: "VigilPipeline", package: "Vigil"),
+                .product(name: "VigilFeatures", package: "Vigil"),
+                .product(name: "VigilCodec", package: "Vigil"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

@@ -3,6 +3,7 @@
 // figure (the end-to-end runtime) is compared with the last row.
 import ArgumentParser
 import Foundation
+import BenchSupport
 import Logging
 import VigilKafka
 
@@ -58,49 +59,18 @@ struct PipeBench: ParsableCommand {
         try consumer.close()
         rows.append(("consume (read_committed, batches of 10,000)", consumed, consumeTime))
 
-        // 3. Transactional consume→produce, \(transactionSize) records per transaction, offsets in the transaction.
-        let loopConsumer = try Consumer(configuration: groupConfiguration(kafka, group: "pipe-loop-\(suffix)"), logger: logger)
-        try loopConsumer.subscribe([input])
-        let transactional = try TransactionalProducer(
-            configuration: ProducerConfiguration(kafka: kafka, transactionalID: "pipe-bench-\(suffix)"), logger: logger)
-        try transactional.initTransactions()
-        _ = try loopConsumer.withBatch(maxRecords: 1, timeout: .seconds(10)) { _ in 0 }
-        try loopConsumer.seek(Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(input, $0), KafkaOffset.beginning) }))
-        var looped = 0
-        var transactions = 0
-        let loopTime = try clock.measure {
-            while looped < messages {
-                try transactional.beginTransaction()
-                var next: [TopicPartition: Int64] = [:]
-                var inTransaction = 0
-                while inTransaction < transactionSize, looped + inTransaction < messages {
-                    inTransaction += try loopConsumer.withBatch(maxRecords: transactionSize - inTransaction, timeout: .milliseconds(500)) { batch in
-                        for message in batch.messages {
-                            try message.withKey { key in
-                                try message.withValue { value in
-                                    try transactional.send(topic: output, partition: message.partition, key: key, value: value)
-                                }
-                            }
-                            next[message.topicPartition] = message.offset + 1
-                        }
-                        return batch.messages.count
-                    }
-                }
-                try transactional.sendOffsetsToTransaction(next, groupMetadata: loopConsumer.groupMetadata())
-                try transactional.commitTransaction()
-                looped += inTransaction
-                transactions += 1
-            }
-        }
-        try loopConsumer.close()
-        rows.append(("transactional consume→produce (\(transactionSize)/txn, \(transactions) txns)", looped, loopTime))
+        // 3. Transactional consume→produce, offsets in the transaction (shared with EndToEndBench).
+        let pipe = TransactionalPipe(kafka: kafka, transactionSize: transactionSize, logger: logger)
+        let loop = try pipe.run(input: input, output: output, partitions: partitions, messages: messages,
+                                group: "pipe-loop-\(suffix)", transactionalID: "pipe-bench-\(suffix)")
+        rows.append(("transactional consume→produce (\(transactionSize)/txn, \(loop.transactions) txns)", loop.records, loop.time))
         try? admin.deleteTopics([input, output])
 
         print("Broker: Tansu at \(bootstrap), \(partitions) partitions, ~100-byte values, librdkafka \(LibrdkafkaVersion.string)\n")
         print("| phase | records | seconds | records/s |")
         print("|---|---:|---:|---:|")
         for (name, count, time) in rows {
-            let seconds = Double(time.components.seconds) + Double(time.components.attoseconds) / 1e18
+            let seconds = time.seconds
             print("| \(name) | \(count) | \(String(format: "%.2f", seconds)) | \(Int(Double(count) / seconds)) |")
         }
     }

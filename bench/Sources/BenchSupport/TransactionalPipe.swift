@@ -1,0 +1,75 @@
+import Logging
+public import VigilKafka
+
+/// The raw exactly-once pipe: consume a topic and produce every record unchanged to another,
+/// committing the consumed offsets in the same transaction every `transactionSize` records. No
+/// processing at all, so it is the ceiling for any consume→transform→produce loop on a broker.
+/// `PipeBench` prints it as its last row; `EndToEndBench` runs it over the runtime's own input.
+public struct TransactionalPipe: Sendable {
+    public var kafka: KafkaConfiguration
+    public var transactionSize: Int
+    public var logger: Logger
+
+    public init(kafka: KafkaConfiguration, transactionSize: Int = 1000, logger: Logger) {
+        self.kafka = kafka
+        self.transactionSize = transactionSize
+        self.logger = logger
+    }
+
+    public struct Result: Sendable {
+        public var records: Int
+        public var transactions: Int
+        /// From the first poll after the group join to the last commit.
+        public var time: Duration
+        public var recordsPerSecond: Double { Double(records) / time.seconds }
+    }
+
+    /// Copies the first `messages` records of `input` (all `partitions` of it, from the start) to
+    /// `output` in transactions. The group join is not timed: one poll joins, then the consumer
+    /// seeks back to the start and the clock starts.
+    public func run(input: String, output: String, partitions: Int32, messages: Int, group: String, transactionalID: String) throws -> Result {
+        var configuration = ConsumerConfiguration(kafka: kafka, groupID: group)
+        configuration.sessionTimeout = .seconds(6)
+        let consumer = try Consumer(configuration: configuration, logger: logger)
+        defer { try? consumer.close() }
+        try consumer.subscribe([input])
+        let producer = try TransactionalProducer(
+            configuration: ProducerConfiguration(kafka: kafka, transactionalID: transactionalID), logger: logger)
+        try producer.initTransactions()
+        _ = try consumer.withBatch(maxRecords: 1, timeout: .seconds(10)) { _ in 0 }
+        try consumer.seek(Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(input, $0), KafkaOffset.beginning) }))
+        var looped = 0
+        var transactions = 0
+        let time = try ContinuousClock().measure {
+            while looped < messages {
+                try producer.beginTransaction()
+                var next: [TopicPartition: Int64] = [:]
+                var inTransaction = 0
+                while inTransaction < transactionSize, looped + inTransaction < messages {
+                    inTransaction += try consumer.withBatch(maxRecords: transactionSize - inTransaction, timeout: .milliseconds(500)) { batch in
+                        for message in batch.messages {
+                            try message.withKey { key in
+                                try message.withValue { value in
+                                    try producer.send(topic: output, partition: message.partition, key: key, value: value)
+                                }
+                            }
+                            next[message.topicPartition] = message.offset + 1
+                        }
+                        return batch.messages.count
+                    }
+                }
+                try producer.sendOffsetsToTransaction(next, groupMetadata: consumer.groupMetadata())
+                try producer.commitTransaction()
+                looped += inTransaction
+                transactions += 1
+            }
+        }
+        try consumer.close()
+        return Result(records: looped, transactions: transactions, time: time)
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a floating-point number.
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,393 @@
+// End-to-end throughput and latency of the card-fraud topology under exactly-once commits,
+// beside the raw transactional pipe (PipeBench's last row, over the same input records) and a
+// Quix Streams app computing the same features with the same model (python/quix_card_fraud.py).
+import ArgumentParser
+import BenchSupport
+import Foundation
+import Logging
+import VigilKafka
+import VigilRuntime
+import VigilTopology
+
+@main
+struct EndToEndBench: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "End-to-end events/s and latency of the card-fraud topology, beside the raw pipe and Quix Streams.")
+
+    @Option(help: "Bootstrap servers.") var bootstrap = "127.0.0.1:19092"
+    @Option(help: "Events preloaded for Vigil and the raw pipe.") var events = 200_000
+    @Option(help: "Events preloaded for the Quix Streams app (0: skip it).") var quixEvents = 20_000
+    @Option(help: "Partitions of the source topics (more than 1: see README, the terminal stage then dead-letters events of a backlog as late).") var partitions: Int32 = 1
+    @Option(help: "Seconds of paced input in each latency run (0: no latency runs).") var latencySeconds = 20
+    @Option(help: "Events/s of the latency runs (default: half of Vigil's measured events/s).") var latencyRate: Int?
+    @Option(parsing: .upToNextOption, help: "Latency runs: COMMIT_MS or COMMIT_MS/FETCH_WAIT_MS (fetch.wait.max.ms of Vigil's consumer; librdkafka's default is 500).")
+    var latencyVariant: [String] = ["100", "100/10", "20/10"]
+    @Option(help: "Allowed lateness of the topology's stages, hours (the terminal stage merges source partitions).") var latenessHours = 144
+    @Option(name: .customLong("property"), help: "A librdkafka property for Vigil's clients, name=value (repeatable).")
+    var properties: [String] = []
+    @Option(help: "The Python with quixstreams and xgboost.") var python = "../.venv/bin/python"
+
+    func run() throws {
+        var logger = Logger(label: "e2e-bench")
+        logger.logLevel = .error
+        let kafka = KafkaConfiguration(bootstrapServers: bootstrap, clientID: "e2e-bench")
+        var vigilKafka = kafka
+        for property in properties {
+            guard let equals = property.firstIndex(of: "=") else { throw ValidationError("--property takes name=value") }
+            vigilKafka.properties[String(property[..<equals])] = String(property[property.index(after: equals)...])
+        }
+        let admin = try Admin(configuration: kafka, logger: logger)
+        let suffix = UUID().uuidString.prefix(8).lowercased()
+        // The latency runs go at half the measured rate, so the preloaded events outlast them
+        // unless a rate is given (a run is cut short where the data ends).
+        let latencyEventsNeeded = latencyRate.map { $0 * latencySeconds + 1 } ?? events
+        let data = try Handbook.transactions(max(events, quixEvents, min(latencyEventsNeeded, 1_700_000)))
+        print("loaded \(data.count) handbook transactions", to: &standardError)
+
+        // 1. Vigil, preloaded: from the first commit (the group join and restore are before it) to the last.
+        let name = "e2e-\(suffix)"
+        let topology = try Handbook.topology(name: name, lateness: Int64(latenessHours) * 3_600_000)
+        let source = topology.source.topics[0]
+        try admin.createTopics([NewTopic(name: source, partitions: partitions)])
+        try Handbook.produce(data[0..<events], to: source, kafka: kafka, logger: logger)
+        print("preloaded \(events) events to \(source)", to: &standardError)
+        let instance = try RunningInstance(topology: topology, options: Handbook.options(for: topology, kafka: vigilKafka, instanceID: "bench"), logger: logger)
+        let allCommitted = instance.waitUntilCommitted(events, timeout: .seconds(600))
+        instance.stop()
+        if let failure = instance.failure { throw BenchError("Vigil failed: \(failure)") }
+        guard allCommitted else { throw BenchError("Vigil did not score \(events) events within 600 s") }
+        let commits = instance.commits
+        let first = commits[0], last = commits.first { $0.statistics.scored + $0.statistics.deadLettered >= events }!
+        let vigilSeconds = (last.time - first.time).seconds
+        let vigilScored = last.statistics.scored + last.statistics.deadLettered - first.statistics.scored - first.statistics.deadLettered
+        let vigilRate = Double(vigilScored) / vigilSeconds
+        let statistics = last.statistics
+        print("Vigil: \(vigilScored) events (scored or dead-lettered) in \(String(format: "%.2f", vigilSeconds)) s = \(Int(vigilRate))/s; \(statistics.transactionsCommitted) transactions, dead-lettered \(statistics.deadLettered), changelog records \(statistics.changelogRecords), snapshots \(statistics.snapshotsWritten)", to: &standardError)
+
+        // 2. The raw transactional pipe over the same records.
+        let pipe = try TransactionalPipe(kafka: kafka, transactionSize: 1000, logger: logger)
+            .run(input: source, output: "\(name).pipe-out", partitions: partitions, messages: events, group: "pipe-\(suffix)", transactionalID: "pipe-\(suffix)")
+        print("raw pipe: \(pipe.records) in \(String(format: "%.2f", pipe.time.seconds)) s = \(Int(pipe.recordsPerSecond))/s", to: &standardError)
+
+        // 3. Quix Streams.
+        var quix: (rate: Double, seconds: Double, events: Int, maxDifference: Double, compared: Int)?
+        if quixEvents > 0 {
+            quix = try runQuix(data: data, kafka: kafka, admin: admin, logger: logger, suffix: String(suffix), vigilScores: topology.outputs.scoresTopic)
+        }
+
+        // 4. Latency at half the maximum rate, per commit interval.
+        let rate = latencyRate ?? Int(vigilRate / 2)
+        var latencies: [(interval: Int, fetchWait: Int?, result: LatencyResult)] = []
+        for (number, variant) in latencyVariant.enumerated() where latencySeconds > 0 {
+            let parts = variant.split(separator: "/").map { Int($0) }
+            guard let interval = parts.first ?? nil, parts.allSatisfy({ $0 != nil }) else { throw ValidationError("--latency-variant takes COMMIT_MS or COMMIT_MS/FETCH_WAIT_MS, got \(variant)") }
+            var variantKafka = vigilKafka
+            let fetchWait = parts.count > 1 ? parts[1] : nil
+            if let fetchWait { variantKafka.properties["fetch.wait.max.ms"] = String(fetchWait) }
+            let result = try measureLatency(data: data, rate: rate, interval: interval, kafka: kafka, vigilKafka: variantKafka, admin: admin, logger: logger, suffix: "\(suffix)-\(number)")
+            print("latency at \(rate)/s, variant \(variant): p50 \(result.p50) p99 \(result.p99) p99.9 \(result.p999) ms (\(result.matched)/\(result.produced) matched)", to: &standardError)
+            latencies.append((interval, fetchWait, result))
+        }
+        let commitCosts = latencySeconds == 0 ? [] : try measureCommitCost(kafka: kafka, admin: admin, logger: logger, suffix: String(suffix))
+
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+        print("""
+        Broker: Tansu at \(bootstrap), \(partitions) partitions; librdkafka \(LibrdkafkaVersion.string); topology card-fraud \
+        (2 stages through a repartition topic, XGBoost); load average at the end: \(load)
+
+        | system | events | seconds | events/s | Vigil / system | target |
+        |---|---:|---:|---:|---:|---|
+        | Vigil, card-fraud, exactly-once | \(vigilScored) | \(f2(vigilSeconds)) | \(Int(vigilRate)) | 1.00x | |
+        | raw transactional pipe (1000/txn) | \(pipe.records) | \(f2(pipe.time.seconds)) | \(Int(pipe.recordsPerSecond)) | \(f2(vigilRate / pipe.recordsPerSecond))x (\(Int(100 * vigilRate / pipe.recordsPerSecond)) %) | ≥ 60 %: \(vigilRate >= 0.6 * pipe.recordsPerSecond ? "met" : "missed") |
+        """)
+        if let quix {
+            print("| Quix Streams \(QuixInfo.version(python)), exactly-once | \(quix.events) | \(f2(quix.seconds)) | \(Int(quix.rate)) | \(f2(vigilRate / quix.rate))x | ≥ 30x: \(vigilRate >= 30 * quix.rate ? "met" : "missed") |")
+        }
+        print("""
+
+        | latency (produce → score read, read_committed) | rate events/s | commit interval | consumer fetch.wait.max.ms | events | transactions/s | p50 ms | p99 ms | p99.9 ms | max ms | target p99 < 50 ms |
+        |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|
+        """)
+        for (interval, fetchWait, result) in latencies {
+            print("| Vigil, card-fraud | \(rate) | \(interval) ms | \(fetchWait.map(String.init) ?? "500 (default)") | \(result.matched) | \(f1(result.transactionsPerSecond)) | \(f1(result.p50)) | \(f1(result.p99)) | \(f1(result.p999)) | \(f1(result.max)) | \(result.p99 < 50 ? "met" : "missed") |")
+        }
+        print("""
+
+        | one transaction on this broker: partitions written | send offsets ms | commit ms |
+        |---:|---:|---:|
+        """)
+        for cost in commitCosts { print("| \(cost.partitions) | \(f1(cost.offsets * 1000)) | \(f1(cost.commit * 1000)) |") }
+        if let quix {
+            print("\nQuix scores compared with Vigil's for the same \(quix.compared) transactions: largest difference \(quix.maxDifference)")
+        }
+        try? admin.deleteTopics([source, "\(name).pipe-out"], ignoreMissing: true)
+    }
+
+    // MARK: Quix Streams
+
+    func runQuix(data: [Handbook.Transaction], kafka: KafkaConfiguration, admin: Admin, logger: Logger, suffix: String, vigilScores: String) throws
+        -> (rate: Double, seconds: Double, events: Int, maxDifference: Double, compared: Int)
+    {
+        let input = "quix-\(suffix).transactions", output = "quix-\(suffix).scores"
+        // Quix reads its topics' configuration and fails on this broker unless retention.ms is set.
+        let configs = ["retention.ms": "604800000", "cleanup.policy": "delete"]
+        try admin.createTopics([NewTopic(name: input, partitions: partitions, configs: configs), NewTopic(name: output, partitions: partitions, configs: configs)])
+        try Handbook.produce(data[0..<quixEvents], to: input, kafka: kafka, logger: logger)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("python/quix_card_fraud.py").path
+        let model = Handbook.repository.appendingPathComponent("topologies/models/card-fraud-xgboost.json").path
+        process.arguments = [script, "--broker", bootstrap, "--input", input, "--output", output, "--group", "quix-\(suffix)", "--model", model]
+        try process.run()
+        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+
+        // Read its committed scores: the first commit to the last, as for Vigil.
+        let scores = try readScores(topic: output, partitions: partitions, kafka: kafka, logger: logger, count: quixEvents,
+                                    timeout: .seconds(max(300, quixEvents / 50))) { process.isRunning }
+        guard scores.values.count >= quixEvents else { throw BenchError("Quix scored \(scores.values.count) of \(quixEvents) events (running: \(process.isRunning))") }
+        let firstVisible = scores.firstBatch
+        let seconds = (scores.lastTime - firstVisible.time).seconds
+        let rate = Double(quixEvents - firstVisible.count) / seconds
+        print("Quix: \(quixEvents - firstVisible.count) events in \(f2(seconds)) s = \(Int(rate))/s", to: &standardError)
+
+        // Same scores as Vigil's?
+        let vigil = try readScores(topic: vigilScores, partitions: partitions, kafka: kafka, logger: logger, count: events, timeout: .seconds(120)) { true }
+        var maxDifference = 0.0, compared = 0
+        for (id, score) in scores.values {
+            guard let other = vigil.values[id] else { continue }
+            maxDifference = max(maxDifference, abs(score - other))
+            compared += 1
+        }
+        try? admin.deleteTopics([input, output], ignoreMissing: true)
+        return (rate, seconds, quixEvents - firstVisible.count, maxDifference, compared)
+    }
+
+    struct ReadScores {
+        var values: [Int: Double] = [:]
+        var firstBatch: (time: ContinuousClock.Instant, count: Int) = (.now, 0)
+        var lastTime: ContinuousClock.Instant = .now
+    }
+
+    /// Reads a scores topic (read_committed) from the start until `count` distinct ids.
+    func readScores(topic: String, partitions: Int32, kafka: KafkaConfiguration, logger: Logger, count: Int, timeout: Duration, alive: () -> Bool) throws -> ReadScores {
+        var configuration = ConsumerConfiguration(kafka: kafka, groupID: "score-reader-\(UUID().uuidString.prefix(8))")
+        configuration.kafka.properties["fetch.wait.max.ms"] = "10"
+        let consumer = try Consumer(configuration: configuration, logger: logger)
+        defer { try? consumer.close() }
+        try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(topic, $0), KafkaOffset.beginning) }))
+        var result = ReadScores()
+        let clock = ContinuousClock()
+        let end = clock.now + timeout
+        while result.values.count < count, clock.now < end, alive() {
+            try consumer.withBatch(maxRecords: 10_000, timeout: .milliseconds(100)) { batch in
+                guard !batch.messages.isEmpty else { return }
+                let now = clock.now
+                for message in batch.messages {
+                    let score: Double? = message.withValue { value in
+                        guard let value, let text = String(bytes: value, encoding: .utf8), let range = text.range(of: #""score":"#) else { return nil }
+                        let rest = text[range.upperBound...].drop { $0 == " " }
+                        return Double(rest.prefix { "0123456789.eE+-".contains($0) })
+                    }
+                    if let id = message.withValue({ Handbook.scoreID($0) }), let score { result.values[id] = score }
+                }
+                if result.firstBatch.count == 0 { result.firstBatch = (now, result.values.count) }
+                result.lastTime = now
+            }
+        }
+        return result
+    }
+
+    // MARK: Latency
+
+    struct LatencyResult {
+        var produced: Int, matched: Int
+        var p50: Double, p99: Double, p999: Double, max: Double
+        var transactionsPerSecond: Double
+    }
+
+    /// Produces at `rate` for `latencySeconds` into a fresh topology's source, each record stamped
+    /// with its produce time; a read_committed reader notes when each score arrives.
+    func measureLatency(data: [Handbook.Transaction], rate: Int, interval: Int, kafka: KafkaConfiguration, vigilKafka: KafkaConfiguration,
+                        admin: Admin, logger: Logger, suffix: String) throws -> LatencyResult {
+        let name = "lat-\(suffix)"
+        var topology = try Handbook.topology(name: name)
+        topology.processing.commitInterval = Int64(interval)
+        let source = topology.source.topics[0]
+        try admin.createTopics([NewTopic(name: source, partitions: partitions)])
+        let instance = try RunningInstance(topology: topology, options: Handbook.options(for: topology, kafka: vigilKafka, instanceID: "bench"), logger: logger)
+        defer { instance.stop() }
+        let scoresPartitions = try Handbook.waitForTopic(topology.outputs.scoresTopic, admin: admin)
+        let total = min(rate * latencySeconds, data.count - 1)
+        var idToIndex: [Int: Int] = [:]
+        for index in 0...total { idToIndex[Int(data[index].id)!] = index }
+        let reader = ScoreReader(topic: topology.outputs.scoresTopic, partitions: scoresPartitions, kafka: kafka, logger: logger, indices: idToIndex, capacity: total + 1)
+        reader.start()
+        defer { reader.stop() }
+
+        var producerConfiguration = ProducerConfiguration(kafka: kafka)
+        producerConfiguration.linger = .milliseconds(1)
+        let producer = try Producer(configuration: producerConfiguration, logger: logger)
+        let clock = ContinuousClock()
+        let origin = clock.now
+        var producedAt = [Duration](repeating: .zero, count: total + 1)
+        func send(_ index: Int) throws {
+            let event = data[index]
+            producedAt[index] = clock.now - origin
+            try producer.send(ProducerRecord(topic: source, key: Array(event.customer.utf8), value: Array(event.line.utf8),
+                                             timestamp: Int64(Date().timeIntervalSince1970 * 1000)))
+        }
+        // Warm-up: one event, through once the group has joined and the partitions are restored.
+        try send(0)
+        guard reader.waitFor(index: 0, timeout: .seconds(60)) else { throw BenchError("the warm-up event was not scored within 60 s") }
+        let start = clock.now
+        var next = 1
+        while next <= total {
+            let due = min(total, Int((clock.now - start).seconds * Double(rate)) + 1)
+            while next <= due { try send(next); next += 1 }
+            Thread.sleep(forTimeInterval: 0.0005)
+        }
+        try producer.flush()
+        _ = reader.waitForAll(timeout: .seconds(60))
+        let commits = instance.commits.filter { $0.time >= start }
+        let transactionsPerSecond = commits.count > 1 ? Double(commits.count - 1) / (commits.last!.time - commits.first!.time).seconds : .nan
+        let readAt = reader.readTimes(origin: origin)
+        var latencies: [Double] = []
+        for index in 1...total { if let read = readAt[index] { latencies.append((read - producedAt[index]).seconds * 1000) } }
+        latencies.sort()
+        func percentile(_ p: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int((p * Double(latencies.count)).rounded(.up)) - 1)] }
+        return LatencyResult(produced: total, matched: latencies.count, p50: percentile(0.5), p99: percentile(0.99), p999: percentile(0.999), max: latencies.last ?? .nan,
+                             transactionsPerSecond: transactionsPerSecond)
+    }
+}
+
+extension EndToEndBench {
+    /// What one transaction costs on this broker, by how many partitions it writes (one record
+    /// each) — Vigil's transactions write scores, repartitioned events and two changelogs.
+    func measureCommitCost(kafka: KafkaConfiguration, admin: Admin, logger: Logger, suffix: String) throws -> [(partitions: Int, offsets: Double, commit: Double)] {
+        let topics = (0..<5).map { "commit-cost-\(suffix)-\($0)" }
+        try admin.createTopics(topics.map { NewTopic(name: $0, partitions: 4) })
+        defer { try? admin.deleteTopics(topics, ignoreMissing: true) }
+        var configuration = ConsumerConfiguration(kafka: kafka, groupID: "commit-cost-\(suffix)")
+        configuration.sessionTimeout = .seconds(2)
+        let consumer = try Consumer(configuration: configuration, logger: logger)
+        defer { try? consumer.close() }
+        try consumer.subscribe([topics[4]])
+        _ = try consumer.withBatch(maxRecords: 1, timeout: .seconds(5)) { _ in 0 }
+        var producerConfiguration = ProducerConfiguration(kafka: kafka, transactionalID: "commit-cost-\(suffix)")
+        producerConfiguration.linger = .milliseconds(1)
+        let producer = try TransactionalProducer(configuration: producerConfiguration, logger: logger)
+        try producer.initTransactions()
+        let clock = ContinuousClock()
+        let value = Array("x".utf8)
+        var result: [(Int, Double, Double)] = []
+        for partitions in [1, 4, 8, 16] {
+            var offsets = Duration.zero, commit = Duration.zero
+            let rounds = 20
+            for _ in 0..<rounds {
+                try producer.beginTransaction()
+                for index in 0..<partitions {
+                    try value.withUnsafeBytes { try producer.send(topic: topics[index / 4], partition: Int32(index % 4), key: nil, value: $0) }
+                }
+                let sent = clock.now
+                try producer.sendOffsetsToTransaction([TopicPartition(topics[4], 0): 0], groupMetadata: consumer.groupMetadata())
+                let offsetsSent = clock.now
+                try producer.commitTransaction()
+                offsets += offsetsSent - sent
+                commit += clock.now - offsetsSent
+            }
+            result.append((partitions, (offsets / rounds).seconds, (commit / rounds).seconds))
+        }
+        return result
+    }
+}
+
+/// A read_committed reader of a scores topic on a thread of its own, noting when each id's score arrives.
+final class ScoreReader: @unchecked Sendable {
+    let topic: String, partitions: Int32, kafka: KafkaConfiguration, logger: Logger
+    let indices: [Int: Int]
+    private let lock = NSLock()
+    private var readAt: [ContinuousClock.Instant?]
+    private var seen = 0
+    private var stopping = false
+    private let done = DispatchSemaphore(value: 0)
+
+    init(topic: String, partitions: Int32, kafka: KafkaConfiguration, logger: Logger, indices: [Int: Int], capacity: Int) {
+        (self.topic, self.partitions, self.kafka, self.logger, self.indices) = (topic, partitions, kafka, logger, indices)
+        readAt = Array(repeating: nil, count: capacity)
+    }
+
+    func start() {
+        Thread { [self] in
+            defer { done.signal() }
+            do {
+                var configuration = ConsumerConfiguration(kafka: kafka, groupID: "latency-reader-\(UUID().uuidString.prefix(8))")
+                configuration.kafka.properties["fetch.wait.max.ms"] = "5"
+                let consumer = try Consumer(configuration: configuration, logger: logger)
+                defer { try? consumer.close() }
+                try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(topic, $0), KafkaOffset.beginning) }))
+                while !lock.withLock({ stopping }) {
+                    try consumer.withBatch(maxRecords: 10_000, timeout: .milliseconds(20)) { batch in
+                        let now = ContinuousClock.now
+                        lock.withLock {
+                            for message in batch.messages {
+                                guard let id = message.withValue({ Handbook.scoreID($0) }), let index = indices[id], readAt[index] == nil else { continue }
+                                readAt[index] = now
+                                seen += 1
+                            }
+                        }
+                    }
+                }
+            } catch {
+                print("score reader failed: \(error)", to: &standardError)
+            }
+        }.start()
+    }
+
+    func waitFor(index: Int, timeout: Duration) -> Bool {
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end {
+            if lock.withLock({ readAt[index] != nil }) { return true }
+            Thread.sleep(forTimeInterval: 0.01)  // polling for a condition, with a deadline
+        }
+        return false
+    }
+
+    func waitForAll(timeout: Duration) -> Bool {
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end {
+            if lock.withLock({ seen >= readAt.count }) { return true }
+            Thread.sleep(forTimeInterval: 0.05)  // polling for a condition, with a deadline
+        }
+        return false
+    }
+
+    func readTimes(origin: ContinuousClock.Instant) -> [Duration?] { lock.withLock { readAt.map { $0.map { $0 - origin } } } }
+
+    func stop() {
+        lock.withLock { stopping = true }
+        done.wait()
+    }
+}
+
+enum QuixInfo {
+    static func version(_ python: String) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", "import quixstreams, xgboost; print(quixstreams.__version__, '/ xgboost', xgboost.__version__)"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        guard (try? process.run()) != nil else { return "" }
+        process.waitUntilExit()
+        return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+func f1(_ value: Double) -> String { String(format: "%.1f", value) }
+func f2(_ value: Double) -> String { String(format: "%.2f", value) }
+
+nonisolated(unsafe) var standardError = FileHandleOutputStream(FileHandle.standardError)
+struct FileHandleOutputStream: TextOutputStream {
+    let handle: FileHandle
+    init(_ handle: FileHandle) { self.handle = handle }
+    mutating func write(_ string: String) { handle.write(Data(string.utf8)) }
+}
