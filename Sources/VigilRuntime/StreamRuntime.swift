@@ -53,6 +53,8 @@ public final class StreamRuntime: @unchecked Sendable {
     private let clock = ContinuousClock()
 
     private var decoder: EventDecoder?
+    private var scoreEncoder: ScoreRecordEncoder?
+    private var recordBuffer: [UInt8] = []
     private var csvBinding: EventDecoder.CSVBinding?
 
     public private(set) var statistics = RuntimeStatistics()
@@ -125,6 +127,10 @@ public final class StreamRuntime: @unchecked Sendable {
         var consumerConfiguration = ConsumerConfiguration(kafka: options.kafka, groupID: options.groupID ?? "vigil.\(topology.name)")
         consumerConfiguration.sessionTimeout = options.sessionTimeout
         consumerConfiguration.heartbeatInterval = min(.seconds(3), options.sessionTimeout / 4)
+        // An idle fetch returns within the batch delay, not librdkafka's 500 ms: a quiet
+        // partition must not hold a batch (and its latency) back.
+        consumerConfiguration.kafka.properties["fetch.wait.max.ms"] = consumerConfiguration.kafka.properties["fetch.wait.max.ms"]
+            ?? String(max(5, Int(options.batchDelay / .milliseconds(1))))
         consumer = try Consumer(configuration: consumerConfiguration, logger: logger) { [unowned self] event in
             self.rebalance(event)
         }
@@ -270,34 +276,32 @@ public final class StreamRuntime: @unchecked Sendable {
         let scores = pipeline.score(events)
         metrics.scoringDuration.observe(clock.now - scoringStart)
         let alerts = Set(pipeline.alerts(events, scores: scores))
-        let layout = pipeline.layout
-        let version = topology.model?.version ?? ""
+        let encoder = scoreEncoder ?? ScoreRecordEncoder(topology: topology, layout: pipeline.layout)
+        scoreEncoder = encoder
         let sourceTopic = plan.segments[0].inputTopic
         for index in 0..<events.count where events.rejections[index] == nil {
             let id = events.ids(of: index).joined(separator: ",")
-            var json = "{\"id\":\(JSONText.quoted(id))"
-            if !scores.isEmpty { json += ",\"score\":\(Self.jsonNumber(scores[index])),\"model_version\":\(JSONText.quoted(version))" }
-            json += ",\"event_time\":\(events.times[index])"
-            let features = events.features(of: index)
-            let featureJSON = zip(layout.featureNames, features).map { "\(JSONText.quoted($0)):\(Self.jsonNumber($1))" }.joined(separator: ",")
-            let withFeatures = json + ",\"features\":{\(featureJSON)}}"
-            if topology.outputs.includeFeatures { json = withFeatures } else { json += "}" }
+            let idBytes = Array(id.utf8)
             let provenance = events.provenance[index]
             let headers = RecordHeaders.provenance(topic: sourceTopic, partition: provenance.partition, offset: provenance.offset)
-            let key = Array(id.utf8)
-            try producer.send(ProducerRecord(topic: plan.scoresTopic, key: key, value: Array(json.utf8), headers: headers, timestamp: events.times[index]))
-            statistics.scored += 1
-            metrics.eventsOut.increment()
-            if alerts.contains(index) {
-                // An alert carries the event's numeric fields beside the features that drove it.
-                let fields = layout.sourceFields.filter(\.type.isNumeric).compactMap { field in
-                    layout.column(of: field.name).map { "\(JSONText.quoted(field.name)):\(Self.jsonNumber(events.value(index, column: $0)))" }
-                }.joined(separator: ",")
-                let alert = withFeatures.dropLast() + ",\"event\":{\(fields)},\"rule\":\(JSONText.quoted(topology.outputs.alertRule?.description ?? ""))}"
-                try producer.send(ProducerRecord(topic: plan.alertsTopic, key: key, value: Array(alert.utf8), headers: headers, timestamp: events.times[index]))
-                statistics.alerts += 1
+            let isAlert = alerts.contains(index)
+            let score = scores.isEmpty ? nil : scores[index]
+            encoder.encode(events, index, id: id, score: score, alert: false, into: &recordBuffer)
+            try idBytes.withUnsafeBytes { key in
+                try recordBuffer.withUnsafeBytes { value in
+                    try producer.send(topic: plan.scoresTopic, key: key, value: value, headers: headers, timestamp: events.times[index])
+                }
+                if isAlert {
+                    encoder.encode(events, index, id: id, score: score, alert: true, into: &recordBuffer)
+                    try recordBuffer.withUnsafeBytes { value in
+                        try producer.send(topic: plan.alertsTopic, key: key, value: value, headers: headers, timestamp: events.times[index])
+                    }
+                    statistics.alerts += 1
+                }
             }
+            statistics.scored += 1
         }
+        metrics.eventsOut.increment(by: events.count - events.rejections.reduce(0) { $0 + ($1 == nil ? 0 : 1) })
     }
 
     private func deadLetter(_ message: ConsumedMessage, stage: String, reason: String, provenance: Provenance? = nil) throws {
@@ -413,8 +417,13 @@ public final class StreamRuntime: @unchecked Sendable {
                     statistics.changelogRecords += 1
                 }
             }
-            let last = lastSnapshot[segmentPartition]
-            if !stages.isEmpty, last.map({ clock.now - $0 >= options.snapshotInterval }) ?? true {
+            // The first snapshot comes one interval after the partition's first commit: a
+            // snapshot of a state that was just restored, or is still small, saves nothing.
+            guard let last = lastSnapshot[segmentPartition] else {
+                lastSnapshot[segmentPartition] = clock.now
+                continue
+            }
+            if !stages.isEmpty, clock.now - last >= options.snapshotInterval {
                 try writeSnapshot(segmentPartition, pipeline: pipeline, stateOffset: stateOffset)
             }
         }
@@ -611,8 +620,4 @@ public final class StreamRuntime: @unchecked Sendable {
         return Int32(hash % UInt64(count))
     }
 
-    /// A number as JSON (NaN and infinities, which JSON lacks, as null). Shortest round-trip form.
-    static func jsonNumber(_ value: Double) -> String {
-        value.isFinite ? "\(value)" : "null"
-    }
 }
