@@ -19,7 +19,9 @@ public struct DriftSpec: Sendable, Equatable {
     /// PSI thresholds of one feature: at or above `moderate` is moderate drift, at or above
     /// `major` major drift. The loader checks `0 < moderate ≤ major`.
     public struct Thresholds: Sendable, Equatable {
+        /// PSI at or above which a window drifts moderately.
         public var moderate: Double
+        /// PSI at or above which a window drifts majorly.
         public var major: Double
 
         public init(moderate: Double, major: Double) {
@@ -34,8 +36,11 @@ public struct DriftSpec: Sendable, Equatable {
     /// Where the `profile` value sits in the topology file, so that a profile that does not
     /// load or does not match can be reported as `file:line:column` like any other mistake.
     public struct Location: Sendable, Equatable {
+        /// The topology file as given.
         public var file: String
+        /// 1-based line, 0 when unknown.
         public var line: Int
+        /// 1-based column, 0 when unknown.
         public var column: Int
 
         public init(file: String, line: Int, column: Int) {
