@@ -67,12 +67,12 @@ let package = Package(
         .target(name: "VigilModels", dependencies: ["COpenBLAS"], swiftSettings: strict),
         .target(
             name: "VigilPipeline",
-            dependencies: ["VigilTopology", "VigilFeatures", "VigilModels", "VigilCodec"],
+            dependencies: ["VigilTopology", "VigilFeatures", "VigilModels", "VigilCodec", "VigilDrift"],
             swiftSettings: strict
         ),
         .target(
             name: "VigilReplay",
-            dependencies: ["VigilPipeline", "VigilTopology", "VigilFeatures", "VigilModels", "VigilCodec"],
+            dependencies: ["VigilPipeline", "VigilTopology", "VigilFeatures", "VigilModels", "VigilCodec", "VigilDrift"],
             swiftSettings: strict
         ),
         .target(name: "VigilDrift", dependencies: [], swiftSettings: strict),
@@ -133,7 +133,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilDriftTests",
-            dependencies: ["VigilDrift", "CLZ4"],
+            dependencies: ["VigilDrift", "CLZ4", "VigilTopology", "VigilPipeline", "VigilReplay", "VigilModels", "VigilCodec"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

@@ -1,5 +1,6 @@
 import Foundation
 import VigilCodec
+public import VigilDrift
 import VigilFeatures
 public import VigilModels
 import VigilPipeline
@@ -16,7 +17,8 @@ public import VigilTopology
 ///
 /// `from` and `until` (ms) select which events are written, [from, until): events before
 /// `from` still feed the state (a window needs its history), events at or after `until` are
-/// skipped entirely.
+/// skipped entirely. The same replay writes drift records (``DriftOutput``) and builds drift
+/// reference profiles (``buildProfile(inputPath:from:until:configuration:progress:)``).
 public final class FileReplay {
     /// The topology replayed.
     public let topology: Topology
@@ -31,38 +33,38 @@ public final class FileReplay {
     }
 
     /// Reads `inputPath`, writes `outputPath` (CSV; `.lz4` compresses it); `progress` is called
-    /// about ten times a second.
+    /// about ten times a second. With `drift` (a monitor and the path of a JSON-lines file),
+    /// every drift record and alert of the events in [from, until) goes to that file, record
+    /// then alerts per window, and the last window is flushed at the end of the input.
     public func run(inputPath: String, outputPath: String, from: Int64? = nil, until: Int64? = nil,
-                    progress: ((ReplayProgress) -> Void)? = nil) throws -> ReplaySummary {
-        let started = Date()
-        let file = try FileByteReader(path: inputPath)
-        let totalBytes = file.size
-        let counting = CountingByteSource(file)
-        let source: any ByteSource = inputPath.hasSuffix(".lz4") ? LZ4FrameReader(source: counting) : counting
+                    drift: DriftOutput? = nil, progress: ((ReplayProgress) -> Void)? = nil) throws -> ReplaySummary {
         let sink = try EncodedFile.createForWriting(outputPath)
-        var summary = ReplaySummary()
-        summary.scored = pipeline.hasModel
+        var monitor = drift?.monitor
+        let driftSink = try drift.map { try EncodedFile.createForWriting($0.path) }
         let layout = pipeline.layout
         var header = layout.idFields + layout.featureNames
         if pipeline.hasModel { header.append("score") }
         try sink.write(header.map { CSVField.quoted($0) }.joined(separator: ",") + "\n")
-
-        var batch = pipeline.makeBatch(capacity: batchSize)
-        var lines: [Int] = []
-        lines.reserveCapacity(batchSize)
-        var lastReport = Date()
         var text = ""
         text.reserveCapacity(1 << 20)
-
-        func flush() throws {
-            guard batch.count > 0 else { return }
-            let output = pipeline.process(&batch)
-            for index in 0..<batch.count {
-                if let rejection = batch.rejections[index] {
-                    summary.rejectedCount += 1
-                    if summary.rejected.count < 100 { summary.rejected.append((lines[index], rejection.description)) }
-                    continue
+        var driftRecords = 0
+        var driftAlerts = 0
+        func writeDrift(_ emissions: [DriftEmission]) throws {
+            guard let driftSink else { return }
+            var bytes: [UInt8] = []
+            for emission in emissions {
+                for line in try emission.jsonLines() {
+                    bytes.append(contentsOf: line)
+                    bytes.append(0x0A)
                 }
+                driftRecords += 1
+                driftAlerts += emission.alerts.count
+            }
+            if !bytes.isEmpty { try driftSink.write(bytes) }
+        }
+
+        var summary = try replay(inputPath: inputPath, from: from, until: until, progress: progress) { batch, output, summary in
+            for index in 0..<batch.count where batch.rejections[index] == nil {
                 if let from, batch.times[index] < from { continue }
                 var first = true
                 for id in batch.ids(of: index) {
@@ -84,6 +86,61 @@ public final class FileReplay {
             }
             try sink.write(text)
             text.removeAll(keepingCapacity: true)
+            if monitor != nil { try writeDrift(monitor!.observe(batch, scores: output.scores, from: from)) }
+        }
+        if monitor != nil { try writeDrift(monitor!.flush()) }
+        try sink.close()
+        try driftSink?.close()
+        summary.driftRecords = driftRecords
+        summary.driftAlerts = driftAlerts
+        return summary
+    }
+
+    /// Builds the topology's drift reference profile from the events in [from, until) — what
+    /// `vigil profile` does: the same replay as ``run(inputPath:outputPath:from:until:drift:progress:)``
+    /// (events before `from` still feed the windows), with the drift section's watched
+    /// features and the score going to a ``PipelineProfileBuilder`` instead of a CSV file.
+    public func buildProfile(inputPath: String, from: Int64? = nil, until: Int64? = nil,
+                             configuration: ProfileBuilder.Configuration = .init(),
+                             progress: ((ReplayProgress) -> Void)? = nil) throws -> (profile: ReferenceProfile, summary: ReplaySummary) {
+        var builder = try PipelineProfileBuilder(topology: topology, configuration: configuration)
+        var summary = try replay(inputPath: inputPath, from: from, until: until, progress: progress) { batch, output, summary in
+            builder.add(batch, scores: output.scores, from: from)
+        }
+        let profile = try builder.build()
+        summary.rowsWritten = profile.eventCount
+        return (profile, summary)
+    }
+
+    /// Reads `inputPath` in batches through the pipeline and hands each processed batch, with
+    /// its scores and alerts, to `body` (which also sees the summary so far). Counts malformed
+    /// and rejected records; skips events at or after `until` entirely. `body` decides what
+    /// to do with events before `from`.
+    func replay(inputPath: String, from: Int64?, until: Int64?, progress: ((ReplayProgress) -> Void)?,
+                body: (EventBatch, BatchOutput, inout ReplaySummary) throws -> Void) throws -> ReplaySummary {
+        let started = Date()
+        let file = try FileByteReader(path: inputPath)
+        let totalBytes = file.size
+        let counting = CountingByteSource(file)
+        let source: any ByteSource = inputPath.hasSuffix(".lz4") ? LZ4FrameReader(source: counting) : counting
+        var summary = ReplaySummary()
+        summary.scored = pipeline.hasModel
+
+        var batch = pipeline.makeBatch(capacity: batchSize)
+        var lines: [Int] = []
+        lines.reserveCapacity(batchSize)
+        var lastReport = Date()
+
+        func flush() throws {
+            guard batch.count > 0 else { return }
+            let output = pipeline.process(&batch)
+            for index in 0..<batch.count {
+                if let rejection = batch.rejections[index] {
+                    summary.rejectedCount += 1
+                    if summary.rejected.count < 100 { summary.rejected.append((lines[index], rejection.description)) }
+                }
+            }
+            try body(batch, output, &summary)
             batch.removeAll()
             lines.removeAll(keepingCapacity: true)
             if let progress, Date().timeIntervalSince(lastReport) >= 0.1 {
@@ -140,7 +197,6 @@ public final class FileReplay {
             }
         }
         try flush()
-        try sink.close()
         summary.keysPerStage = pipeline.engines.map(\.keyCount)
         summary.bytesPerKeyPerStage = pipeline.engines.map(\.footprint.bytesPerKey)
         summary.seconds = Date().timeIntervalSince(started)

@@ -2,8 +2,12 @@
 public struct ReplaySummary: Sendable {
     /// Records read from the input (header excluded).
     public var eventsRead = 0
-    /// Rows written to the output.
+    /// Rows written to the output (for a profile: events profiled).
     public var rowsWritten = 0
+    /// Drift records written (one per closed window).
+    public var driftRecords = 0
+    /// Drift alerts written.
+    public var driftAlerts = 0
     /// Records that could not be decoded.
     public var malformedCount = 0
     /// The first malformed records: line number and reason.

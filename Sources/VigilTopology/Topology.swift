@@ -16,11 +16,13 @@ public struct Topology: Sendable, Equatable {
     public var outputs: OutputSpec
     /// Batching, commits, lateness and state bounds.
     public var processing: ProcessingSpec
+    /// Drift monitoring against a reference profile, if any.
+    public var drift: DriftSpec?
     /// The folder of the file it was loaded from, for resolving the model path.
     public var directory: String?
 
     public init(name: String, source: SourceSpec, derived: [DerivedFeature], stages: [StageSpec], model: ModelSpec?,
-                outputs: OutputSpec, processing: ProcessingSpec, directory: String? = nil) {
+                outputs: OutputSpec, processing: ProcessingSpec, directory: String? = nil, drift: DriftSpec? = nil) {
         self.name = name
         self.source = source
         self.derived = derived
@@ -29,6 +31,7 @@ public struct Topology: Sendable, Equatable {
         self.outputs = outputs
         self.processing = processing
         self.directory = directory
+        self.drift = drift
     }
 
     /// Every feature in output order: derived features, then each stage's features.
@@ -40,5 +43,17 @@ public struct Topology: Sendable, Equatable {
         if model.path.hasPrefix("/") { return model.path }
         guard let directory, !directory.isEmpty else { return model.path }
         return directory + "/" + model.path
+    }
+
+    /// The drift profile's path resolved against the topology's folder.
+    public var resolvedDriftProfilePath: String? {
+        guard let drift else { return nil }
+        return resolve(drift.profilePath)
+    }
+
+    func resolve(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        guard let directory, !directory.isEmpty else { return path }
+        return directory + "/" + path
     }
 }

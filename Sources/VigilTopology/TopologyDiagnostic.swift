@@ -25,5 +25,7 @@ public struct TopologyLoadError: Error, Sendable, CustomStringConvertible {
     /// The problems, sorted by position.
     public var diagnostics: [TopologyDiagnostic]
 
+    public init(diagnostics: [TopologyDiagnostic]) { self.diagnostics = diagnostics }
+
     public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
 }

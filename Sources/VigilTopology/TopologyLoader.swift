@@ -8,10 +8,12 @@ import Yams
 /// timestamp, key, id and stage-key fields declared; feature inputs numeric and produced
 /// earlier (a source field, a derived feature or a feature of an earlier stage); windows
 /// positive and, with the allowed lateness, no longer than the state TTL; model inputs produced
-/// by the source, a derived feature or a stage; alert rules well-formed.
+/// by the source, a derived feature or a stage; alert rules well-formed; drift windows positive,
+/// drift features numeric fields or features of the topology, the drift profile file present.
 public enum TopologyLoader {
-    /// Reads and loads the topology file at `path`.
-    public static func load(path: String) throws(TopologyLoadError) -> Topology {
+    /// Reads and loads the topology file at `path`. `requireDriftProfile` (default true) checks
+    /// that the drift section's profile file exists; `vigil profile`, which writes it, turns it off.
+    public static func load(path: String, requireDriftProfile: Bool = true) throws(TopologyLoadError) -> Topology {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -19,13 +21,15 @@ public enum TopologyLoader {
             throw TopologyLoadError(diagnostics: [TopologyDiagnostic(file: path, line: 0, column: 0, message: "cannot read the file: \(error.localizedDescription)")])
         }
         let directory = (path as NSString).deletingLastPathComponent
-        return try load(yaml: text, file: path, directory: directory.isEmpty ? "." : directory)
+        return try load(yaml: text, file: path, directory: directory.isEmpty ? "." : directory, requireDriftProfile: requireDriftProfile)
     }
 
-    /// Loads a topology from YAML text; `file` names it in diagnostics.
-    public static func load(yaml: String, file: String, directory: String? = nil) throws(TopologyLoadError) -> Topology {
+    /// Loads a topology from YAML text; `file` names it in diagnostics, `directory` resolves
+    /// the model and drift profile paths (the working directory when nil).
+    public static func load(yaml: String, file: String, directory: String? = nil,
+                            requireDriftProfile: Bool = true) throws(TopologyLoadError) -> Topology {
         let parser = TopologyParser(file: file)
-        let topology = parser.parse(yaml: yaml, directory: directory)
+        let topology = parser.parse(yaml: yaml, directory: directory, requireDriftProfile: requireDriftProfile)
         if let topology, parser.diagnostics.isEmpty { return topology }
         let sorted = parser.diagnostics.sorted { ($0.line, $0.column) < ($1.line, $1.column) }
         throw TopologyLoadError(diagnostics: sorted)
@@ -145,7 +149,7 @@ final class TopologyParser {
     /// Names of features that failed to parse: known to exist, so later checks do not cascade.
     private var unparsedNames = Set<String>()
 
-    func parse(yaml: String, directory: String?) -> Topology? {
+    func parse(yaml: String, directory: String?, requireDriftProfile: Bool = true) -> Topology? {
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -157,7 +161,7 @@ final class TopologyParser {
             return nil
         }
         guard let root else { report(nil, "the file is empty; expected a topology mapping"); return nil }
-        let topLevel = ["name", "source", "derived", "stages", "model", "outputs", "processing"]
+        let topLevel = ["name", "source", "derived", "stages", "model", "outputs", "processing", "drift"]
         guard let pairs = mapping(root, "the topology", allowed: topLevel) else { return nil }
         let name = string(required(pairs, "name", in: "the topology", at: root.mark), "name")
         if let name, let nameNode = lookup(pairs, "name"), !name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) {
@@ -170,10 +174,12 @@ final class TopologyParser {
         var outputs = OutputSpec(defaultsFor: name ?? "topology")
         parseOutputs(lookup(pairs, "outputs"), into: &outputs)
         let (processing, ttlGiven, ttlMark) = parseProcessing(lookup(pairs, "processing"))
+        let drift = parseDrift(lookup(pairs, "drift"))
         guard let name, let source, let stages else { return nil }
         var topology = Topology(name: name, source: source, derived: derived, stages: stages, model: model,
                                 outputs: outputs, processing: processing, directory: directory)
         check(&topology, ttlGiven: ttlGiven, ttlMark: ttlMark, root: root)
+        if let drift { topology.drift = resolveDrift(drift, in: topology, requireProfile: requireDriftProfile) }
         return topology
     }
 

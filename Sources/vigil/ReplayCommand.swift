@@ -14,7 +14,10 @@ struct ReplayCommand: ParsableCommand {
         Reads CSV (with a header) or JSON lines, plain or LZ4-framed (.lz4), and writes one CSV row per event: \
         the source's id fields, every feature in topology order, and the score when the topology's model loads. \
         Events before --from still feed the windows (they need history) but are not written; events at or \
-        after --until are skipped. Malformed rows are counted and reported with their line numbers.
+        after --until are skipped. Malformed rows are counted and reported with their line numbers. \
+        With --drift-output, the topology's drift section compares each window of [--from, --until) with its \
+        reference profile and every drift record and alert goes to that JSON-lines file (the last window is \
+        flushed at the end of the input).
         """
     )
 
@@ -33,6 +36,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "The output CSV (.csv, or .csv.lz4 to compress).")
     var output: String
 
+    @Option(help: "Write drift records and alerts (JSON lines) here; needs a drift section in the topology.")
+    var driftOutput: String?
+
     @Option(help: "Events per micro-batch.")
     var batchSize = 4096
 
@@ -46,10 +52,28 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         let loaded: Topology
         do {
-            loaded = try TopologyLoader.load(path: topology)
+            // The drift profile is only needed when drift records are asked for.
+            loaded = try TopologyLoader.load(path: topology, requireDriftProfile: driftOutput != nil)
         } catch {
             for diagnostic in error.diagnostics { printError(diagnostic.description) }
             throw ExitCode(1)
+        }
+        var drift: DriftOutput?
+        if let driftOutput {
+            guard loaded.drift != nil else {
+                printError("error: --drift-output: the topology '\(loaded.name)' (\(topology)) has no drift section")
+                throw ExitCode(1)
+            }
+            if noScore, loaded.drift?.monitorsScore == true {
+                printError("error: --drift-output with --no-score: the drift section watches the score; set `score: false` in it to watch features only")
+                throw ExitCode(1)
+            }
+            do {
+                drift = try PipelineDriftMonitor.load(topology: loaded).map { DriftOutput(monitor: $0, path: driftOutput) }
+            } catch {
+                for diagnostic in error.diagnostics { printError(diagnostic.description) }
+                throw ExitCode(1)
+            }
         }
         let fromTime = try from.map { try Self.time($0, option: "--from") }
         let untilTime = try until.map { try Self.time($0, option: "--until") }
@@ -70,7 +94,7 @@ struct ReplayCommand: ParsableCommand {
         do {
             replay = try FileReplay(topology: loaded, kernel: kernel, batchSize: batchSize)
             summary = try replay.run(inputPath: input, outputPath: output, from: fromTime, until: untilTime,
-                                     progress: progress)
+                                     drift: drift, progress: progress)
         } catch {
             if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
             printError("error: \(error)")
@@ -87,7 +111,8 @@ struct ReplayCommand: ParsableCommand {
             replayed \(summary.eventsRead) events in \(String(format: "%.1f", summary.seconds)) s (\(Int(rate)) events/s): \
             \(summary.rowsWritten) rows written to \(output), \(summary.malformedCount) malformed, \(summary.rejectedCount) rejected; \
             keys per stage: \(zip(loaded.stages, summary.keysPerStage).map { "\($0.name) \($1)" }.joined(separator: ", "))\
-            \(summary.scored ? "" : "; no scores")
+            \(summary.scored ? "" : "; no scores")\
+            \(driftOutput.map { "; \(summary.driftRecords) drift records and \(summary.driftAlerts) drift alerts written to \($0)" } ?? "")
             """)
     }
 

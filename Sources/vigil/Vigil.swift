@@ -10,7 +10,7 @@ struct Vigil: ParsableCommand {
         commandName: "vigil",
         abstract: "Streaming inference on Kafka: windowed features, compiled models, exactly-once scores.",
         subcommands: [
-            RunCommand.self, ReplayCommand.self, ScoreCommand.self, TailCommand.self,
+            RunCommand.self, ReplayCommand.self, ProfileCommand.self, ScoreCommand.self, TailCommand.self,
             ValidateCommand.self, DemoCommand.self,
         ]
     )

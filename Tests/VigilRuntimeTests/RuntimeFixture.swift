@@ -189,12 +189,12 @@ extension RuntimeFixture {
         text = text.replacingOccurrences(of: #"  allowed_lateness: [^\n]*\n"#, with: "", options: .regularExpression)
         text = text.replacingOccurrences(of: #"  state_ttl: [^\n]*\n"#, with: "", options: .regularExpression)
         text = text.replacingOccurrences(of: "processing:\n", with: "processing:\n  allowed_lateness: \(lateness)\n  state_ttl: \(stateTTL)\n")
-        // Model paths are relative to the topology's folder: make them absolute for the copy.
+        // Model and drift profile paths are relative to the topology's folder: make them absolute for the copy.
         var lines: [String] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("  path: ") {
-                let relative = String(line.dropFirst("  path: ".count))
-                lines.append("  path: " + original.deletingLastPathComponent().appendingPathComponent(relative).standardized.path)
+            if let key = ["  path: ", "  profile: "].first(where: { line.hasPrefix($0) }) {
+                let relative = String(line.dropFirst(key.count))
+                lines.append(key + original.deletingLastPathComponent().appendingPathComponent(relative).standardized.path)
             } else {
                 lines.append(String(line))
             }

@@ -1,0 +1,38 @@
+import VigilTopology
+
+/// Where a drift profile's features sit in a pipeline's rows, and how one event's values are
+/// read out of a batch for ``PipelineDriftMonitor`` and ``PipelineProfileBuilder``.
+struct DriftColumns: Sendable {
+    let numeric: [Int]
+    let categorical: [Int]
+
+    /// Columns of `numeric` and `categorical` in `layout`; the names it lacks, if any.
+    init(layout: RowLayout, numeric numericNames: [String], categorical categoricalNames: [String]) throws(DriftColumnsError) {
+        let missing = (numericNames + categoricalNames).filter { layout.column(of: $0) == nil }
+        guard missing.isEmpty else { throw DriftColumnsError(missing: missing) }
+        numeric = numericNames.map { layout.column(of: $0)! }
+        categorical = categoricalNames.map { layout.column(of: $0)! }
+    }
+
+    /// Fills `numeric` and `categorical` (sized to the column counts) with event `index`'s values.
+    func read(_ batch: EventBatch, _ index: Int, numeric values: inout [Double], categorical categories: inout [String?]) {
+        let base = index * batch.layout.width
+        batch.rows.withUnsafeBufferPointer { rows in
+            for (position, column) in numeric.enumerated() { values[position] = rows[base + column] }
+            for (position, column) in categorical.enumerated() { categories[position] = Self.category(rows[base + column]) }
+        }
+    }
+
+    /// A categorical value's text: whole numbers without a fraction (`3`, not `3.0`), others as
+    /// Swift prints them; NaN (a missing value) is nil.
+    static func category(_ value: Double) -> String? {
+        guard !value.isNaN else { return nil }
+        if value == value.rounded(), abs(value) < 9.007_199_254_740_992e15 { return String(Int64(value)) }
+        return value.description
+    }
+}
+
+/// A drift profile or section names features the pipeline's rows do not have.
+struct DriftColumnsError: Error {
+    var missing: [String]
+}

@@ -1,0 +1,48 @@
+public import VigilDrift
+public import VigilTopology
+
+/// Builds a topology's reference profile from a pipeline's batches (what `vigil profile`
+/// does over a replay of the training period): the drift section's watched features, read
+/// from the rows, and the score when the section watches it. No I/O.
+public struct PipelineProfileBuilder: Sendable {
+    private var builder: ProfileBuilder
+    private let columns: DriftColumns
+    private var numeric: [Double]
+    private var categorical: [String?]
+    private let watchesScore: Bool
+
+    /// A builder for `topology`'s drift section; the profile is named after the topology.
+    /// Throws when the topology has no drift section or `configuration` is invalid.
+    public init(topology: Topology, configuration: ProfileBuilder.Configuration = .init()) throws {
+        guard let spec = topology.drift else { throw DriftError.invalidConfiguration("the topology '\(topology.name)' has no drift section") }
+        var configuration = configuration
+        configuration.scoreName = DriftSpec.scoreName
+        builder = try ProfileBuilder(name: topology.name, numericFeatures: spec.numericFeatures, categoricalFeatures: spec.categorical,
+                                     includesScore: spec.monitorsScore, configuration: configuration)
+        // The loader checked that every watched feature is a column.
+        columns = try! DriftColumns(layout: RowLayout(topology: topology), numeric: spec.numericFeatures, categorical: spec.categorical)
+        numeric = Array(repeating: .nan, count: spec.numericFeatures.count)
+        categorical = Array(repeating: nil, count: spec.categorical.count)
+        watchesScore = spec.monitorsScore
+    }
+
+    /// Adds the batch's live events with their scores (one per event; empty or NaN: missing),
+    /// skipping events before `from` (ms) when given.
+    public mutating func add(_ batch: EventBatch, scores: [Double], from: Int64? = nil) {
+        precondition(scores.isEmpty || scores.count == batch.count, "one score per event, or none")
+        for index in 0..<batch.count where batch.rejections[index] == nil {
+            let time = batch.times[index]
+            if let from, time < from { continue }
+            columns.read(batch, index, numeric: &numeric, categorical: &categorical)
+            let score = watchesScore && !scores.isEmpty ? scores[index] : nil
+            do {
+                try builder.add(eventTimeMs: time, numeric: numeric, categorical: categorical, score: score)
+            } catch {
+                preconditionFailure("profile row does not match its builder: \(error)")
+            }
+        }
+    }
+
+    /// The profile of everything added; throws when a watched feature never had a value.
+    public func build() throws -> ReferenceProfile { try builder.build() }
+}
