@@ -52,6 +52,9 @@ public final class StreamRuntime: @unchecked Sendable {
     private var pendingFailure: (any Error)?
     private let clock = ContinuousClock()
 
+    /// Drift of this instance's traffic against the topology's profile (nil without a drift section).
+    private var driftMonitor: PipelineDriftMonitor?
+    private var driftCheckpoint: PipelineDriftMonitor.Checkpoint?
     private var decoder: EventDecoder?
     private var scoreEncoder: ScoreRecordEncoder?
     private var recordBuffer: [UInt8] = []
@@ -112,6 +115,7 @@ public final class StreamRuntime: @unchecked Sendable {
             throw KafkaError(code: .unknownTopicOrPartition, message: "the source topic '\(plan.segments[0].inputTopic)' of topology '\(topology.name)' does not exist at \(options.kafka.bootstrapServers)")
         }
         partitionCount = Int32(source.partitionCount)
+        driftMonitor = try PipelineDriftMonitor.load(topology: topology)
         try admin.createTopics(plan.createdTopics.map { NewTopic(name: $0, partitions: partitionCount) }, ignoreExisting: true)
         for topic in plan.createdTopics {
             if let existing = topics[topic], existing.partitionCount != Int(partitionCount) {
@@ -147,6 +151,7 @@ public final class StreamRuntime: @unchecked Sendable {
         guard !batch.messages.isEmpty else { return }
         if cycle.nextForBatch(events: batch.messages.count, now: clock.now) == .begin {
             try producer.beginTransaction()
+            driftCheckpoint = driftMonitor?.checkpoint()
         }
         statistics.eventsIn += batch.messages.count
         metrics.eventsIn.increment(by: batch.messages.count)
@@ -276,6 +281,12 @@ public final class StreamRuntime: @unchecked Sendable {
         let scores = pipeline.score(events)
         metrics.scoringDuration.observe(clock.now - scoringStart)
         let alerts = Set(pipeline.alerts(events, scores: scores))
+        // Drift records of windows this batch closes go out in the same transaction as its scores.
+        for emission in driftMonitor?.observe(events, scores: scores) ?? [] {
+            for line in try emission.jsonLines() {
+                try producer.send(ProducerRecord(topic: plan.driftTopic, key: Array(topology.name.utf8), value: Array(line), timestamp: emission.record.windowEndMs))
+            }
+        }
         let encoder = scoreEncoder ?? ScoreRecordEncoder(topology: topology, layout: pipeline.layout)
         scoreEncoder = encoder
         let sourceTopic = plan.segments[0].inputTopic
@@ -467,6 +478,7 @@ public final class StreamRuntime: @unchecked Sendable {
             logger.warning("abort failed: \(error)")
         }
         for partition in touchedPipelines { pipelines[partition]?.rollbackBatch() }
+        if let saved = driftCheckpoint { driftMonitor?.restore(saved) }
         var rewind: [TopicPartition: Int64] = [:]
         for partition in nextOffsets.keys where assigned.contains(partition) {
             rewind[partition] = committedOffsets[partition] ?? KafkaOffset.beginning

@@ -93,6 +93,36 @@ enum RuntimeFixture {
         return features
     }
 
+    /// The drift lines (records, then their alerts) a replay's monitor emits for windows the
+    /// events close, without the final flush (a live run never flushes a window still open).
+    static func replayDriftLines(_ topology: Topology, _ events: [(id: String, customer: String, line: String)]) throws -> [String] {
+        guard var monitor = try PipelineDriftMonitor.load(topology: topology) else { return [] }
+        let pipeline = try Pipeline(topology: topology, kernel: try kernel(topology), recordsUndo: false)
+        let decoder = pipeline.makeDecoder()
+        let binding = try decoder.bind(header: topology.source.fields.map(\.name), file: "fixture")
+        let reader = CSVReader(source: MemoryByteSource(Array(events.map(\.line).joined(separator: "\n").utf8)))
+        var batch = pipeline.makeBatch(capacity: events.count)
+        while try reader.next() {
+            _ = decoder.appendCSV(reader, binding: binding, provenance: Provenance(partition: 0, offset: 0), to: &batch)
+        }
+        let output = pipeline.process(&batch)
+        return try monitor.observe(batch, scores: output.scores).flatMap { try $0.jsonLines() }.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The values of a single-partition topic, from the start, once `count` have arrived.
+    static func readValues(_ topic: String, count: Int, within deadline: Duration = .seconds(60)) throws -> [String] {
+        let consumer = try Consumer(configuration: ConsumerConfiguration(kafka: kafka, groupID: unique("reader")), logger: logger)
+        defer { try? consumer.close() }
+        try consumer.assign([TopicPartition(topic, 0): KafkaOffset.beginning])
+        var values: [String] = []
+        let clock = ContinuousClock()
+        let end = clock.now + deadline
+        while values.count < count, clock.now < end {
+            values += try consumer.poll(timeout: .milliseconds(200)).map { String(decoding: $0.value ?? [], as: UTF8.self) }
+        }
+        return values
+    }
+
     /// A score record as read back.
     struct ScoreRecord {
         var id: String

@@ -11,7 +11,9 @@ struct StreamRuntimeTests {
     @Test func cardFraudRunEqualsReplayOnTheSameEvents() async throws {
         try await BlockingCall.run {
             let name = RuntimeFixture.unique("e2e")
-            let topology = try RuntimeFixture.topology(name: name, lateness: 0)
+            var topology = try RuntimeFixture.topology(name: name, lateness: 0)
+            // Hourly drift windows, so that the 3000 events (about eight hours) close several.
+            topology.drift?.windowLength = 3_600_000
             let events = try RuntimeFixture.transactions(3000)
             let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
             // One source partition: the run sees the events in file order, as the replay does.
@@ -43,6 +45,12 @@ struct StreamRuntimeTests {
             }
             #expect(mismatches == 0)
             #expect(instance.runtime.statistics.deadLettered == 0)
+
+            // Drift: the windows the run closed, record for record as a replay's monitor emits them.
+            let expectedDrift = try RuntimeFixture.replayDriftLines(topology, events)
+            #expect(expectedDrift.count >= 3, "the fixture spans several hourly windows")
+            let drift = try RuntimeFixture.readValues(topology.outputs.driftTopic, count: expectedDrift.count)
+            #expect(drift == expectedDrift)
         }
     }
 }
