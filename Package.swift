@@ -64,7 +64,9 @@ let package = Package(
         .target(name: "VigilCodec", dependencies: ["CLZ4"], swiftSettings: strict),
         .target(name: "VigilTopology", dependencies: ["Yams"], swiftSettings: strict),
         .target(name: "VigilFeatures", dependencies: ["VigilCodec", "VigilTopology"], swiftSettings: strict),
-        .target(name: "VigilModels", dependencies: ["COpenBLAS"], swiftSettings: strict),
+        // Small-GEMM microkernels for narrow dense layers (C for per-function target attributes).
+        .target(name: "CVigilKernels"),
+        .target(name: "VigilModels", dependencies: ["COpenBLAS", "CVigilKernels"], swiftSettings: strict),
         .target(
             name: "VigilPipeline",
             dependencies: ["VigilTopology", "VigilFeatures", "VigilModels", "VigilCodec", "VigilDrift"],

@@ -1,10 +1,15 @@
 import COpenBLAS
+import CVigilKernels
 import Foundation
 
 /// A compiled dense network (logistic regression, MLP) that scores a batch with OpenBLAS.
 ///
 /// Each layer is one gemm over the batch (`activations · weights`) followed by a single pass
-/// that adds the bias and applies the activation; a batch of one row uses gemv instead. All
+/// that adds the bias and applies the activation; a batch of one row uses gemv instead.
+/// Narrow layers (both sides at most ``smallLayerLimit`` wide, the usual fraud model) use
+/// Vigil's own small-GEMM microkernels (`CVigilKernels`, AVX-512 or AVX2 chosen at run time)
+/// instead of OpenBLAS, whose kernel choice depends on recognising the processor: Debian's
+/// 0.3.21 falls back to its SSE3 kernels on current Xeons (bench/README.md, "Model kernels"). All
 /// buffers are allocated at load time for ``chunkRows`` rows, and larger batches are scored in
 /// chunks of that many rows, so scoring never allocates.
 ///
@@ -28,6 +33,11 @@ public struct DenseKernel: ScoringKernel {
     public let chunkRows: Int
     /// The layers' widths, inputs first (for example [15, 64, 64, 1]).
     public let layerWidths: [Int]
+    /// The widest layer (inputs or outputs) that Vigil's microkernels compute; wider layers
+    /// go to OpenBLAS.
+    public static let smallLayerLimit = 256
+    /// The instruction set of Vigil's microkernels on this processor: avx512, avx2 or portable.
+    public static var microkernelInstructionSet: String { String(cString: vigil_gemm_isa()) }
     var single: DenseNetwork<Float>?
     var double: DenseNetwork<Double>?
 
@@ -67,6 +77,8 @@ protocol BLASScalar: BinaryFloatingPoint, Sendable {
     var asDouble: Double { get }
     static func gemm(rows: Int, inputs: Int, outputs: Int, a: UnsafePointer<Self>, weights: UnsafePointer<Self>, c: UnsafeMutablePointer<Self>)
     static func gemv(inputs: Int, outputs: Int, weights: UnsafePointer<Self>, x: UnsafePointer<Self>, y: UnsafeMutablePointer<Self>)
+    /// gemm by Vigil's microkernels, for narrow layers.
+    static func smallGemm(rows: Int, inputs: Int, outputs: Int, a: UnsafePointer<Self>, weights: UnsafePointer<Self>, c: UnsafeMutablePointer<Self>)
     static func exponential(_ x: Self) -> Self
     static func hyperbolicTangent(_ x: Self) -> Self
 }
@@ -80,6 +92,9 @@ extension Float: BLASScalar {
     static func gemv(inputs: Int, outputs: Int, weights: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         cblas_sgemv(CblasRowMajor, CblasTrans, blasint(inputs), blasint(outputs), 1, weights, blasint(outputs), x, 1, 0, y, 1)
     }
+    static func smallGemm(rows: Int, inputs: Int, outputs: Int, a: UnsafePointer<Float>, weights: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
+        vigil_gemm_f32(rows, inputs, outputs, a, weights, c)
+    }
     static func exponential(_ x: Float) -> Float { expf(x) }
     static func hyperbolicTangent(_ x: Float) -> Float { tanhf(x) }
 }
@@ -92,6 +107,9 @@ extension Double: BLASScalar {
     }
     static func gemv(inputs: Int, outputs: Int, weights: UnsafePointer<Double>, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>) {
         cblas_dgemv(CblasRowMajor, CblasTrans, blasint(inputs), blasint(outputs), 1, weights, blasint(outputs), x, 1, 0, y, 1)
+    }
+    static func smallGemm(rows: Int, inputs: Int, outputs: Int, a: UnsafePointer<Double>, weights: UnsafePointer<Double>, c: UnsafeMutablePointer<Double>) {
+        vigil_gemm_f64(rows, inputs, outputs, a, weights, c)
     }
     static func exponential(_ x: Double) -> Double { exp(x) }
     static func hyperbolicTangent(_ x: Double) -> Double { tanh(x) }
@@ -158,6 +176,8 @@ struct DenseNetwork<Scalar: BLASScalar> {
         layer.weights.withUnsafeBufferPointer { weights in
             if rows == 1 {
                 Scalar.gemv(inputs: layer.inputs, outputs: layer.outputs, weights: weights.baseAddress!, x: input, y: output)
+            } else if layer.inputs <= DenseKernel.smallLayerLimit, layer.outputs <= DenseKernel.smallLayerLimit {
+                Scalar.smallGemm(rows: rows, inputs: layer.inputs, outputs: layer.outputs, a: input, weights: weights.baseAddress!, c: output)
             } else {
                 Scalar.gemm(rows: rows, inputs: layer.inputs, outputs: layer.outputs, a: input, weights: weights.baseAddress!, c: output)
             }

@@ -16,15 +16,18 @@ public enum ModelLoader {
         public var format: ModelFormat?
         /// Node order of tree ensembles.
         public var treeLayout: TreeEnsembleKernel.Layout
+        /// How tree ensembles are scored (QuickScorer where it applies, or the walk).
+        public var treeTraversal: TreeEnsembleKernel.Traversal
         /// Precision of dense models, or nil for the format's own: double for Vigil's JSON
         /// (the reference is scikit-learn's float64), single for float32 ONNX files.
         public var densePrecision: DenseKernel.Precision?
 
         /// Creates options; every parameter has its documented default.
         public init(format: ModelFormat? = nil, treeLayout: TreeEnsembleKernel.Layout = .depthFirst,
-                    densePrecision: DenseKernel.Precision? = nil) {
+                    treeTraversal: TreeEnsembleKernel.Traversal = .automatic, densePrecision: DenseKernel.Precision? = nil) {
             self.format = format
             self.treeLayout = treeLayout
+            self.treeTraversal = treeTraversal
             self.densePrecision = densePrecision
         }
     }
@@ -50,9 +53,9 @@ public enum ModelLoader {
         do {
             switch format {
             case .xgboostJSON:
-                return try TreeEnsembleKernel(spec: XGBoostModelReader.read(bytes), layout: options.treeLayout)
+                return try TreeEnsembleKernel(spec: XGBoostModelReader.read(bytes), layout: options.treeLayout, traversal: options.treeTraversal)
             case .lightGBMText:
-                return try TreeEnsembleKernel(spec: LightGBMModelReader.read(bytes), layout: options.treeLayout)
+                return try TreeEnsembleKernel(spec: LightGBMModelReader.read(bytes), layout: options.treeLayout, traversal: options.treeTraversal)
             case .vigilDenseJSON:
                 return try DenseKernel(spec: DenseModelReader.read(bytes), precision: options.densePrecision ?? .double)
             case .onnx:

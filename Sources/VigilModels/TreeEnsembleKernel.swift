@@ -13,7 +13,20 @@ import Foundation
 ///
 /// Node order within a tree is depth-first by default; ``Layout`` keeps breadth-first for
 /// measurement (see bench/README.md, "Model kernels").
+///
+/// Trees that QuickScorer can express (numeric splits, at most 64 leaves) are scored by
+/// ``QuickScorer`` instead by default (``Traversal``); the walk keeps the rest.
 public struct TreeEnsembleKernel: ScoringKernel {
+    /// How trees are scored.
+    public enum Traversal: String, Sendable, CaseIterable {
+        /// QuickScorer or the walk per tree, by which measured faster for its shape.
+        case automatic
+        /// QuickScorer for every tree it can express, the walk for the others.
+        case quickScorer
+        /// The branch-free walk for every tree.
+        case walk
+    }
+
     /// Node order within each tree.
     public enum Layout: String, Sendable, CaseIterable {
         /// Pre-order: a subtree's nodes are contiguous.
@@ -47,6 +60,13 @@ public struct TreeEnsembleKernel: ScoringKernel {
     public let treeCount: Int
     /// The node order chosen at load time.
     public let layout: Layout
+    /// How trees are scored, chosen at load time.
+    public let traversal: Traversal
+    /// The number of trees scored by QuickScorer; the others are walked.
+    public var quickScorerTreeCount: Int { treeCount - trees.count }
+    let quickScorer: QuickScorer
+    /// QuickScorer's bitvectors, allocated once.
+    var quickScorerScratch: [UInt64]
     let nodes: [Node]
     let leafValues: [Double]
     let trees: [TreeEntry]
@@ -57,26 +77,46 @@ public struct TreeEnsembleKernel: ScoringKernel {
     let divisor: Double
     let output: TreeEnsembleSpec.Output
 
-    init(spec: TreeEnsembleSpec, layout: Layout = .depthFirst) throws(ModelFormatError) {
+    init(spec: TreeEnsembleSpec, layout: Layout = .depthFirst, traversal: Traversal = .automatic) throws(ModelFormatError) {
         guard !spec.inputNames.isEmpty else { throw ModelFormatError("the model has no inputs") }
         // Feature indices share a 32-bit word with three flag bits.
         guard spec.inputNames.count < 1 << 28 else { throw ModelFormatError("the model has too many inputs") }
         guard !spec.trees.isEmpty else { throw ModelFormatError("the model has no trees") }
+        // The builder validates every tree; QuickScorer takes the valid ones it can express.
         var builder = Builder(featureCount: spec.inputNames.count, layout: layout)
+        var walked: [TreeEntry] = []
+        var quick: [TreeEnsembleSpec.Tree] = []
         for (index, tree) in spec.trees.enumerated() {
             try builder.add(tree, index: index)
+            if traversal == .quickScorer || (traversal == .automatic && Self.prefersQuickScorer(depth: Int(builder.trees[index].depth))),
+               QuickScorer.canExpress(tree) {
+                quick.append(tree)
+            } else {
+                walked.append(builder.trees[index])
+            }
         }
         inputNames = spec.inputNames
         treeCount = spec.trees.count
         self.layout = layout
+        self.traversal = traversal
+        quickScorer = QuickScorer(trees: quick, featureCount: spec.inputNames.count)
+        quickScorerScratch = [UInt64](repeating: 0, count: max(1, quickScorer.scratchCount))
         nodes = builder.nodes
         leafValues = builder.leafValues
-        trees = builder.trees
+        trees = walked
         bitsets = builder.bitsets
         hasSpecialNodes = builder.hasSpecialNodes
         baseMargin = spec.baseMargin
         divisor = spec.divisor
         output = spec.output
+    }
+
+    /// Whether ``Traversal/automatic`` gives a tree of this depth to QuickScorer. Measured
+    /// (bench/README.md, "Model kernels"): the eight-row AVX-512 scan beats the walk on
+    /// XGBoost's depth-6 trees and on LightGBM's leaf-wise ones; the one-row scan only on deep
+    /// trees (about 1.5x on LightGBM's, half the walk's speed on depth 6).
+    static func prefersQuickScorer(depth: Int) -> Bool {
+        QuickScorer.vectorised || depth > 8
     }
 
     public mutating func score(rows: UnsafeBufferPointer<Double>, rowCount: Int, into scores: UnsafeMutableBufferPointer<Double>) {
@@ -110,6 +150,10 @@ public struct TreeEnsembleKernel: ScoringKernel {
                     }
                 }
             }
+        }
+        let quickScorer = self.quickScorer
+        quickScorerScratch.withUnsafeMutableBufferPointer { scratch in
+            quickScorer.accumulate(rows: rowBase, rowCount: rowCount, into: scoreBase, scratch: scratch.baseAddress!)
         }
         for row in 0..<rowCount {
             scoreBase[row] = transform(scoreBase[row])
