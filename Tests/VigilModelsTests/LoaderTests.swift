@@ -27,7 +27,7 @@ import Testing
         #expect(try ModelLoader.load(path: Fixtures.path("lgbm_binary.txt")) is TreeEnsembleKernel)
         let dense = try #require(try ModelLoader.load(path: Fixtures.path("mlp_relu.json")) as? DenseKernel)
         #expect(dense.layerWidths == [5, 16, 8, 1])
-        #expect(dense.precision == .double)
+        #expect(dense.precision == .single)
         let onnx = try #require(try ModelLoader.load(path: Fixtures.path("onnx_mlp.onnx")) as? DenseKernel)
         #expect(onnx.precision == .single)
         #expect(onnx.inputNames == ["amount", "count_1d", "avg_1d", "risk_7d", "hour"])
