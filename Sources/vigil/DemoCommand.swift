@@ -97,8 +97,8 @@ struct DemoCommand: ParsableCommand {
         var shown = 0, alertCount = 0
         var lastReport = ContinuousClock.now
         let deadline = ContinuousClock.now + .seconds(Int64(max(60, events / max(rate, 1) * 4)))
-        while ContinuousClock.now < deadline, failure.value == nil {
-            for record in try alerts.poll(timeout: .milliseconds(200)) {
+        func show(_ records: [ConsumerRecord]) throws {
+            for record in records where record.value != nil {
                 alertCount += 1
                 guard shown < showAlerts, case let .object(object) = try JSONParser.parse(record.value ?? []) else { continue }
                 shown += 1
@@ -106,6 +106,9 @@ struct DemoCommand: ParsableCommand {
                 let amount = object["event"].flatMap { if case let .object(fields) = $0 { fields["TX_AMOUNT"]?.doubleValue } else { nil } }
                 print(String(format: "  ALERT  tx %@  score %.3f  amount %@", object["id"]?.stringValue ?? "?", score, amount.map { String(format: "%.2f", $0) } ?? "?"))
             }
+        }
+        while ContinuousClock.now < deadline, failure.value == nil {
+            try show(try alerts.poll(timeout: .milliseconds(200)))
             if ContinuousClock.now - lastReport >= .seconds(2) {
                 lastReport = ContinuousClock.now
                 let metrics = runtime.metrics
@@ -117,7 +120,7 @@ struct DemoCommand: ParsableCommand {
         runtime.requestStop()
         finished.wait()
         // The last alerts committed just before the stop.
-        for record in try alerts.poll(maxRecords: 10_000, timeout: .milliseconds(500)) where record.value != nil { alertCount += 1 }
+        try show(try alerts.poll(maxRecords: 10_000, timeout: .milliseconds(500)))
         try alerts.close()
         if let error = failure.value {
             printError("vigil demo: \(error)")
