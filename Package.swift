@@ -66,7 +66,7 @@ let package = Package(
         .target(name: "VigilFeatures", dependencies: ["VigilCodec", "VigilTopology"], swiftSettings: strict),
         // Small-GEMM microkernels for narrow dense layers (C for per-function target attributes).
         .target(name: "CVigilKernels"),
-        .target(name: "VigilModels", dependencies: ["COpenBLAS", "CVigilKernels"], swiftSettings: strict),
+        .target(name: "VigilModels", dependencies: ["COpenBLAS", "VigilCodec", "CVigilKernels"], swiftSettings: strict),
         .target(
             name: "VigilPipeline",
             dependencies: ["VigilTopology", "VigilFeatures", "VigilModels", "VigilCodec", "VigilDrift"],

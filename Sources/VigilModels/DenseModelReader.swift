@@ -1,3 +1,4 @@
+import VigilCodec
 /// Reads Vigil's JSON format for dense models (logistic regression and MLPs).
 ///
 /// ```json
@@ -28,7 +29,7 @@ enum DenseModelReader {
     static let formatName = "vigil-dense"
 
     static func read(_ bytes: [UInt8]) throws(ModelFormatError) -> DenseModelSpec {
-        let root = try JSONValue.parse(bytes)
+        let root = try JSONValue.parseModel(bytes)
         guard try root.requireString("format", at: "") == formatName else {
             throw ModelFormatError(".format is not \"\(formatName)\"")
         }
@@ -48,7 +49,7 @@ enum DenseModelReader {
                     throw ModelFormatError("\(path).weights[\(rowIndex)] has \(values.count) values, the first row \(outputs)")
                 }
                 for (column, value) in values.enumerated() {
-                    guard case .number(let number) = value else {
+                    guard let number = value.strictNumber else {
                         throw ModelFormatError("\(path).weights[\(rowIndex)][\(column)] is not a number")
                     }
                     weights.append(number)

@@ -1,3 +1,4 @@
+import VigilCodec
 import Foundation
 
 /// Reads XGBoost's JSON model format (`Booster.save_model("model.json")`, XGBoost 1.0 and later).
@@ -14,7 +15,7 @@ enum XGBoostModelReader {
     ]
 
     static func read(_ bytes: [UInt8]) throws(ModelFormatError) -> TreeEnsembleSpec {
-        let root = try JSONValue.parse(bytes)
+        let root = try JSONValue.parseModel(bytes)
         let learner = try root.require("learner", at: "")
         let parameters = try learner.require("learner_model_param", at: ".learner")
         let objective = try learner.require("objective", at: ".learner").requireString("name", at: ".learner.objective")
