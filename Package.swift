@@ -124,8 +124,9 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilFeaturesTests",
-            dependencies: ["VigilFeatures", "VigilTopology", "VigilPipeline", "VigilCodec", "VigilReplay", "VigilModels"],
-            swiftSettings: strict
+            dependencies: ["VigilFeatures", "VigilTopology", "VigilPipeline", "VigilCodec", "VigilReplay", "VigilModels", "VigilTestSupport"],
+            swiftSettings: strict + rdkafkaSwiftSettings,
+            linkerSettings: rdkafkaLinkerSettings
         ),
         .testTarget(
             name: "VigilModelsTests",
@@ -135,9 +136,10 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilDriftTests",
-            dependencies: ["VigilDrift", "CLZ4", "VigilTopology", "VigilPipeline", "VigilReplay", "VigilModels", "VigilCodec"],
+            dependencies: ["VigilDrift", "CLZ4", "VigilTopology", "VigilPipeline", "VigilReplay", "VigilModels", "VigilCodec", "VigilTestSupport"],
             resources: [.copy("Fixtures")],
-            swiftSettings: strict
+            swiftSettings: strict + rdkafkaSwiftSettings,
+            linkerSettings: rdkafkaLinkerSettings
         ),
     ],
     swiftLanguageModes: [.v6]

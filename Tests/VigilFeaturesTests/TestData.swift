@@ -2,20 +2,16 @@ import Foundation
 import Testing
 import VigilCodec
 import VigilTopology
+import VigilTestSupport
 
 /// Paths to the repository's files and the shared reference data, found from this file's path.
 enum TestData {
-    static let repositoryRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
-    static var sharedData: String { repositoryRoot + "/../shared/data" }
-    static var transactions: String { sharedData + "/fraud-handbook/transactions.csv.lz4" }
-    static var referenceFeatures: String { sharedData + "/fraud-handbook/reference-features-2018-07-25_2018-07-31.csv.lz4" }
-    static var cardFraudTopology: String { repositoryRoot + "/topologies/card-fraud.yaml" }
-    static var sensorTopology: String { repositoryRoot + "/topologies/sensor-anomaly.yaml" }
+    static var repositoryRoot: String { RepositoryFiles.root }
+    static var sharedData: String { RepositoryFiles.sharedData }
+    static var transactions: String { RepositoryFiles.handbookTransactions }
+    static var referenceFeatures: String { RepositoryFiles.handbookReferenceFeatures }
+    static var cardFraudTopology: String { RepositoryFiles.cardFraudTopology }
+    static var sensorTopology: String { RepositoryFiles.sensorTopology }
 
     /// The path of a shared data file; fails the test (not skips) when it is missing.
     static func require(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
@@ -24,15 +20,7 @@ enum TestData {
         return path
     }
 
-    static let handbookFeatures = [
-        "TX_DURING_WEEKEND", "TX_DURING_NIGHT",
-        "CUSTOMER_ID_NB_TX_1DAY_WINDOW", "CUSTOMER_ID_AVG_AMOUNT_1DAY_WINDOW",
-        "CUSTOMER_ID_NB_TX_7DAY_WINDOW", "CUSTOMER_ID_AVG_AMOUNT_7DAY_WINDOW",
-        "CUSTOMER_ID_NB_TX_30DAY_WINDOW", "CUSTOMER_ID_AVG_AMOUNT_30DAY_WINDOW",
-        "TERMINAL_ID_NB_TX_1DAY_WINDOW", "TERMINAL_ID_RISK_1DAY_WINDOW",
-        "TERMINAL_ID_NB_TX_7DAY_WINDOW", "TERMINAL_ID_RISK_7DAY_WINDOW",
-        "TERMINAL_ID_NB_TX_30DAY_WINDOW", "TERMINAL_ID_RISK_30DAY_WINDOW",
-    ]
+    static var handbookFeatures: [String] { RepositoryFiles.handbookFeatures }
 
     /// Reads a CSV with an id column and the handbook's 14 feature columns into id → features.
     static func featuresByID(csvPath: String, idColumn: String) throws -> [Int64: [Double]] {

@@ -13,8 +13,8 @@ import VigilTopology
 enum RuntimeFixture {
     static var bootstrap: String { TestBroker.bootstrap }
     static var kafka: KafkaConfiguration { TestBroker.kafka }
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let transactionsPath = repository.deletingLastPathComponent().appendingPathComponent("shared/data/fraud-handbook/transactions.csv.lz4").path
+    static let repository = URL(fileURLWithPath: RepositoryFiles.root)
+    static var transactionsPath: String { RepositoryFiles.handbookTransactions }
 
     static let logger: Logger = {
         var logger = Logger(label: "vigil.runtime-tests")
