@@ -6,7 +6,7 @@ import Synchronization
 /// call (the variadic `rd_kafka_producev` cannot be called from Swift).
 final class ProducerCore: @unchecked Sendable {
     let handle: RdKafkaHandle
-    private let sendsSincePoll = Mutex(0)
+    private let sendsSincePoll = Atomic<Int>(0)
 
     init(configuration: ProducerConfiguration, logger: Logger) throws(KafkaError) {
         try LibrdkafkaVersion.requireSupported()
@@ -22,73 +22,77 @@ final class ProducerCore: @unchecked Sendable {
         var waited = 0
         while true {
             let failure: OpaquePointer? = topic.withCString { topicName in
-                var values: [rd_kafka_vu_t] = []
-                values.reserveCapacity(7)
-                var item = rd_kafka_vu_t()
-                item.vtype = RD_KAFKA_VTYPE_TOPIC
-                item.u.cstr = topicName
-                values.append(item)
-                item = rd_kafka_vu_t()
-                item.vtype = RD_KAFKA_VTYPE_PARTITION
-                item.u.i32 = partition ?? -1
-                values.append(item)
-                item = rd_kafka_vu_t()
-                item.vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                item.u.i = 0x2  // RD_KAFKA_MSG_F_COPY
-                values.append(item)
-                if let key {
+                // At most eight items: built on the stack, no allocation per record.
+                withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 8) { values in
+                    var count = 0
+                    func add(_ item: rd_kafka_vu_t) {
+                        values[count] = item
+                        count += 1
+                    }
+                    var item = rd_kafka_vu_t()
+                    item.vtype = RD_KAFKA_VTYPE_TOPIC
+                    item.u.cstr = topicName
+                    add(item)
                     item = rd_kafka_vu_t()
-                    item.vtype = RD_KAFKA_VTYPE_KEY
-                    item.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
-                    item.u.mem.size = key.count
-                    values.append(item)
-                }
-                if let value {
+                    item.vtype = RD_KAFKA_VTYPE_PARTITION
+                    item.u.i32 = partition ?? -1
+                    add(item)
                     item = rd_kafka_vu_t()
-                    item.vtype = RD_KAFKA_VTYPE_VALUE
-                    item.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                    item.u.mem.size = value.count
-                    values.append(item)
-                }
-                if tracked {
-                    item = rd_kafka_vu_t()
-                    item.vtype = RD_KAFKA_VTYPE_OPAQUE
-                    item.u.ptr = trackedMarker
-                    values.append(item)
-                }
-                if let timestamp {
-                    item = rd_kafka_vu_t()
-                    item.vtype = RD_KAFKA_VTYPE_TIMESTAMP
-                    item.u.i64 = timestamp
-                    values.append(item)
-                }
-                var headerList: OpaquePointer?
-                if !headers.isEmpty {
-                    let list = rd_kafka_headers_new(headers.count)!
-                    for header in headers {
-                        var name = header.name
-                        name.withUTF8 { nameBytes in
-                            if let bytes = header.value {
-                                bytes.withUnsafeBytes { valueBytes in
-                                    _ = rd_kafka_header_add(list, nameBytes.baseAddress, nameBytes.count, valueBytes.baseAddress, valueBytes.count)
+                    item.vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                    item.u.i = 0x2  // RD_KAFKA_MSG_F_COPY
+                    add(item)
+                    if let key {
+                        item = rd_kafka_vu_t()
+                        item.vtype = RD_KAFKA_VTYPE_KEY
+                        item.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress)
+                        item.u.mem.size = key.count
+                        add(item)
+                    }
+                    if let value {
+                        item = rd_kafka_vu_t()
+                        item.vtype = RD_KAFKA_VTYPE_VALUE
+                        item.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                        item.u.mem.size = value.count
+                        add(item)
+                    }
+                    if tracked {
+                        item = rd_kafka_vu_t()
+                        item.vtype = RD_KAFKA_VTYPE_OPAQUE
+                        item.u.ptr = trackedMarker
+                        add(item)
+                    }
+                    if let timestamp {
+                        item = rd_kafka_vu_t()
+                        item.vtype = RD_KAFKA_VTYPE_TIMESTAMP
+                        item.u.i64 = timestamp
+                        add(item)
+                    }
+                    var headerList: OpaquePointer?
+                    if !headers.isEmpty {
+                        let list = rd_kafka_headers_new(headers.count)!
+                        for header in headers {
+                            var name = header.name
+                            name.withUTF8 { nameBytes in
+                                if let bytes = header.value {
+                                    bytes.withUnsafeBytes { valueBytes in
+                                        _ = rd_kafka_header_add(list, nameBytes.baseAddress, nameBytes.count, valueBytes.baseAddress, valueBytes.count)
+                                    }
+                                } else {
+                                    _ = rd_kafka_header_add(list, nameBytes.baseAddress, nameBytes.count, nil, 0)
                                 }
-                            } else {
-                                _ = rd_kafka_header_add(list, nameBytes.baseAddress, nameBytes.count, nil, 0)
                             }
                         }
+                        item = rd_kafka_vu_t()
+                        item.vtype = RD_KAFKA_VTYPE_HEADERS
+                        item.u.headers = list
+                        add(item)
+                        headerList = list
                     }
-                    item = rd_kafka_vu_t()
-                    item.vtype = RD_KAFKA_VTYPE_HEADERS
-                    item.u.headers = list
-                    values.append(item)
-                    headerList = list
+                    let failure = handle.withHandle { rd_kafka_produceva($0, values.baseAddress, count) }
+                    // librdkafka owns the headers only once the record is queued.
+                    if failure != nil, let headerList { rd_kafka_headers_destroy(headerList) }
+                    return failure
                 }
-                let failure = handle.withHandle { client in
-                    values.withUnsafeBufferPointer { rd_kafka_produceva(client, $0.baseAddress, $0.count) }
-                }
-                // librdkafka owns the headers only once the record is queued.
-                if failure != nil, let headerList { rd_kafka_headers_destroy(headerList) }
-                return failure
             }
             guard let failure else { break }
             let code = rd_kafka_error_code(failure)
@@ -100,11 +104,8 @@ final class ProducerCore: @unchecked Sendable {
             }
             throw KafkaError(consuming: failure, "produce to \(topic)")
         }
-        let due = sendsSincePoll.withLock { count in
-            count += 1
-            if count >= 1000 { count = 0; return true }
-            return false
-        }
+        // Serve delivery reports every thousand records, so their queue stays short.
+        let due = sendsSincePoll.wrappingAdd(1, ordering: .relaxed).newValue % 1000 == 0
         if due { handle.poll(timeoutMs: 0) }
     }
 

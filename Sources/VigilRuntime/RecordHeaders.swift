@@ -18,7 +18,12 @@ public enum RecordHeaders {
     public static let snapshotStart = "vigil.snapshot.start"
 
     static func provenance(topic: String, partition: Int32, offset: Int64) -> [KafkaHeader] {
-        [KafkaHeader(sourceTopic, topic), KafkaHeader(sourcePartition, String(partition)), KafkaHeader(sourceOffset, String(offset))]
+        provenance(topic: KafkaHeader(sourceTopic, topic), partition: partition, offset: offset)
+    }
+
+    /// The same, with the topic header made once for a whole batch (the per-event path).
+    static func provenance(topic: KafkaHeader, partition: Int32, offset: Int64) -> [KafkaHeader] {
+        [topic, KafkaHeader(sourcePartition, String(partition)), KafkaHeader(sourceOffset, String(offset))]
     }
 
     /// The decimal integer value of a header.

@@ -289,7 +289,7 @@ public final class StreamRuntime: @unchecked Sendable {
         }
         let encoder = scoreEncoder ?? ScoreRecordEncoder(topology: topology, layout: pipeline.layout)
         scoreEncoder = encoder
-        let sourceTopic = plan.segments[0].inputTopic
+        let sourceTopic = KafkaHeader(RecordHeaders.sourceTopic, plan.segments[0].inputTopic)
         for index in 0..<events.count where events.rejections[index] == nil {
             let id = events.ids(of: index).joined(separator: ",")
             let idBytes = Array(id.utf8)
@@ -376,26 +376,17 @@ public final class StreamRuntime: @unchecked Sendable {
         do {
             try writeChangelogs()
             try producer.sendOffsetsToTransaction(nextOffsets, groupMetadata: consumer.groupMetadata())
-            var attempt = 0
-            while true {
-                do {
-                    try producer.commitTransaction()
-                    break
-                } catch {
-                    if case .retryCommit = cycle.nextOnError(error), attempt < 3 { attempt += 1; continue }
-                    throw error
-                }
-            }
         } catch let error as KafkaError {
-            switch cycle.nextOnError(error) {
-            case .stop(let fatal):
-                logger.critical("stopping: \(fatal)")
-                metrics.health.markUnhealthy(fatal.isFenced ? "producer fenced: another instance took over" : "fatal Kafka error: \(fatal.code)")
-                throw fatal
-            default:
-                logger.warning("transaction failed, aborting and rewinding: \(error)")
-                try abortAndRewind()
-                return
+            _ = try recover(from: error, retryable: false)
+            return
+        }
+        // The cycle decides how often a retriable commit failure is retried.
+        while true {
+            do {
+                try producer.commitTransaction()
+                break
+            } catch {
+                guard try recover(from: error) else { return }
             }
         }
         for (partition, offset) in nextOffsets { committedOffsets[partition] = offset }
@@ -413,6 +404,23 @@ public final class StreamRuntime: @unchecked Sendable {
         cycle.committed()
         statistics.transactionsCommitted += 1
         onCommit?(statistics)
+    }
+
+    /// Acts on a failed transactional call as the cycle says: true to call commit again; false
+    /// once the transaction is aborted and the input rewound; throws when the instance must stop.
+    private func recover(from error: KafkaError, retryable: Bool = true) throws -> Bool {
+        switch cycle.nextOnError(error) {
+        case .retryCommit where retryable:
+            return true
+        case .stop(let fatal):
+            logger.critical("stopping: \(fatal)")
+            metrics.health.markUnhealthy(fatal.isFenced ? "producer fenced: another instance took over" : "fatal Kafka error: \(fatal.code)")
+            throw fatal
+        default:
+            logger.warning("transaction failed, aborting and rewinding: \(error)")
+            try abortAndRewind()
+            return false
+        }
     }
 
     private func writeChangelogs() throws {
