@@ -23,6 +23,20 @@ public struct ByteWriter: Sendable {
         writeVarint(UInt64(value.utf8.count))
         bytes.append(contentsOf: value.utf8)
     }
+    /// Writes `count` 8-byte values from `start` as ``write(_:)-(UInt64)`` would, one after the
+    /// other, but in one copy (snapshots write whole ring buffers).
+    public mutating func write<Word: FixedWidthInteger>(contentsOf start: UnsafePointer<Word>, count: Int) {
+        #if _endian(little)
+        bytes.append(contentsOf: UnsafeRawBufferPointer(start: start, count: count * MemoryLayout<Word>.stride))
+        #else
+        for index in 0..<count { withUnsafeBytes(of: start[index].littleEndian) { bytes.append(contentsOf: $0) } }
+        #endif
+    }
+    /// Replaces the 8 bytes at `offset`, already written, with `value`.
+    public mutating func overwrite(_ value: UInt64, at offset: Int) {
+        precondition(offset >= 0 && offset + 8 <= bytes.count, "overwrite beyond what was written")
+        bytes.withUnsafeMutableBytes { $0.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt64.self) }
+    }
     /// Writes a length-prefixed byte array.
     public mutating func write(bytes value: [UInt8]) {
         writeVarint(UInt64(value.count))

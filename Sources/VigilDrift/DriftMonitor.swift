@@ -87,12 +87,11 @@ public struct DriftMonitor: Sendable {
     public mutating func observe(
         eventTimeMs: Int64, numeric: [Double], categorical: [String?] = [], score: Double? = nil
     ) throws -> DriftEmission? {
-        let profile = reference.profile
-        guard numeric.count == profile.numeric.count else {
-            throw DriftError.rowShape(kind: "numeric", expected: profile.numeric.count, got: numeric.count)
+        guard numeric.count == reference.numericBins.count else {
+            throw DriftError.rowShape(kind: "numeric", expected: reference.numericBins.count, got: numeric.count)
         }
-        guard categorical.count == profile.categorical.count else {
-            throw DriftError.rowShape(kind: "categorical", expected: profile.categorical.count, got: categorical.count)
+        guard categorical.count == reference.categoryIndices.count else {
+            throw DriftError.rowShape(kind: "categorical", expected: reference.categoryIndices.count, got: categorical.count)
         }
         let start = windowStart(containing: eventTimeMs)
         var emission: DriftEmission?
@@ -106,7 +105,7 @@ public struct DriftMonitor: Sendable {
             if start > openStart { emission = flush() }
         }
         if state.window == nil {
-            state.window = DriftWindow(startMs: start, endMs: start + configuration.windowLengthMs, profile: profile)
+            state.window = DriftWindow(startMs: start, endMs: start + configuration.windowLengthMs, profile: reference.profile)
         }
         state.window?.add(numeric: numeric, categorical: categorical, score: score, reference: reference)
         return emission

@@ -28,15 +28,14 @@ public struct DriftWindow: Sendable, Equatable {
     /// Rows must already match the profile's shape (the monitor checks).
     mutating func add(numeric row: [Double], categorical categories: [String?], score value: Double?, reference: MonitoredReference) {
         count += 1
-        let profile = reference.profile
         for index in row.indices {
-            numeric[index].add(row[index], reference: profile.numeric[index])
+            numeric[index].add(row[index], bins: reference.numericBins[index])
         }
         for index in categories.indices {
             categorical[index].add(categories[index], categoryIndex: reference.categoryIndices[index])
         }
-        if let scoreProfile = profile.score {
-            score?.add(value ?? .nan, reference: scoreProfile)
+        if let scoreBins = reference.scoreBins {
+            score?.add(value ?? .nan, bins: scoreBins)
         }
     }
 

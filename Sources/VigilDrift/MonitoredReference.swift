@@ -6,13 +6,30 @@ struct MonitoredReference: Sendable {
     let scoreSketch: SketchHistogram?
     /// Category → position in the reference's `categories`, per categorical feature.
     let categoryIndices: [[String: Int]]
+    /// Bin edges and sketch knots per numeric feature, kept apart from the profiles so that
+    /// adding an event reads two arrays instead of copying a whole ``NumericProfile`` per feature.
+    let numericBins: [NumericBins]
+    let scoreBins: NumericBins?
 
     init(_ profile: ReferenceProfile) {
         self.profile = profile
         numericSketches = profile.numeric.map(\.sketch.histogram)
         scoreSketch = profile.score?.sketch.histogram
+        numericBins = profile.numeric.map(NumericBins.init)
+        scoreBins = profile.score.map(NumericBins.init)
         categoryIndices = profile.categorical.map { feature in
             Dictionary(uniqueKeysWithValues: feature.categories.enumerated().map { ($1, $0) })
         }
+    }
+}
+
+/// What a window needs of a numeric reference for every event: where its bins and knots are.
+struct NumericBins: Sendable {
+    let edges: [Double]
+    let knots: [Double]
+
+    init(_ profile: NumericProfile) {
+        edges = profile.binEdges
+        knots = profile.sketch.knots
     }
 }

@@ -17,7 +17,7 @@ struct NumericAccumulator: Sendable, Equatable {
         sketch = SketchHistogram(binCount: reference.sketch.resolution)
     }
 
-    mutating func add(_ value: Double, reference: NumericProfile) {
+    mutating func add(_ value: Double, bins: NumericBins) {
         guard value.isFinite else {
             missingCount += 1
             return
@@ -28,8 +28,8 @@ struct NumericAccumulator: Sendable, Equatable {
         squaredDeviations += delta * (value - mean)
         minimum = Swift.min(minimum, value)
         maximum = Swift.max(maximum, value)
-        binCounts[SortedSample.binIndex(value, edges: reference.binEdges)] += 1
-        sketch.add(value, knots: reference.sketch.knots)
+        binCounts[SortedSample.binIndex(value, edges: bins.edges)] += 1
+        sketch.add(value, knots: bins.knots)
     }
 
     func drift(

@@ -51,12 +51,7 @@ public struct SketchHistogram: Codable, Sendable, Equatable {
         } else {
             // First knot >= value; with repeated knots this picks the first of the run, so a
             // value equal to a repeated quantile lands in the bin that ends at that quantile.
-            var low = 0
-            var high = last
-            while low < high {
-                let middle = (low + high) / 2
-                if knots[middle] < value { low = middle + 1 } else { high = middle }
-            }
+            let low = knots.withUnsafeBufferPointer { SortedSample.lowerBound(value, in: $0) }
             let bin = Swift.max(low, 1) - 1
             counts[bin] += 1
             gaps[bin] += knots[bin + 1] - value

@@ -25,12 +25,22 @@ enum SortedSample {
     /// Index of the bin `(edges[i−1], edges[i]]` holding `value` (bin 0 is open to the left,
     /// the last open to the right), that is, the number of edges strictly below `value`.
     static func binIndex(_ value: Double, edges: [Double]) -> Int {
-        var low = 0
-        var high = edges.count
-        while low < high {
-            let middle = (low + high) / 2
-            if edges[middle] < value { low = middle + 1 } else { high = middle }
+        edges.withUnsafeBufferPointer { lowerBound(value, in: $0) }
+    }
+
+    /// The first index of non-decreasing `sorted` whose element is not below `value`
+    /// (`sorted.count` when every element is). Branch-free: the drift monitor runs it for every
+    /// feature of every event, over a thousand knots, where a branchy search mispredicts half
+    /// of its steps.
+    static func lowerBound(_ value: Double, in sorted: UnsafeBufferPointer<Double>) -> Int {
+        var length = sorted.count
+        guard length > 0 else { return 0 }
+        var base = 0
+        while length > 1 {
+            let half = length / 2
+            base = sorted[base + half] < value ? base + half : base
+            length -= half
         }
-        return low
+        return base + (sorted[base] < value ? 1 : 0)
     }
 }

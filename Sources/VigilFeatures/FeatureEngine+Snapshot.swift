@@ -47,24 +47,37 @@ extension FeatureEngine {
         case let .string(text): writer.write(UInt8(1)); writer.write(text)
         }
         writer.writeVarint(UInt64(plan.headerSize))
-        for offset in stride(from: 0, to: plan.headerSize, by: 8) {
-            let isLocal = offset == StagePlan.ringOffset || offset == StagePlan.capacityOffset || offset == StagePlan.lruOffset || offset == StagePlan.epochOffset
-            writer.write(isLocal ? 0 : UInt64(bitPattern: state.int(offset)))
-        }
+        // The header in one copy, with the words that only mean something in this process
+        // (ring address, capacity, LRU links, epoch) written as zero.
+        let headerStart = writer.bytes.count
+        writer.write(contentsOf: UnsafePointer(state.raw.assumingMemoryBound(to: UInt64.self)), count: plan.headerSize / 8)
+        writer.overwrite(0, at: headerStart + StagePlan.ringOffset)
+        writer.overwrite(0, at: headerStart + StagePlan.capacityOffset)
+        writer.overwrite(0, at: headerStart + StagePlan.lruOffset)
+        writer.overwrite(0, at: headerStart + StagePlan.epochOffset)
         writer.writeVarint(UInt64(count))
         if let block = state.ringBlock {
             let ring = RingBlock(raw: block, capacity: state.capacity, columns: plan.inputNames.count)
-            let mask = ring.capacity - 1
-            var sequence = state.base
-            while sequence < state.end { writer.write(ring.times[Int(sequence) & mask]); sequence += 1 }
+            // A ring's live range is at most two contiguous runs (before and after the wrap).
+            func writeRun(_ start: UnsafeMutableRawPointer, from: Int64, to: Int64) {
+                guard from < to else { return }
+                let words = start.assumingMemoryBound(to: UInt64.self)
+                let first = Int(from) & (ring.capacity - 1)
+                let count = Int(to - from)
+                let head = min(count, ring.capacity - first)
+                writer.write(contentsOf: words + first, count: head)
+                if head < count { writer.write(contentsOf: words, count: count - head) }
+            }
+            writeRun(UnsafeMutableRawPointer(ring.times), from: state.base, to: state.end)
             for column in 0..<plan.inputNames.count {
-                sequence = state.base
-                while sequence < state.end { writer.write(ring.column(column)[Int(sequence) & mask]); sequence += 1 }
+                writeRun(UnsafeMutableRawPointer(ring.column(column)), from: state.base, to: state.end)
             }
             for window in plan.columnWindows {
-                for (keeps, deque, offset) in [(window.keepsMin, window.minDeque, window.minDequeOffset), (window.keepsMax, window.maxDeque, window.maxDequeOffset)] where keeps {
-                    var position = state.int(offset)
-                    while position < state.int(offset + 8) { writer.write(ring.deque(deque)[Int(position) & mask]); position += 1 }
+                if window.keepsMin {
+                    writeRun(UnsafeMutableRawPointer(ring.deque(window.minDeque)), from: state.int(window.minDequeOffset), to: state.int(window.minDequeOffset + 8))
+                }
+                if window.keepsMax {
+                    writeRun(UnsafeMutableRawPointer(ring.deque(window.maxDeque)), from: state.int(window.maxDequeOffset), to: state.int(window.maxDequeOffset + 8))
                 }
             }
         }
