@@ -68,16 +68,34 @@ public final class Consumer: @unchecked Sendable {
         return TopicPartitionList.entries(of: list).map(\.0).sorted()
     }
 
-    /// Waits up to `timeout` for records and hands at most `maxRecords` of them to `body`,
-    /// read in place. Rebalance handlers run inside this call. A fatal client error throws.
+    /// Hands at most `maxRecords` records to `body`, read in place. Rebalance handlers run
+    /// inside this call. A fatal client error throws.
+    ///
+    /// With `fill` true it waits up to `timeout` for `maxRecords` records (librdkafka's batch
+    /// consume). With `fill` false it takes the records already fetched, and waits up to
+    /// `timeout` only when there are none: the batch then holds what arrived first, without
+    /// waiting for more (a stream processor's poll, for latency).
     public func withBatch<R>(
-        maxRecords: Int, timeout: Duration, _ body: (ConsumerBatch) throws -> R
+        maxRecords: Int, timeout: Duration, fill: Bool = true, _ body: (ConsumerBatch) throws -> R
     ) throws -> R {
         precondition(maxRecords > 0, "maxRecords must be positive")
         try ensureOpen()
         let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: maxRecords)
         defer { buffer.deallocate() }
-        let count = rd_kafka_consume_batch_queue(queue, Int32(timeout.milliseconds), buffer, maxRecords)
+        let timeoutMs = Int32(timeout.milliseconds)
+        var count: Int
+        if fill {
+            count = rd_kafka_consume_batch_queue(queue, timeoutMs, buffer, maxRecords)
+        } else {
+            count = rd_kafka_consume_batch_queue(queue, 0, buffer, maxRecords)
+            if count == 0 {
+                count = rd_kafka_consume_batch_queue(queue, timeoutMs, buffer, 1)
+                if count == 1, maxRecords > 1 {
+                    let more = rd_kafka_consume_batch_queue(queue, 0, buffer + 1, maxRecords - 1)
+                    if more > 0 { count += more }
+                }
+            }
+        }
         guard count >= 0 else { throw KafkaError(rd_kafka_last_error(), "poll") }
         defer { for index in 0..<count { rd_kafka_message_destroy(buffer[index]) } }
 

@@ -78,7 +78,7 @@ public final class StreamRuntime: @unchecked Sendable {
         self.options = options
         self.logger = logger
         self.makeKernel = makeKernel
-        cycle = TransactionCycle(commitInterval: options.commitInterval, maxEvents: options.maxEventsPerTransaction)
+        cycle = TransactionCycle(commitInterval: options.commitInterval, maxEvents: options.maxEventsPerTransaction, commitsWhenDrained: options.commitsWhenDrained)
     }
 
     /// Asks the loop to finish its batch, commit, leave the group and return.
@@ -92,13 +92,14 @@ public final class StreamRuntime: @unchecked Sendable {
         try start()
         defer { try? consumer?.close() }
         while !stopRequested.load(ordering: .relaxed) {
-            try consumer.withBatch(maxRecords: options.batchSize, timeout: options.batchDelay) { batch in
+            let drained = try consumer.withBatch(maxRecords: options.batchSize, timeout: options.batchDelay, fill: false) { batch in
                 for error in batch.errors { logger.warning("\(error)") }
                 try handle(batch)
+                return batch.messages.count + batch.errors.count + batch.partitionEnds.count < options.batchSize
             }
             try alignSources()
             if let failure = pendingFailure { throw failure }
-            try tick()
+            if cycle.nextOnTick(now: clock.now, inputDrained: drained) == .commit { try commit() }
         }
         if case .commit = cycle.nextForHandOver() { try commit() }
         try consumer.close()
@@ -131,10 +132,11 @@ public final class StreamRuntime: @unchecked Sendable {
         var consumerConfiguration = ConsumerConfiguration(kafka: options.kafka, groupID: options.groupID ?? "vigil.\(topology.name)")
         consumerConfiguration.sessionTimeout = options.sessionTimeout
         consumerConfiguration.heartbeatInterval = min(.seconds(3), options.sessionTimeout / 4)
-        // An idle fetch returns within the batch delay, not librdkafka's 500 ms: a quiet
-        // partition must not hold a batch (and its latency) back.
-        consumerConfiguration.kafka.properties["fetch.wait.max.ms"] = consumerConfiguration.kafka.properties["fetch.wait.max.ms"]
-            ?? String(max(5, Int(options.batchDelay / .milliseconds(1))))
+        // A fetch with nothing to return waits at most 5 ms, not librdkafka's 500: Kafka answers
+        // a waiting fetch as soon as records arrive, but Tansu (the test broker) only when the
+        // wait ends, so there the wait is added to every hop (a record read from the source,
+        // then from the repartition topic). On Kafka a short wait costs only idle requests.
+        consumerConfiguration.kafka.properties["fetch.wait.max.ms"] = consumerConfiguration.kafka.properties["fetch.wait.max.ms"] ?? "5"
         consumer = try Consumer(configuration: consumerConfiguration, logger: logger) { [unowned self] event in
             self.rebalance(event)
         }
@@ -365,10 +367,6 @@ public final class StreamRuntime: @unchecked Sendable {
     }
 
     // MARK: Transactions
-
-    private func tick() throws {
-        if cycle.nextOnTick(now: clock.now) == .commit { try commit() }
-    }
 
     /// Writes the open transaction's state changes (and due snapshots), adds the offsets, commits.
     private func commit() throws {

@@ -31,6 +31,11 @@ public struct TransactionCycle: Sendable {
 
     /// The longest a transaction stays open before it is committed.
     public let commitInterval: Duration
+    /// Whether a transaction also commits as soon as the input is drained (the last poll took
+    /// every record fetched), before its interval: under a backlog polls are full and
+    /// transactions run to the interval or `maxEvents`; at a lower rate each event waits for
+    /// one commit, not for the interval.
+    public let commitsWhenDrained: Bool
     /// The most input events a transaction holds before it is committed.
     public let maxEvents: Int
     public private(set) var state: State = .idle
@@ -38,10 +43,11 @@ public struct TransactionCycle: Sendable {
     public let maxCommitRetries: Int
     private var commitRetries = 0
 
-    public init(commitInterval: Duration, maxEvents: Int, maxCommitRetries: Int = 3) {
+    public init(commitInterval: Duration, maxEvents: Int, commitsWhenDrained: Bool = false, maxCommitRetries: Int = 3) {
         precondition(commitInterval > .zero, "the commit interval must be positive")
         precondition(maxEvents > 0, "a transaction must hold at least one event")
         self.commitInterval = commitInterval
+        self.commitsWhenDrained = commitsWhenDrained
         self.maxEvents = maxEvents
         self.maxCommitRetries = maxCommitRetries
     }
@@ -60,10 +66,12 @@ public struct TransactionCycle: Sendable {
         }
     }
 
-    /// Called after each batch and on idle polls: is it time to commit?
-    public mutating func nextOnTick(now: ContinuousClock.Instant) -> Action {
+    /// Called after each batch and on idle polls: is it time to commit? `inputDrained` says
+    /// that the last poll took every record the consumer had fetched.
+    public mutating func nextOnTick(now: ContinuousClock.Instant, inputDrained: Bool = false) -> Action {
         guard case .open(let openedAt, let events) = state else { return .none }
-        return now - openedAt >= commitInterval || events >= maxEvents ? .commit : .none
+        if now - openedAt >= commitInterval || events >= maxEvents { return .commit }
+        return commitsWhenDrained && inputDrained ? .commit : .none
     }
 
     /// Partitions are being revoked or the instance is shutting down: commit what is open.

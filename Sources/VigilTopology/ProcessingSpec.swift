@@ -2,10 +2,17 @@
 public struct ProcessingSpec: Sendable, Equatable {
     /// Events per micro-batch at most. Default 500.
     public var batchSize: Int = 500
-    /// The longest a micro-batch waits to fill. Default 20 ms.
+    /// The longest a poll waits when no event has arrived. A micro-batch takes the events
+    /// already fetched, up to `batchSize`, and never waits for more once it has one: under a
+    /// backlog batches are full, at a low rate they are small and nothing waits. Default 20 ms.
     public var batchDelay: Int64 = 20
     /// How often the open transaction commits. Default 100 ms.
     public var commitInterval: Int64 = 100
+    /// Whether the open transaction also commits as soon as every fetched event has been
+    /// processed, before the interval. Under a backlog it changes nothing (transactions run to
+    /// the interval); at a lower rate an event waits for one commit instead of the interval,
+    /// at the price of more, smaller transactions. Default true.
+    public var commitWhenDrained = true
     /// How far behind a key's newest event another may arrive and still be placed in order;
     /// later events are dead-lettered. Default 0 (events must arrive in time order per key).
     public var allowedLateness: Int64 = 0

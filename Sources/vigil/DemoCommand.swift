@@ -53,7 +53,7 @@ struct DemoCommand: ParsableCommand {
 
         var options = RuntimeOptions(kafka: kafka, instanceID: "demo")
         options.sessionTimeout = .seconds(2)
-        options.commitInterval = .milliseconds(max(1, loaded.processing.commitInterval))
+        options.apply(loaded.processing)
         let topology = loaded
         let sourceTopic = loaded.source.topics[0]
         let runtime = try StreamRuntime(topology: topology, options: options, logger: logger) {

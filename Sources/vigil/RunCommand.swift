@@ -39,11 +39,9 @@ struct RunCommand: ParsableCommand {
         }
         var options = RuntimeOptions(kafka: config.kafka, instanceID: config.instanceID)
         options.groupID = group
-        options.batchSize = loaded.processing.batchSize
-        options.batchDelay = .milliseconds(loaded.processing.batchDelay)
+        options.apply(loaded.processing)
         // The topology's commit interval, unless the service configuration sets another.
-        options.commitInterval = config.commitInterval != ServiceConfiguration().commitInterval
-            ? config.commitInterval : .milliseconds(max(1, loaded.processing.commitInterval))
+        if config.commitInterval != ServiceConfiguration().commitInterval { options.commitInterval = config.commitInterval }
         options.snapshotInterval = snapshotInterval.map { .milliseconds(Int64($0 * 1000)) } ?? config.stateSnapshotInterval
         options.sessionTimeout = .milliseconds(Int64(sessionTimeout * 1000))
         options.maxEventsPerTransaction = maxTransactionEvents

@@ -136,9 +136,7 @@ extension Handbook {
     /// Runtime options as `vigil run` makes them from the topology's `processing` section.
     public static func options(for topology: Topology, kafka: KafkaConfiguration, instanceID: String) -> RuntimeOptions {
         var options = RuntimeOptions(kafka: kafka, instanceID: instanceID)
-        options.batchSize = topology.processing.batchSize
-        options.batchDelay = .milliseconds(topology.processing.batchDelay)
-        options.commitInterval = .milliseconds(max(1, topology.processing.commitInterval))
+        options.apply(topology.processing)
         options.sessionTimeout = .seconds(2)
         return options
     }
