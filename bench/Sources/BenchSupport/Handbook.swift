@@ -76,7 +76,7 @@ public final class RunningInstance: @unchecked Sendable {
     public let runtime: StreamRuntime
     private let finished = DispatchSemaphore(value: 0)
     private let lock = NSLock()
-    private var commitLog: [(time: ContinuousClock.Instant, statistics: RuntimeStatistics)] = []
+    private var commitLog: [(time: ContinuousClock.Instant, statistics: RuntimeStatistics, cpuSeconds: Double)] = []
     private var waiters: [(Int, DispatchSemaphore)] = []
     public private(set) var failure: (any Error)?
 
@@ -94,8 +94,11 @@ public final class RunningInstance: @unchecked Sendable {
 
     private func committed(_ statistics: RuntimeStatistics) {
         let now = ContinuousClock.now
+        // onCommit runs on the runtime's thread: its own CPU time so far.
+        var cpu = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu)
         lock.withLock {
-            commitLog.append((now, statistics))
+            commitLog.append((now, statistics, Double(cpu.tv_sec) + Double(cpu.tv_nsec) / 1e9))
             waiters.removeAll { target, semaphore in
                 guard statistics.scored + statistics.deadLettered >= target else { return false }
                 semaphore.signal()
@@ -104,8 +107,8 @@ public final class RunningInstance: @unchecked Sendable {
         }
     }
 
-    /// Every commit so far: when, and the counts after it.
-    public var commits: [(time: ContinuousClock.Instant, statistics: RuntimeStatistics)] { lock.withLock { commitLog } }
+    /// Every commit so far: when, the counts after it, and the CPU time the runtime's thread had used.
+    public var commits: [(time: ContinuousClock.Instant, statistics: RuntimeStatistics, cpuSeconds: Double)] { lock.withLock { commitLog } }
 
     /// Waits until `count` events are scored or dead-lettered and committed; false on timeout.
     public func waitUntilCommitted(_ count: Int, timeout: Duration) -> Bool {

@@ -61,7 +61,8 @@ struct EndToEndBench: ParsableCommand {
         let vigilScored = last.statistics.scored + last.statistics.deadLettered - first.statistics.scored - first.statistics.deadLettered
         let vigilRate = Double(vigilScored) / vigilSeconds
         let statistics = last.statistics
-        print("Vigil: \(vigilScored) events (scored or dead-lettered) in \(String(format: "%.2f", vigilSeconds)) s = \(Int(vigilRate))/s; \(statistics.transactionsCommitted) transactions, dead-lettered \(statistics.deadLettered), changelog records \(statistics.changelogRecords), snapshots \(statistics.snapshotsWritten)", to: &standardError)
+        let cpuPerEvent = (last.cpuSeconds - first.cpuSeconds) / Double(vigilScored) * 1e6
+        print("Vigil: \(vigilScored) events (scored or dead-lettered) in \(String(format: "%.2f", vigilSeconds)) s = \(Int(vigilRate))/s; runtime thread \(String(format: "%.1f", cpuPerEvent)) µs CPU per event; \(statistics.transactionsCommitted) transactions, dead-lettered \(statistics.deadLettered), changelog records \(statistics.changelogRecords), snapshots \(statistics.snapshotsWritten)", to: &standardError)
 
         // 2. The raw transactional pipe over the same records.
         let pipe = try TransactionalPipe(kafka: kafka, transactionSize: 1000, logger: logger)
