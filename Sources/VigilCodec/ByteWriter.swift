@@ -32,6 +32,16 @@ public struct ByteWriter: Sendable {
         for index in 0..<count { withUnsafeBytes(of: start[index].littleEndian) { bytes.append(contentsOf: $0) } }
         #endif
     }
+    /// Writes the bit patterns of `values` as ``write(_:)-(Double)`` would, in one copy.
+    public mutating func write(contentsOf values: UnsafeBufferPointer<Double>) {
+        #if _endian(little)
+        bytes.append(contentsOf: UnsafeRawBufferPointer(values))
+        #else
+        for value in values { write(value) }
+        #endif
+    }
+    /// Forgets what was written, keeping the storage (a writer reused record after record).
+    public mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
     /// Replaces the 8 bytes at `offset`, already written, with `value`.
     public mutating func overwrite(_ value: UInt64, at offset: Int) {
         precondition(offset >= 0 && offset + 8 <= bytes.count, "overwrite beyond what was written")

@@ -28,8 +28,12 @@ public struct DriftWindow: Sendable, Equatable {
     /// Rows must already match the profile's shape (the monitor checks).
     mutating func add(numeric row: [Double], categorical categories: [String?], score value: Double?, reference: MonitoredReference) {
         count += 1
-        for index in row.indices {
-            numeric[index].add(row[index], bins: reference.numericBins[index])
+        // Per event and feature: through buffers, so that no accumulator or bin array is
+        // retained, released or checked for uniqueness on the way.
+        reference.numericBins.withUnsafeBufferPointer { bins in
+            numeric.withUnsafeMutableBufferPointer { accumulators in
+                for index in row.indices { accumulators[index].add(row[index], bins: bins[index]) }
+            }
         }
         for index in categories.indices {
             categorical[index].add(categories[index], categoryIndex: reference.categoryIndices[index])

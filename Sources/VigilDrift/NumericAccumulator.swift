@@ -17,6 +17,7 @@ struct NumericAccumulator: Sendable, Equatable {
         sketch = SketchHistogram(binCount: reference.sketch.resolution)
     }
 
+    @inline(__always)
     mutating func add(_ value: Double, bins: NumericBins) {
         guard value.isFinite else {
             missingCount += 1

@@ -1,4 +1,4 @@
-import VigilCodec
+public import VigilCodec
 public import VigilFeatures
 
 /// A micro-batch of events, column-friendly: event times, one row of values per event (see
@@ -96,12 +96,20 @@ public struct EventBatch: Sendable {
     /// Event `index` with everything computed so far, as bytes (for a repartition topic).
     public func encodeEvent(at index: Int) -> [UInt8] {
         var writer = ByteWriter(capacity: 64 + layout.width * 8)
+        encodeEvent(at: index, into: &writer)
+        return writer.bytes
+    }
+
+    /// The same, written into `writer` (the runtime reuses one writer for every event).
+    public func encodeEvent(at index: Int, into writer: inout ByteWriter) {
         writer.write(Self.encodingVersion)
         writer.writeVarint(UInt64(layout.width))
         writer.write(times[index])
         writer.write(UInt32(bitPattern: provenance[index].partition))
         writer.write(provenance[index].offset)
-        for column in 0..<layout.width { writer.write(rows[index * layout.width + column]) }
+        rows.withUnsafeBufferPointer { rows in
+            writer.write(contentsOf: UnsafeBufferPointer(rebasing: rows[(index * layout.width)..<((index + 1) * layout.width)]))
+        }
         for key in keys[(index * layout.keyFields.count)..<((index + 1) * layout.keyFields.count)] {
             switch key {
             case let .int(value): writer.write(UInt8(0)); writer.write(value)
@@ -109,7 +117,6 @@ public struct EventBatch: Sendable {
             }
         }
         for id in ids(of: index) { writer.write(id) }
-        return writer.bytes
     }
 
     /// Appends an event made by ``encodeEvent(at:)`` under the same layout.
@@ -121,24 +128,28 @@ public struct EventBatch: Sendable {
         let time = try reader.readInt64()
         let partition = Int32(bitPattern: try reader.readUInt32())
         let offset = try reader.readInt64()
-        var row: [Double] = []
-        row.reserveCapacity(layout.width)
-        for _ in 0..<layout.width { row.append(try reader.readDouble()) }
-        var eventKeys: [StateKey] = []
+        // Read straight into the columns; a malformed event takes back what it appended.
+        let (rowCount, keyCount, idCount) = (rows.count, keys.count, ids.count)
+        var complete = false
+        defer {
+            if !complete {
+                rows.removeSubrange(rowCount...)
+                keys.removeSubrange(keyCount...)
+                ids.removeSubrange(idCount...)
+            }
+        }
+        for _ in 0..<layout.width { rows.append(try reader.readDouble()) }
         for _ in 0..<layout.keyFields.count {
             switch try reader.readUInt8() {
-            case 0: eventKeys.append(.int(try reader.readInt64()))
-            case 1: eventKeys.append(.string(try reader.readString()))
+            case 0: keys.append(.int(try reader.readInt64()))
+            case 1: keys.append(.string(try reader.readString()))
             case let tag: throw CodecError.binary(detail: "unknown key tag \(tag) in a staged event")
             }
         }
-        var eventIds: [String] = []
-        for _ in 0..<layout.idFields.count { eventIds.append(try reader.readString()) }
+        for _ in 0..<layout.idFields.count { ids.append(try reader.readString()) }
         guard reader.isAtEnd else { throw CodecError.binary(detail: "trailing bytes after a staged event") }
+        complete = true
         times.append(time)
-        rows.append(contentsOf: row)
-        keys.append(contentsOf: eventKeys)
-        ids.append(contentsOf: eventIds)
         provenance.append(Provenance(partition: partition, offset: offset))
         rejections.append(nil)
     }

@@ -58,6 +58,8 @@ public final class StreamRuntime: @unchecked Sendable {
     private var decoder: EventDecoder?
     private var scoreEncoder: ScoreRecordEncoder?
     private var recordBuffer: [UInt8] = []
+    private var eventWriter = ByteWriter(capacity: 512)
+    private var provenanceHeaders: ProvenanceHeaders?
     private var csvBinding: EventDecoder.CSVBinding?
 
     public private(set) var statistics = RuntimeStatistics()
@@ -267,10 +269,12 @@ public final class StreamRuntime: @unchecked Sendable {
         let segment = plan.segments[segmentIndex]
         let keyStage = segment.stages.first ?? 0
         for index in 0..<events.count where events.rejections[index] == nil {
-            let key = Array(events.key(index, stage: keyStage).description.utf8)
-            let value = events.encodeEvent(at: index)
-            try key.withUnsafeBytes { key in
-                try value.withUnsafeBytes { value in
+            var key = events.key(index, stage: keyStage).description
+            eventWriter.removeAll()
+            events.encodeEvent(at: index, into: &eventWriter)
+            try key.withUTF8 { key in
+                let key = UnsafeRawBufferPointer(key)
+                try eventWriter.bytes.withUnsafeBytes { value in
                     try producer.send(topic: segment.inputTopic, partition: Self.partition(of: key, count: partitionCount), key: key, value: value, timestamp: events.times[index])
                 }
             }
@@ -291,16 +295,21 @@ public final class StreamRuntime: @unchecked Sendable {
         }
         let encoder = scoreEncoder ?? ScoreRecordEncoder(topology: topology, layout: pipeline.layout)
         scoreEncoder = encoder
-        let sourceTopic = KafkaHeader(RecordHeaders.sourceTopic, plan.segments[0].inputTopic)
+        // Taken out while in use, so that its buffers stay uniquely referenced.
+        var provenanceHeaders = self.provenanceHeaders ?? ProvenanceHeaders(topic: plan.segments[0].inputTopic)
+        self.provenanceHeaders = nil
+        defer { self.provenanceHeaders = provenanceHeaders }
         for index in 0..<events.count where events.rejections[index] == nil {
-            let id = events.ids(of: index).joined(separator: ",")
-            let idBytes = Array(id.utf8)
+            let ids = events.ids(of: index)
+            let id = ids.count == 1 ? ids[ids.startIndex] : ids.joined(separator: ",")
+            var keyText = id
             let provenance = events.provenance[index]
-            let headers = RecordHeaders.provenance(topic: sourceTopic, partition: provenance.partition, offset: provenance.offset)
+            let headers = provenanceHeaders.headers(partition: provenance.partition, offset: provenance.offset)
             let isAlert = alerts.contains(index)
             let score = scores.isEmpty ? nil : scores[index]
             encoder.encode(events, index, id: id, score: score, alert: false, into: &recordBuffer)
-            try idBytes.withUnsafeBytes { key in
+            try keyText.withUTF8 { key in
+                let key = UnsafeRawBufferPointer(key)
                 try recordBuffer.withUnsafeBytes { value in
                     try producer.send(topic: plan.scoresTopic, key: key, value: value, headers: headers, timestamp: events.times[index])
                 }
@@ -425,12 +434,10 @@ public final class StreamRuntime: @unchecked Sendable {
         for (segmentPartition, stateOffset) in touchedSegments {
             guard let pipeline = pipelines[segmentPartition.partition] else { continue }
             let stages = plan.segments[segmentPartition.segment].stages
-            let offsetHeader = KafkaHeader(RecordHeaders.stateOffset, String(stateOffset))
+            let headers = [KafkaHeader(RecordHeaders.stateOffset, String(stateOffset))]
             for stage in stages {
                 for key in pipeline.touchedKeys(stage: stage) {
-                    try producer.send(ProducerRecord(
-                        topic: plan.changelogTopics[stage], partition: segmentPartition.partition,
-                        key: Array(key.description.utf8), value: pipeline.snapshot(stage: stage, key: key), headers: [offsetHeader]))
+                    try sendState(of: key, stage: stage, pipeline: pipeline, partition: segmentPartition.partition, headers: headers)
                     statistics.changelogRecords += 1
                 }
             }
@@ -446,6 +453,22 @@ public final class StreamRuntime: @unchecked Sendable {
         }
     }
 
+    /// One key's changelog record: its LZ4 state, or a tombstone when the key has none (evicted).
+    private func sendState(of key: StateKey, stage: Int, pipeline: Pipeline, partition: Int32, headers: [KafkaHeader]) throws {
+        var keyText = key.description
+        let state = pipeline.snapshot(stage: stage, key: key)
+        try keyText.withUTF8 { keyBytes in
+            let keyBytes = UnsafeRawBufferPointer(keyBytes)
+            if let state {
+                try state.withUnsafeBytes { value in
+                    try producer.send(topic: plan.changelogTopics[stage], partition: partition, key: keyBytes, value: value, headers: headers)
+                }
+            } else {
+                try producer.send(topic: plan.changelogTopics[stage], partition: partition, key: keyBytes, value: nil, headers: headers)
+            }
+        }
+    }
+
     /// A full copy of a segment partition's state into its changelogs, and a checkpoint saying
     /// where it starts, in the open transaction.
     private func writeSnapshot(_ segmentPartition: SegmentPartition, pipeline: Pipeline, stateOffset: Int64) throws {
@@ -457,10 +480,9 @@ public final class StreamRuntime: @unchecked Sendable {
                 try producer.send(topic: plan.changelogTopics[stage], partition: segmentPartition.partition, key: nil, value: marker,
                                   headers: [offsetHeader, KafkaHeader(RecordHeaders.snapshotStart, "1")], tracked: true)
             }
+            let headers = [offsetHeader]
             for key in pipeline.engines[stage].allKeys {
-                try producer.send(ProducerRecord(
-                    topic: plan.changelogTopics[stage], partition: segmentPartition.partition,
-                    key: Array(key.description.utf8), value: pipeline.snapshot(stage: stage, key: key), headers: [offsetHeader]))
+                try sendState(of: key, stage: stage, pipeline: pipeline, partition: segmentPartition.partition, headers: headers)
             }
         }
         try producer.flush()

@@ -96,6 +96,29 @@ struct SumKernel: ScoringKernel {
         #expect(output.scores[0] == expected)
     }
 
+    @Test func aMalformedStagedEventLeavesTheBatchAsItWas() throws {
+        let topology = try TopologyLoader.load(yaml: Self.topologyText, file: "two-stage.yaml")
+        let pipeline = try Pipeline(topology: topology, kernel: SumKernel(inputNames: topology.model!.inputs))
+        var staged = decode(pipeline, Self.events())
+        pipeline.computeDerived(&staged)
+        pipeline.runStage(0, on: &staged)
+        let good = staged.encodeEvent(at: 1)
+        var batch = pipeline.makeBatch()
+        try batch.appendEncoded(staged.encodeEvent(at: 0))
+        let before = (batch.rows, batch.keys, batch.ids, batch.times)
+        // Cut in the keys, then in the ids, then one byte short: each is refused and takes back what it read.
+        for length in [good.count - 1, good.count - 4, 40] {
+            #expect(throws: (any Error).self) { try batch.appendEncoded(Array(good.prefix(length))) }
+            #expect(batch.count == 1)
+            #expect(batch.rows.elementsEqual(before.0) { $0.bitPattern == $1.bitPattern })
+            #expect(batch.keys == before.1 && batch.ids == before.2 && batch.times == before.3)
+        }
+        try batch.appendEncoded(good)
+        #expect(batch.count == 2)
+        #expect(batch.features(of: 1).elementsEqual(staged.features(of: 1)) { $0.bitPattern == $1.bitPattern })
+        #expect(batch.ids(of: 1) == staged.ids(of: 1))
+    }
+
     @Test func modelInputsTheTopologyLacksAreRefused() throws {
         let topology = try TopologyLoader.load(yaml: Self.topologyText, file: "two-stage.yaml")
         #expect(throws: PipelineError.self) { try Pipeline(topology: topology, kernel: SumKernel(inputNames: ["USER_N", "NOPE"])) }
