@@ -134,11 +134,13 @@ public final class StreamRuntime: @unchecked Sendable {
         var consumerConfiguration = ConsumerConfiguration(kafka: options.kafka, groupID: options.groupID ?? "vigil.\(topology.name)")
         consumerConfiguration.sessionTimeout = options.sessionTimeout
         consumerConfiguration.heartbeatInterval = min(.seconds(3), options.sessionTimeout / 4)
-        // A fetch with nothing to return waits at most 5 ms, not librdkafka's 500: Kafka answers
-        // a waiting fetch as soon as records arrive, but Tansu (the test broker) only when the
-        // wait ends, so there the wait is added to every hop (a record read from the source,
-        // then from the repartition topic). On Kafka a short wait costs only idle requests.
-        consumerConfiguration.kafka.properties["fetch.wait.max.ms"] = consumerConfiguration.kafka.properties["fetch.wait.max.ms"] ?? "5"
+        // A fetch with nothing to return waits at most the batch delay (at least 5 ms), not
+        // librdkafka's 500 ms: Kafka answers a waiting fetch as soon as records arrive, but
+        // Tansu (the test broker) only when the wait ends, so there the wait is added to every
+        // hop (a record read from the source, then from the repartition topic). Shorter is not
+        // better on Tansu: at 5 ms its idle fetches slowed its transaction calls tenfold.
+        consumerConfiguration.kafka.properties["fetch.wait.max.ms"] = consumerConfiguration.kafka.properties["fetch.wait.max.ms"]
+            ?? String(max(5, Int(options.batchDelay / .milliseconds(1))))
         consumer = try Consumer(configuration: consumerConfiguration, logger: logger) { [unowned self] event in
             self.rebalance(event)
         }
