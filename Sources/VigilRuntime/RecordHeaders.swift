@@ -1,3 +1,4 @@
+import VigilCodec
 import VigilKafka
 
 /// Names of the headers Vigil writes, so that every record says where it came from.
@@ -16,6 +17,9 @@ public enum RecordHeaders {
     public static let stateOffset = "vigil.state.offset"
     /// On a changelog record: marks the start of a full snapshot of the partition's state.
     public static let snapshotStart = "vigil.snapshot.start"
+    /// On a changelog record: its value is the highest source offset applied per source
+    /// partition by a stage behind a repartition topic (``AppliedSourceOffsets``), not a key's state.
+    public static let appliedSourceOffsets = "vigil.applied.source.offsets"
 
     static func provenance(topic: String, partition: Int32, offset: Int64) -> [KafkaHeader] {
         provenance(topic: KafkaHeader(sourceTopic, topic), partition: partition, offset: offset)
@@ -52,5 +56,41 @@ struct ProvenanceHeaders {
         list[2].value!.removeAll(keepingCapacity: true)
         list[2].value!.append(contentsOf: String(offset).utf8)
         return list
+    }
+}
+
+/// The highest source offset a segment behind a repartition topic has applied, per source
+/// partition. A source partition's events reach a repartition partition in offset order, so an
+/// event at or below the mark is a copy of one already applied: from an aborted transaction
+/// whose records the broker showed to a read_committed reader (Kafka hides them; Tansu, the
+/// test broker, does not). Written to the changelog with the state, so it is restored with it.
+struct AppliedSourceOffsets: Equatable {
+    private(set) var offsets: [Int32: Int64] = [:]
+
+    /// Records `offset` of source `partition` as applied; false when it already was.
+    mutating func apply(partition: Int32, offset: Int64) -> Bool {
+        if let applied = offsets[partition], offset <= applied { return false }
+        offsets[partition] = offset
+        return true
+    }
+
+    var encoded: [UInt8] {
+        var writer = ByteWriter(capacity: 8 + offsets.count * 12)
+        writer.writeVarint(UInt64(offsets.count))
+        for (partition, offset) in offsets.sorted(by: { $0.key < $1.key }) {
+            writer.write(UInt32(bitPattern: partition))
+            writer.write(offset)
+        }
+        return writer.bytes
+    }
+
+    init() {}
+
+    init(decoding bytes: [UInt8]) throws {
+        var reader = ByteReader(bytes)
+        for _ in 0..<(try reader.readCount(limit: 1 << 20)) {
+            offsets[Int32(bitPattern: try reader.readUInt32())] = try reader.readInt64()
+        }
+        guard reader.isAtEnd else { throw CodecError.binary(detail: "trailing bytes after applied source offsets") }
     }
 }

@@ -46,6 +46,7 @@ public struct RuntimeMetrics: Sendable {
     public let partitionsRestoring: Gauge
     public let transactionsCommitted: Counter
     public let transactionsAborted: Counter
+    public let duplicatesSkipped: Counter
     /// Label `kind`: `assigned`, `revoked` or `lost`.
     public let rebalances: MetricFamily<Counter>
     /// `vigil_healthy`, kept in step with ``health``.
@@ -92,6 +93,9 @@ public struct RuntimeMetrics: Sendable {
         partitionsRestoring = registry.gauge("vigil_restore_partitions", help: "Partitions whose state is still being restored.")
         transactionsCommitted = registry.counter("vigil_transactions_committed_total", help: "Kafka transactions committed.")
         transactionsAborted = registry.counter("vigil_transactions_aborted_total", help: "Kafka transactions aborted.")
+        duplicatesSkipped = registry.counter(
+            "vigil_repartition_duplicates_skipped_total",
+            help: "Repartitioned events skipped as copies of applied ones (records of aborted transactions a broker showed).")
         rebalances = registry.counter(
             "vigil_rebalances_total", help: "Consumer group rebalance events, by kind (assigned, revoked, lost).", labelNames: ["kind"])
         healthy = registry.gauge("vigil_healthy", help: "1 while the runtime is healthy, 0 once it marked itself unhealthy.")

@@ -11,6 +11,9 @@ public struct RuntimeStatistics: Sendable, Equatable {
     public var changelogRecords = 0
     public var restoredRecords = 0
     public var rebalances = 0
+    /// Repartitioned events skipped because their source event was already applied: copies
+    /// from an aborted transaction that a broker showed to read_committed readers (Tansu does).
+    public var duplicatesSkipped = 0
 
     public init() {}
 }

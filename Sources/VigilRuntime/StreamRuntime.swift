@@ -40,6 +40,9 @@ public final class StreamRuntime: @unchecked Sendable {
     private var nextOffsets: [TopicPartition: Int64] = [:]
     private var touchedPipelines: Set<Int32> = []
     private var touchedSegments: [SegmentPartition: Int64] = [:]
+    /// Per segment partition behind a repartition topic; put back when a transaction aborts.
+    private var appliedSourceOffsets: [SegmentPartition: AppliedSourceOffsets] = [:]
+    private var appliedAtBegin: [SegmentPartition: AppliedSourceOffsets] = [:]
     private var eventTimes: [Int64] = []
     private var ingestTimes: [Int64] = []
     private var lastStateMetrics: ContinuousClock.Instant?
@@ -65,6 +68,10 @@ public final class StreamRuntime: @unchecked Sendable {
     public private(set) var statistics = RuntimeStatistics()
     /// Called after every committed transaction (tests and metrics watch progress with it).
     public var onCommit: (@Sendable (RuntimeStatistics) -> Void)?
+    /// For tests, set before ``run()``: the commit attempts (counted from 1) that fail as if
+    /// the broker had answered an abortable error, so that the abort path runs for real.
+    var failingCommitAttempts: Set<Int> = []
+    private var commitAttempts = 0
 
     struct SegmentPartition: Hashable { var segment: Int; var partition: Int32 }
 
@@ -158,6 +165,7 @@ public final class StreamRuntime: @unchecked Sendable {
         if cycle.nextForBatch(events: batch.messages.count, now: clock.now) == .begin {
             try producer.beginTransaction()
             driftCheckpoint = driftMonitor?.checkpoint()
+            appliedAtBegin = appliedSourceOffsets
         }
         statistics.eventsIn += batch.messages.count
         metrics.eventsIn.increment(by: batch.messages.count)
@@ -187,14 +195,26 @@ public final class StreamRuntime: @unchecked Sendable {
         if segmentIndex == 0 {
             try decodeSource(messages, pipeline: pipeline, into: &events, messageOfEvent: &messageOfEvent)
         } else {
+            let segmentPartition = SegmentPartition(segment: segmentIndex, partition: partition.partition)
+            var applied = appliedSourceOffsets[segmentPartition] ?? AppliedSourceOffsets()
             for (index, message) in messages.enumerated() {
                 do {
                     try events.appendEncoded(message.value ?? [])
-                    messageOfEvent.append(index)
                 } catch {
                     try deadLetter(message, stage: "repartition", reason: "not a staged event: \(error)")
+                    continue
+                }
+                let source = events.provenance[events.count - 1]
+                if applied.apply(partition: source.partition, offset: source.offset) {
+                    messageOfEvent.append(index)
+                } else {
+                    events.dropLast()
+                    statistics.duplicatesSkipped += 1
+                    metrics.duplicatesSkipped.increment()
+                    logger.debug("skipped \(message.topic)/\(message.partition)@\(message.offset): source \(source.partition)@\(source.offset) is applied already (a copy from an aborted transaction)")
                 }
             }
+            appliedSourceOffsets[segmentPartition] = applied
         }
         let next = messages[messages.count - 1].offset + 1
         nextOffsets[partition] = next
@@ -391,7 +411,11 @@ public final class StreamRuntime: @unchecked Sendable {
         }
         // The cycle decides how often a retriable commit failure is retried.
         while true {
-            do {
+            do throws(KafkaError) {
+                commitAttempts += 1
+                if failingCommitAttempts.remove(commitAttempts) != nil {
+                    throw KafkaError(code: .state, message: "commit attempt \(commitAttempts) fails as the test asked", severity: .abortRequired)
+                }
                 try producer.commitTransaction()
                 break
             } catch {
@@ -443,6 +467,7 @@ public final class StreamRuntime: @unchecked Sendable {
                     statistics.changelogRecords += 1
                 }
             }
+            try sendAppliedSourceOffsets(segmentPartition, stateOffset: stateOffset)
             // The first snapshot comes one interval after the partition's first commit: a
             // snapshot of a state that was just restored, or is still small, saves nothing.
             guard let last = lastSnapshot[segmentPartition] else {
@@ -453,6 +478,14 @@ public final class StreamRuntime: @unchecked Sendable {
                 try writeSnapshot(segmentPartition, pipeline: pipeline, stateOffset: stateOffset)
             }
         }
+    }
+
+    /// A segment behind a repartition topic writes its applied source offsets with its state.
+    private func sendAppliedSourceOffsets(_ segmentPartition: SegmentPartition, stateOffset: Int64) throws {
+        guard let applied = appliedSourceOffsets[segmentPartition], let stage = plan.segments[segmentPartition.segment].stages.first else { return }
+        try producer.send(ProducerRecord(
+            topic: plan.changelogTopics[stage], partition: segmentPartition.partition, key: nil, value: applied.encoded,
+            headers: [KafkaHeader(RecordHeaders.stateOffset, String(stateOffset)), KafkaHeader(RecordHeaders.appliedSourceOffsets, "1")]))
     }
 
     /// One key's changelog record: its LZ4 state, or a tombstone when the key has none (evicted).
@@ -487,6 +520,7 @@ public final class StreamRuntime: @unchecked Sendable {
                 try sendState(of: key, stage: stage, pipeline: pipeline, partition: segmentPartition.partition, headers: headers)
             }
         }
+        try sendAppliedSourceOffsets(segmentPartition, stateOffset: stateOffset)
         try producer.flush()
         let starts = producer.takeTrackedOffsets()
         var offsets: [Int: Int64] = [:]
@@ -509,6 +543,7 @@ public final class StreamRuntime: @unchecked Sendable {
         }
         for partition in touchedPipelines { pipelines[partition]?.rollbackBatch() }
         if let saved = driftCheckpoint { driftMonitor?.restore(saved) }
+        appliedSourceOffsets = appliedAtBegin
         var rewind: [TopicPartition: Int64] = [:]
         for partition in nextOffsets.keys where assigned.contains(partition) {
             rewind[partition] = committedOffsets[partition] ?? KafkaOffset.beginning
@@ -567,6 +602,7 @@ public final class StreamRuntime: @unchecked Sendable {
                 for key in pipeline.engines[stage].allKeys { pipeline.removeState(stage: stage, key: key) }
             }
             lastSnapshot.removeValue(forKey: SegmentPartition(segment: segment, partition: partition.partition))
+            appliedSourceOffsets.removeValue(forKey: SegmentPartition(segment: segment, partition: partition.partition))
             if !assigned.contains(where: { $0.partition == partition.partition }) { pipelines.removeValue(forKey: partition.partition) }
         }
     }
@@ -599,26 +635,28 @@ public final class StreamRuntime: @unchecked Sendable {
         }
 
         // 2. Each stage's changelog from the snapshot on (from the start without one).
-        var stageOf: [TopicPartition: (stage: Int, upTo: Int64)] = [:]
+        var stageOf: [TopicPartition: (stage: Int, segment: Int, upTo: Int64)] = [:]
         var starts: [TopicPartition: Int64] = [:]
         for item in restoring {
             let key = SegmentPartition(segment: item.segment, partition: item.partition.partition)
             _ = try pipeline(for: item.partition.partition)
             for stage in plan.segments[item.segment].stages {
                 let changelog = TopicPartition(plan.changelogTopics[stage], item.partition.partition)
-                stageOf[changelog] = (stage, item.upTo)
+                stageOf[changelog] = (stage, item.segment, item.upTo)
                 starts[changelog] = checkpoints[key]?.changelogOffsets[stage] ?? KafkaOffset.beginning
             }
         }
         var applied = 0
         try reader.read(starts) { message in
-            guard let (stage, upTo) = stageOf[message.topicPartition], let pipeline = pipelines[message.partition] else { return }
+            guard let (stage, segment, upTo) = stageOf[message.topicPartition], let pipeline = pipelines[message.partition] else { return }
             let headers = message.headers
             // Only state that reflects committed input: records of aborted or unfinished
             // transactions carry offsets beyond the committed one.
             guard let stateOffset = RecordHeaders.integer(RecordHeaders.stateOffset, in: headers), stateOffset <= upTo,
                   !headers.contains(where: { $0.name == RecordHeaders.snapshotStart }) else { return }
-            if let value = message.value {
+            if headers.contains(where: { $0.name == RecordHeaders.appliedSourceOffsets }) {
+                appliedSourceOffsets[SegmentPartition(segment: segment, partition: message.partition)] = try AppliedSourceOffsets(decoding: message.value ?? [])
+            } else if let value = message.value {
                 try pipeline.restore(stage: stage, snapshot: value)
             } else if let keyBytes = message.key {
                 let text = String(decoding: keyBytes, as: UTF8.self)

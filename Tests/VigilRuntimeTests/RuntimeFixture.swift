@@ -171,11 +171,13 @@ enum RuntimeFixture {
         private let finished = DispatchSemaphore(value: 0)
         private(set) var failure: (any Error)?
 
-        init(topology: Topology, instance: String, snapshotInterval: Duration = .seconds(60)) throws {
+        /// `configure` sees the runtime before its thread starts.
+        init(topology: Topology, instance: String, snapshotInterval: Duration = .seconds(60), configure: (StreamRuntime) -> Void = { _ in }) throws {
             var options = RuntimeOptions(kafka: RuntimeFixture.kafka, instanceID: instance)
             options.sessionTimeout = .seconds(2)
             options.snapshotInterval = snapshotInterval
             runtime = try StreamRuntime(topology: topology, options: options, logger: RuntimeFixture.logger) { try RuntimeFixture.kernel(topology) }
+            configure(runtime)
             let thread = Thread { [self] in
                 do { try runtime.run() } catch { failure = error }
                 finished.signal()
@@ -246,6 +248,23 @@ extension RuntimeFixture {
     }
 
     /// The group's committed offsets for the source partitions.
+    /// The offset after the last record of `partition`, markers included, from the partition
+    /// end a fetch reports (this broker answers ListOffsets "latest" wrongly).
+    static func endOffset(of partition: TopicPartition, within deadline: Duration = .seconds(30)) throws -> Int64 {
+        var configuration = ConsumerConfiguration(kafka: kafka, groupID: unique("end"))
+        configuration.reportsPartitionEOF = true
+        configuration.isolationLevel = .readUncommitted
+        let consumer = try Consumer(configuration: configuration, logger: logger)
+        defer { try? consumer.close() }
+        try consumer.assign([partition: KafkaOffset.beginning])
+        let end = ContinuousClock.now + deadline
+        while ContinuousClock.now < end {
+            let found: Int64? = try consumer.withBatch(maxRecords: 10_000, timeout: .milliseconds(200)) { $0.partitionEnds[partition] }
+            if let found { return found }
+        }
+        throw FixtureError("no end of \(partition) within \(deadline)")
+    }
+
     static func committedOffsets(group: String, topic: String, partitions: Int32) throws -> [Int32: Int64] {
         let consumer = try Consumer(configuration: ConsumerConfiguration(kafka: kafka, groupID: group), logger: logger)
         defer { try? consumer.close() }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import VigilKafka
 import VigilPipeline
-import VigilRuntime
+@testable import VigilRuntime
 import VigilTopology
 
 /// The runtime against the real broker. Serialized: each test runs instances and group joins.
@@ -51,6 +51,71 @@ struct StreamRuntimeTests {
             #expect(expectedDrift.count >= 3, "the fixture spans several hourly windows")
             let drift = try RuntimeFixture.readValues(topology.outputs.driftTopic, count: expectedDrift.count)
             #expect(drift == expectedDrift)
+        }
+    }
+
+    /// Two commits fail with an abortable error: each transaction is aborted, its state changes
+    /// rolled back, the input rewound to the committed offsets and processed again.
+    @Test func anAbortedTransactionIsRolledBackAndDoneAgain() async throws {
+        try await BlockingCall.run {
+            let name = RuntimeFixture.unique("abort")
+            let topology = try RuntimeFixture.topology(name: name, lateness: 0)
+            let events = try RuntimeFixture.transactions(3000)
+            let source = topology.source.topics[0]
+            let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
+            try admin.createTopics([NewTopic(name: source, partitions: 1)])
+            try RuntimeFixture.produce(events, to: source)
+
+            let instance = try RuntimeFixture.RunningInstance(topology: topology, instance: "a") { runtime in
+                // The first commit carries repartitioned events this broker will show although
+                // aborted; the third carries the terminal stage's work or the first's again.
+                runtime.failingCommitAttempts = [1, 3]
+            }
+            // Done when the group has committed the source to its end and the repartition topic
+            // to its end (but a transaction marker). Polling for a condition, with a deadline.
+            let repartition = try TopicPlan(topology: topology).segments[1].inputTopic
+            let deadline = ContinuousClock.now + .seconds(120)
+            var done = false
+            while !done, ContinuousClock.now < deadline {
+                let source = try RuntimeFixture.committedOffsets(group: "vigil.\(name)", topic: source, partitions: 1)[0] ?? -1
+                let staged = try RuntimeFixture.committedOffsets(group: "vigil.\(name)", topic: repartition, partitions: 1)[0] ?? -1
+                if source == Int64(events.count), staged > 0 {
+                    done = try staged >= RuntimeFixture.endOffset(of: TopicPartition(repartition, 0)) - 1
+                }
+                if !done { Thread.sleep(forTimeInterval: 0.1) }
+            }
+            #expect(done, "the source and the repartition topic were not committed to their ends within 120 s")
+            instance.stop()
+            #expect(instance.failure == nil, "\(String(describing: instance.failure))")
+            let statistics = instance.runtime.statistics
+            #expect(statistics.transactionsAborted == 2)
+            // Nothing is dead-lettered: on this broker the terminal stage also reads the aborted
+            // transactions' repartitioned events, and skips the copies done again after the rewind
+            // (duplicatesSkipped) instead of refusing them as late.
+            #expect(statistics.deadLettered == 0)
+            print("abort test: \(statistics.transactionsAborted) aborted, \(statistics.duplicatesSkipped) repartitioned copies skipped")
+
+            // This broker shows aborted records to read_committed readers, so the topic holds the
+            // aborted transactions' scores too: as many records as were scored in all.
+            let layout = RowLayout(topology: topology)
+            let scores = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: statistics.scored)
+            #expect(scores.count == statistics.scored)
+            #expect(Set(scores.map(\.id)) == Set(events.map(\.id)), "every event has a score")
+            // Scores twice only for events of an aborted transaction that had reached the
+            // terminal stage (how many did depends on timing).
+            let duplicates = scores.count - events.count
+            #expect(duplicates <= 2 * RuntimeOptions(kafka: RuntimeFixture.kafka, instanceID: "x").maxEventsPerTransaction, "\(duplicates) duplicate scores")
+            // Every record, from an aborted transaction or from the one that did it again, carries
+            // the features a replay computes: the rollback restored the state exactly (a customer
+            // state left with an aborted batch in it would count those events twice for every
+            // later event of the customer that day).
+            let expected = try RuntimeFixture.replayFeatures(topology, events)
+            var mismatched = Set<String>()
+            for record in scores {
+                guard let reference = expected[record.id] else { mismatched.insert(record.id); continue }
+                if zip(record.features, reference).contains(where: { !(abs($0 - $1) <= 1e-9 || ($0.isNaN && $1.isNaN)) }) { mismatched.insert(record.id) }
+            }
+            #expect(mismatched.isEmpty, "\(mismatched.count) events scored with wrong features, e.g. \(mismatched.prefix(3))")
         }
     }
 }
