@@ -46,6 +46,7 @@ struct FeatureBench: ParsableCommand {
         var best = Double.infinity
         var footprints: [StateFootprint] = []
         var checksum = 0.0
+        var featureHash: UInt64 = 0
         for _ in 0..<repetitions {
             let pipeline = try Pipeline(topology: loaded, recordsUndo: false)
             var work = batches
@@ -57,6 +58,7 @@ struct FeatureBench: ParsableCommand {
             best = min(best, seconds)
             footprints = pipeline.engines.map(\.footprint)
             checksum = work.last!.features(of: work.last!.count - 1).reduce(0, +)
+            featureHash = Self.hash(of: work)
         }
         let stateBytes = footprints.map(\.bytes).reduce(0, +)
         let keys = footprints.map(\.keyCount).reduce(0, +)
@@ -71,9 +73,21 @@ struct FeatureBench: ParsableCommand {
             "bytes_per_key_by_stage": Dictionary(uniqueKeysWithValues: zip(loaded.stages.map(\.name), footprints.map(\.bytesPerKey))),
             "peak_rss_bytes": Self.peakResidentBytes(),
             "checksum": checksum,
+            "features_fnv1a": String(featureHash, radix: 16),
         ]
         let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
+    }
+
+    /// FNV-1a over the bit patterns of every event's features: equal hashes, bit-identical features.
+    static func hash(of batches: [EventBatch]) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for batch in batches {
+            for index in 0..<batch.count {
+                for value in batch.features(of: index) { hash = (hash ^ value.bitPattern) &* 0x100_0000_01b3 }
+            }
+        }
+        return hash
     }
 
     /// The process's peak resident set (VmHWM), in bytes.
