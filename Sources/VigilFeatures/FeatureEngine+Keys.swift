@@ -22,8 +22,8 @@ extension FeatureEngine {
         } else {
             slot = keys.count
             if slot == slotCapacity {
-                let larger = UnsafeMutableRawPointer.allocate(byteCount: slotCapacity * 2 * plan.headerSize, alignment: 16)
-                larger.copyMemory(from: headers, byteCount: slotCapacity * plan.headerSize)
+                let larger = UnsafeMutableRawPointer.allocate(byteCount: slotCapacity * 2 * slotStride, alignment: Self.cacheLine)
+                larger.copyMemory(from: headers, byteCount: slotCapacity * slotStride)
                 headers.deallocate()
                 headers = larger
                 slotCapacity *= 2

@@ -1,26 +1,39 @@
+import CVigilKernels
+
 /// Integer keys to slots in an open-addressing table with a multiplicative hash: most stages
 /// are keyed by numeric ids, and this lookup costs a fraction of hashing a ``StateKey``
-/// through `Hasher`.
+/// through `Hasher`. Each key sits beside its slot, so a lookup reads one cache line.
 struct IntegerKeyIndex {
     private static let empty: Int32 = -1
     private static let deleted: Int32 = -2
-    private var keys: UnsafeMutablePointer<Int64>
-    private var slots: UnsafeMutablePointer<Int32>
+    private struct Entry {
+        var key: Int64
+        var slot: Int32
+    }
+    private var entries: UnsafeMutablePointer<Entry>
     private var capacity: Int
     private(set) var count = 0
     private var used = 0  // live entries plus tombstones
 
     init() {
         capacity = 1024
-        keys = .allocate(capacity: capacity)
-        slots = .allocate(capacity: capacity)
-        slots.initialize(repeating: Self.empty, count: capacity)
+        entries = Self.allocateEntries(capacity)
+    }
+
+    private static func allocateEntries(_ capacity: Int) -> UnsafeMutablePointer<Entry> {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: capacity * MemoryLayout<Entry>.stride, alignment: 64)
+        return raw.initializeMemory(as: Entry.self, repeating: Entry(key: 0, slot: Self.empty), count: capacity)
     }
 
     /// Frees the table; call exactly once, from the owner's deinit.
     func deallocate() {
-        keys.deallocate()
-        slots.deallocate()
+        entries.deallocate()
+    }
+
+    /// Asks the cache for the line where a lookup of `key` starts.
+    @inline(__always)
+    func prefetch(_ key: Int64) {
+        vigil_prefetch(entries + home(key))
     }
 
     @inline(__always)
@@ -32,9 +45,9 @@ struct IntegerKeyIndex {
     func slot(of key: Int64) -> Int32? {
         var index = home(key)
         while true {
-            let slot = slots[index]
-            if slot == Self.empty { return nil }
-            if slot >= 0 && keys[index] == key { return slot }
+            let entry = entries[index]
+            if entry.slot == Self.empty { return nil }
+            if entry.slot >= 0 && entry.key == key { return entry.slot }
             index = (index + 1) & (capacity - 1)
         }
     }
@@ -44,25 +57,24 @@ struct IntegerKeyIndex {
         var index = home(key)
         var firstDeleted = -1
         while true {
-            let existing = slots[index]
+            let existing = entries[index].slot
             if existing == Self.empty { break }
             if existing == Self.deleted, firstDeleted < 0 { firstDeleted = index }
-            if existing >= 0 && keys[index] == key { slots[index] = slot; return }
+            if existing >= 0 && entries[index].key == key { entries[index].slot = slot; return }
             index = (index + 1) & (capacity - 1)
         }
         if firstDeleted >= 0 { index = firstDeleted } else { used += 1 }
-        keys[index] = key
-        slots[index] = slot
+        entries[index] = Entry(key: key, slot: slot)
         count += 1
     }
 
     mutating func remove(_ key: Int64) {
         var index = home(key)
         while true {
-            let slot = slots[index]
+            let slot = entries[index].slot
             if slot == Self.empty { return }
-            if slot >= 0 && keys[index] == key {
-                slots[index] = Self.deleted
+            if slot >= 0 && entries[index].key == key {
+                entries[index].slot = Self.deleted
                 count -= 1
                 return
             }
@@ -71,18 +83,15 @@ struct IntegerKeyIndex {
     }
 
     private mutating func rehash(to newCapacity: Int) {
-        let oldKeys = keys, oldSlots = slots, oldCapacity = capacity
+        let old = entries, oldCapacity = capacity
         capacity = newCapacity
-        keys = .allocate(capacity: capacity)
-        slots = .allocate(capacity: capacity)
-        slots.initialize(repeating: Self.empty, count: capacity)
+        entries = Self.allocateEntries(capacity)
         count = 0
         used = 0
-        for index in 0..<oldCapacity where oldSlots[index] >= 0 { insert(oldKeys[index], slot: oldSlots[index]) }
-        oldKeys.deallocate()
-        oldSlots.deallocate()
+        for index in 0..<oldCapacity where old[index].slot >= 0 { insert(old[index].key, slot: old[index].slot) }
+        old.deallocate()
     }
 
     /// Bytes the table takes.
-    var bytes: Int { capacity * 12 }
+    var bytes: Int { capacity * MemoryLayout<Entry>.stride }
 }

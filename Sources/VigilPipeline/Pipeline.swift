@@ -30,7 +30,6 @@ public final class Pipeline {
     private let modelColumns: [Int]
     private let stageInputColumns: [[Int]]
     private let derivedInputColumns: [[Int]]
-    private var inputScratch: [Double]
     private var matrix: [Double] = []
     private var scoreScratch: [Double] = []
     private var streamTimeAtBatchStart: Int64 = .min
@@ -47,7 +46,6 @@ public final class Pipeline {
         engines = topology.stages.map { FeatureEngine(stage: $0, configuration: configuration) }
         stageInputColumns = engines.map { engine in engine.inputNames.map { layout.column(of: $0)! } }
         derivedInputColumns = topology.derived.map { feature in feature.kind.inputs.map { layout.column(of: $0)! } }
-        inputScratch = Array(repeating: .nan, count: max(1, engines.map(\.inputNames.count).max() ?? 1))
         self.kernel = kernel
         if let kernel {
             var columns: [Int] = []
@@ -128,22 +126,24 @@ public final class Pipeline {
         let columns = stageInputColumns[stage]
         let width = layout.width
         let start = layout.stageStarts[stage]
-        let featureCount = engine.featureNames.count
         let keyWidth = layout.keyFields.count
         let keyIndex = layout.stageKeyIndex[stage]
         let times = batch.times
         let keys = batch.keys
         let live = batch.rejections.map { $0 == nil }
-        var rejected: [(Int, LateEventRejection)] = []
-        inputScratch.withUnsafeMutableBufferPointer { inputs in
-            let inputView = UnsafeBufferPointer(inputs)
-            batch.rows.withUnsafeMutableBufferPointer { rows in
-                for index in 0..<times.count where live[index] {
-                    let base = index * width
-                    for (offset, column) in columns.enumerated() { inputs[offset] = rows[base + column] }
-                    let output = UnsafeMutableBufferPointer(rebasing: rows[(base + start)..<(base + start + featureCount)])
-                    let outcome = engine.process(key: keys[index * keyWidth + keyIndex], time: times[index], inputs: inputView, into: output)
-                    if case let .rejected(reason) = outcome { rejected.append((index, reason)) }
+        var rejected: [(index: Int, rejection: LateEventRejection)] = []
+        columns.withUnsafeBufferPointer { columns in
+            live.withUnsafeBufferPointer { live in
+                times.withUnsafeBufferPointer { times in
+                    keys.withUnsafeBufferPointer { keys in
+                        batch.rows.withUnsafeMutableBufferPointer { rows in
+                            guard let rowStart = rows.baseAddress, let timeStart = times.baseAddress,
+                                  let keyStart = keys.baseAddress else { return }
+                            rejected = engine.process(rows: EventRows(
+                                count: times.count, times: timeStart, keys: keyStart + keyIndex, keyStride: keyWidth, live: live.baseAddress,
+                                rows: rowStart, rowWidth: width, inputColumns: columns, featureStart: start))
+                        }
+                    }
                 }
             }
         }
