@@ -62,6 +62,7 @@ extension FeatureEngine {
         keys[slot] = nil
         if plan.distinctCount > 0 { distinctTables[slot] = [] }
         freeSlots.append(Int32(slot))
+        slotReleases &+= 1
     }
 
     /// Records a key as touched in the open batch, and its prior state for rollback, once per batch.

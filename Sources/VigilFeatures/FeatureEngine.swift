@@ -57,6 +57,8 @@ public final class FeatureEngine {
     @exclusivity(unchecked) var textKeys: [StateKey: Int32] = [:]
     @exclusivity(unchecked) var integerKeys = IntegerKeyIndex()
     @exclusivity(unchecked) var freeSlots: [Int32] = []
+    /// Slots released so far: a batch's looked-up slots hold while this stays put.
+    @exclusivity(unchecked) var slotReleases = 0
     @exclusivity(unchecked) var lruHead: Int32 = -1
     @exclusivity(unchecked) var lruTail: Int32 = -1
     @exclusivity(unchecked) var distinctTables: [[[UInt64: Int32]]] = []
@@ -68,6 +70,10 @@ public final class FeatureEngine {
     let groupTable: UnsafeMutableBufferPointer<WindowBounds>
     let groupMembers: UnsafeMutableBufferPointer<Int>
     let groupMemberStarts: UnsafeMutableBufferPointer<Int>
+    /// Beside `groupMembers`: where each member window's column, valid count and sum are, for
+    /// groups whose windows all keep only sums (`groupKeepsOnlySums`).
+    let sumWindowTable: UnsafeMutableBufferPointer<SumWindow>
+    let groupKeepsOnlySums: UnsafeMutableBufferPointer<Bool>
     let inputCount: Int
     let groupCount: Int
 
@@ -103,6 +109,13 @@ public final class FeatureEngine {
         for list in members { starts.append(starts.last! + list.count) }
         groupMemberStarts = .allocate(capacity: starts.count)
         _ = groupMemberStarts.initialize(from: starts)
+        sumWindowTable = .allocate(capacity: max(1, flat.count))
+        _ = sumWindowTable.initialize(from: flat.map { index in
+            let window = plan.columnWindows[index]
+            return SumWindow(column: window.column, validOffset: window.validOffset, sumOffset: window.sumOffset)
+        })
+        groupKeepsOnlySums = .allocate(capacity: max(1, members.count))
+        _ = groupKeepsOnlySums.initialize(from: members.map { list in list.allSatisfy { plan.columnWindows[$0].keepsOnlySums } })
         inputCount = plan.inputNames.count
         groupCount = plan.groups.count
     }
@@ -115,6 +128,8 @@ public final class FeatureEngine {
         groupTable.deallocate()
         groupMembers.deallocate()
         groupMemberStarts.deallocate()
+        sumWindowTable.deallocate()
+        groupKeepsOnlySums.deallocate()
         integerKeys.deallocate()
     }
 
@@ -171,18 +186,66 @@ public final class FeatureEngine {
     public func process(rows batch: EventRows) -> [(index: Int, rejection: LateEventRejection)] {
         precondition(batch.inputColumns.count >= inputCount, "fewer input columns than the engine's inputs")
         precondition(batch.featureStart + plan.outputs.count <= batch.rowWidth, "the features do not fit in a row")
+        let count = batch.count
+        guard count > 0 else { return [] }
+        return withUnsafeTemporaryAllocation(of: Int64.self, capacity: count) { numbers in
+            for index in 0..<count {
+                guard case let .int(value) = batch.keys[index * batch.keyStride] else { return processKeyed(batch) }
+                numbers[index] = value
+            }
+            return processNumbered(batch, keys: UnsafeBufferPointer(numbers))
+        }
+    }
+
+    /// A batch whose keys are all integers (`keys`, one per event).
+    private func processNumbered(_ batch: EventRows, keys: UnsafeBufferPointer<Int64>) -> [(index: Int, rejection: LateEventRejection)] {
+        var rejected: [(index: Int, rejection: LateEventRejection)] = []
+        let count = batch.count
+        let featureCount = plan.outputs.count
+        // Each event's slot as looked up `headerLookahead` events ahead (-1: none then). Still
+        // right when the event comes unless a slot was released since (capacity eviction).
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: count) { slots in
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: max(1, inputCount)) { inputs in
+                let inputView = UnsafeBufferPointer(inputs)
+                for index in 0..<min(count, Self.headerLookahead) { slots[index] = integerKeys.slot(of: keys[index]) ?? -1 }
+                let releasesAtStart = slotReleases
+                for index in 0..<count {
+                    let far = index + Self.indexLookahead
+                    if far < count { integerKeys.prefetch(keys[far]) }
+                    let ahead = index + Self.headerLookahead
+                    if ahead < count {
+                        let slot = integerKeys.slot(of: keys[ahead]) ?? -1
+                        slots[ahead] = slot
+                        if slot >= 0 { prefetchHeader(slot: Int(slot)) }
+                    }
+                    let near = index + Self.ringLookahead
+                    if near < count, slots[near] >= 0 { prefetchRing(slot: Int(slots[near])) }
+                    if let live = batch.live, !live[index] { continue }
+                    let row = batch.rows + index * batch.rowWidth
+                    for column in 0..<inputCount { inputs[column] = row[batch.inputColumns[column]] }
+                    let cached = slots[index]
+                    let slot = cached >= 0 && slotReleases == releasesAtStart ? cached : integerKeys.slot(of: keys[index])
+                    let outcome = processEvent(existing: slot, key: .int(keys[index]), time: batch.times[index], inputs: inputView,
+                                               features: UnsafeMutableBufferPointer(start: row + batch.featureStart, count: featureCount))
+                    if case let .rejected(reason) = outcome { rejected.append((index, reason)) }
+                }
+                return rejected
+            }
+        }
+    }
+
+    /// A batch with text keys.
+    private func processKeyed(_ batch: EventRows) -> [(index: Int, rejection: LateEventRejection)] {
         var rejected: [(index: Int, rejection: LateEventRejection)] = []
         let count = batch.count
         let keyStride = batch.keyStride
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: max(1, inputCount)) { inputs in
             let inputView = UnsafeBufferPointer(inputs)
             for index in 0..<count {
-                let far = index + Self.indexLookahead
-                if far < count, case let .int(value) = batch.keys[far * keyStride] { integerKeys.prefetch(value) }
                 let ahead = index + Self.headerLookahead
-                if ahead < count { prefetchHeader(of: batch.keys[ahead * keyStride]) }
+                if ahead < count, let slot = slotOf(batch.keys[ahead * keyStride]) { prefetchHeader(slot: Int(slot)) }
                 let near = index + Self.ringLookahead
-                if near < count { prefetchRing(of: batch.keys[near * keyStride]) }
+                if near < count, let slot = slotOf(batch.keys[near * keyStride]) { prefetchRing(slot: Int(slot)) }
                 if let live = batch.live, !live[index] { continue }
                 let row = batch.rows + index * batch.rowWidth
                 for column in 0..<inputCount { inputs[column] = row[batch.inputColumns[column]] }
@@ -202,11 +265,10 @@ public final class FeatureEngine {
     static let headerLookahead = 8
     static let ringLookahead = 4
 
-    /// Prefetches the header of `key`'s slot.
+    /// Prefetches the header of `slot`.
     @inline(__always)
-    func prefetchHeader(of key: StateKey) {
-        guard let slot = slotOf(key) else { return }
-        let raw = headers + Int(slot) * slotStride
+    func prefetchHeader(slot: Int) {
+        let raw = headers + slot * slotStride
         var offset = 0
         while offset < plan.headerSize {
             vigil_prefetch(raw + offset)
@@ -214,13 +276,12 @@ public final class FeatureEngine {
         }
     }
 
-    /// Prefetches, from `key`'s header (itself prefetched earlier), the ring lines its next
+    /// Prefetches, from `slot`'s header (itself prefetched earlier), the ring lines its next
     /// event will touch: the buffer's base and end, each window's two cursors, in the time
     /// column and every input column; and the headers of its recency-list neighbours.
     @inline(__always)
-    func prefetchRing(of key: StateKey) {
-        guard let slot = slotOf(key) else { return }
-        let state = header(Int(slot))
+    func prefetchRing(slot: Int) {
+        let state = header(slot)
         let previous = state.lruPrevious
         let next = state.lruNext
         if previous >= 0 { vigil_prefetch(headers + Int(previous) * slotStride + StagePlan.lruOffset) }
@@ -249,8 +310,15 @@ public final class FeatureEngine {
     @inline(__always)
     func processEvent(key: StateKey, time: Int64, inputs: UnsafeBufferPointer<Double>,
                       features: UnsafeMutableBufferPointer<Double>) -> EventOutcome {
+        processEvent(existing: slotOf(key), key: key, time: time, inputs: inputs, features: features)
+    }
+
+    /// One event of `key`, whose slot is `existing` (nil: it has none yet).
+    @inline(__always)
+    func processEvent(existing: Int32?, key: StateKey, time: Int64, inputs: UnsafeBufferPointer<Double>,
+                      features: UnsafeMutableBufferPointer<Double>) -> EventOutcome {
         let slot: Int
-        if let existing = slotOf(key) {
+        if let existing {
             slot = Int(existing)
             let newest = header(slot).maxTime
             if newest != .min && time < newest {
@@ -305,6 +373,48 @@ public final class FeatureEngine {
         var enter = state.enter(group)
         var evict = state.evict(group)
         let end = state.end
+        if groupKeepsOnlySums[group] {
+            // The short path: every member keeps a count and a sum only, as add/remove would.
+            let first = groupMemberStarts[group]
+            let last = groupMemberStarts[group + 1]
+            while evict < enter {
+                let position = Int(evict) & mask
+                if ring.times[position] > lower { break }
+                for member in first..<last {
+                    let window = sumWindowTable[member]
+                    let value = ring.column(window.column)[position]
+                    if value.isNaN { continue }
+                    state.setDouble(window.validOffset, state.double(window.validOffset) - 1)
+                    state.kahanAdd(window.sumOffset, -value)
+                }
+                evict += 1
+            }
+            while enter < end {
+                let position = Int(enter) & mask
+                let entering = ring.times[position]
+                if entering > upper { break }
+                enter += 1
+                if entering <= lower {
+                    evict = enter
+                    continue
+                }
+                for member in first..<last {
+                    let window = sumWindowTable[member]
+                    let value = ring.column(window.column)[position]
+                    if value.isNaN { continue }
+                    let valid = state.double(window.validOffset)
+                    if valid == 0 {
+                        state.setDouble(window.sumOffset, 0)
+                        state.setDouble(window.sumOffset + 8, 0)
+                    }
+                    state.setDouble(window.validOffset, valid + 1)
+                    state.kahanAdd(window.sumOffset, value)
+                }
+            }
+            state.setEnter(group, enter)
+            state.setEvict(group, evict)
+            return
+        }
         let members = UnsafeBufferPointer(rebasing: groupMembers[groupMemberStarts[group]..<groupMemberStarts[group + 1]])
         while evict < enter && ring.times[Int(evict) & mask] <= lower {
             for index in members { remove(slot: slot, state: state, ring: ring, columnWindow: index, sequence: evict) }
@@ -417,6 +527,16 @@ public final class FeatureEngine {
                 }
             case .ewma:
                 value = updateEWMA(state: state, output: output, time: time, input: inputs[output.column], late: late)
+            case .count:
+                value = Double(state.enter(output.group) - state.evict(output.group))
+            case .sum:
+                value = state.double(output.validOffset) > 0 ? state.double(output.sumOffset) : 0
+            case .mean:
+                let valid = state.double(output.validOffset)
+                value = valid > 0 ? state.double(output.sumOffset) / valid : .nan
+            case .risk:
+                let valid = state.double(output.validOffset)
+                value = valid > 0 ? state.double(output.sumOffset) / valid : 0
             default:
                 let ring = RingBlock(raw: state.ringBlock!, capacity: state.capacity, columns: plan.inputNames.count)
                 let count = state.enter(output.group) - state.evict(output.group)
@@ -638,6 +758,13 @@ public final class FeatureEngine {
         for tables in distinctTables { for table in tables { bytes += table.capacity * 12 } }
         return StateFootprint(keyCount: keyCount, bufferedEvents: buffered, bytes: bytes)
     }
+}
+
+/// Where a window that keeps only sums finds its column and keeps its valid count and sum.
+struct SumWindow {
+    let column: Int
+    let validOffset: Int
+    let sumOffset: Int
 }
 
 /// Typed access to one key's header in the slab.
