@@ -219,7 +219,13 @@ public final class FeatureEngine {
                         if slot >= 0 { prefetchHeader(slot: Int(slot)) }
                     }
                     let near = index + Self.ringLookahead
-                    if near < count, slots[near] >= 0 { prefetchRing(slot: Int(slots[near])) }
+                    if near < count {
+                        if slots[near] >= 0 { prefetchRing(slot: Int(slots[near])) }
+                        // Its row, for the features it will get.
+                        let row = batch.rows + near * batch.rowWidth
+                        vigil_prefetch(row + batch.featureStart)
+                        vigil_prefetch(row + (batch.featureStart + featureCount - 1))
+                    }
                     if let live = batch.live, !live[index] { continue }
                     let row = batch.rows + index * batch.rowWidth
                     for column in 0..<inputCount { inputs[column] = row[batch.inputColumns[column]] }
@@ -291,18 +297,27 @@ public final class FeatureEngine {
         let mask = UInt(bitPattern: state.capacity &- 1)
         let columnBytes = UInt(bitPattern: state.capacity) &* 8
         let lines = inputCount + 1
-        @inline(__always) func fetch(_ sequence: Int64) {
+        @inline(__always) func fetch(_ sequence: Int64, lines: Int) {
             var address = UInt(bitPattern: block) &+ (UInt(bitPattern: Int(truncatingIfNeeded: sequence)) & mask) &* 8
             for _ in 0..<lines {
                 vigil_prefetch(UnsafeRawPointer(bitPattern: address))
                 address &+= columnBytes
             }
         }
-        fetch(state.base)
-        fetch(state.end)
+        // Trimming reads only the time at the base; a cursor equal to one fetched already (a
+        // sliding window enters at the end; windows with one delay share their enter cursor)
+        // is skipped.
+        let end = state.end
+        fetch(state.base, lines: 1)
+        fetch(end, lines: lines)
+        var lastEnter = end
         for group in 0..<groupCount {
-            fetch(state.evict(group))
-            fetch(state.enter(group))
+            fetch(state.evict(group), lines: lines)
+            let enter = state.enter(group)
+            if enter != lastEnter && enter != end {
+                fetch(enter, lines: lines)
+                lastEnter = enter
+            }
         }
     }
 
@@ -346,7 +361,7 @@ public final class FeatureEngine {
     private func processInOrder(slot: Int, time: Int64, inputs: UnsafeBufferPointer<Double>, features: UnsafeMutableBufferPointer<Double>) {
         var state = header(slot)
         let previousTime = state.maxTime
-        if !plan.groups.isEmpty || configuration.allowedLateness > 0 {
+        if groupCount > 0 || configuration.allowedLateness > 0 {
             if state.end - state.base >= Int64(state.capacity) { grow(slot: slot) }
             state = header(slot)
             let ring = RingBlock(raw: state.ringBlock!, capacity: state.capacity, columns: plan.inputNames.count)
@@ -360,7 +375,7 @@ public final class FeatureEngine {
         state.maxTime = time
         let lastValues = state.lastValues(plan)
         for column in 0..<inputCount { lastValues[column] = inputs[column] }
-        if state.ringBlock != nil { trim(slot: slot) }
+        if state.ringBlock != nil { trim(slot: slot, state: state) }
     }
 
     /// Moves group `group`'s cursors so its window is (lower(time), upper(time)].
@@ -377,6 +392,59 @@ public final class FeatureEngine {
             // The short path: every member keeps a count and a sum only, as add/remove would.
             let first = groupMemberStarts[group]
             let last = groupMemberStarts[group + 1]
+            if last - first <= 1 {
+                // At most one column: its count, sum and compensation stay in registers.
+                let times = ring.times
+                if last == first {
+                    while evict < enter && times[Int(evict) & mask] <= lower { evict &+= 1 }
+                    while enter < end {
+                        let entering = times[Int(enter) & mask]
+                        if entering > upper { break }
+                        enter &+= 1
+                        if entering <= lower { evict = enter }
+                    }
+                } else {
+                    let window = sumWindowTable[first]
+                    let values = ring.column(window.column)
+                    var valid = state.double(window.validOffset)
+                    var sum = state.double(window.sumOffset)
+                    var compensation = state.double(window.sumOffset + 8)
+                    while evict < enter {
+                        let position = Int(evict) & mask
+                        if times[position] > lower { break }
+                        let value = values[position]
+                        if !value.isNaN {
+                            valid -= 1
+                            Self.kahanAdd(&sum, &compensation, -value)
+                        }
+                        evict &+= 1
+                    }
+                    while enter < end {
+                        let position = Int(enter) & mask
+                        let entering = times[position]
+                        if entering > upper { break }
+                        enter &+= 1
+                        if entering <= lower {
+                            evict = enter
+                            continue
+                        }
+                        let value = values[position]
+                        if value.isNaN { continue }
+                        if valid == 0 {
+                            sum = 0
+                            compensation = 0
+                        }
+                        valid += 1
+                        Self.kahanAdd(&sum, &compensation, value)
+                    }
+                    state.setDouble(window.validOffset, valid)
+                    state.setDouble(window.sumOffset, sum)
+                    state.setDouble(window.sumOffset + 8, compensation)
+                }
+                state.setEnter(group, enter)
+                state.setEvict(group, evict)
+                return
+            }
             while evict < enter {
                 let position = Int(evict) & mask
                 if ring.times[position] > lower { break }
@@ -509,9 +577,19 @@ public final class FeatureEngine {
         state.setInt(offset + 8, tail + 1)
     }
 
+    /// Compensated (Kahan) addition, as ``SlotHeader/kahanAdd(_:_:)`` does in the header.
+    @inline(__always)
+    static func kahanAdd(_ sum: inout Double, _ compensation: inout Double, _ value: Double) {
+        let adjusted = value - compensation
+        let total = sum + adjusted
+        compensation = (total - sum) - adjusted
+        sum = total
+    }
+
     static func distinctBits(_ value: Double) -> UInt64 { value == 0 ? 0 : value.bitPattern }
 
     /// Writes every output feature from the state as it stands after the event was added.
+    @inline(__always)
     private func writeFeatures(slot: Int, state: SlotHeader, time: Int64, previousTime: Int64, inputs: UnsafeBufferPointer<Double>,
                                features: UnsafeMutableBufferPointer<Double>, late: Bool) {
         for index in 0..<plan.outputs.count {
@@ -690,20 +768,22 @@ public final class FeatureEngine {
     // MARK: Buffer management
 
     /// Drops buffered events no window needs any more (keeping the allowed lateness's reach).
-    private func trim(slot: Int) {
-        let state = header(slot)
-        var keepFrom = state.end
-        for group in 0..<plan.groups.count { keepFrom = min(keepFrom, state.evict(group)) }
+    @inline(__always)
+    private func trim(slot: Int, state: SlotHeader) {
+        let end = state.end
+        var keepFrom = end
+        for group in 0..<groupCount { keepFrom = min(keepFrom, state.evict(group)) }
+        let capacity = state.capacity
         if configuration.allowedLateness > 0 {
-            let ring = RingBlock(raw: state.ringBlock!, capacity: state.capacity, columns: plan.inputNames.count)
+            let times = state.ringBlock!.assumingMemoryBound(to: Int64.self)
             let cutoff = state.maxTime - configuration.allowedLateness - plan.longestLookback
             var first = state.base
-            while first < keepFrom && ring.times[Int(first) & (ring.capacity - 1)] <= cutoff { first += 1 }
+            while first < keepFrom && times[Int(first) & (capacity - 1)] <= cutoff { first += 1 }
             keepFrom = first
         }
         state.base = keepFrom
-        let count = Int(state.end - state.base)
-        if state.capacity > 8 && count * 4 < state.capacity { resize(slot: slot, capacity: state.capacity / 2) }
+        let count = Int(end - keepFrom)
+        if capacity > 8 && count * 4 < capacity { resize(slot: slot, capacity: capacity / 2) }
     }
 
     func grow(slot: Int) {
