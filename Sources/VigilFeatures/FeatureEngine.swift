@@ -59,6 +59,10 @@ public final class FeatureEngine {
     @exclusivity(unchecked) var freeSlots: [Int32] = []
     /// Slots released so far: a batch's looked-up slots hold while this stays put.
     @exclusivity(unchecked) var slotReleases = 0
+    /// The least-recently-seen list, one link pair per slot. Apart from the headers, in 8 bytes a
+    /// slot: relinking a key touches its neighbours' links, and this array stays in cache where
+    /// their headers would not.
+    @exclusivity(unchecked) var links: UnsafeMutablePointer<RecencyLink>
     @exclusivity(unchecked) var lruHead: Int32 = -1
     @exclusivity(unchecked) var lruTail: Int32 = -1
     @exclusivity(unchecked) var distinctTables: [[[UInt64: Int32]]] = []
@@ -94,6 +98,7 @@ public final class FeatureEngine {
         slotCapacity = 64
         slotStride = (plan.headerSize + Self.cacheLine - 1) / Self.cacheLine * Self.cacheLine
         headers = .allocate(byteCount: slotCapacity * slotStride, alignment: Self.cacheLine)
+        links = .allocate(capacity: slotCapacity)
         let members = plan.groups.indices.map { group in plan.columnWindows.indices.filter { plan.columnWindows[$0].group == group } }
         columnWindowsOfGroup = members
         columnWindowTable = .allocate(capacity: max(1, plan.columnWindows.count))
@@ -123,6 +128,7 @@ public final class FeatureEngine {
     deinit {
         for slot in keys.indices where keys[slot] != nil { header(slot).ringBlock?.deallocate() }
         headers.deallocate()
+        links.deallocate()
         columnWindowTable.deallocate()
         outputTable.deallocate()
         groupTable.deallocate()
@@ -284,14 +290,13 @@ public final class FeatureEngine {
 
     /// Prefetches, from `slot`'s header (itself prefetched earlier), the ring lines its next
     /// event will touch: the buffer's base and end, each window's two cursors, in the time
-    /// column and every input column; and the headers of its recency-list neighbours.
+    /// column and every input column; and its recency-list neighbours' links.
     @inline(__always)
     func prefetchRing(slot: Int) {
         let state = header(slot)
-        let previous = state.lruPrevious
-        let next = state.lruNext
-        if previous >= 0 { vigil_prefetch(headers + Int(previous) * slotStride + StagePlan.lruOffset) }
-        if next >= 0 { vigil_prefetch(headers + Int(next) * slotStride + StagePlan.lruOffset) }
+        let link = links[slot]
+        if link.previous >= 0 { vigil_prefetch(links + Int(link.previous)) }
+        if link.next >= 0 { vigil_prefetch(links + Int(link.next)) }
         guard let block = state.ringBlock else { return }
         // Addresses only: a header changed since its key was looked up is no danger to a hint.
         let mask = UInt(bitPattern: state.capacity &- 1)
@@ -826,7 +831,7 @@ public final class FeatureEngine {
     /// Keys, buffered events and bytes of state now.
     public var footprint: StateFootprint {
         var buffered = 0
-        var bytes = slotCapacity * slotStride
+        var bytes = slotCapacity * (slotStride + MemoryLayout<RecencyLink>.stride)
         for slot in keys.indices where keys[slot] != nil {
             let state = header(slot)
             buffered += Int(state.end - state.base)
@@ -838,6 +843,12 @@ public final class FeatureEngine {
         for tables in distinctTables { for table in tables { bytes += table.capacity * 12 } }
         return StateFootprint(keyCount: keyCount, bufferedEvents: buffered, bytes: bytes)
     }
+}
+
+/// A slot's neighbours in the least-recently-seen list (-1: none).
+struct RecencyLink {
+    var previous: Int32
+    var next: Int32
 }
 
 /// Where a window that keeps only sums finds its column and keeps its valid count and sum.
@@ -874,14 +885,6 @@ struct SlotHeader {
         nonmutating set { setInt(StagePlan.ringOffset, Int64(Int(bitPattern: newValue))) }
     }
     var capacity: Int { get { Int(int(StagePlan.capacityOffset)) } nonmutating set { setInt(StagePlan.capacityOffset, Int64(newValue)) } }
-    var lruPrevious: Int32 {
-        get { raw.load(fromByteOffset: StagePlan.lruOffset, as: Int32.self) }
-        nonmutating set { raw.storeBytes(of: newValue, toByteOffset: StagePlan.lruOffset, as: Int32.self) }
-    }
-    var lruNext: Int32 {
-        get { raw.load(fromByteOffset: StagePlan.lruOffset + 4, as: Int32.self) }
-        nonmutating set { raw.storeBytes(of: newValue, toByteOffset: StagePlan.lruOffset + 4, as: Int32.self) }
-    }
     var epoch: Int64 { get { int(StagePlan.epochOffset) } nonmutating set { setInt(StagePlan.epochOffset, newValue) } }
     @inline(__always) func enter(_ group: Int) -> Int64 { int(StagePlan.groupsOffset + group * 16) }
     @inline(__always) func evict(_ group: Int) -> Int64 { int(StagePlan.groupsOffset + group * 16 + 8) }

@@ -62,6 +62,8 @@ struct StagePlan {
     static let maxTimeOffset = 16
     static let ringOffset = 24
     static let capacityOffset = 32
+    /// Unused since the recency list moved out of the headers (FeatureEngine.links); kept so
+    /// the snapshot layout stays as it was (snapshots write it as 0).
     static let lruOffset = 40
     static let epochOffset = 48
     static let groupsOffset = 56
