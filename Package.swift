@@ -70,7 +70,7 @@ let package = Package(
         .target(name: "VigilModels", dependencies: ["COpenBLAS", "VigilCodec", "CVigilKernels"], swiftSettings: strict),
         .target(
             name: "VigilPipeline",
-            dependencies: ["VigilTopology", "VigilFeatures", "VigilModels", "VigilCodec", "VigilDrift"],
+            dependencies: ["VigilTopology", "VigilFeatures", "VigilModels", "VigilCodec", "VigilDrift", "CVigilKernels"],
             swiftSettings: strict
         ),
         .target(

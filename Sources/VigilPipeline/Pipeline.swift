@@ -1,3 +1,4 @@
+import CVigilKernels
 import Foundation
 public import VigilFeatures
 public import VigilModels
@@ -95,6 +96,9 @@ public final class Pipeline {
         return BatchOutput(scores: scores, alerts: alerts(batch, scores: scores))
     }
 
+    /// How many rows ahead computeDerived prefetches.
+    static let rowLookahead = 8
+
     /// Fills the derived-feature columns of every live event (and advances stream time).
     public func computeDerived(_ batch: inout EventBatch) {
         let width = layout.width
@@ -104,8 +108,16 @@ public final class Pipeline {
         let times = batch.times
         derivedSteps.withUnsafeBufferPointer { steps in
             batch.rows.withUnsafeMutableBufferPointer { rows in
-                for index in 0..<times.count {
+                let count = times.count
+                for index in 0..<count {
                     let base = index * width
+                    // This pass is the first to touch each row since the batch was filled: ask
+                    // for the rows a few events ahead, to be written.
+                    if index + Self.rowLookahead < count, let rowStart = rows.baseAddress {
+                        let ahead = rowStart + (index + Self.rowLookahead) * width
+                        for offset in stride(from: 0, to: width, by: 8) { vigil_prefetch_for_write(ahead + offset) }
+                        vigil_prefetch_for_write(ahead + (width - 1))
+                    }
                     let time = times[index]
                     let days = time >= 0 ? time / 86_400_000 : -((-time + 86_399_999) / 86_400_000)
                     let hour = Double((time - days * 86_400_000) / 3_600_000)
@@ -142,7 +154,16 @@ public final class Pipeline {
         let keyIndex = layout.stageKeyIndex[stage]
         let times = batch.times
         let keys = batch.keys
-        let live = batch.rejections.map { $0 == nil }
+        // Which events are live, read in place (a map over the optionals called a closure and
+        // copied each element).
+        let live = batch.rejections.withUnsafeBufferPointer { rejections in
+            [Bool](unsafeUninitializedCapacity: rejections.count) { flags, initialized in
+                for index in 0..<rejections.count {
+                    if case .none = rejections[index] { flags[index] = true } else { flags[index] = false }
+                }
+                initialized = rejections.count
+            }
+        }
         var rejected: [(index: Int, rejection: LateEventRejection)] = []
         columns.withUnsafeBufferPointer { columns in
             live.withUnsafeBufferPointer { live in

@@ -8,4 +8,9 @@ static inline __attribute__((always_inline)) void vigil_prefetch(const void *add
     __builtin_prefetch(address, 0, 3);
 }
 
+/// The same for a line about to be written: it arrives owned, so the store need not ask again.
+static inline __attribute__((always_inline)) void vigil_prefetch_for_write(const void *address) {
+    __builtin_prefetch(address, 1, 3);
+}
+
 #endif
