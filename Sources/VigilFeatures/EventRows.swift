@@ -8,11 +8,13 @@ public struct EventRows {
     public var times: UnsafePointer<Int64>
     /// The event's key for this stage is `keys[index * keyStride]`.
     public var keys: UnsafePointer<StateKey>
+    /// Keys from one event to the next (an event carries one key per stage).
     public var keyStride: Int
     /// Whether each event is to be processed (nil: all are).
     public var live: UnsafePointer<Bool>?
     /// Row-major values, `count × rowWidth`.
     public var rows: UnsafeMutablePointer<Double>
+    /// Values in a row.
     public var rowWidth: Int
     /// Where each of the engine's ``FeatureEngine/inputNames`` is in a row.
     public var inputColumns: UnsafeBufferPointer<Int>

@@ -270,9 +270,10 @@ public final class FeatureEngine {
     }
 
     /// How many events ahead the batch loop prefetches a key's index entry, its header, and its
-    /// ring lines: each step needs the one before it in cache. Memory latency on the
-    /// benchmark machine is about 150 ns, an event per stage a few hundred; 6–24 events ahead
-    /// measured alike, 36 worse.
+    /// ring lines: each step needs the one before it in cache. On the benchmark machine a cold
+    /// line takes about 150 ns and an event about as long per stage; ring distances from 2 to
+    /// 12 events (with the index and header at two and three times that) measured alike
+    /// within the noise of a shared machine.
     static let indexLookahead = 12
     static let headerLookahead = 8
     static let ringLookahead = 4
