@@ -63,13 +63,14 @@ let package = Package(
         ),
         .target(name: "VigilCodec", dependencies: ["CLZ4"], swiftSettings: strict),
         .target(name: "VigilTopology", dependencies: ["Yams"], swiftSettings: strict),
-        .target(name: "VigilFeatures", dependencies: ["VigilCodec", "VigilTopology"], swiftSettings: strict),
-        // Small-GEMM microkernels for narrow dense layers (C for per-function target attributes).
+        .target(name: "VigilFeatures", dependencies: ["VigilCodec", "VigilTopology", "CVigilKernels"], swiftSettings: strict),
+        // Small-GEMM microkernels for narrow dense layers (C for per-function target attributes),
+        // and the cache prefetch hint the feature engine issues ahead of each event.
         .target(name: "CVigilKernels"),
         .target(name: "VigilModels", dependencies: ["COpenBLAS", "VigilCodec", "CVigilKernels"], swiftSettings: strict),
         .target(
             name: "VigilPipeline",
-            dependencies: ["VigilTopology", "VigilFeatures", "VigilModels", "VigilCodec", "VigilDrift"],
+            dependencies: ["VigilTopology", "VigilFeatures", "VigilModels", "VigilCodec", "VigilDrift", "CVigilKernels"],
             swiftSettings: strict
         ),
         .target(

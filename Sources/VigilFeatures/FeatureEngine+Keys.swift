@@ -22,10 +22,14 @@ extension FeatureEngine {
         } else {
             slot = keys.count
             if slot == slotCapacity {
-                let larger = UnsafeMutableRawPointer.allocate(byteCount: slotCapacity * 2 * plan.headerSize, alignment: 16)
-                larger.copyMemory(from: headers, byteCount: slotCapacity * plan.headerSize)
+                let larger = UnsafeMutableRawPointer.allocate(byteCount: slotCapacity * 2 * slotStride, alignment: Self.cacheLine)
+                larger.copyMemory(from: headers, byteCount: slotCapacity * slotStride)
                 headers.deallocate()
                 headers = larger
+                let largerLinks = UnsafeMutablePointer<RecencyLink>.allocate(capacity: slotCapacity * 2)
+                largerLinks.initialize(from: links, count: slotCapacity)
+                links.deallocate()
+                links = largerLinks
                 slotCapacity *= 2
             }
             keys.append(nil)
@@ -38,9 +42,8 @@ extension FeatureEngine {
         if plan.distinctCount > 0 { distinctTables[slot] = Array(repeating: [:], count: plan.distinctCount) }
         keys[slot] = key
         setSlot(Int32(slot), for: key)
-        state.lruPrevious = -1
-        state.lruNext = lruHead
-        if lruHead >= 0 { header(Int(lruHead)).lruPrevious = Int32(slot) }
+        links[slot] = RecencyLink(previous: -1, next: lruHead)
+        if lruHead >= 0 { links[Int(lruHead)].previous = Int32(slot) }
         lruHead = Int32(slot)
         if lruTail < 0 { lruTail = Int32(slot) }
         return slot
@@ -62,6 +65,7 @@ extension FeatureEngine {
         keys[slot] = nil
         if plan.distinctCount > 0 { distinctTables[slot] = [] }
         freeSlots.append(Int32(slot))
+        slotReleases &+= 1
     }
 
     /// Records a key as touched in the open batch, and its prior state for rollback, once per batch.
@@ -79,22 +83,19 @@ extension FeatureEngine {
     func moveToFront(_ slot: Int) {
         guard lruHead != Int32(slot) else { return }
         unlink(slot)
-        let state = header(slot)
-        state.lruPrevious = -1
-        state.lruNext = lruHead
-        if lruHead >= 0 { header(Int(lruHead)).lruPrevious = Int32(slot) }
+        links[slot] = RecencyLink(previous: -1, next: lruHead)
+        if lruHead >= 0 { links[Int(lruHead)].previous = Int32(slot) }
         lruHead = Int32(slot)
         if lruTail < 0 { lruTail = Int32(slot) }
     }
 
+    @inline(__always)
     private func unlink(_ slot: Int) {
-        let state = header(slot)
-        let previous = state.lruPrevious
-        let next = state.lruNext
-        if previous >= 0 { header(Int(previous)).lruNext = next } else if lruHead == Int32(slot) { lruHead = next }
-        if next >= 0 { header(Int(next)).lruPrevious = previous } else if lruTail == Int32(slot) { lruTail = previous }
-        state.lruPrevious = -1
-        state.lruNext = -1
+        let previous = links[slot].previous
+        let next = links[slot].next
+        if previous >= 0 { links[Int(previous)].next = next } else if lruHead == Int32(slot) { lruHead = next }
+        if next >= 0 { links[Int(next)].previous = previous } else if lruTail == Int32(slot) { lruTail = previous }
+        links[slot] = RecencyLink(previous: -1, next: -1)
     }
 
     /// Drops keys whose newest event is older than `now − stateTTL`, walking from the least
@@ -123,7 +124,7 @@ extension FeatureEngine {
         var slot = lruTail
         while slot >= 0 {
             result.append(keys[Int(slot)]!)
-            slot = header(Int(slot)).lruPrevious
+            slot = links[Int(slot)].previous
         }
         return result
     }

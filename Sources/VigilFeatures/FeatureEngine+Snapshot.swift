@@ -119,11 +119,7 @@ extension FeatureEngine {
         precondition(slotOf(key) == nil, "install(encoded:) needs a key without state")
         let slot = allocateSlot(for: key)
         let state = header(slot)
-        let lruPrevious = state.lruPrevious
-        let lruNext = state.lruNext
         for (index, word) in words.enumerated() { state.setInt(index * 8, word) }
-        state.lruPrevious = lruPrevious
-        state.lruNext = lruNext
         state.ringBlock = nil
         state.capacity = 0
         state.epoch = 0

@@ -24,6 +24,10 @@ struct StagePlan {
         var minDeque = -1
         var maxDeque = -1
         var distinctIndex = -1
+
+        /// Whether the window keeps only a count and a sum (count, sum, mean, risk): the
+        /// engine's short path adds and removes those without consulting the other flags.
+        var keepsOnlySums: Bool { keepsSums && !keepsVariance && !keepsMin && !keepsMax && !keepsDistinct }
     }
 
     /// How one output feature is computed.
@@ -35,6 +39,9 @@ struct StagePlan {
         var ewmaOffset: Int
         var alpha: Double
         var halfLife: Double
+        /// The column window's valid count and sum offsets in the header (for sum, mean and risk).
+        var validOffset = -1
+        var sumOffset = -1
     }
 
     let inputNames: [String]
@@ -55,6 +62,8 @@ struct StagePlan {
     static let maxTimeOffset = 16
     static let ringOffset = 24
     static let capacityOffset = 32
+    /// Unused since the recency list moved out of the headers (FeatureEngine.links); kept so
+    /// the snapshot layout stays as it was (snapshots write it as 0).
     static let lruOffset = 40
     static let epochOffset = 48
     static let groupsOffset = 56
@@ -108,6 +117,10 @@ struct StagePlan {
             if columnWindows[index].keepsMin { columnWindows[index].minDequeOffset = offset; columnWindows[index].minDeque = dequeCount; dequeCount += 1; offset += 16 }
             if columnWindows[index].keepsMax { columnWindows[index].maxDequeOffset = offset; columnWindows[index].maxDeque = dequeCount; dequeCount += 1; offset += 16 }
             if columnWindows[index].keepsDistinct { columnWindows[index].distinctIndex = distinctCount; distinctCount += 1 }
+        }
+        for index in outputs.indices where outputs[index].columnWindow >= 0 {
+            outputs[index].validOffset = columnWindows[outputs[index].columnWindow].validOffset
+            outputs[index].sumOffset = columnWindows[outputs[index].columnWindow].sumOffset
         }
         lastValuesOffset = offset
         offset += inputNames.count * 8

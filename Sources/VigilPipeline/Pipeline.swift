@@ -1,3 +1,4 @@
+import CVigilKernels
 import Foundation
 public import VigilFeatures
 public import VigilModels
@@ -29,8 +30,9 @@ public final class Pipeline {
     private var kernel: (any ScoringKernel)?
     private let modelColumns: [Int]
     private let stageInputColumns: [[Int]]
-    private let derivedInputColumns: [[Int]]
-    private var inputScratch: [Double]
+    /// The derived features as row columns, without the names: copying a `DerivedKind` in the
+    /// per-event loop retained its strings.
+    private let derivedSteps: [DerivedStep]
     private var matrix: [Double] = []
     private var scoreScratch: [Double] = []
     private var streamTimeAtBatchStart: Int64 = .min
@@ -46,8 +48,17 @@ public final class Pipeline {
         let configuration = FeatureEngine.Configuration(processing: topology.processing, recordsUndo: recordsUndo)
         engines = topology.stages.map { FeatureEngine(stage: $0, configuration: configuration) }
         stageInputColumns = engines.map { engine in engine.inputNames.map { layout.column(of: $0)! } }
-        derivedInputColumns = topology.derived.map { feature in feature.kind.inputs.map { layout.column(of: $0)! } }
-        inputScratch = Array(repeating: .nan, count: max(1, engines.map(\.inputNames.count).max() ?? 1))
+        derivedSteps = topology.derived.map { feature in
+            let inputs = feature.kind.inputs.map { layout.column(of: $0)! }
+            switch feature.kind {
+            case .hour: return .hour
+            case .weekday: return .weekday
+            case .weekend: return .weekend
+            case let .night(from, to): return .night(fromHour: from, toHour: to)
+            case .log1p: return .log1p(column: inputs[0])
+            case .ratio: return .ratio(numerator: inputs[0], denominator: inputs[1])
+            }
+        }
         self.kernel = kernel
         if let kernel {
             var columns: [Int] = []
@@ -85,37 +96,48 @@ public final class Pipeline {
         return BatchOutput(scores: scores, alerts: alerts(batch, scores: scores))
     }
 
+    /// How many rows ahead computeDerived prefetches.
+    static let rowLookahead = 8
+
     /// Fills the derived-feature columns of every live event (and advances stream time).
     public func computeDerived(_ batch: inout EventBatch) {
         let width = layout.width
         let start = layout.derivedStart
-        let derived = topology.derived
         for time in batch.times where time > streamTime { streamTime = time }
-        guard !derived.isEmpty else { return }
+        guard !derivedSteps.isEmpty else { return }
         let times = batch.times
-        batch.rows.withUnsafeMutableBufferPointer { rows in
-            for index in 0..<times.count {
-                let base = index * width
-                let time = times[index]
-                let days = time >= 0 ? time / 86_400_000 : -((-time + 86_399_999) / 86_400_000)
-                let hour = Double((time - days * 86_400_000) / 3_600_000)
-                let weekday = Double(((days + 3) % 7 + 7) % 7)
-                for (offset, feature) in derived.enumerated() {
-                    let inputs = derivedInputColumns[offset]
-                    let value: Double
-                    switch feature.kind {
-                    case .hour: value = hour
-                    case .weekday: value = weekday
-                    case .weekend: value = weekday >= 5 ? 1 : 0
-                    case let .night(from, to):
-                        let hourOfDay = Int(hour)
-                        value = (from <= to ? (hourOfDay >= from && hourOfDay <= to) : (hourOfDay >= from || hourOfDay <= to)) ? 1 : 0
-                    case .log1p: value = Foundation.log1p(rows[base + inputs[0]])
-                    case .ratio:
-                        let denominator = rows[base + inputs[1]]
-                        value = denominator == 0 ? .nan : rows[base + inputs[0]] / denominator
+        derivedSteps.withUnsafeBufferPointer { steps in
+            batch.rows.withUnsafeMutableBufferPointer { rows in
+                let count = times.count
+                for index in 0..<count {
+                    let base = index * width
+                    // This pass is the first to touch each row since the batch was filled: ask
+                    // for the rows a few events ahead, to be written.
+                    if index + Self.rowLookahead < count, let rowStart = rows.baseAddress {
+                        let ahead = rowStart + (index + Self.rowLookahead) * width
+                        for offset in stride(from: 0, to: width, by: 8) { vigil_prefetch_for_write(ahead + offset) }
+                        vigil_prefetch_for_write(ahead + (width - 1))
                     }
-                    rows[base + start + offset] = value
+                    let time = times[index]
+                    let days = time >= 0 ? time / 86_400_000 : -((-time + 86_399_999) / 86_400_000)
+                    let hour = Double((time - days * 86_400_000) / 3_600_000)
+                    let weekday = Double(((days + 3) % 7 + 7) % 7)
+                    for offset in 0..<steps.count {
+                        let value: Double
+                        switch steps[offset] {
+                        case .hour: value = hour
+                        case .weekday: value = weekday
+                        case .weekend: value = weekday >= 5 ? 1 : 0
+                        case let .night(from, to):
+                            let hourOfDay = Int(hour)
+                            value = (from <= to ? (hourOfDay >= from && hourOfDay <= to) : (hourOfDay >= from || hourOfDay <= to)) ? 1 : 0
+                        case let .log1p(column): value = Foundation.log1p(rows[base + column])
+                        case let .ratio(numerator, denominator):
+                            let divisor = rows[base + denominator]
+                            value = divisor == 0 ? .nan : rows[base + numerator] / divisor
+                        }
+                        rows[base + start + offset] = value
+                    }
                 }
             }
         }
@@ -128,22 +150,33 @@ public final class Pipeline {
         let columns = stageInputColumns[stage]
         let width = layout.width
         let start = layout.stageStarts[stage]
-        let featureCount = engine.featureNames.count
         let keyWidth = layout.keyFields.count
         let keyIndex = layout.stageKeyIndex[stage]
         let times = batch.times
         let keys = batch.keys
-        let live = batch.rejections.map { $0 == nil }
-        var rejected: [(Int, LateEventRejection)] = []
-        inputScratch.withUnsafeMutableBufferPointer { inputs in
-            let inputView = UnsafeBufferPointer(inputs)
-            batch.rows.withUnsafeMutableBufferPointer { rows in
-                for index in 0..<times.count where live[index] {
-                    let base = index * width
-                    for (offset, column) in columns.enumerated() { inputs[offset] = rows[base + column] }
-                    let output = UnsafeMutableBufferPointer(rebasing: rows[(base + start)..<(base + start + featureCount)])
-                    let outcome = engine.process(key: keys[index * keyWidth + keyIndex], time: times[index], inputs: inputView, into: output)
-                    if case let .rejected(reason) = outcome { rejected.append((index, reason)) }
+        // Which events are live, read in place (a map over the optionals called a closure and
+        // copied each element).
+        let live = batch.rejections.withUnsafeBufferPointer { rejections in
+            [Bool](unsafeUninitializedCapacity: rejections.count) { flags, initialized in
+                for index in 0..<rejections.count {
+                    if case .none = rejections[index] { flags[index] = true } else { flags[index] = false }
+                }
+                initialized = rejections.count
+            }
+        }
+        var rejected: [(index: Int, rejection: LateEventRejection)] = []
+        columns.withUnsafeBufferPointer { columns in
+            live.withUnsafeBufferPointer { live in
+                times.withUnsafeBufferPointer { times in
+                    keys.withUnsafeBufferPointer { keys in
+                        batch.rows.withUnsafeMutableBufferPointer { rows in
+                            guard let rowStart = rows.baseAddress, let timeStart = times.baseAddress,
+                                  let keyStart = keys.baseAddress else { return }
+                            rejected = engine.process(rows: EventRows(
+                                count: times.count, times: timeStart, keys: keyStart + keyIndex, keyStride: keyWidth, live: live.baseAddress,
+                                rows: rowStart, rowWidth: width, inputColumns: columns, featureStart: start))
+                        }
+                    }
                 }
             }
         }
@@ -233,6 +266,16 @@ public final class Pipeline {
         guard streamTime != .min else { return 0 }
         return engines.reduce(0) { $0 + $1.expireIdleKeys(now: streamTime) }
     }
+}
+
+/// A derived feature compiled to row columns.
+private enum DerivedStep {
+    case hour
+    case weekday
+    case weekend
+    case night(fromHour: Int, toHour: Int)
+    case log1p(column: Int)
+    case ratio(numerator: Int, denominator: Int)
 }
 
 /// What ``Pipeline/process(_:)`` produced beside the feature rows in the batch.
