@@ -18,9 +18,11 @@ struct EndToEndBench: ParsableCommand {
     @Option(help: "Events preloaded for the Quix Streams app (0: skip it).") var quixEvents = 20_000
     @Option(help: "Partitions of the source topics (more than 1: see README, the terminal stage then dead-letters events of a backlog as late).") var partitions: Int32 = 1
     @Option(help: "Seconds of paced input in each latency run (0: no latency runs).") var latencySeconds = 20
-    @Option(help: "Events/s of the latency runs (default: half of Vigil's measured events/s).") var latencyRate: Int?
+    @Option(help: "Events/s of the latency runs (default: these fractions of Vigil's measured events/s).") var latencyRate: Int?
+    @Option(parsing: .upToNextOption, help: "Fractions of Vigil's measured events/s the latency runs go at (without --latency-rate).")
+    var latencyFractions: [Double] = [0.5, 0.15]
     @Option(parsing: .upToNextOption, help: "Latency runs: COMMIT_MS or COMMIT_MS/FETCH_WAIT_MS (fetch.wait.max.ms of Vigil's consumer; librdkafka's default is 500).")
-    var latencyVariant: [String] = ["100", "100/10", "20/10"]
+    var latencyVariant: [String] = ["100", "100/10"]
     @Option(help: "Allowed lateness of the topology's stages, hours (the terminal stage merges source partitions).") var latenessHours = 144
     @Option(name: .customLong("property"), help: "A librdkafka property for Vigil's clients, name=value (repeatable).")
     var properties: [String] = []
@@ -37,9 +39,9 @@ struct EndToEndBench: ParsableCommand {
         }
         let admin = try Admin(configuration: kafka, logger: logger)
         let suffix = UUID().uuidString.prefix(8).lowercased()
-        // The latency runs go at half the measured rate, so the preloaded events outlast them
-        // unless a rate is given (a run is cut short where the data ends).
-        let latencyEventsNeeded = latencyRate.map { $0 * latencySeconds + 1 } ?? events
+        // Enough events for the latency runs at up to 40k events/s (a run is cut short where the
+        // data ends, and says so in its events column).
+        let latencyEventsNeeded = latencyRate.map { $0 * latencySeconds + 1 } ?? latencySeconds * 40_000
         let data = try Handbook.transactions(max(events, quixEvents, min(latencyEventsNeeded, 1_700_000)))
         print("loaded \(data.count) handbook transactions", to: &standardError)
 
@@ -75,10 +77,10 @@ struct EndToEndBench: ParsableCommand {
             quix = try runQuix(data: data, kafka: kafka, admin: admin, logger: logger, suffix: String(suffix), vigilScores: topology.outputs.scoresTopic)
         }
 
-        // 4. Latency at half the maximum rate, per commit interval.
-        let rate = latencyRate ?? Int(vigilRate / 2)
-        var latencies: [(interval: Int, fetchWait: Int?, result: LatencyResult)] = []
-        for (number, variant) in latencyVariant.enumerated() where latencySeconds > 0 {
+        // 4. Latency at half the maximum rate (and lower), per commit interval and fetch wait.
+        let rates = latencyRate.map { [$0] } ?? latencyFractions.map { Int(vigilRate * $0) }
+        var latencies: [(rate: Int, interval: Int, fetchWait: Int?, result: LatencyResult)] = []
+        for (number, (rate, variant)) in rates.flatMap({ rate in latencyVariant.map { (rate, $0) } }).enumerated() where latencySeconds > 0 {
             let parts = variant.split(separator: "/").map { Int($0) }
             guard let interval = parts.first ?? nil, parts.allSatisfy({ $0 != nil }) else { throw ValidationError("--latency-variant takes COMMIT_MS or COMMIT_MS/FETCH_WAIT_MS, got \(variant)") }
             var variantKafka = vigilKafka
@@ -86,7 +88,7 @@ struct EndToEndBench: ParsableCommand {
             if let fetchWait { variantKafka.properties["fetch.wait.max.ms"] = String(fetchWait) }
             let result = try measureLatency(data: data, rate: rate, interval: interval, kafka: kafka, vigilKafka: variantKafka, admin: admin, logger: logger, suffix: "\(suffix)-\(number)")
             print("latency at \(rate)/s, variant \(variant): p50 \(result.p50) p99 \(result.p99) p99.9 \(result.p999) ms (\(result.matched)/\(result.produced) matched)", to: &standardError)
-            latencies.append((interval, fetchWait, result))
+            latencies.append((rate, interval, fetchWait, result))
         }
         let commitCosts = latencySeconds == 0 ? [] : try measureCommitCost(kafka: kafka, admin: admin, logger: logger, suffix: String(suffix))
 
@@ -105,11 +107,11 @@ struct EndToEndBench: ParsableCommand {
         }
         print("""
 
-        | latency (produce → score read, read_committed) | rate events/s | commit interval | consumer fetch.wait.max.ms | events | transactions/s | p50 ms | p99 ms | p99.9 ms | max ms | target p99 < 50 ms |
-        |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|
+        | latency (produce → score read, read_committed) | rate events/s | commit interval | consumer fetch.wait.max.ms | events | transactions/s | p50 ms | p99 ms | p99.9 ms | max ms | p50 first → last second | target p99 < 50 ms |
+        |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|
         """)
-        for (interval, fetchWait, result) in latencies {
-            print("| Vigil, card-fraud | \(rate) | \(interval) ms | \(fetchWait.map(String.init) ?? "500 (default)") | \(result.matched) | \(f1(result.transactionsPerSecond)) | \(f1(result.p50)) | \(f1(result.p99)) | \(f1(result.p999)) | \(f1(result.max)) | \(result.p99 < 50 ? "met" : "missed") |")
+        for (rate, interval, fetchWait, result) in latencies {
+            print("| Vigil, card-fraud | \(rate) | \(interval) ms | \(fetchWait.map(String.init) ?? "20 (the batch delay)") | \(result.matched) | \(f1(result.transactionsPerSecond)) | \(f1(result.p50)) | \(f1(result.p99)) | \(f1(result.p999)) | \(f1(result.max)) | \(result.trend) | \(result.p99 < 50 ? "met" : "missed") |")
         }
         print("""
 
@@ -204,6 +206,8 @@ struct EndToEndBench: ParsableCommand {
         var produced: Int, matched: Int
         var p50: Double, p99: Double, p999: Double, max: Double
         var transactionsPerSecond: Double
+        /// p50 of the first and the last second of the run: a growing latency means the rate is not sustained.
+        var trend: String
     }
 
     /// Produces at `rate` for `latencySeconds` into a fresh topology's source, each record stamped
@@ -262,10 +266,17 @@ struct EndToEndBench: ParsableCommand {
         let readAt = reader.readTimes(origin: origin)
         var latencies: [Double] = []
         for index in 1...total { if let read = readAt[index] { latencies.append((read - producedAt[index]).seconds * 1000) } }
+        // Latency by second of the run (in produce order, before sorting): whether it holds or grows.
+        let bySecond = (0..<latencySeconds).compactMap { second -> String? in
+            let slice = latencies[min(latencies.count, second * rate)..<min(latencies.count, (second + 1) * rate)].sorted()
+            return slice.isEmpty ? nil : "\(Int(slice[slice.count / 2]))"
+        }
+        print("p50 ms by second of the run: \(bySecond.joined(separator: " "))", to: &standardError)
+        let trend = "\(bySecond.first ?? "-") → \(bySecond.last ?? "-")"
         latencies.sort()
         func percentile(_ p: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int((p * Double(latencies.count)).rounded(.up)) - 1)] }
         return LatencyResult(produced: total, matched: latencies.count, p50: percentile(0.5), p99: percentile(0.99), p999: percentile(0.999), max: latencies.last ?? .nan,
-                             transactionsPerSecond: transactionsPerSecond)
+                             transactionsPerSecond: transactionsPerSecond, trend: trend)
     }
 }
 
