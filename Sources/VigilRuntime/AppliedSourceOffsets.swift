@@ -1,10 +1,13 @@
 import VigilCodec
 
-/// The highest source offset a segment behind a repartition topic has applied, per source
-/// partition. A source partition's events reach a repartition partition in offset order, so an
-/// event at or below the mark is a copy of one already applied: from an aborted transaction
-/// whose records the broker showed to a read_committed reader (Kafka hides them; Tansu, the
-/// test broker, does not). Written to the changelog with the state, so it is restored with it.
+/// The highest source offset the segment directly behind the source's repartition topic has
+/// applied, per source partition. A source partition's events reach a repartition partition in
+/// offset order (its one owner forwards them in order), so an event at or below the mark is a
+/// copy of one already applied: from an aborted transaction whose records the broker showed to
+/// a read_committed reader (Kafka hides them; Tansu, the test broker, does not). Written to the
+/// changelog with the state, so it is restored with it. It never moves back: replaying a
+/// source from an earlier offset needs fresh state (a new topology name), as the state
+/// downstream would count the replayed events again anyway.
 struct AppliedSourceOffsets: Equatable {
     private(set) var offsets: [Int32: Int64] = [:]
 

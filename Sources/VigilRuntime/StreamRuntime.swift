@@ -178,6 +178,9 @@ public final class StreamRuntime: @unchecked Sendable {
             groups[partition, default: []].append(index)
         }
         for partition in order {
+            // A revoke served inside the poll, after these records were fetched, has already
+            // committed and dropped the partition: its new owner reads them from the committed offset.
+            guard assigned.contains(partition) else { continue }
             let messages = groups[partition]!.map { batch.messages[$0] }
             guard let segment = plan.segment(consuming: partition.topic) else { continue }
             try process(messages, of: partition, segment: segment)
@@ -195,8 +198,14 @@ public final class StreamRuntime: @unchecked Sendable {
         if segmentIndex == 0 {
             try decodeSource(messages, pipeline: pipeline, into: &events, messageOfEvent: &messageOfEvent)
         } else {
+            // The guard keys on the event's source partition and offset, which arrive in order
+            // only directly behind the source (segment 1): behind a second repartition hop, one
+            // source partition's events come through several upstream partitions, read
+            // independently, so there the guard would drop events that are not copies.
             let segmentPartition = SegmentPartition(segment: segmentIndex, partition: partition.partition)
+            let guarded = segmentIndex == 1
             var applied = appliedSourceOffsets[segmentPartition] ?? AppliedSourceOffsets()
+            var skipped = 0
             for (index, message) in messages.enumerated() {
                 do {
                     try events.appendEncoded(message.value ?? [])
@@ -205,16 +214,20 @@ public final class StreamRuntime: @unchecked Sendable {
                     continue
                 }
                 let source = events.provenance[events.count - 1]
-                if applied.apply(partition: source.partition, offset: source.offset) {
+                if !guarded || applied.apply(partition: source.partition, offset: source.offset) {
                     messageOfEvent.append(index)
                 } else {
                     events.dropLast()
-                    statistics.duplicatesSkipped += 1
-                    metrics.duplicatesSkipped.increment()
+                    skipped += 1
                     logger.debug("skipped \(message.topic)/\(message.partition)@\(message.offset): source \(source.partition)@\(source.offset) is applied already (a copy from an aborted transaction)")
                 }
             }
-            appliedSourceOffsets[segmentPartition] = applied
+            if guarded { appliedSourceOffsets[segmentPartition] = applied }
+            if skipped > 0 {
+                statistics.duplicatesSkipped += skipped
+                metrics.duplicatesSkipped.increment(by: skipped)
+                logger.info("skipped \(skipped) repartitioned events of \(partition) whose source events are applied already (copies from an aborted transaction that the broker delivered)")
+            }
         }
         let next = messages[messages.count - 1].offset + 1
         nextOffsets[partition] = next

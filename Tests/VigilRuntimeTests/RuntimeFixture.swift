@@ -26,7 +26,12 @@ enum RuntimeFixture {
 
     /// The card-fraud topology under a fresh name and source topic, writing features with scores.
     static func topology(name: String, lateness: Int64 = 86_400_000) throws -> Topology {
-        var topology = try TopologyLoader.load(path: repository.appendingPathComponent("topologies/card-fraud.yaml").path)
+        try renamed(TopologyLoader.load(path: repository.appendingPathComponent("topologies/card-fraud.yaml").path), name: name, lateness: lateness)
+    }
+
+    /// `topology` under a fresh name (its own topics), with features in the score records.
+    static func renamed(_ original: Topology, name: String, lateness: Int64) -> Topology {
+        var topology = original
         topology.name = name
         topology.source.topics = ["\(name).transactions"]
         let rule = topology.outputs.alertRule

@@ -54,6 +54,60 @@ struct StreamRuntimeTests {
         }
     }
 
+    /// Stages keyed customer → terminal → customer again: two repartition hops, over two
+    /// partitions, so that one source partition's events reach the last stage through both
+    /// terminal partitions. Every event is scored once, with the features a replay computes.
+    @Test func threeSegmentsOverTwoPartitionsScoreEveryEventOnce() async throws {
+        try await BlockingCall.run {
+            let name = RuntimeFixture.unique("hops")
+            let repository = RuntimeFixture.repository.appendingPathComponent("topologies")
+            var yaml = try String(contentsOf: repository.appendingPathComponent("card-fraud.yaml"), encoding: .utf8)
+            let third = """
+              - name: customer_again
+                key: CUSTOMER_ID
+                features:
+                  - { name: CUSTOMER_AGAIN_NB_TX_1DAY_WINDOW, kind: count, window: 1d, delay: 1d }
+                  - { name: CUSTOMER_AGAIN_MAX_AMOUNT_7DAY_WINDOW, kind: max, field: TX_AMOUNT, window: 7d, delay: 1d }
+
+            model:
+            """
+            yaml = yaml.replacingOccurrences(of: "\nmodel:\n", with: "\n" + third + "\n")
+            // Two source partitions reach the later stages interleaved: allow them to be out of
+            // order (the runtime keeps source partitions within half the lateness, 12 h, of each
+            // other). The third stage's windows end a day before each event, so an event that
+            // arrives there after a later one (through the other terminal partition) changes no
+            // feature, and live features can equal a replay's.
+            let topology = RuntimeFixture.renamed(
+                try TopologyLoader.load(yaml: yaml, file: "three-segments.yaml", directory: repository.path), name: name, lateness: 86_400_000)
+            #expect(try TopicPlan(topology: topology).segments.count == 3)
+
+            let events = try RuntimeFixture.transactions(3000)
+            let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
+            try admin.createTopics([NewTopic(name: topology.source.topics[0], partitions: 2)])
+            try RuntimeFixture.produce(events, to: topology.source.topics[0])
+            let instance = try RuntimeFixture.RunningInstance(topology: topology, instance: "a")
+            let layout = RowLayout(topology: topology)
+            let scores = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: events.count)
+            instance.stop()
+            #expect(instance.failure == nil, "\(String(describing: instance.failure))")
+            #expect(instance.runtime.statistics.deadLettered == 0)
+            #expect(instance.runtime.statistics.duplicatesSkipped == 0, "no transaction aborted, so nothing is a copy")
+            #expect(scores.count == events.count)
+            #expect(Set(scores.map(\.id)) == Set(events.map(\.id)), "every event scored once")
+            let expected = try RuntimeFixture.replayFeatures(topology, events)
+            var mismatched = Set<String>()
+            for record in scores {
+                guard let reference = expected[record.id] else { mismatched.insert(record.id); continue }
+                if zip(record.features, reference).contains(where: { !(abs($0 - $1) <= 1e-9 || ($0.isNaN && $1.isNaN)) }) { mismatched.insert(record.id) }
+            }
+            let differing = mismatched.prefix(3).map { id in
+                let record = scores.first { $0.id == id }!
+                return zip(layout.featureNames + ["score"], zip(record.features, expected[id] ?? [])).filter { $0.1.0 != $0.1.1 }.map { "\($0.0): \($0.1.0) vs \($0.1.1)" }
+            }
+            #expect(mismatched.isEmpty, "\(mismatched.count) events scored with wrong features, e.g. \(differing)")
+        }
+    }
+
     /// Two commits fail with an abortable error: each transaction is aborted, its state changes
     /// rolled back, the input rewound to the committed offsets and processed again.
     @Test func anAbortedTransactionIsRolledBackAndDoneAgain() async throws {
