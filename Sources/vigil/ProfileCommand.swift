@@ -50,50 +50,23 @@ struct ProfileCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded: Topology
-        do {
-            // The profile this command writes need not exist yet.
-            loaded = try TopologyLoader.load(path: topology, requireDriftProfile: false)
-        } catch {
-            for diagnostic in error.diagnostics { printError(diagnostic.description) }
-            throw ExitCode(1)
-        }
+        // The profile this command writes need not exist yet.
+        let loaded = try ReplayConsole.loadTopology(topology, requireDriftProfile: false)
         guard let spec = loaded.drift else {
             printError("error: the topology '\(loaded.name)' (\(topology)) has no drift section: it names the features to profile")
             throw ExitCode(1)
         }
-        let fromTime = try from.map { try ReplayCommand.time($0, option: "--from") }
-        let untilTime = try until.map { try ReplayCommand.time($0, option: "--until") }
-        var kernel: (any ScoringKernel)?
-        if spec.monitorsScore {
-            do {
-                kernel = try ModelKernels.kernel(for: loaded)
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode(1)
-            }
-        }
-        let terminal = isatty(STDERR_FILENO) == 1
-        let progress: ((ReplayProgress) -> Void)? = terminal ? { ReplayCommand.drawProgress($0) } : nil
-        let profile: ReferenceProfile
-        let summary: ReplaySummary
-        do {
-            let replay = try FileReplay(topology: loaded, kernel: kernel, batchSize: batchSize)
-            (profile, summary) = try replay.buildProfile(
+        let fromTime = try from.map { try ReplayConsole.time($0, option: "--from") }
+        let untilTime = try until.map { try ReplayConsole.time($0, option: "--until") }
+        let kernel = spec.monitorsScore ? try ReplayConsole.loadKernel(for: loaded) : nil
+        let (profile, summary) = try ReplayConsole.withProgress { progress in
+            let built = try FileReplay(topology: loaded, kernel: kernel, batchSize: batchSize).buildProfile(
                 inputPath: input, from: fromTime, until: untilTime,
                 configuration: .init(bins: bins, sketchResolution: sketchResolution), progress: progress)
-            try profile.encodedJSON().write(to: URL(fileURLWithPath: output))
-        } catch {
-            if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
-            printError("error: \(error)")
-            throw ExitCode(1)
+            try built.profile.encodedJSON().write(to: URL(fileURLWithPath: output))
+            return built
         }
-        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        for (line, reason) in summary.malformed { printError("\(input):\(line): malformed: \(reason)") }
-        if summary.malformedCount > summary.malformed.count {
-            printError("… and \(summary.malformedCount - summary.malformed.count) more malformed rows")
-        }
-        for (line, reason) in summary.rejected { printError("\(input):\(line): rejected: \(reason)") }
+        ReplayConsole.reportRows(of: summary, input: input)
         let period = [profile.periodStartMs, profile.periodEndMs].map { $0.map(Self.utc) ?? "?" }.joined(separator: " .. ")
         printError("""
             replayed \(summary.eventsRead) events in \(String(format: "%.1f", summary.seconds)) s: profiled \(profile.eventCount) \

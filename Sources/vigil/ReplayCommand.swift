@@ -50,14 +50,8 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded: Topology
-        do {
-            // The drift profile is only needed when drift records are asked for.
-            loaded = try TopologyLoader.load(path: topology, requireDriftProfile: driftOutput != nil)
-        } catch {
-            for diagnostic in error.diagnostics { printError(diagnostic.description) }
-            throw ExitCode(1)
-        }
+        // The drift profile is only needed when drift records are asked for.
+        let loaded = try ReplayConsole.loadTopology(topology, requireDriftProfile: driftOutput != nil)
         var drift: DriftOutput?
         if let driftOutput {
             guard loaded.drift != nil else {
@@ -75,37 +69,15 @@ struct ReplayCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-        let fromTime = try from.map { try Self.time($0, option: "--from") }
-        let untilTime = try until.map { try Self.time($0, option: "--until") }
+        let fromTime = try from.map { try ReplayConsole.time($0, option: "--from") }
+        let untilTime = try until.map { try ReplayConsole.time($0, option: "--until") }
         // The same loading and input check as `vigil run`: a model that does not load is an error.
-        var kernel: (any ScoringKernel)?
-        if !noScore {
-            do {
-                kernel = try ModelKernels.kernel(for: loaded)
-            } catch {
-                printError("error: \(error)")
-                throw ExitCode(1)
-            }
+        let kernel = noScore ? nil : try ReplayConsole.loadKernel(for: loaded)
+        let summary = try ReplayConsole.withProgress { progress in
+            try FileReplay(topology: loaded, kernel: kernel, batchSize: batchSize)
+                .run(inputPath: input, outputPath: output, from: fromTime, until: untilTime, drift: drift, progress: progress)
         }
-        let terminal = isatty(STDERR_FILENO) == 1
-        let progress: ((ReplayProgress) -> Void)? = terminal ? { Self.drawProgress($0) } : nil
-        let replay: FileReplay
-        let summary: ReplaySummary
-        do {
-            replay = try FileReplay(topology: loaded, kernel: kernel, batchSize: batchSize)
-            summary = try replay.run(inputPath: input, outputPath: output, from: fromTime, until: untilTime,
-                                     drift: drift, progress: progress)
-        } catch {
-            if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
-            printError("error: \(error)")
-            throw ExitCode(1)
-        }
-        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
-        for (line, reason) in summary.malformed { printError("\(input):\(line): malformed: \(reason)") }
-        if summary.malformedCount > summary.malformed.count {
-            printError("… and \(summary.malformedCount - summary.malformed.count) more malformed rows")
-        }
-        for (line, reason) in summary.rejected { printError("\(input):\(line): rejected: \(reason)") }
+        ReplayConsole.reportRows(of: summary, input: input)
         let rate = summary.seconds > 0 ? Double(summary.eventsRead) / summary.seconds : 0
         printError("""
             replayed \(summary.eventsRead) events in \(String(format: "%.1f", summary.seconds)) s (\(Int(rate)) events/s): \
@@ -114,32 +86,5 @@ struct ReplayCommand: ParsableCommand {
             \(summary.scored ? "" : "; no scores")\
             \(driftOutput.map { "; \(summary.driftRecords) drift records and \(summary.driftAlerts) drift alerts written to \($0)" } ?? "")
             """)
-    }
-
-    static func time(_ text: String, option: String) throws -> Int64 {
-        if let value = TimestampParser.parse(text, format: .datetime) { return value }
-        if let value = Int64(text) { return value }
-        throw ValidationError("\(option) '\(text)': expected YYYY-MM-DD[ HH:MM:SS] (UTC) or epoch milliseconds")
-    }
-
-    static func drawProgress(_ progress: ReplayProgress) {
-        let rate = progress.elapsed > 0 ? Double(progress.eventsRead) / progress.elapsed : 0
-        var line = "\r\u{1B}[K"
-        if let total = progress.totalBytes, total > 0 {
-            let fraction = min(1, Double(progress.bytesRead) / Double(total))
-            let width = 30
-            let filled = Int(fraction * Double(width))
-            let remaining = fraction > 0 ? progress.elapsed * (1 - fraction) / fraction : 0
-            line += "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] "
-            line += String(format: "%3.0f%%  %@ events  %@ events/s  ETA %@", fraction * 100, "\(progress.eventsRead)", "\(Int(rate))", Self.clock(remaining))
-        } else {
-            line += "\(progress.eventsRead) events  \(Int(rate)) events/s"
-        }
-        FileHandle.standardError.write(Data(line.utf8))
-    }
-
-    static func clock(_ seconds: Double) -> String {
-        let total = Int(seconds.rounded())
-        return String(format: "%d:%02d", total / 60, total % 60)
     }
 }
