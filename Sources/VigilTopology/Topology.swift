@@ -57,3 +57,18 @@ public struct Topology: Sendable, Equatable {
         return directory + "/" + path
     }
 }
+
+extension Topology {
+    /// The same topology under another name, reading `sourceTopics`, with every output topic at
+    /// its default for the new name (so that a run of it shares no topic with another); the
+    /// alert rule and whether score records carry the features are kept.
+    public func renamed(_ name: String, sourceTopics: [String]) -> Topology {
+        var topology = self
+        topology.name = name
+        topology.source.topics = sourceTopics
+        topology.outputs = OutputSpec(defaultsFor: name)
+        topology.outputs.alertRule = outputs.alertRule
+        topology.outputs.includeFeatures = outputs.includeFeatures
+        return topology
+    }
+}

@@ -38,11 +38,7 @@ struct DemoCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let runName = "\(loaded.name)-demo-\(Int(Date().timeIntervalSince1970))"
-        loaded.name = runName
-        loaded.source.topics = ["\(runName).transactions"]
-        let rule = loaded.outputs.alertRule
-        loaded.outputs = OutputSpec(defaultsFor: runName)
-        loaded.outputs.alertRule = rule
+        loaded = loaded.renamed(runName, sourceTopics: ["\(runName).transactions"])
         loaded.outputs.includeFeatures = true
         let kafka = KafkaConfiguration(bootstrapServers: bootstrap, clientID: "vigil-demo")
 

@@ -90,11 +90,7 @@ struct CrashLoopTests {
             // The restored state is right: every score, before and after each kill, carries the
             // features a replay of the same events computes.
             let expected = try RuntimeFixture.replayFeatures(topology, events)
-            var mismatched = Set<String>()
-            for record in scores {
-                guard let reference = expected[record.id] else { mismatched.insert(record.id); continue }
-                if zip(record.features, reference).contains(where: { !(abs($0 - $1) <= 1e-9 || ($0.isNaN && $1.isNaN)) }) { mismatched.insert(record.id) }
-            }
+            let mismatched = RuntimeFixture.mismatchedIDs(scores, expected: expected)
             #expect(mismatched.isEmpty, "\(mismatched.count) events scored with wrong features, e.g. \(mismatched.prefix(3))")
 
             // Duplicates come only from transactions open at a kill (this broker shows aborted

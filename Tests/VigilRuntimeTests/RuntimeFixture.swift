@@ -31,13 +31,8 @@ enum RuntimeFixture {
 
     /// `topology` under a fresh name (its own topics), with features in the score records.
     static func renamed(_ original: Topology, name: String, lateness: Int64) -> Topology {
-        var topology = original
-        topology.name = name
-        topology.source.topics = ["\(name).transactions"]
-        let rule = topology.outputs.alertRule
-        topology.outputs = OutputSpec(defaultsFor: name)
+        var topology = original.renamed(name, sourceTopics: ["\(name).transactions"])
         topology.outputs.includeFeatures = true
-        topology.outputs.alertRule = rule
         topology.processing.allowedLateness = lateness
         return topology
     }
@@ -134,6 +129,17 @@ enum RuntimeFixture {
         var features: [Double]
         var partition: Int32
         var offset: Int64
+    }
+
+    /// The ids of score records whose features and score differ from `expected` by more than
+    /// 1e-9 (NaN matching NaN), or that `expected` lacks.
+    static func mismatchedIDs(_ scores: [ScoreRecord], expected: [String: [Double]]) -> Set<String> {
+        var mismatched = Set<String>()
+        for record in scores {
+            guard let reference = expected[record.id] else { mismatched.insert(record.id); continue }
+            if zip(record.features, reference).contains(where: { !(abs($0 - $1) <= 1e-9 || ($0.isNaN && $1.isNaN)) }) { mismatched.insert(record.id) }
+        }
+        return mismatched
     }
 
     /// Reads the scores topic from the start until `count` records have arrived (or the deadline).

@@ -95,11 +95,7 @@ struct StreamRuntimeTests {
             #expect(scores.count == events.count)
             #expect(Set(scores.map(\.id)) == Set(events.map(\.id)), "every event scored once")
             let expected = try RuntimeFixture.replayFeatures(topology, events)
-            var mismatched = Set<String>()
-            for record in scores {
-                guard let reference = expected[record.id] else { mismatched.insert(record.id); continue }
-                if zip(record.features, reference).contains(where: { !(abs($0 - $1) <= 1e-9 || ($0.isNaN && $1.isNaN)) }) { mismatched.insert(record.id) }
-            }
+            let mismatched = RuntimeFixture.mismatchedIDs(scores, expected: expected)
             let differing = mismatched.prefix(3).map { id in
                 let record = scores.first { $0.id == id }!
                 return zip(layout.featureNames + ["score"], zip(record.features, expected[id] ?? [])).filter { $0.1.0 != $0.1.1 }.map { "\($0.0): \($0.1.0) vs \($0.1.1)" }
@@ -164,11 +160,7 @@ struct StreamRuntimeTests {
             // state left with an aborted batch in it would count those events twice for every
             // later event of the customer that day).
             let expected = try RuntimeFixture.replayFeatures(topology, events)
-            var mismatched = Set<String>()
-            for record in scores {
-                guard let reference = expected[record.id] else { mismatched.insert(record.id); continue }
-                if zip(record.features, reference).contains(where: { !(abs($0 - $1) <= 1e-9 || ($0.isNaN && $1.isNaN)) }) { mismatched.insert(record.id) }
-            }
+            let mismatched = RuntimeFixture.mismatchedIDs(scores, expected: expected)
             #expect(mismatched.isEmpty, "\(mismatched.count) events scored with wrong features, e.g. \(mismatched.prefix(3))")
         }
     }

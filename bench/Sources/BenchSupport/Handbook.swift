@@ -56,11 +56,7 @@ public enum Handbook {
     /// lateness. Below the terminal features' 7-day delay, lateness changes no feature value.
     public static func topology(name: String, lateness: Int64 = 6 * 86_400_000) throws -> Topology {
         var topology = try TopologyLoader.load(path: repository.appendingPathComponent("topologies/card-fraud.yaml").path)
-        topology.name = name
-        topology.source.topics = ["\(name).transactions"]
-        let rule = topology.outputs.alertRule
-        topology.outputs = OutputSpec(defaultsFor: name)
-        topology.outputs.alertRule = rule
+            .renamed(name, sourceTopics: ["\(name).transactions"])
         topology.processing.allowedLateness = lateness
         return topology
     }
