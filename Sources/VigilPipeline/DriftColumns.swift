@@ -14,6 +14,23 @@ struct DriftColumns: Sendable {
         categorical = categoricalNames.map { layout.column(of: $0)! }
     }
 
+    /// Calls `body` with each live (not rejected) event of `batch` at or after `from`, in batch
+    /// order: its time, its values (read into `numeric` and `categorical`, reused from event to
+    /// event) and its score when `withScore` (from `scores`, one per event; empty: none).
+    func forEachEvent(
+        of batch: EventBatch, scores: [Double], from: Int64?, withScore: Bool,
+        numeric: inout [Double], categorical: inout [String?],
+        _ body: (_ time: Int64, _ numeric: [Double], _ categorical: [String?], _ score: Double?) -> Void
+    ) {
+        precondition(scores.isEmpty || scores.count == batch.count, "one score per event, or none")
+        for index in 0..<batch.count where batch.rejections[index] == nil {
+            let time = batch.times[index]
+            if let from, time < from { continue }
+            read(batch, index, numeric: &numeric, categorical: &categorical)
+            body(time, numeric, categorical, withScore && !scores.isEmpty ? scores[index] : nil)
+        }
+    }
+
     /// Fills `numeric` and `categorical` (sized to the column counts) with event `index`'s values.
     func read(_ batch: EventBatch, _ index: Int, numeric values: inout [Double], categorical categories: inout [String?]) {
         let base = index * batch.layout.width

@@ -113,13 +113,9 @@ public struct PipelineDriftMonitor: Sendable {
     /// makes the score missing). Events before `from` (ms), when given, are skipped: a replay's
     /// warm-up. Returns the emissions of the windows these events closed, oldest first.
     public mutating func observe(_ batch: EventBatch, scores: [Double], from: Int64? = nil) -> [DriftEmission] {
-        precondition(scores.isEmpty || scores.count == batch.count, "one score per event, or none")
         var emissions: [DriftEmission] = []
-        for index in 0..<batch.count where batch.rejections[index] == nil {
-            let time = batch.times[index]
-            if let from, time < from { continue }
-            columns.read(batch, index, numeric: &numeric, categorical: &categorical)
-            let score = watchesScore && !scores.isEmpty ? scores[index] : nil
+        columns.forEachEvent(of: batch, scores: scores, from: from, withScore: watchesScore, numeric: &numeric, categorical: &categorical) {
+            time, numeric, categorical, score in
             do {
                 if let emission = try monitor.observe(eventTimeMs: time, numeric: numeric, categorical: categorical, score: score) {
                     emissions.append(emission)

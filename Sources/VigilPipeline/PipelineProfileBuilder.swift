@@ -29,12 +29,8 @@ public struct PipelineProfileBuilder: Sendable {
     /// Adds the batch's live events with their scores (one per event; empty or NaN: missing),
     /// skipping events before `from` (ms) when given.
     public mutating func add(_ batch: EventBatch, scores: [Double], from: Int64? = nil) {
-        precondition(scores.isEmpty || scores.count == batch.count, "one score per event, or none")
-        for index in 0..<batch.count where batch.rejections[index] == nil {
-            let time = batch.times[index]
-            if let from, time < from { continue }
-            columns.read(batch, index, numeric: &numeric, categorical: &categorical)
-            let score = watchesScore && !scores.isEmpty ? scores[index] : nil
+        columns.forEachEvent(of: batch, scores: scores, from: from, withScore: watchesScore, numeric: &numeric, categorical: &categorical) {
+            time, numeric, categorical, score in
             do {
                 try builder.add(eventTimeMs: time, numeric: numeric, categorical: categorical, score: score)
             } catch {
