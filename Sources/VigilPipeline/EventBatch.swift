@@ -154,6 +154,20 @@ public struct EventBatch: Sendable {
         rejections.append(nil)
     }
 
+    /// Appends event `index` of `other` (a batch of the same topology) with everything computed
+    /// so far: what ``appendEncoded(_:)`` would give for its encoding, without the bytes.
+    public mutating func append(_ index: Int, of other: EventBatch) {
+        precondition(other.layout.width == layout.width && other.layout.keyFields.count == layout.keyFields.count, "batches of different topologies")
+        let width = layout.width
+        times.append(other.times[index])
+        rows.append(contentsOf: other.rows[(index * width)..<((index + 1) * width)])
+        let keyWidth = layout.keyFields.count
+        keys.append(contentsOf: other.keys[(index * keyWidth)..<((index + 1) * keyWidth)])
+        ids.append(contentsOf: other.ids(of: index))
+        provenance.append(other.provenance[index])
+        rejections.append(nil)
+    }
+
     /// Sets every derived and feature column back to NaN, to run the events through again.
     public mutating func clearFeatures() {
         let width = layout.width

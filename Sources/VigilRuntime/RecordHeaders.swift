@@ -19,6 +19,32 @@ public enum RecordHeaders {
     /// On a changelog record: its value is the highest source offset applied per source
     /// partition by a stage behind a repartition topic (``AppliedSourceOffsets``), not a key's state.
     public static let appliedSourceOffsets = "vigil.applied.source.offsets"
+    /// On a changelog record of a segment that took events handed over inside the instance
+    /// (local delivery): the source offsets the transaction consumed up to, `partition:offset`
+    /// pairs joined by commas. The record reflects committed input only when the group's
+    /// committed offset of each of those source partitions has reached the offset given.
+    public static let sourceOffsets = "vigil.source.offsets"
+
+    /// On a repartition record with no value: a barrier. The source partition it names was
+    /// assigned to a new owner, which had committed it up to (not including) the offset after
+    /// the one given; everything its earlier owners forwarded lies before this record.
+    public static let barrier = "vigil.barrier"
+
+    /// `0:150,3:72` for `[0: 150, 3: 72]`.
+    static func encodeOffsets(_ offsets: [Int32: Int64]) -> String {
+        offsets.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
+    }
+
+    /// The inverse of ``encodeOffsets(_:)``; nil for text not of that form.
+    static func decodeOffsets(_ text: Substring) -> [Int32: Int64]? {
+        var offsets: [Int32: Int64] = [:]
+        for pair in text.split(separator: ",") {
+            let parts = pair.split(separator: ":")
+            guard parts.count == 2, let partition = Int32(parts[0]), let offset = Int64(parts[1]) else { return nil }
+            offsets[partition] = offset
+        }
+        return offsets
+    }
 
     static func provenance(topic: String, partition: Int32, offset: Int64) -> [KafkaHeader] {
         provenance(topic: KafkaHeader(sourceTopic, topic), partition: partition, offset: offset)

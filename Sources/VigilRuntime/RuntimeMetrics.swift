@@ -47,6 +47,7 @@ public struct RuntimeMetrics: Sendable {
     public let transactionsCommitted: Counter
     public let transactionsAborted: Counter
     public let duplicatesSkipped: Counter
+    public let deliveredLocally: Counter
     /// Label `kind`: `assigned`, `revoked` or `lost`.
     public let rebalances: MetricFamily<Counter>
     /// `vigil_healthy`, kept in step with ``health``.
@@ -96,6 +97,9 @@ public struct RuntimeMetrics: Sendable {
         duplicatesSkipped = registry.counter(
             "vigil_repartition_duplicates_skipped_total",
             help: "Repartitioned events skipped as copies of applied ones (records of aborted transactions a broker showed).")
+        deliveredLocally = registry.counter(
+            "vigil_events_delivered_locally_total",
+            help: "Events handed to the next stage inside the instance instead of through the repartition topic.")
         rebalances = registry.counter(
             "vigil_rebalances_total", help: "Consumer group rebalance events, by kind (assigned, revoked, lost).", labelNames: ["kind"])
         healthy = registry.gauge("vigil_healthy", help: "1 while the runtime is healthy, 0 once it marked itself unhealthy.")

@@ -28,6 +28,9 @@ public struct RuntimeOptions: Sendable {
     /// interval (see ``TransactionCycle/commitsWhenDrained``). Default true: at a rate below
     /// the maximum an event waits for one commit, not for the interval.
     public var commitsWhenDrained = true
+    /// Whether events keyed to a repartition partition this instance owns skip the topic (see
+    /// ``VigilTopology/ProcessingSpec/localDelivery``). Default true.
+    public var deliversLocally = true
     /// Most input events per transaction. Default 10,000.
     public var maxEventsPerTransaction: Int = 10_000
     /// How often each partition's full state is snapshotted (bounding restore time). Default 60 s.
@@ -41,6 +44,7 @@ public struct RuntimeOptions: Sendable {
         batchDelay = .milliseconds(processing.batchDelay)
         commitInterval = .milliseconds(max(1, processing.commitInterval))
         commitsWhenDrained = processing.commitWhenDrained
+        deliversLocally = processing.localDelivery
     }
 
     public init(kafka: KafkaConfiguration, instanceID: String) {

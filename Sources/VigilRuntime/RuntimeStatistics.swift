@@ -14,6 +14,9 @@ public struct RuntimeStatistics: Sendable, Equatable {
     /// Repartitioned events skipped because their source event was already applied: copies
     /// from an aborted transaction that a broker showed to read_committed readers (Tansu does).
     public var duplicatesSkipped = 0
+    /// Events handed from the source's stage to the next inside the instance (local delivery)
+    /// instead of through the repartition topic.
+    public var deliveredLocally = 0
 
     public init() {}
 }

@@ -43,6 +43,23 @@ public final class StreamRuntime: @unchecked Sendable {
     /// Per segment partition behind a repartition topic; put back when a transaction aborts.
     private var appliedSourceOffsets: [SegmentPartition: AppliedSourceOffsets] = [:]
     private var appliedAtBegin: [SegmentPartition: AppliedSourceOffsets] = [:]
+    // Local delivery (source stage → the segment behind it, inside the instance).
+    /// Per source partition this instance owns: the source offset of the newest event (or
+    /// barrier) it sent through the repartition topic to each repartition partition since it
+    /// was assigned.
+    private var sentThroughTopic: [Int32: [Int32: Int64]] = [:]
+    /// Source partitions assigned since the last commit, whose barriers go out (again) in the
+    /// next transaction.
+    private var barriersDue: Set<Int32> = []
+    /// Since when the sources have waited for a repartition partition to catch up.
+    private var catchUpSince: ContinuousClock.Instant?
+    /// Per segment partition that took handed-over events in the open transaction: from which
+    /// source partitions (their offsets after it tag its changelog records).
+    private var localSources: [SegmentPartition: Set<Int32>] = [:]
+    /// Segment partitions whose restore passed over records of unfinished local deliveries:
+    /// snapshotted in the next transaction, so that no later restore reads those records again
+    /// (once the source commits past them they would look committed).
+    private var snapshotDue: Set<SegmentPartition> = []
     private var eventTimes: [Int64] = []
     private var ingestTimes: [Int64] = []
     private var lastStateMetrics: ContinuousClock.Instant?
@@ -68,10 +85,9 @@ public final class StreamRuntime: @unchecked Sendable {
     public private(set) var statistics = RuntimeStatistics()
     /// Called after every committed transaction (tests and metrics watch progress with it).
     public var onCommit: (@Sendable (RuntimeStatistics) -> Void)?
-    /// For tests, set before ``run()``: the commit attempts (counted from 1) that fail as if
-    /// the broker had answered an abortable error, so that the abort path runs for real.
-    var failingCommitAttempts: Set<Int> = []
-    private var commitAttempts = 0
+    /// For tests: how many of the next commit attempts fail as if the broker had answered an
+    /// abortable error, so that the abort path runs for real. May be set from any thread.
+    let failingCommits = Atomic<Int>(0)
 
     struct SegmentPartition: Hashable { var segment: Int; var partition: Int32 }
 
@@ -166,6 +182,8 @@ public final class StreamRuntime: @unchecked Sendable {
             try producer.beginTransaction()
             driftCheckpoint = driftMonitor?.checkpoint()
             appliedAtBegin = appliedSourceOffsets
+            for due in snapshotDue where touchedSegments[due] == nil { touchedSegments[due] = position(of: due) }
+            try sendBarriers()
         }
         statistics.eventsIn += batch.messages.count
         metrics.eventsIn.increment(by: batch.messages.count)
@@ -190,7 +208,6 @@ public final class StreamRuntime: @unchecked Sendable {
     private func process(_ messages: [ConsumedMessage], of partition: TopicPartition, segment segmentIndex: Int) throws {
         let pipeline = try pipeline(for: partition.partition)
         if touchedPipelines.insert(partition.partition).inserted { pipeline.beginBatch() }
-        let segment = plan.segments[segmentIndex]
         var events = pipeline.makeBatch(capacity: messages.count)
         var messageOfEvent: [Int] = []
         messageOfEvent.reserveCapacity(messages.count)
@@ -207,8 +224,14 @@ public final class StreamRuntime: @unchecked Sendable {
             var applied = appliedSourceOffsets[segmentPartition] ?? AppliedSourceOffsets()
             var skipped = 0
             for (index, message) in messages.enumerated() {
+                let value = message.value ?? []
+                if value.isEmpty, guarded, let barrier = message.headers.first(where: { $0.name == RecordHeaders.barrier })?.stringValue,
+                   let offsets = RecordHeaders.decodeOffsets(Substring(barrier)) {
+                    for (source, below) in offsets { _ = applied.apply(partition: source, offset: below) }
+                    continue
+                }
                 do {
-                    try events.appendEncoded(message.value ?? [])
+                    try events.appendEncoded(value)
                 } catch {
                     try deadLetter(message, stage: "repartition", reason: "not a staged event: \(error)")
                     continue
@@ -239,16 +262,23 @@ public final class StreamRuntime: @unchecked Sendable {
             eventTimes.append(contentsOf: events.times)
             for index in messageOfEvent { ingestTimes.append(messages[index].timestamp ?? 0) }
         }
-        for stage in segment.stages { pipeline.runStage(stage, on: &events) }
+        try runSegment(segmentIndex, on: &events, partition: partition.partition, pipeline: pipeline) { messages[messageOfEvent[$0]] }
+    }
+
+    /// Runs a segment's stages on one partition's events, dead-letters what they reject, and
+    /// scores or forwards the rest. `message(i)` is the consumed record behind event `i`.
+    private func runSegment(_ segmentIndex: Int, on events: inout EventBatch, partition: Int32, pipeline: Pipeline,
+                            message: (Int) -> ConsumedMessage) throws {
+        for stage in plan.segments[segmentIndex].stages { pipeline.runStage(stage, on: &events) }
         for index in 0..<events.count {
             if let rejection = events.rejections[index] {
-                try deadLetter(messages[messageOfEvent[index]], stage: rejection.stage, reason: rejection.reason, provenance: events.provenance[index])
+                try deadLetter(message(index), stage: rejection.stage, reason: rejection.reason, provenance: events.provenance[index])
             }
         }
         if segmentIndex == plan.segments.count - 1 {
             try emitScores(events, pipeline: pipeline)
         } else {
-            try forward(events, to: segmentIndex + 1)
+            try forward(events, from: segmentIndex, message: message)
         }
     }
 
@@ -300,21 +330,108 @@ public final class StreamRuntime: @unchecked Sendable {
         }
     }
 
-    private func forward(_ events: EventBatch, to segmentIndex: Int) throws {
-        let segment = plan.segments[segmentIndex]
+    /// Sends the events on to the next segment's owner through its repartition topic, or, for
+    /// the segment behind the source, hands them over inside the instance when it owns their
+    /// partition there and everything it sent that partition through the topic is applied.
+    private func forward(_ events: EventBatch, from segmentIndex: Int, message: (Int) -> ConsumedMessage) throws {
+        let segment = plan.segments[segmentIndex + 1]
         let keyStage = segment.stages.first ?? 0
+        // Only behind the source: there a source partition's events reach each repartition
+        // partition in offset order, which the hand-over rule (and the applied-offset guard) rely on.
+        let mayDeliverLocally = segmentIndex == 0 && options.deliversLocally
+        var handedOver: [Int32: [Int]] = [:]
+        var localTargets: [Int32: Bool] = [:]
         for index in 0..<events.count where events.rejections[index] == nil {
             var key = events.key(index, stage: keyStage).description
-            eventWriter.removeAll()
-            events.encodeEvent(at: index, into: &eventWriter)
+            let source = events.provenance[index]
             try key.withUTF8 { key in
                 let key = UnsafeRawBufferPointer(key)
-                try eventWriter.bytes.withUnsafeBytes { value in
-                    try producer.send(topic: segment.inputTopic, partition: Self.partition(of: key, count: partitionCount), key: key, value: value, timestamp: events.times[index])
+                let target = Self.partition(of: key, count: partitionCount)
+                if mayDeliverLocally {
+                    if localTargets[target] ?? deliversLocally(to: target) {
+                        localTargets[target] = true
+                        handedOver[target, default: []].append(index)
+                        return
+                    }
+                    localTargets[target] = false
+                    sentThroughTopic[source.partition, default: [:]][target] = source.offset
                 }
+                eventWriter.removeAll()
+                events.encodeEvent(at: index, into: &eventWriter)
+                try eventWriter.bytes.withUnsafeBytes { value in
+                    try producer.send(topic: segment.inputTopic, partition: target, key: key, value: value, timestamp: events.times[index])
+                }
+                statistics.forwarded += 1
             }
-            statistics.forwarded += 1
         }
+        for (target, indices) in handedOver.sorted(by: { $0.key < $1.key }) {
+            try deliver(events.provenance[indices[0]].partition, events, indices, to: target, message: message)
+        }
+    }
+
+    /// Whether events may skip the topic to repartition partition `target`: this instance owns
+    /// (and has restored) it, and it has applied everything this instance sent it through the
+    /// topic, barriers included. A barrier of each source partition, sent when the partition
+    /// was assigned, lands behind everything its earlier owners sent; waiting for all sources
+    /// at once keeps the sources' events in the order the topic would have given them.
+    private func deliversLocally(to target: Int32) -> Bool {
+        guard !sentThroughTopic.isEmpty, assigned.contains(TopicPartition(plan.segments[1].inputTopic, target)) else { return false }
+        let applied = appliedSourceOffsets[SegmentPartition(segment: 1, partition: target)]
+        for (source, targets) in sentThroughTopic {
+            guard let sent = targets[target], (applied?.offsets[source] ?? .min) >= sent else { return false }
+        }
+        return true
+    }
+
+    /// Sends every due barrier: to each repartition partition, for each newly assigned source
+    /// partition, the offset below which its earlier owners forwarded everything.
+    private func sendBarriers() throws {
+        guard options.deliversLocally, plan.segments.count > 1 else { return }
+        let topic = plan.segments[1].inputTopic
+        for source in barriersDue.sorted() {
+            let below = (committedOffsets[TopicPartition(plan.segments[0].inputTopic, source)] ?? 0) - 1
+            let header = [KafkaHeader(RecordHeaders.barrier, RecordHeaders.encodeOffsets([source: below]))]
+            for target in 0..<partitionCount {
+                try producer.send(ProducerRecord(topic: topic, partition: target, key: nil, value: nil, headers: header))
+                sentThroughTopic[source, default: [:]][target] = below
+            }
+        }
+    }
+
+    /// Hands events of one source partition to repartition partition `target`'s segment in the
+    /// open transaction, as if read from the topic: through the applied-offset guard, its
+    /// stages, and on to scoring.
+    private func deliver(_ source: Int32, _ events: EventBatch, _ indices: [Int], to target: Int32, message: (Int) -> ConsumedMessage) throws {
+        let pipeline = try pipeline(for: target)
+        if touchedPipelines.insert(target).inserted { pipeline.beginBatch() }
+        let segmentPartition = SegmentPartition(segment: 1, partition: target)
+        var batch = pipeline.makeBatch(capacity: indices.count)
+        var applied = appliedSourceOffsets[segmentPartition] ?? AppliedSourceOffsets()
+        var origins: [Int] = []
+        origins.reserveCapacity(indices.count)
+        for index in indices {
+            let provenance = events.provenance[index]
+            // Only after an abort on a broker that shows aborted records: the copy it showed was applied.
+            guard applied.apply(partition: provenance.partition, offset: provenance.offset) else {
+                statistics.duplicatesSkipped += 1
+                metrics.duplicatesSkipped.increment()
+                continue
+            }
+            batch.append(index, of: events)
+            origins.append(index)
+        }
+        appliedSourceOffsets[segmentPartition] = applied
+        if touchedSegments[segmentPartition] == nil { touchedSegments[segmentPartition] = position(of: segmentPartition) }
+        localSources[segmentPartition, default: []].insert(source)
+        statistics.deliveredLocally += batch.count
+        metrics.deliveredLocally.increment(by: batch.count)
+        try runSegment(1, on: &batch, partition: target, pipeline: pipeline) { message(origins[$0]) }
+    }
+
+    /// The input position of a segment partition: in the open transaction, else committed.
+    private func position(of segmentPartition: SegmentPartition) -> Int64 {
+        let input = TopicPartition(plan.segments[segmentPartition.segment].inputTopic, segmentPartition.partition)
+        return nextOffsets[input] ?? committedOffsets[input] ?? 0
     }
 
     private func emitScores(_ events: EventBatch, pipeline: Pipeline) throws {
@@ -385,29 +502,51 @@ public final class StreamRuntime: @unchecked Sendable {
     /// oldest head record: a partition more than half the allowed lateness ahead of the oldest
     /// source partition that still has records waiting is paused until that one catches up.
     /// Without it, a backlog read partition by partition reaches a later stage (behind a
-    /// repartition topic) out of order, beyond the allowed lateness.
+    /// repartition topic) out of order, beyond the allowed lateness. All sources also wait
+    /// while a repartition partition catches up for local delivery (``catchingUp()``).
     private func alignSources() throws {
         let sources = assigned.filter { plan.segment(consuming: $0.topic) == 0 }
-        guard sources.count > 1 else { return }
-        func hasWaitingRecords(_ partition: TopicPartition) -> Bool {
-            guard let high = consumer.cachedWatermarks(partition)?.high else { return true }
-            return high > (nextOffsets[partition] ?? committedOffsets[partition] ?? 0)
+        let hold = catchingUp()
+        var ahead: Set<TopicPartition> = []
+        if sources.count > 1 {
+            func hasWaitingRecords(_ partition: TopicPartition) -> Bool {
+                guard let high = consumer.cachedWatermarks(partition)?.high else { return true }
+                return high > (nextOffsets[partition] ?? committedOffsets[partition] ?? 0)
+            }
+            let waiting = sources.filter(hasWaitingRecords)
+            let floor = waiting.map { sourceEventTime[$0] ?? .min }.min()
+            let slack = max(1, topology.processing.allowedLateness / 2)
+            for partition in sources {
+                let isAhead = floor.map { floor in
+                    let time = sourceEventTime[partition] ?? .min
+                    return floor == .min ? time != .min : time > floor &+ slack
+                } ?? false
+                if isAhead { ahead.insert(partition) }
+            }
         }
-        let waiting = sources.filter(hasWaitingRecords)
-        let floor = waiting.map { sourceEventTime[$0] ?? .min }.min()
-        let slack = max(1, topology.processing.allowedLateness / 2)
-        var pause: [TopicPartition] = []
-        var resume: [TopicPartition] = []
-        for partition in sources {
-            let ahead = floor.map { floor in
-                let time = sourceEventTime[partition] ?? .min
-                return floor == .min ? time != .min : time > floor &+ slack
-            } ?? false
-            if ahead && !pausedSources.contains(partition) { pause.append(partition) }
-            if !ahead && pausedSources.contains(partition) { resume.append(partition) }
+        let pause = sources.filter { (hold || ahead.contains($0)) && !pausedSources.contains($0) }
+        let resume = pausedSources.filter { sources.contains($0) && !hold && !ahead.contains($0) }
+        if !pause.isEmpty { try consumer.pause(Array(pause)); pausedSources.formUnion(pause) }
+        if !resume.isEmpty { try consumer.resume(Array(resume)); pausedSources.subtract(resume) }
+    }
+
+    /// Whether the sources should wait for a repartition partition this instance owns to apply
+    /// what the instance sent it through the topic (after an assignment's barriers, or an
+    /// abort). Under a steady stream the events sent through the topic are otherwise always one
+    /// transaction ahead of what the partition has read, and it never switches to local
+    /// delivery. The wait is one commit and one fetch; it is cut off after a second (a
+    /// transaction left open upstream can hold the partition back) and tried again 10 s later.
+    private func catchingUp() -> Bool {
+        guard options.deliversLocally, plan.segments.count > 1, !sentThroughTopic.isEmpty else { catchUpSince = nil; return false }
+        let topic = plan.segments[1].inputTopic
+        guard assigned.contains(where: { $0.topic == topic && !deliversLocally(to: $0.partition) }) else { catchUpSince = nil; return false }
+        let since = catchUpSince ?? clock.now
+        if clock.now - since >= .seconds(10) {
+            catchUpSince = clock.now
+            return true
         }
-        if !pause.isEmpty { try consumer.pause(pause); pausedSources.formUnion(pause) }
-        if !resume.isEmpty { try consumer.resume(resume); pausedSources.subtract(resume) }
+        catchUpSince = since
+        return clock.now - since < .seconds(1)
     }
 
     // MARK: Transactions
@@ -425,9 +564,9 @@ public final class StreamRuntime: @unchecked Sendable {
         // The cycle decides how often a retriable commit failure is retried.
         while true {
             do throws(KafkaError) {
-                commitAttempts += 1
-                if failingCommitAttempts.remove(commitAttempts) != nil {
-                    throw KafkaError(code: .state, message: "commit attempt \(commitAttempts) fails as the test asked", severity: .abortRequired)
+                if failingCommits.load(ordering: .relaxed) > 0 {
+                    failingCommits.subtract(1, ordering: .relaxed)
+                    throw KafkaError(code: .state, message: "a commit fails as the test asked", severity: .abortRequired)
                 }
                 try producer.commitTransaction()
                 break
@@ -444,9 +583,12 @@ public final class StreamRuntime: @unchecked Sendable {
         eventTimes.removeAll(keepingCapacity: true)
         ingestTimes.removeAll(keepingCapacity: true)
         updateStateMetrics()
+        snapshotDue.subtract(touchedSegments.keys)
+        barriersDue.removeAll()
         nextOffsets.removeAll()
         touchedPipelines.removeAll()
         touchedSegments.removeAll()
+        localSources.removeAll()
         cycle.committed()
         statistics.transactionsCommitted += 1
         onCommit?(statistics)
@@ -473,32 +615,46 @@ public final class StreamRuntime: @unchecked Sendable {
         for (segmentPartition, stateOffset) in touchedSegments {
             guard let pipeline = pipelines[segmentPartition.partition] else { continue }
             let stages = plan.segments[segmentPartition.segment].stages
-            let headers = [KafkaHeader(RecordHeaders.stateOffset, String(stateOffset))]
+            let sourceOffsets = localSourceOffsets(segmentPartition)
+            var headers = [KafkaHeader(RecordHeaders.stateOffset, String(stateOffset))]
+            if !sourceOffsets.isEmpty { headers.append(KafkaHeader(RecordHeaders.sourceOffsets, RecordHeaders.encodeOffsets(sourceOffsets))) }
             for stage in stages {
                 for key in pipeline.touchedKeys(stage: stage) {
                     try sendState(of: key, stage: stage, pipeline: pipeline, partition: segmentPartition.partition, headers: headers)
                     statistics.changelogRecords += 1
                 }
             }
-            try sendAppliedSourceOffsets(segmentPartition, stateOffset: stateOffset)
+            try sendAppliedSourceOffsets(segmentPartition, headers: headers)
             // The first snapshot comes one interval after the partition's first commit: a
             // snapshot of a state that was just restored, or is still small, saves nothing.
-            guard let last = lastSnapshot[segmentPartition] else {
+            let due: Bool
+            if snapshotDue.contains(segmentPartition) {
+                due = true
+            } else if let last = lastSnapshot[segmentPartition] {
+                due = clock.now - last >= options.snapshotInterval
+            } else {
                 lastSnapshot[segmentPartition] = clock.now
-                continue
+                due = false
             }
-            if !stages.isEmpty, clock.now - last >= options.snapshotInterval {
-                try writeSnapshot(segmentPartition, pipeline: pipeline, stateOffset: stateOffset)
+            if due, !stages.isEmpty {
+                try writeSnapshot(segmentPartition, pipeline: pipeline, stateOffset: stateOffset, sourceOffsets: sourceOffsets, headers: headers)
             }
         }
     }
 
+    /// The open transaction's source offsets behind a segment partition's handed-over events.
+    private func localSourceOffsets(_ segmentPartition: SegmentPartition) -> [Int32: Int64] {
+        guard let sources = localSources[segmentPartition] else { return [:] }
+        let topic = plan.segments[0].inputTopic
+        return Dictionary(uniqueKeysWithValues: sources.map { ($0, nextOffsets[TopicPartition(topic, $0)] ?? 0) })
+    }
+
     /// A segment behind a repartition topic writes its applied source offsets with its state.
-    private func sendAppliedSourceOffsets(_ segmentPartition: SegmentPartition, stateOffset: Int64) throws {
+    private func sendAppliedSourceOffsets(_ segmentPartition: SegmentPartition, headers: [KafkaHeader]) throws {
         guard let applied = appliedSourceOffsets[segmentPartition], let stage = plan.segments[segmentPartition.segment].stages.first else { return }
         try producer.send(ProducerRecord(
             topic: plan.changelogTopics[stage], partition: segmentPartition.partition, key: nil, value: applied.encoded,
-            headers: [KafkaHeader(RecordHeaders.stateOffset, String(stateOffset)), KafkaHeader(RecordHeaders.appliedSourceOffsets, "1")]))
+            headers: headers + [KafkaHeader(RecordHeaders.appliedSourceOffsets, "1")]))
     }
 
     /// One key's changelog record: its LZ4 state, or a tombstone when the key has none (evicted).
@@ -519,21 +675,20 @@ public final class StreamRuntime: @unchecked Sendable {
 
     /// A full copy of a segment partition's state into its changelogs, and a checkpoint saying
     /// where it starts, in the open transaction.
-    private func writeSnapshot(_ segmentPartition: SegmentPartition, pipeline: Pipeline, stateOffset: Int64) throws {
-        let offsetHeader = KafkaHeader(RecordHeaders.stateOffset, String(stateOffset))
+    private func writeSnapshot(_ segmentPartition: SegmentPartition, pipeline: Pipeline, stateOffset: Int64, sourceOffsets: [Int32: Int64],
+                               headers: [KafkaHeader]) throws {
         let stages = plan.segments[segmentPartition.segment].stages
         for stage in stages {
             let marker = Array("snapshot".utf8)
             try marker.withUnsafeBytes { marker in
                 try producer.send(topic: plan.changelogTopics[stage], partition: segmentPartition.partition, key: nil, value: marker,
-                                  headers: [offsetHeader, KafkaHeader(RecordHeaders.snapshotStart, "1")], tracked: true)
+                                  headers: headers + [KafkaHeader(RecordHeaders.snapshotStart, "1")], tracked: true)
             }
-            let headers = [offsetHeader]
             for key in pipeline.engines[stage].allKeys {
                 try sendState(of: key, stage: stage, pipeline: pipeline, partition: segmentPartition.partition, headers: headers)
             }
         }
-        try sendAppliedSourceOffsets(segmentPartition, stateOffset: stateOffset)
+        try sendAppliedSourceOffsets(segmentPartition, headers: headers)
         try producer.flush()
         let starts = producer.takeTrackedOffsets()
         var offsets: [Int: Int64] = [:]
@@ -541,7 +696,7 @@ public final class StreamRuntime: @unchecked Sendable {
             guard let start = starts[TopicPartition(plan.changelogTopics[stage], segmentPartition.partition)] else { return }
             offsets[stage] = start
         }
-        let checkpoint = Checkpoint(segment: segmentPartition.segment, stateOffset: stateOffset, changelogOffsets: offsets)
+        let checkpoint = Checkpoint(segment: segmentPartition.segment, stateOffset: stateOffset, changelogOffsets: offsets, sourceOffsets: sourceOffsets)
         try producer.send(ProducerRecord(topic: plan.checkpointTopic, partition: segmentPartition.partition, key: Array("segment-\(segmentPartition.segment)".utf8), value: checkpoint.encoded))
         lastSnapshot[segmentPartition] = clock.now
         statistics.snapshotsWritten += 1
@@ -565,6 +720,7 @@ public final class StreamRuntime: @unchecked Sendable {
         nextOffsets.removeAll()
         touchedPipelines.removeAll()
         touchedSegments.removeAll()
+        localSources.removeAll()
         cycle.aborted()
         statistics.transactionsAborted += 1
         metrics.transactionsAborted.increment()
@@ -610,12 +766,17 @@ public final class StreamRuntime: @unchecked Sendable {
             committedOffsets.removeValue(forKey: partition)
             sourceEventTime.removeValue(forKey: partition)
             pausedSources.remove(partition)
+            if plan.segment(consuming: partition.topic) == 0 {
+                sentThroughTopic.removeValue(forKey: partition.partition)
+                barriersDue.remove(partition.partition)
+            }
             guard let segment = plan.segment(consuming: partition.topic), let pipeline = pipelines[partition.partition] else { continue }
             for stage in plan.segments[segment].stages {
                 for key in pipeline.engines[stage].allKeys { pipeline.removeState(stage: stage, key: key) }
             }
             lastSnapshot.removeValue(forKey: SegmentPartition(segment: segment, partition: partition.partition))
             appliedSourceOffsets.removeValue(forKey: SegmentPartition(segment: segment, partition: partition.partition))
+            snapshotDue.remove(SegmentPartition(segment: segment, partition: partition.partition))
             if !assigned.contains(where: { $0.partition == partition.partition }) { pipelines.removeValue(forKey: partition.partition) }
         }
     }
@@ -629,12 +790,27 @@ public final class StreamRuntime: @unchecked Sendable {
             assigned.insert(partition)
             let offset = committed[partition] ?? KafkaOffset.invalid
             if offset >= 0 { committedOffsets[partition] = offset }
+            if plan.segment(consuming: partition.topic) == 0, options.deliversLocally, plan.segments.count > 1 {
+                sentThroughTopic[partition.partition] = [:]
+                barriersDue.insert(partition.partition)
+            }
             guard let segment = plan.segment(consuming: partition.topic), !plan.segments[segment].stages.isEmpty else { continue }
             restoring.append((partition, segment, max(offset, 0)))
         }
         guard !restoring.isEmpty else { return }
         metrics.partitionsRestoring.set(restoring.count)
         defer { metrics.partitionsRestoring.set(0) }
+        // State handed over inside an instance reflects source input: it counts only once the
+        // group has committed the source offsets its records carry.
+        var sourceCommitted: [Int32: Int64] = [:]
+        if restoring.contains(where: { $0.segment > 0 }) {
+            let sourceTopic = plan.segments[0].inputTopic
+            for (partition, offset) in try consumer.committed((0..<partitionCount).map { TopicPartition(sourceTopic, $0) }) {
+                sourceCommitted[partition.partition] = offset
+            }
+        }
+        func sourcesCommitted(_ offsets: [Int32: Int64]) -> Bool { offsets.allSatisfy { $0.value <= sourceCommitted[$0.key] ?? 0 } }
+        var passedOver: Set<SegmentPartition> = []
 
         // 1. The newest checkpoint of a committed snapshot, per restoring segment partition.
         var checkpoints: [SegmentPartition: Checkpoint] = [:]
@@ -643,7 +819,7 @@ public final class StreamRuntime: @unchecked Sendable {
         try reader.read(Dictionary(uniqueKeysWithValues: checkpointPartitions.map { ($0, KafkaOffset.beginning) })) { message in
             guard let value = message.value, let found = Checkpoint(decoding: value) else { return }
             let key = SegmentPartition(segment: found.segment, partition: message.partition)
-            guard let upTo = wanted[key], found.stateOffset <= upTo else { return }
+            guard let upTo = wanted[key], found.stateOffset <= upTo, sourcesCommitted(found.sourceOffsets) else { return }
             checkpoints[key] = found
         }
 
@@ -667,6 +843,11 @@ public final class StreamRuntime: @unchecked Sendable {
             // transactions carry offsets beyond the committed one.
             guard let stateOffset = RecordHeaders.integer(RecordHeaders.stateOffset, in: headers), stateOffset <= upTo,
                   !headers.contains(where: { $0.name == RecordHeaders.snapshotStart }) else { return }
+            if let tag = headers.first(where: { $0.name == RecordHeaders.sourceOffsets })?.stringValue,
+               !(RecordHeaders.decodeOffsets(Substring(tag)).map(sourcesCommitted) ?? false) {
+                passedOver.insert(SegmentPartition(segment: segment, partition: message.partition))
+                return
+            }
             if headers.contains(where: { $0.name == RecordHeaders.appliedSourceOffsets }) {
                 appliedSourceOffsets[SegmentPartition(segment: segment, partition: message.partition)] = try AppliedSourceOffsets(decoding: message.value ?? [])
             } else if let value = message.value {
@@ -678,6 +859,7 @@ public final class StreamRuntime: @unchecked Sendable {
             }
             applied += 1
         }
+        snapshotDue.formUnion(passedOver)
         statistics.restoredRecords += applied
         metrics.restoredRecords.increment(by: applied)
         updateStateMetrics(force: true)

@@ -13,6 +13,12 @@ public struct ProcessingSpec: Sendable, Equatable {
     /// the interval); at a lower rate an event waits for one commit instead of the interval,
     /// at the price of more, smaller transactions. Default true.
     public var commitWhenDrained = true
+    /// Whether an instance that owns both a source partition and the repartition partition an
+    /// event is keyed to hands the event to that partition's next stage in the same transaction,
+    /// instead of through the repartition topic (after the events that already went through
+    /// the topic are applied, so each key still sees its events in order). One transaction per
+    /// event instead of two; the state and its changelog are the same. Default true.
+    public var localDelivery = true
     /// How far behind a key's newest event another may arrive and still be placed in order;
     /// later events are dead-lettered. Default 0 (events must arrive in time order per key).
     public var allowedLateness: Int64 = 0

@@ -416,7 +416,7 @@ final class TopologyParser {
 
     private func parseProcessing(_ node: Node?) -> (ProcessingSpec, Bool, Mark?) {
         var processing = ProcessingSpec()
-        let allowed = ["batch_size", "batch_delay", "commit_interval", "commit_when_drained", "allowed_lateness", "state_ttl", "max_keys"]
+        let allowed = ["batch_size", "batch_delay", "commit_interval", "commit_when_drained", "local_delivery", "allowed_lateness", "state_ttl", "max_keys"]
         guard let node, let pairs = mapping(node, "processing", allowed: allowed) else { return (processing, false, nil) }
         if let value = lookup(pairs, "batch_size").flatMap({ int($0, "batch_size") }) {
             if value > 0 { processing.batchSize = value } else { report(lookup(pairs, "batch_size")?.mark, "batch_size must be at least 1") }
@@ -424,6 +424,7 @@ final class TopologyParser {
         if let value = lookup(pairs, "batch_delay").flatMap({ duration($0, "batch_delay", allowZero: true) }) { processing.batchDelay = value }
         if let value = lookup(pairs, "commit_interval").flatMap({ duration($0, "commit_interval") }) { processing.commitInterval = value }
         if let value = lookup(pairs, "commit_when_drained").flatMap({ bool($0, "commit_when_drained") }) { processing.commitWhenDrained = value }
+        if let value = lookup(pairs, "local_delivery").flatMap({ bool($0, "local_delivery") }) { processing.localDelivery = value }
         if let value = lookup(pairs, "allowed_lateness").flatMap({ duration($0, "allowed_lateness", allowZero: true) }) { processing.allowedLateness = value }
         let ttlNode = lookup(pairs, "state_ttl")
         if let value = ttlNode.flatMap({ duration($0, "state_ttl") }) { processing.stateTTL = value }

@@ -83,6 +83,12 @@ struct SumKernel: ScoringKernel {
         first.runStage(0, on: &staged)
         var moved = second.makeBatch()
         for index in 0..<staged.count { try moved.appendEncoded(staged.encodeEvent(at: index)) }
+        // Handed over in memory (local delivery), an event is what its bytes give.
+        var handedOver = second.makeBatch()
+        for index in 0..<staged.count { handedOver.append(index, of: staged) }
+        #expect(handedOver.rows.elementsEqual(moved.rows) { $0.bitPattern == $1.bitPattern })
+        #expect(handedOver.times == moved.times && handedOver.keys == moved.keys && handedOver.ids == moved.ids)
+        #expect(handedOver.provenance == moved.provenance && handedOver.rejections.allSatisfy { $0 == nil })
         second.runStage(1, on: &moved)
         let scores = second.score(moved)
         #expect(moved.rows.elementsEqual(batch.rows) { $0.bitPattern == $1.bitPattern })

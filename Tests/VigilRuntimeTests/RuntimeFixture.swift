@@ -187,6 +187,7 @@ enum RuntimeFixture {
             var options = RuntimeOptions(kafka: RuntimeFixture.kafka, instanceID: instance)
             options.sessionTimeout = .seconds(2)
             options.snapshotInterval = snapshotInterval
+            options.deliversLocally = topology.processing.localDelivery
             runtime = try StreamRuntime(topology: topology, options: options, logger: RuntimeFixture.logger) { try RuntimeFixture.kernel(topology) }
             configure(runtime)
             let thread = Thread { [self] in
