@@ -60,6 +60,8 @@ public final class StreamRuntime: @unchecked Sendable {
     /// snapshotted in the next transaction, so that no later restore reads those records again
     /// (once the source commits past them they would look committed).
     private var snapshotDue: Set<SegmentPartition> = []
+    /// Segment partitions snapshotted in the open transaction.
+    private var snapshotted: Set<SegmentPartition> = []
     private var eventTimes: [Int64] = []
     private var ingestTimes: [Int64] = []
     private var lastStateMetrics: ContinuousClock.Instant?
@@ -185,8 +187,10 @@ public final class StreamRuntime: @unchecked Sendable {
             for due in snapshotDue where touchedSegments[due] == nil { touchedSegments[due] = position(of: due) }
             try sendBarriers()
         }
-        statistics.eventsIn += batch.messages.count
-        metrics.eventsIn.increment(by: batch.messages.count)
+        let sourceTopic = plan.segments[0].inputTopic
+        let sourceEvents = batch.messages.reduce(0) { $0 + ($1.topic == sourceTopic ? 1 : 0) }
+        statistics.eventsIn += sourceEvents
+        metrics.eventsIn.increment(by: sourceEvents)
         metrics.batchSize.observe(Double(batch.messages.count))
         var order: [TopicPartition] = []
         var groups: [TopicPartition: [Int]] = [:]
@@ -376,11 +380,13 @@ public final class StreamRuntime: @unchecked Sendable {
     /// at once keeps the sources' events in the order the topic would have given them.
     private func deliversLocally(to target: Int32) -> Bool {
         guard !sentThroughTopic.isEmpty, assigned.contains(TopicPartition(plan.segments[1].inputTopic, target)) else { return false }
+        return sentThroughTopic.values.allSatisfy { $0[target] != nil } && !isBehind(target)
+    }
+
+    /// Whether repartition partition `target` has yet to apply something this instance sent it.
+    private func isBehind(_ target: Int32) -> Bool {
         let applied = appliedSourceOffsets[SegmentPartition(segment: 1, partition: target)]
-        for (source, targets) in sentThroughTopic {
-            guard let sent = targets[target], (applied?.offsets[source] ?? .min) >= sent else { return false }
-        }
-        return true
+        return sentThroughTopic.contains { source, targets in targets[target].map { (applied?.offsets[source] ?? .min) < $0 } ?? false }
     }
 
     /// Sends every due barrier: to each repartition partition, for each newly assigned source
@@ -395,6 +401,7 @@ public final class StreamRuntime: @unchecked Sendable {
                 try producer.send(ProducerRecord(topic: topic, partition: target, key: nil, value: nil, headers: header))
                 sentThroughTopic[source, default: [:]][target] = below
             }
+            catchUpSince = nil
         }
     }
 
@@ -421,7 +428,13 @@ public final class StreamRuntime: @unchecked Sendable {
             origins.append(index)
         }
         appliedSourceOffsets[segmentPartition] = applied
-        if touchedSegments[segmentPartition] == nil { touchedSegments[segmentPartition] = position(of: segmentPartition) }
+        // q's offset goes into the transaction too, although unchanged: a new owner of q then
+        // waits for this transaction to end before it reads q's committed offset (KIP-447),
+        // as it does for every transaction that read q.
+        let input = TopicPartition(plan.segments[1].inputTopic, target)
+        let position = position(of: segmentPartition)
+        if nextOffsets[input] == nil { nextOffsets[input] = position }
+        if touchedSegments[segmentPartition] == nil { touchedSegments[segmentPartition] = position }
         localSources[segmentPartition, default: []].insert(source)
         statistics.deliveredLocally += batch.count
         metrics.deliveredLocally.increment(by: batch.count)
@@ -534,19 +547,21 @@ public final class StreamRuntime: @unchecked Sendable {
     /// what the instance sent it through the topic (after an assignment's barriers, or an
     /// abort). Under a steady stream the events sent through the topic are otherwise always one
     /// transaction ahead of what the partition has read, and it never switches to local
-    /// delivery. The wait is one commit and one fetch; it is cut off after a second (a
-    /// transaction left open upstream can hold the partition back) and tried again 10 s later.
+    /// delivery. The wait is normally one commit and one fetch. It is cut off after a second
+    /// (or two commit intervals, if longer) — a transaction left open upstream, or a foreign
+    /// record dead-lettered in place of the last one sent, can hold a partition back — and
+    /// tried again 30 s later; until then events go through the topic, as without local delivery.
     private func catchingUp() -> Bool {
         guard options.deliversLocally, plan.segments.count > 1, !sentThroughTopic.isEmpty else { catchUpSince = nil; return false }
         let topic = plan.segments[1].inputTopic
-        guard assigned.contains(where: { $0.topic == topic && !deliversLocally(to: $0.partition) }) else { catchUpSince = nil; return false }
+        guard assigned.contains(where: { $0.topic == topic && isBehind($0.partition) }) else { catchUpSince = nil; return false }
         let since = catchUpSince ?? clock.now
-        if clock.now - since >= .seconds(10) {
+        if clock.now - since >= .seconds(30) {
             catchUpSince = clock.now
             return true
         }
         catchUpSince = since
-        return clock.now - since < .seconds(1)
+        return clock.now - since < max(.seconds(1), options.commitInterval * 2)
     }
 
     // MARK: Transactions
@@ -583,7 +598,9 @@ public final class StreamRuntime: @unchecked Sendable {
         eventTimes.removeAll(keepingCapacity: true)
         ingestTimes.removeAll(keepingCapacity: true)
         updateStateMetrics()
-        snapshotDue.subtract(touchedSegments.keys)
+        for segmentPartition in snapshotted { lastSnapshot[segmentPartition] = clock.now }
+        snapshotDue.subtract(snapshotted)
+        snapshotted.removeAll()
         barriersDue.removeAll()
         nextOffsets.removeAll()
         touchedPipelines.removeAll()
@@ -693,12 +710,14 @@ public final class StreamRuntime: @unchecked Sendable {
         let starts = producer.takeTrackedOffsets()
         var offsets: [Int: Int64] = [:]
         for stage in stages {
-            guard let start = starts[TopicPartition(plan.changelogTopics[stage], segmentPartition.partition)] else { return }
+            guard let start = starts[TopicPartition(plan.changelogTopics[stage], segmentPartition.partition)] else {
+                throw KafkaError(code: .state, message: "no offset came back for the start of \(segmentPartition)'s snapshot in \(plan.changelogTopics[stage])", severity: .abortRequired)
+            }
             offsets[stage] = start
         }
         let checkpoint = Checkpoint(segment: segmentPartition.segment, stateOffset: stateOffset, changelogOffsets: offsets, sourceOffsets: sourceOffsets)
         try producer.send(ProducerRecord(topic: plan.checkpointTopic, partition: segmentPartition.partition, key: Array("segment-\(segmentPartition.segment)".utf8), value: checkpoint.encoded))
-        lastSnapshot[segmentPartition] = clock.now
+        snapshotted.insert(segmentPartition)
         statistics.snapshotsWritten += 1
     }
 
@@ -710,6 +729,9 @@ public final class StreamRuntime: @unchecked Sendable {
             logger.warning("abort failed: \(error)")
         }
         for partition in touchedPipelines { pipelines[partition]?.rollbackBatch() }
+        // Their aborted records carry source offsets that the retry will commit past.
+        snapshotDue.formUnion(localSources.keys)
+        snapshotted.removeAll()
         if let saved = driftCheckpoint { driftMonitor?.restore(saved) }
         appliedSourceOffsets = appliedAtBegin
         var rewind: [TopicPartition: Int64] = [:]
@@ -839,15 +861,18 @@ public final class StreamRuntime: @unchecked Sendable {
         try reader.read(starts) { message in
             guard let (stage, segment, upTo) = stageOf[message.topicPartition], let pipeline = pipelines[message.partition] else { return }
             let headers = message.headers
-            // Only state that reflects committed input: records of aborted or unfinished
-            // transactions carry offsets beyond the committed one.
-            guard let stateOffset = RecordHeaders.integer(RecordHeaders.stateOffset, in: headers), stateOffset <= upTo,
-                  !headers.contains(where: { $0.name == RecordHeaders.snapshotStart }) else { return }
+            // Records of local deliveries whose source offsets are not committed come from a
+            // transaction that did not commit (or not yet): once the source commits past them
+            // they would look committed, so the partition is snapshotted to leave them behind.
             if let tag = headers.first(where: { $0.name == RecordHeaders.sourceOffsets })?.stringValue,
                !(RecordHeaders.decodeOffsets(Substring(tag)).map(sourcesCommitted) ?? false) {
                 passedOver.insert(SegmentPartition(segment: segment, partition: message.partition))
                 return
             }
+            // Only state that reflects committed input: records of aborted or unfinished
+            // transactions carry offsets beyond the committed one.
+            guard let stateOffset = RecordHeaders.integer(RecordHeaders.stateOffset, in: headers), stateOffset <= upTo,
+                  !headers.contains(where: { $0.name == RecordHeaders.snapshotStart }) else { return }
             if headers.contains(where: { $0.name == RecordHeaders.appliedSourceOffsets }) {
                 appliedSourceOffsets[SegmentPartition(segment: segment, partition: message.partition)] = try AppliedSourceOffsets(decoding: message.value ?? [])
             } else if let value = message.value {
