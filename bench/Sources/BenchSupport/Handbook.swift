@@ -151,6 +151,18 @@ extension Handbook {
     }
 
     /// The `"id"` of a score record (Vigil's and the Quix peer's JSON both start with it) as an integer.
+    /// The transaction id of a handbook CSV line: its first field.
+    public static func lineID(_ value: UnsafeRawBufferPointer?) -> Int? {
+        guard let value, !value.isEmpty else { return nil }
+        var result = 0
+        for byte in value {
+            if byte == UInt8(ascii: ",") { return result }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            result = result * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return nil
+    }
+
     public static func scoreID(_ value: UnsafeRawBufferPointer?) -> Int? {
         guard let value else { return nil }
         let prefix = Array(#"{"id":"#.utf8)

@@ -69,6 +69,58 @@ public struct TransactionalPipe: Sendable {
     }
 }
 
+extension TransactionalPipe {
+    /// The same pipe run live, as the runtime runs: a poll takes what has been fetched (up to
+    /// 500 records, waiting up to `batchDelay` only when nothing has arrived), a transaction
+    /// opens with the first record and commits as soon as the input is drained or after
+    /// `commitInterval`. Runs until `stop` answers true; returns the transactions committed.
+    /// The floor under any exactly-once consume→produce hop's latency on a broker.
+    public func runLive(input: String, output: String, group: String, transactionalID: String, fetchWait: Duration,
+                        batchDelay: Duration = .milliseconds(20), commitInterval: Duration = .milliseconds(100),
+                        stop: () -> Bool) throws -> Int {
+        var configuration = ConsumerConfiguration(kafka: kafka, groupID: group)
+        configuration.sessionTimeout = .seconds(6)
+        configuration.kafka.properties["fetch.wait.max.ms"] = String(Int(fetchWait / .milliseconds(1)))
+        let consumer = try Consumer(configuration: configuration, logger: logger)
+        defer { try? consumer.close() }
+        try consumer.subscribe([input])
+        var producerConfiguration = ProducerConfiguration(kafka: kafka, transactionalID: transactionalID)
+        producerConfiguration.linger = .milliseconds(1)
+        let producer = try TransactionalProducer(configuration: producerConfiguration, logger: logger)
+        try producer.initTransactions()
+        let clock = ContinuousClock()
+        var next: [TopicPartition: Int64] = [:]
+        var openedAt: ContinuousClock.Instant?
+        var transactions = 0
+        while !stop() {
+            let drained = try consumer.withBatch(maxRecords: 500, timeout: batchDelay, fill: false) { batch in
+                if !batch.messages.isEmpty, openedAt == nil {
+                    try producer.beginTransaction()
+                    openedAt = clock.now
+                }
+                for message in batch.messages {
+                    try message.withKey { key in
+                        try message.withValue { value in
+                            try producer.send(topic: output, partition: message.partition, key: key, value: value)
+                        }
+                    }
+                    next[message.topicPartition] = message.offset + 1
+                }
+                return batch.messages.count < 500
+            }
+            if let opened = openedAt, drained || clock.now - opened >= commitInterval {
+                try producer.sendOffsetsToTransaction(next, groupMetadata: consumer.groupMetadata())
+                try producer.commitTransaction()
+                next.removeAll()
+                openedAt = nil
+                transactions += 1
+            }
+        }
+        try consumer.close()
+        return transactions
+    }
+}
+
 extension Duration {
     /// The duration in seconds, as a floating-point number.
     public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }

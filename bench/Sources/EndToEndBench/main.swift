@@ -27,6 +27,8 @@ struct EndToEndBench: ParsableCommand {
     @Option(name: .customLong("property"), help: "A librdkafka property for Vigil's clients, name=value (repeatable).")
     var properties: [String] = []
     @Option(help: "The Python with quixstreams and xgboost.") var python = "../.venv/bin/python"
+    @Option(help: "linger.ms of the latency runs' paced producer (librdkafka's default is 5).") var producerLingerMs = 5
+    @Flag(inversion: .prefixedNo, help: "Also run the raw transactional pipe live at each latency rate (the broker's floor).") var latencyPipe = true
 
     func run() throws {
         var logger = Logger(label: "e2e-bench")
@@ -80,6 +82,12 @@ struct EndToEndBench: ParsableCommand {
         // 4. Latency at half the maximum rate (and lower), per commit interval and fetch wait.
         let rates = latencyRate.map { [$0] } ?? latencyFractions.map { Int(vigilRate * $0) }
         var latencies: [(rate: Int, interval: Int, fetchWait: Int?, result: LatencyResult)] = []
+        var pipeLatencies: [(rate: Int, result: LatencyResult)] = []
+        for (number, rate) in rates.enumerated() where latencySeconds > 0 && latencyPipe {
+            let result = try measureLatency(.pipe, data: data, rate: rate, interval: 100, kafka: kafka, vigilKafka: vigilKafka, admin: admin, logger: logger, suffix: "\(suffix)-p\(number)")
+            print("pipe latency at \(rate)/s: p50 \(result.p50) p99 \(result.p99) p99.9 \(result.p999) ms (\(result.matched)/\(result.produced) matched)", to: &standardError)
+            pipeLatencies.append((rate, result))
+        }
         for (number, (rate, variant)) in rates.flatMap({ rate in latencyVariant.map { (rate, $0) } }).enumerated() where latencySeconds > 0 {
             let parts = variant.split(separator: "/").map { Int($0) }
             guard let interval = parts.first ?? nil, parts.allSatisfy({ $0 != nil }) else { throw ValidationError("--latency-variant takes COMMIT_MS or COMMIT_MS/FETCH_WAIT_MS, got \(variant)") }
@@ -112,6 +120,9 @@ struct EndToEndBench: ParsableCommand {
         """)
         for (rate, interval, fetchWait, result) in latencies {
             print("| Vigil, card-fraud | \(rate) | \(interval) ms | \(fetchWait.map(String.init) ?? "20 (the batch delay)") | \(result.matched) | \(f1(result.transactionsPerSecond)) | \(f1(result.p50)) | \(f1(result.p99)) | \(f1(result.p999)) | \(f1(result.max)) | \(result.trend) | \(result.p99 < 50 ? "met" : "missed") |")
+        }
+        for (rate, result) in pipeLatencies {
+            print("| raw transactional pipe, live (copies each record, commits when drained) | \(rate) | 100 ms | 20 | \(result.matched) | \(f1(result.transactionsPerSecond)) | \(f1(result.p50)) | \(f1(result.p99)) | \(f1(result.p999)) | \(f1(result.max)) | \(result.trend) | \(result.p99 < 50 ? "under 50" : "over 50") |")
         }
         print("""
 
@@ -210,27 +221,68 @@ struct EndToEndBench: ParsableCommand {
         var trend: String
     }
 
+    /// What a latency run measures: Vigil, or the raw transactional pipe run live (its floor).
+    enum LatencySubject { case vigil, pipe }
+
     /// Produces at `rate` for `latencySeconds` into a fresh topology's source, each record stamped
-    /// with its produce time; a read_committed reader notes when each score arrives.
-    func measureLatency(data: [Handbook.Transaction], rate: Int, interval: Int, kafka: KafkaConfiguration, vigilKafka: KafkaConfiguration,
-                        admin: Admin, logger: Logger, suffix: String) throws -> LatencyResult {
+    /// with its produce time; a read_committed reader notes when each score arrives (or, for the
+    /// pipe, each copied record).
+    func measureLatency(_ subject: LatencySubject = .vigil, data: [Handbook.Transaction], rate: Int, interval: Int, kafka: KafkaConfiguration,
+                        vigilKafka: KafkaConfiguration, admin: Admin, logger: Logger, suffix: String) throws -> LatencyResult {
         let name = "lat-\(suffix)"
         var topology = try Handbook.topology(name: name)
         topology.processing.commitInterval = Int64(interval)
         let source = topology.source.topics[0]
         try admin.createTopics([NewTopic(name: source, partitions: partitions)])
-        let instance = try RunningInstance(topology: topology, options: Handbook.options(for: topology, kafka: vigilKafka, instanceID: "bench"), logger: logger)
-        defer { instance.stop() }
-        let scoresPartitions = try Handbook.waitForTopic(topology.outputs.scoresTopic, admin: admin)
         let total = min(rate * latencySeconds, data.count - 1)
         var idToIndex: [Int: Int] = [:]
         for index in 0...total { idToIndex[Int(data[index].id)!] = index }
-        let reader = ScoreReader(topic: topology.outputs.scoresTopic, partitions: scoresPartitions, kafka: kafka, logger: logger, indices: idToIndex, capacity: total + 1)
+        let reader: ScoreReader
+        var instance: RunningInstance?
+        let pipeStop = LockedFlag()
+        let pipeDone = DispatchSemaphore(value: 0)
+        let pipeTransactions = LockedCounter()
+        switch subject {
+        case .vigil:
+            let running = try RunningInstance(topology: topology, options: Handbook.options(for: topology, kafka: vigilKafka, instanceID: "bench"), logger: logger)
+            instance = running
+            let scoresPartitions = try Handbook.waitForTopic(topology.outputs.scoresTopic, admin: admin)
+            reader = ScoreReader(topic: topology.outputs.scoresTopic, partitions: scoresPartitions, kafka: kafka, logger: logger, indices: idToIndex, capacity: total + 1,
+                                 identify: Handbook.scoreID)
+        case .pipe:
+            // The same hop with nothing in it: consume the source, copy each record, commit the
+            // offsets with it — as the runtime commits (when drained, at most `interval`), with
+            // its fetch wait (the batch delay) and linger.
+            let output = "\(name).pipe-out"
+            try admin.createTopics([NewTopic(name: output, partitions: partitions)])
+            let pipe = TransactionalPipe(kafka: vigilKafka, logger: logger)
+            let fetchWait = Int(vigilKafka.properties["fetch.wait.max.ms"] ?? "20") ?? 20
+            Thread {
+                do {
+                    pipeTransactions.value = try pipe.runLive(input: source, output: output, group: "\(name).pipe", transactionalID: "\(name).pipe",
+                                                              fetchWait: .milliseconds(fetchWait), commitInterval: .milliseconds(interval), stop: { pipeStop.value })
+                } catch {
+                    print("pipe failed: \(error)", to: &standardError)
+                }
+                pipeDone.signal()
+            }.start()
+            reader = ScoreReader(topic: output, partitions: partitions, kafka: kafka, logger: logger, indices: idToIndex, capacity: total + 1, identify: Handbook.lineID)
+        }
+        func stopPipe() -> Int {
+            guard subject == .pipe, !pipeStop.value else { return pipeTransactions.value }
+            pipeStop.value = true
+            pipeDone.wait()
+            return pipeTransactions.value
+        }
+        defer {
+            instance?.stop()
+            _ = stopPipe()
+        }
         reader.start()
         defer { reader.stop() }
 
         var producerConfiguration = ProducerConfiguration(kafka: kafka)
-        producerConfiguration.linger = .milliseconds(1)
+        producerConfiguration.linger = .milliseconds(producerLingerMs)
         let producer = try Producer(configuration: producerConfiguration, logger: logger)
         let clock = ContinuousClock()
         let origin = clock.now
@@ -261,8 +313,14 @@ struct EndToEndBench: ParsableCommand {
         }
         try producer.flush()
         _ = reader.waitForAll(timeout: .seconds(60))
-        let commits = instance.commits.filter { $0.time >= start }
-        let transactionsPerSecond = commits.count > 1 ? Double(commits.count - 1) / (commits.last!.time - commits.first!.time).seconds : .nan
+        let transactionsPerSecond: Double
+        if let instance {
+            let commits = instance.commits.filter { $0.time >= start }
+            transactionsPerSecond = commits.count > 1 ? Double(commits.count - 1) / (commits.last!.time - commits.first!.time).seconds : .nan
+        } else {
+            // Counted when the pipe stops (after the last record is read): the whole run, warm-up included.
+            transactionsPerSecond = Double(stopPipe()) / (clock.now - origin).seconds
+        }
         let readAt = reader.readTimes(origin: origin)
         var latencies: [Double] = []
         for index in 1...total { if let read = readAt[index] { latencies.append((read - producedAt[index]).seconds * 1000) } }
@@ -331,8 +389,12 @@ final class ScoreReader: @unchecked Sendable {
     private var stopping = false
     private let done = DispatchSemaphore(value: 0)
 
-    init(topic: String, partitions: Int32, kafka: KafkaConfiguration, logger: Logger, indices: [Int: Int], capacity: Int) {
-        (self.topic, self.partitions, self.kafka, self.logger, self.indices) = (topic, partitions, kafka, logger, indices)
+    /// The transaction id in a record's value.
+    let identify: @Sendable (UnsafeRawBufferPointer?) -> Int?
+
+    init(topic: String, partitions: Int32, kafka: KafkaConfiguration, logger: Logger, indices: [Int: Int], capacity: Int,
+         identify: @escaping @Sendable (UnsafeRawBufferPointer?) -> Int?) {
+        (self.topic, self.partitions, self.kafka, self.logger, self.indices, self.identify) = (topic, partitions, kafka, logger, indices, identify)
         readAt = Array(repeating: nil, count: capacity)
     }
 
@@ -350,7 +412,7 @@ final class ScoreReader: @unchecked Sendable {
                         let now = ContinuousClock.now
                         lock.withLock {
                             for message in batch.messages {
-                                guard let id = message.withValue({ Handbook.scoreID($0) }), let index = indices[id], readAt[index] == nil else { continue }
+                                guard let id = message.withValue({ identify($0) }), let index = indices[id], readAt[index] == nil else { continue }
                                 readAt[index] = now
                                 seen += 1
                             }
@@ -399,6 +461,25 @@ enum QuixInfo {
         guard (try? process.run()) != nil else { return "" }
         process.waitUntilExit()
         return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A flag and a counter shared with a thread.
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    var value: Bool {
+        get { lock.withLock { flag } }
+        set { lock.withLock { flag = newValue } }
+    }
+}
+
+final class LockedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int {
+        get { lock.withLock { count } }
+        set { lock.withLock { count = newValue } }
     }
 }
 
