@@ -24,6 +24,23 @@ public enum LZ4Block {
         return output
     }
 
+    /// The same block, written into `output` from its start; returns the block's length.
+    /// `output` only grows, so a caller that keeps it compresses without allocating.
+    public static func compress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) -> Int {
+        precondition(input.count <= Int(LZ4_MAX_INPUT_SIZE), "LZ4 block input too large")
+        let bound = Int(LZ4_compressBound(Int32(input.count)))
+        if output.count < 4 + bound { output.append(contentsOf: repeatElement(0, count: 4 + bound - output.count)) }
+        let written = output.withUnsafeMutableBytes { out -> Int32 in
+            out.storeBytes(of: UInt32(input.count).littleEndian, toByteOffset: 0, as: UInt32.self)
+            return LZ4_compress_default(
+                input.baseAddress?.assumingMemoryBound(to: CChar.self),
+                (out.baseAddress! + 4).assumingMemoryBound(to: CChar.self),
+                Int32(input.count), Int32(bound))
+        }
+        precondition(written > 0 || input.isEmpty, "LZ4_compress_default failed with a sufficient bound")
+        return 4 + Int(written)
+    }
+
     /// Decompresses a block made by ``compress(_:)``; throws if it is malformed.
     public static func decompress(_ block: [UInt8]) throws -> [UInt8] {
         guard block.count >= 4 else { throw CodecError.binary(detail: "LZ4 block shorter than its length prefix") }

@@ -16,6 +16,27 @@ extension FeatureEngine {
         return LZ4Block.compress(encodeState(slot: Int(slot)))
     }
 
+    /// The same snapshot, lent to `body` from buffers the engine keeps (nil if the key has no
+    /// state): a changelog writes one per key a transaction touched, without allocating.
+    public func withSnapshot<R, E: Error>(key: StateKey, _ body: (UnsafeRawBufferPointer?) throws(E) -> R) throws(E) -> R {
+        guard let slot = slotOf(key) else { return try body(nil) }
+        var writer = snapshotScratch
+        snapshotScratch = ByteWriter(capacity: 0)
+        var compressed = compressedScratch
+        compressedScratch = []
+        defer {
+            snapshotScratch = writer
+            compressedScratch = compressed
+        }
+        writer.removeAll()
+        encodeState(slot: Int(slot), into: &writer)
+        let length = writer.bytes.withUnsafeBytes { LZ4Block.compress($0, into: &compressed) }
+        let result: Result<R, E> = compressed.withUnsafeBytes { block in
+            do throws(E) { return .success(try body(UnsafeRawBufferPointer(rebasing: block[..<length]))) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
     /// Installs a snapshot made by ``snapshot(key:)`` of an engine with the same stage layout,
     /// replacing the key's current state; returns the key. Not recorded in the open batch.
     @discardableResult
@@ -37,8 +58,15 @@ extension FeatureEngine {
     /// The uncompressed binary form of a slot's state.
     func encodeState(slot: Int) -> [UInt8] {
         let state = header(slot)
+        var writer = ByteWriter(capacity: 64 + plan.headerSize + Int(state.end - state.base) * plan.bytesPerBufferedEvent)
+        encodeState(slot: slot, into: &writer)
+        return writer.bytes
+    }
+
+    /// The same, appended to `writer`.
+    func encodeState(slot: Int, into writer: inout ByteWriter) {
+        let state = header(slot)
         let count = Int(state.end - state.base)
-        var writer = ByteWriter(capacity: 64 + plan.headerSize + count * plan.bytesPerBufferedEvent)
         writer.write(Self.snapshotMagic)
         writer.write(Self.snapshotVersion)
         writer.write(plan.fingerprint)
@@ -81,7 +109,6 @@ extension FeatureEngine {
                 }
             }
         }
-        return writer.bytes
     }
 
     static func decodeKey(_ encoded: [UInt8]) throws -> StateKey {

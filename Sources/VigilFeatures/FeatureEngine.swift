@@ -1,3 +1,4 @@
+import VigilCodec
 import CVigilKernels
 import Foundation
 public import VigilTopology
@@ -86,6 +87,9 @@ public final class FeatureEngine {
     @exclusivity(unchecked) var touched: [StateKey] = []
     @exclusivity(unchecked) var undoLog: [(key: StateKey, state: [UInt8]?)] = []
     var statisticsAtBatchStart = EngineStatistics()
+    // Buffers ``withSnapshot(key:_:)`` reuses.
+    var snapshotScratch = ByteWriter(capacity: 0)
+    var compressedScratch: [UInt8] = []
 
     /// An engine for `stage` with the given bounds.
     public init(stage: StageSpec, configuration: Configuration = Configuration()) {

@@ -253,6 +253,11 @@ public final class Pipeline {
     /// The compressed state of `key` in stage `stage`, nil if it has none.
     public func snapshot(stage: Int, key: StateKey) -> [UInt8]? { engines[stage].snapshot(key: key) }
 
+    /// The same, lent to `body` without a copy of its own (see ``FeatureEngine/withSnapshot(key:_:)``).
+    public func withSnapshot<R, E: Error>(stage: Int, key: StateKey, _ body: (UnsafeRawBufferPointer?) throws(E) -> R) throws(E) -> R {
+        try engines[stage].withSnapshot(key: key, body)
+    }
+
     /// Restores one key's state in stage `stage` from a snapshot.
     @discardableResult
     public func restore(stage: Int, snapshot: [UInt8]) throws -> StateKey { try engines[stage].restore(snapshot: snapshot) }

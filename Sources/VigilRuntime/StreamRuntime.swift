@@ -677,15 +677,10 @@ public final class StreamRuntime: @unchecked Sendable {
     /// One key's changelog record: its LZ4 state, or a tombstone when the key has none (evicted).
     private func sendState(of key: StateKey, stage: Int, pipeline: Pipeline, partition: Int32, headers: [KafkaHeader]) throws {
         var keyText = key.description
-        let state = pipeline.snapshot(stage: stage, key: key)
         try keyText.withUTF8 { keyBytes in
             let keyBytes = UnsafeRawBufferPointer(keyBytes)
-            if let state {
-                try state.withUnsafeBytes { value in
-                    try producer.send(topic: plan.changelogTopics[stage], partition: partition, key: keyBytes, value: value, headers: headers)
-                }
-            } else {
-                try producer.send(topic: plan.changelogTopics[stage], partition: partition, key: keyBytes, value: nil, headers: headers)
+            try pipeline.withSnapshot(stage: stage, key: key) { (state) throws(KafkaError) in
+                try producer.send(topic: plan.changelogTopics[stage], partition: partition, key: keyBytes, value: state, headers: headers)
             }
         }
     }

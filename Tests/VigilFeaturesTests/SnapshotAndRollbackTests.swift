@@ -36,7 +36,10 @@ import VigilTopology
             #expect(try restored.engine.restore(snapshot: snapshot) == key)
             // Re-snapshotting the restored state gives the same bytes.
             #expect(restored.engine.snapshot(key: key) == snapshot)
+            // Lent from the engine's buffers (as the changelog takes them), the same bytes too.
+            #expect(original.engine.withSnapshot(key: key) { $0.map { Array($0) } } == snapshot)
         }
+        #expect(original.engine.withSnapshot(key: .int(-999_999)) { $0 == nil })
         #expect(restored.engine.keyCount == original.engine.keyCount)
         // Both continue identically, bit for bit.
         let after = Self.stream(original, keys: 20, events: 2_000, seed: 2, startSecond: 1_000)
