@@ -22,7 +22,7 @@ struct EndToEndBench: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Fractions of Vigil's measured events/s the latency runs go at (without --latency-rate).")
     var latencyFractions: [Double] = [0.5, 0.15]
     @Option(parsing: .upToNextOption, help: "Latency runs: COMMIT_MS or COMMIT_MS/FETCH_WAIT_MS (fetch.wait.max.ms of Vigil's consumer; librdkafka's default is 500).")
-    var latencyVariant: [String] = ["100", "100/10"]
+    var latencyVariant: [String] = ["100"]
     @Option(help: "Allowed lateness of the topology's stages, hours (the terminal stage merges source partitions).") var latenessHours = 144
     @Option(name: .customLong("property"), help: "A librdkafka property for Vigil's clients, name=value (repeatable).")
     var properties: [String] = []
