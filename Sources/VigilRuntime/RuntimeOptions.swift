@@ -31,8 +31,9 @@ public struct RuntimeOptions: Sendable {
     /// Whether events keyed to a repartition partition this instance owns skip the topic (see
     /// ``VigilTopology/ProcessingSpec/localDelivery``). Default true.
     public var deliversLocally = true
-    /// Most input events per transaction. Default 10,000.
-    public var maxEventsPerTransaction: Int = 10_000
+    /// Most input events per transaction (source and repartitioned). Default 50,000: it bounds
+    /// a transaction's size under a backlog, where the commit interval ends most transactions.
+    public var maxEventsPerTransaction: Int = 50_000
     /// How often each partition's full state is snapshotted (bounding restore time). Default 60 s.
     public var snapshotInterval: Duration = .seconds(60)
     /// The group's session timeout. Default 10 s.

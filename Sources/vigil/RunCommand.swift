@@ -24,7 +24,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The consumer group (default: vigil.<topology name>).") var group: String?
     @Option(help: "The consumer group's session timeout, in seconds.") var sessionTimeout: Double = 10
     @Option(help: "Seconds between full state snapshots per partition (overrides --state-snapshot-interval).") var snapshotInterval: Double?
-    @Option(help: "Most input events in one transaction.") var maxTransactionEvents = 10_000
+    @Option(help: "Most input events in one transaction.") var maxTransactionEvents = 50_000
 
     func run() throws {
         let config: ServiceConfiguration
