@@ -38,6 +38,13 @@ struct RebalanceAndDeadLetterTests {
             second.stop()
             #expect(first.failure == nil && second.failure == nil, "\(String(describing: first.failure)) \(String(describing: second.failure))")
             #expect(first.runtime.statistics.scored > 0 && second.runtime.statistics.scored > 0)
+            // Both ways to the terminal stage were taken: handed over inside an instance that
+            // owned both partitions, and through the repartition topic to the other instance
+            // (and behind the barriers each assignment sends).
+            let local = first.runtime.statistics.deliveredLocally + second.runtime.statistics.deliveredLocally
+            let forwarded = first.runtime.statistics.forwarded + second.runtime.statistics.forwarded
+            #expect(local > 0 && forwarded > 0, "\(local) delivered locally, \(forwarded) through the topic")
+            print("rebalance test: \(local) delivered locally, \(forwarded) through the repartition topic")
 
             #expect(scores.count == events.count, "\(scores.count - Set(scores.map(\.id)).count) duplicates")
             #expect(Set(scores.map(\.id)) == Set(events.map(\.id)))
