@@ -48,8 +48,10 @@ struct FeatureBench: ParsableCommand {
         var footprints: [StateFootprint] = []
         var checksum = 0.0
         var featureHash: UInt64 = 0
+        var lastPipeline: Pipeline?
         for _ in 0..<repetitions {
             let pipeline = try Pipeline(topology: loaded, recordsUndo: false)
+            lastPipeline = pipeline
             var work = batches
             // Each batch gets its own storage before the clock starts.
             for index in work.indices { work[index].clearFeatures() }
@@ -62,6 +64,21 @@ struct FeatureBench: ParsableCommand {
             footprints = pipeline.engines.map(\.footprint)
             checksum = work.last!.features(of: work.last!.count - 1).reduce(0, +)
             featureHash = Self.hash(of: work)
+        }
+        // What a changelog record costs at the end of the history (state as mature as it gets):
+        // every key's LZ4 snapshot, as the runtime writes one per key a transaction touched.
+        var snapshotCount = 0, snapshotBytes = 0
+        var snapshotSeconds = 0.0
+        if let pipeline = lastPipeline {
+            let keysByStage = pipeline.engines.map(\.allKeys)
+            let start = DispatchTime.now().uptimeNanoseconds
+            for (stage, keys) in keysByStage.enumerated() {
+                for key in keys {
+                    snapshotBytes += pipeline.withSnapshot(stage: stage, key: key) { $0?.count ?? 0 }
+                    snapshotCount += 1
+                }
+            }
+            snapshotSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
         let stateBytes = footprints.map(\.bytes).reduce(0, +)
         let keys = footprints.map(\.keyCount).reduce(0, +)
@@ -78,6 +95,8 @@ struct FeatureBench: ParsableCommand {
             "peak_rss_bytes": Self.peakResidentBytes(),
             "checksum": checksum,
             "features_fnv1a": String(featureHash, radix: 16),
+            "snapshot_microseconds_per_key": snapshotSeconds * 1e6 / Double(max(snapshotCount, 1)),
+            "snapshot_bytes_per_key": Double(snapshotBytes) / Double(max(snapshotCount, 1)),
         ]
         let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
