@@ -7,20 +7,9 @@ import CLZ4
 public enum LZ4Block {
     /// Compresses `bytes` into a length-prefixed LZ4 block.
     public static func compress(_ bytes: [UInt8]) -> [UInt8] {
-        precondition(bytes.count <= Int(LZ4_MAX_INPUT_SIZE), "LZ4 block input too large")
-        let bound = Int(LZ4_compressBound(Int32(bytes.count)))
-        var output = [UInt8](repeating: 0, count: 4 + bound)
-        let written = output.withUnsafeMutableBytes { out -> Int32 in
-            out.storeBytes(of: UInt32(bytes.count).littleEndian, toByteOffset: 0, as: UInt32.self)
-            return bytes.withUnsafeBytes { input in
-                LZ4_compress_default(
-                    input.baseAddress?.assumingMemoryBound(to: CChar.self),
-                    (out.baseAddress! + 4).assumingMemoryBound(to: CChar.self),
-                    Int32(bytes.count), Int32(bound))
-            }
-        }
-        precondition(written > 0 || bytes.isEmpty, "LZ4_compress_default failed with a sufficient bound")
-        output.removeLast(bound - Int(written))
+        var output: [UInt8] = []
+        let length = bytes.withUnsafeBytes { compress($0, into: &output) }
+        output.removeLast(output.count - length)
         return output
     }
 

@@ -12,8 +12,7 @@ extension FeatureEngine {
 
     /// The key's state as a compressed snapshot, or nil if the key has none.
     public func snapshot(key: StateKey) -> [UInt8]? {
-        guard let slot = slotOf(key) else { return nil }
-        return LZ4Block.compress(encodeState(slot: Int(slot)))
+        withSnapshot(key: key) { $0.map { Array($0) } }
     }
 
     /// The same snapshot, lent to `body` from buffers the engine keeps (nil if the key has no

@@ -187,10 +187,6 @@ public final class StreamRuntime: @unchecked Sendable {
             for due in snapshotDue where touchedSegments[due] == nil { touchedSegments[due] = position(of: due) }
             try sendBarriers()
         }
-        let sourceTopic = plan.segments[0].inputTopic
-        let sourceEvents = batch.messages.reduce(0) { $0 + ($1.topic == sourceTopic ? 1 : 0) }
-        statistics.eventsIn += sourceEvents
-        metrics.eventsIn.increment(by: sourceEvents)
         metrics.batchSize.observe(Double(batch.messages.count))
         var order: [TopicPartition] = []
         var groups: [TopicPartition: [Int]] = [:]
@@ -199,6 +195,10 @@ public final class StreamRuntime: @unchecked Sendable {
             if groups[partition] == nil { order.append(partition) }
             groups[partition, default: []].append(index)
         }
+        // Events in are the source's records (a partition group at a time, not a topic name per record).
+        let sourceEvents = order.reduce(0) { $0 + (plan.segment(consuming: $1.topic) == 0 ? groups[$1]!.count : 0) }
+        statistics.eventsIn += sourceEvents
+        metrics.eventsIn.increment(by: sourceEvents)
         for partition in order {
             // A revoke served inside the poll, after these records were fetched, has already
             // committed and dropped the partition: its new owner reads them from the committed offset.
@@ -266,13 +266,12 @@ public final class StreamRuntime: @unchecked Sendable {
             eventTimes.append(contentsOf: events.times)
             for index in messageOfEvent { ingestTimes.append(messages[index].timestamp ?? 0) }
         }
-        try runSegment(segmentIndex, on: &events, partition: partition.partition, pipeline: pipeline) { messages[messageOfEvent[$0]] }
+        try runSegment(segmentIndex, on: &events, pipeline: pipeline) { messages[messageOfEvent[$0]] }
     }
 
     /// Runs a segment's stages on one partition's events, dead-letters what they reject, and
     /// scores or forwards the rest. `message(i)` is the consumed record behind event `i`.
-    private func runSegment(_ segmentIndex: Int, on events: inout EventBatch, partition: Int32, pipeline: Pipeline,
-                            message: (Int) -> ConsumedMessage) throws {
+    private func runSegment(_ segmentIndex: Int, on events: inout EventBatch, pipeline: Pipeline, message: (Int) -> ConsumedMessage) throws {
         for stage in plan.segments[segmentIndex].stages { pipeline.runStage(stage, on: &events) }
         for index in 0..<events.count {
             if let rejection = events.rejections[index] {
@@ -369,7 +368,7 @@ public final class StreamRuntime: @unchecked Sendable {
             }
         }
         for (target, indices) in handedOver.sorted(by: { $0.key < $1.key }) {
-            try deliver(events.provenance[indices[0]].partition, events, indices, to: target, message: message)
+            try deliver(events, indices, to: target, message: message)
         }
     }
 
@@ -408,7 +407,8 @@ public final class StreamRuntime: @unchecked Sendable {
     /// Hands events of one source partition to repartition partition `target`'s segment in the
     /// open transaction, as if read from the topic: through the applied-offset guard, its
     /// stages, and on to scoring.
-    private func deliver(_ source: Int32, _ events: EventBatch, _ indices: [Int], to target: Int32, message: (Int) -> ConsumedMessage) throws {
+    private func deliver(_ events: EventBatch, _ indices: [Int], to target: Int32, message: (Int) -> ConsumedMessage) throws {
+        let source = events.provenance[indices[0]].partition
         let pipeline = try pipeline(for: target)
         if touchedPipelines.insert(target).inserted { pipeline.beginBatch() }
         let segmentPartition = SegmentPartition(segment: 1, partition: target)
@@ -438,7 +438,7 @@ public final class StreamRuntime: @unchecked Sendable {
         localSources[segmentPartition, default: []].insert(source)
         statistics.deliveredLocally += batch.count
         metrics.deliveredLocally.increment(by: batch.count)
-        try runSegment(1, on: &batch, partition: target, pipeline: pipeline) { message(origins[$0]) }
+        try runSegment(1, on: &batch, pipeline: pipeline) { message(origins[$0]) }
     }
 
     /// The input position of a segment partition: in the open transaction, else committed.
