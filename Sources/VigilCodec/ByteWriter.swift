@@ -40,6 +40,16 @@ public struct ByteWriter: Sendable {
         for value in values { write(value) }
         #endif
     }
+    /// Appends what `body` writes at the start of the `capacity` bytes it is lent; `body`
+    /// returns how many it wrote (at most `capacity`). For encoders that write many small
+    /// values (varints) without a capacity check per byte.
+    public mutating func append(capacity: Int, _ body: (UnsafeMutableRawBufferPointer) -> Int) {
+        withUnsafeTemporaryAllocation(byteCount: capacity, alignment: 8) { scratch in
+            let written = body(scratch)
+            precondition(written >= 0 && written <= capacity, "wrote beyond the lent capacity")
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<written]))
+        }
+    }
     /// Forgets what was written, keeping the storage (a writer reused record after record).
     public mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
     /// Replaces the 8 bytes at `offset`, already written, with `value`.

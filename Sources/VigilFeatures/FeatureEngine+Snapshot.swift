@@ -4,8 +4,9 @@ import VigilCodec
 /// (every running sum and its compensation bit for bit, every buffered event, every deque).
 extension FeatureEngine {
     static let snapshotMagic: UInt32 = 0x5647_4B53  // "VGKS"
-    /// The snapshot format version; a reader rejects any other.
-    public static let snapshotVersion: UInt8 = 1
+    /// The snapshot format version this build writes (2: compact buffered events); it also
+    /// reads version 1 (every buffered value as its 8 bytes) and rejects any other.
+    public static let snapshotVersion: UInt8 = SnapshotLayout.compact.rawValue
 
     /// Every key with state, in no particular order.
     public var allKeys: [StateKey] { keys.compactMap { $0 } }
@@ -28,7 +29,7 @@ extension FeatureEngine {
             compressedScratch = compressed
         }
         writer.removeAll()
-        encodeState(slot: Int(slot), into: &writer)
+        encodeState(slot: Int(slot), into: &writer, layout: .compact)
         let length = writer.bytes.withUnsafeBytes { LZ4Block.compress($0, into: &compressed) }
         let result: Result<R, E> = compressed.withUnsafeBytes { block in
             do throws(E) { return .success(try body(UnsafeRawBufferPointer(rebasing: block[..<length]))) } catch { return .failure(error) }
@@ -54,20 +55,21 @@ extension FeatureEngine {
         if let slot = slotOf(key) { releaseSlot(Int(slot)) }
     }
 
-    /// The uncompressed binary form of a slot's state.
+    /// The uncompressed binary form of a slot's state, in the raw layout (an undo record: a
+    /// copy, as fast as it can be taken, that never leaves the process).
     func encodeState(slot: Int) -> [UInt8] {
         let state = header(slot)
         var writer = ByteWriter(capacity: 64 + plan.headerSize + Int(state.end - state.base) * plan.bytesPerBufferedEvent)
-        encodeState(slot: slot, into: &writer)
+        encodeState(slot: slot, into: &writer, layout: .raw)
         return writer.bytes
     }
 
-    /// The same, appended to `writer`.
-    func encodeState(slot: Int, into writer: inout ByteWriter) {
+    /// The same, appended to `writer`, in `layout`.
+    func encodeState(slot: Int, into writer: inout ByteWriter, layout: SnapshotLayout) {
         let state = header(slot)
         let count = Int(state.end - state.base)
         writer.write(Self.snapshotMagic)
-        writer.write(Self.snapshotVersion)
+        writer.write(layout.rawValue)
         writer.write(plan.fingerprint)
         switch keys[slot]! {
         case let .int(value): writer.write(UInt8(0)); writer.write(value)
@@ -83,30 +85,127 @@ extension FeatureEngine {
         writer.overwrite(0, at: headerStart + StagePlan.lruOffset)
         writer.overwrite(0, at: headerStart + StagePlan.epochOffset)
         writer.writeVarint(UInt64(count))
-        if let block = state.ringBlock {
-            let ring = RingBlock(raw: block, capacity: state.capacity, columns: plan.inputNames.count)
-            // A ring's live range is at most two contiguous runs (before and after the wrap).
-            func writeRun(_ start: UnsafeMutableRawPointer, from: Int64, to: Int64) {
-                guard from < to else { return }
-                let words = start.assumingMemoryBound(to: UInt64.self)
-                let first = Int(from) & (ring.capacity - 1)
-                let count = Int(to - from)
-                let head = min(count, ring.capacity - first)
-                writer.write(contentsOf: words + first, count: head)
-                if head < count { writer.write(contentsOf: words, count: count - head) }
+        guard let block = state.ringBlock else { return }
+        let ring = RingBlock(raw: block, capacity: state.capacity, columns: plan.inputNames.count)
+        let mask = ring.capacity - 1
+        // A ring's live range is at most two contiguous runs (before and after the wrap).
+        func writeRun(_ start: UnsafeMutableRawPointer, from: Int64, to: Int64) {
+            guard from < to else { return }
+            let words = start.assumingMemoryBound(to: UInt64.self)
+            let first = Int(from) & mask
+            let count = Int(to - from)
+            let head = min(count, ring.capacity - first)
+            writer.write(contentsOf: words + first, count: head)
+            if head < count { writer.write(contentsOf: words, count: count - head) }
+        }
+        func writeSequence(_ values: UnsafeMutablePointer<Int64>, from: Int64, to: Int64) {
+            switch layout {
+            case .raw: writeRun(UnsafeMutableRawPointer(values), from: from, to: to)
+            case .compact: Self.writeDifferences(values, mask: mask, from: from, to: to, into: &writer)
             }
-            writeRun(UnsafeMutableRawPointer(ring.times), from: state.base, to: state.end)
-            for column in 0..<plan.inputNames.count {
-                writeRun(UnsafeMutableRawPointer(ring.column(column)), from: state.base, to: state.end)
-            }
-            for window in plan.columnWindows {
-                if window.keepsMin {
-                    writeRun(UnsafeMutableRawPointer(ring.deque(window.minDeque)), from: state.int(window.minDequeOffset), to: state.int(window.minDequeOffset + 8))
+        }
+        writeSequence(ring.times, from: state.base, to: state.end)
+        for column in 0..<plan.inputNames.count {
+            let values = ring.column(column)
+            if layout == .compact {
+                let integral = Self.allIntegral(values, mask: mask, from: state.base, to: state.end)
+                writer.write(integral ? ColumnLayout.bytes.rawValue : ColumnLayout.bitPatterns.rawValue)
+                if integral {
+                    Self.writeIntegers(values, mask: mask, from: state.base, to: state.end, into: &writer)
+                    continue
                 }
-                if window.keepsMax {
-                    writeRun(UnsafeMutableRawPointer(ring.deque(window.maxDeque)), from: state.int(window.maxDequeOffset), to: state.int(window.maxDequeOffset + 8))
-                }
             }
+            writeRun(UnsafeMutableRawPointer(values), from: state.base, to: state.end)
+        }
+        for window in plan.columnWindows {
+            if window.keepsMin {
+                writeSequence(ring.deque(window.minDeque), from: state.int(window.minDequeOffset), to: state.int(window.minDequeOffset + 8))
+            }
+            if window.keepsMax {
+                writeSequence(ring.deque(window.maxDeque), from: state.int(window.maxDequeOffset), to: state.int(window.maxDequeOffset + 8))
+            }
+        }
+    }
+
+    /// How a snapshot lays out a key's buffered events (its version byte).
+    enum SnapshotLayout: UInt8 {
+        /// Every buffered value as its 8 bytes: what undo records use, and version 1 snapshots.
+        case raw = 1
+        /// Event times and deque positions as 4-byte differences, and columns that hold only
+        /// small integers (fraud labels, flags) as bytes: a delayed window of a terminal is a
+        /// third of its raw size, so LZ4 has a third of the bytes to go through.
+        case compact = 2
+    }
+
+    /// How a compact snapshot writes one input column.
+    enum ColumnLayout: UInt8 {
+        /// Each value's 8-byte bit pattern.
+        case bitPatterns = 0
+        /// One byte per value: every value is an integer from 0 to 255 (flags, labels).
+        case bytes = 1
+    }
+
+    /// How a compact snapshot writes a sequence of integers.
+    enum SequenceLayout: UInt8 {
+        /// Each value's 8 bytes.
+        case words = 0
+        /// The first value's 8 bytes, then each difference from the one before in 4 bytes.
+        case differences = 1
+    }
+
+    /// Whether every value is an integer from 0 to 255 that a byte gives back bit for bit (not
+    /// -0.0, NaN or a fraction).
+    private static func allIntegral(_ values: UnsafeMutablePointer<Double>, mask: Int, from: Int64, to: Int64) -> Bool {
+        var sequence = from
+        while sequence < to {
+            let value = values[Int(sequence) & mask]
+            guard let byte = UInt8(exactly: value), Double(byte).bitPattern == value.bitPattern else { return false }
+            sequence += 1
+        }
+        return true
+    }
+
+    /// Writes a sequence (ascending, mostly: event times, deque positions) as a layout byte and
+    /// either its first value and 4-byte differences, when every difference fits, or raw words.
+    private static func writeDifferences(_ values: UnsafeMutablePointer<Int64>, mask: Int, from: Int64, to: Int64, into writer: inout ByteWriter) {
+        guard from < to else { return }
+        var fits = true, previous = values[Int(from) & mask], sequence = from + 1
+        while sequence < to {
+            let value = values[Int(sequence) & mask]
+            if value &- previous < 0 || value &- previous > Int64(UInt32.max) { fits = false; break }
+            previous = value
+            sequence += 1
+        }
+        writer.write(fits ? SequenceLayout.differences.rawValue : SequenceLayout.words.rawValue)
+        guard fits else {
+            sequence = from
+            while sequence < to { writer.write(values[Int(sequence) & mask]); sequence += 1 }
+            return
+        }
+        writer.write(values[Int(from) & mask])
+        writer.append(capacity: Int(to - from - 1) * 4) { out in
+            var at = 0, previous = values[Int(from) & mask], sequence = from + 1
+            while sequence < to {
+                let value = values[Int(sequence) & mask]
+                out.storeBytes(of: UInt32(truncatingIfNeeded: value &- previous).littleEndian, toByteOffset: at, as: UInt32.self)
+                previous = value
+                at += 4
+                sequence += 1
+            }
+            return at
+        }
+    }
+
+    private static func writeIntegers(_ values: UnsafeMutablePointer<Double>, mask: Int, from: Int64, to: Int64, into writer: inout ByteWriter) {
+        guard from < to else { return }
+        writer.append(capacity: Int(to - from)) { out in
+            var at = 0, sequence = from
+            while sequence < to {
+                out.storeBytes(of: UInt8(values[Int(sequence) & mask]), toByteOffset: at, as: UInt8.self)
+                at += 1
+                sequence += 1
+            }
+            return at
         }
     }
 
@@ -131,8 +230,8 @@ extension FeatureEngine {
         var reader = ByteReader(encoded)
         guard try reader.readUInt32() == Self.snapshotMagic else { throw CodecError.binary(detail: "not a Vigil state snapshot") }
         let version = try reader.readUInt8()
-        guard version == Self.snapshotVersion else {
-            throw CodecError.binary(detail: "state snapshot version \(version); this build reads version \(Self.snapshotVersion)")
+        guard let layout = SnapshotLayout(rawValue: version) else {
+            throw CodecError.binary(detail: "state snapshot version \(version); this build reads versions 1 and \(Self.snapshotVersion)")
         }
         guard try reader.readUInt64() == plan.fingerprint else {
             throw CodecError.binary(detail: "state snapshot of a different stage layout (the topology's features changed)")
@@ -160,17 +259,43 @@ extension FeatureEngine {
             let ring = RingBlock(raw: state.ringBlock!, capacity: capacity, columns: plan.inputNames.count)
             let mask = capacity - 1
             do {
-                var sequence = state.base
-                while sequence < state.end { ring.times[Int(sequence) & mask] = try reader.readInt64(); sequence += 1 }
+                func readSequence(into values: UnsafeMutablePointer<Int64>, from: Int64, to: Int64) throws {
+                    guard from < to else { return }
+                    var sequenceLayout = SequenceLayout.words
+                    if layout == .compact {
+                        let tag = try reader.readUInt8()
+                        guard let known = SequenceLayout(rawValue: tag) else { throw CodecError.binary(detail: "unknown sequence layout \(tag) in a state snapshot") }
+                        sequenceLayout = known
+                    }
+                    var sequence = from, previous: Int64 = 0
+                    while sequence < to {
+                        if sequenceLayout == .differences, sequence > from {
+                            previous &+= Int64(try reader.readUInt32())
+                        } else {
+                            previous = try reader.readInt64()
+                        }
+                        values[Int(sequence) & mask] = previous
+                        sequence += 1
+                    }
+                }
+                try readSequence(into: ring.times, from: state.base, to: state.end)
                 for column in 0..<plan.inputNames.count {
-                    sequence = state.base
-                    while sequence < state.end { ring.column(column)[Int(sequence) & mask] = try reader.readDouble(); sequence += 1 }
+                    var columnLayout = ColumnLayout.bitPatterns
+                    if layout == .compact {
+                        let tag = try reader.readUInt8()
+                        guard let known = ColumnLayout(rawValue: tag) else { throw CodecError.binary(detail: "unknown column layout \(tag) in a state snapshot") }
+                        columnLayout = known
+                    }
+                    var sequence = state.base
+                    while sequence < state.end {
+                        ring.column(column)[Int(sequence) & mask] = columnLayout == .bytes ? Double(try reader.readUInt8()) : try reader.readDouble()
+                        sequence += 1
+                    }
                 }
                 for window in plan.columnWindows {
                     for (keeps, deque, offset) in [(window.keepsMin, window.minDeque, window.minDequeOffset), (window.keepsMax, window.maxDeque, window.maxDequeOffset)] where keeps {
-                        var position = state.int(offset)
-                        guard state.int(offset + 8) - position <= Int64(capacity) else { throw CodecError.binary(detail: "deque longer than the buffer") }
-                        while position < state.int(offset + 8) { ring.deque(deque)[Int(position) & mask] = try reader.readInt64(); position += 1 }
+                        guard state.int(offset + 8) - state.int(offset) <= Int64(capacity) else { throw CodecError.binary(detail: "deque longer than the buffer") }
+                        try readSequence(into: ring.deque(deque), from: state.int(offset), to: state.int(offset + 8))
                     }
                 }
                 guard reader.isAtEnd else { throw CodecError.binary(detail: "trailing bytes after a state snapshot") }

@@ -1,6 +1,6 @@
 import Testing
 import VigilCodec
-import VigilFeatures
+@testable import VigilFeatures
 import VigilTopology
 
 @Suite struct SnapshotAndRollbackTests {
@@ -57,6 +57,62 @@ import VigilTopology
         let other = EngineDriver([FeatureSpec(name: "n", aggregation: .count, window: .sliding(size: 1_000))])
         #expect(throws: CodecError.self) { try other.engine.restore(snapshot: snapshot) }
         #expect(throws: CodecError.self) { try other.engine.restore(snapshot: Array(snapshot.prefix(6))) }
+    }
+
+    /// Version 1 snapshots (every buffered value as its 8 bytes, as undo records still are)
+    /// restore to the same state as the compact version 2 this build writes.
+    @Test func rawLayoutSnapshotsStillRestore() throws {
+        let original = EngineDriver(Self.features)
+        _ = Self.stream(original, keys: 5, events: 2_000, seed: 5)
+        let restored = EngineDriver(Self.features)
+        var rawBytes = 0, compactBytes = 0
+        for key in original.engine.allKeys {
+            let raw = original.engine.encodeState(slot: Int(try #require(original.engine.slotOf(key))))
+            #expect(raw[4] == 1)
+            let compact = try LZ4Block.decompress(try #require(original.engine.snapshot(key: key)))
+            #expect(compact[4] == FeatureEngine.snapshotVersion)
+            (rawBytes, compactBytes) = (rawBytes + raw.count, compactBytes + compact.count)
+            #expect(try restored.engine.restore(snapshot: LZ4Block.compress(raw)) == key)
+            #expect(restored.engine.snapshot(key: key) == original.engine.snapshot(key: key))
+        }
+        // Times as differences and the 0/1 flag column as one byte each.
+        #expect(compactBytes * 10 < rawBytes * 7)
+        let after = Self.stream(original, keys: 5, events: 500, seed: 6, startSecond: 1_000)
+        let afterRestored = Self.stream(restored, keys: 5, events: 500, seed: 6, startSecond: 1_000)
+        for (a, b) in zip(after, afterRestored) { #expect(identicalFeatures(a, b)) }
+    }
+
+    /// A column is written as bytes only when every value comes back bit for bit, and times as
+    /// 4-byte differences only when every difference fits.
+    @Test func compactColumnsKeepEveryBitPattern() throws {
+        let columns: [[Double]] = [
+            [0, 1, 255, 1, 0],  // bytes
+            [3, 256, 7],
+            [3, -5, 0, 0x1p60, -0x1p62, 7],
+            [3, -0.0, 4],  // -0.0 is not the byte 0
+            [1, .nan, 2],
+            [2, 0.5, 1e300],
+        ]
+        for values in columns {
+            let original = EngineDriver(Self.features)
+            for (index, value) in values.enumerated() { original.feed(.int(1), at: Double(index) * 3.5, ["x": value, "flag": value]) }
+            let snapshot = try #require(original.engine.snapshot(key: .int(1)))
+            let restored = EngineDriver(Self.features)
+            try restored.engine.restore(snapshot: snapshot)
+            let raw = original.engine.encodeState(slot: Int(try #require(original.engine.slotOf(.int(1)))))
+            let again = restored.engine.encodeState(slot: Int(try #require(restored.engine.slotOf(.int(1)))))
+            #expect(raw == again, "\(values)")
+            #expect(identicalFeatures(original.feed(.int(1), at: 30, ["x": 2, "flag": 1]).1, restored.feed(.int(1), at: 30, ["x": 2, "flag": 1]).1))
+        }
+        // Events 60 days apart in a 100-day window: a difference beyond 4 bytes of milliseconds.
+        let long = [FeatureSpec(name: "n", aggregation: .count, window: .sliding(size: 100 * 86_400_000))]
+        let original = EngineDriver(long)
+        for day in [0.0, 1, 61, 62] { original.feed(.int(1), at: day * 86_400) }
+        let restored = EngineDriver(long)
+        try restored.engine.restore(snapshot: try #require(original.engine.snapshot(key: .int(1))))
+        #expect(restored.engine.encodeState(slot: Int(try #require(restored.engine.slotOf(.int(1))))) == original.engine.encodeState(slot: Int(try #require(original.engine.slotOf(.int(1))))))
+        #expect(original.feed(.int(1), at: 63 * 86_400).1 == [5])
+        #expect(restored.feed(.int(1), at: 63 * 86_400).1 == [5])
     }
 
     @Test func rollbackUndoesABatchExactly() throws {

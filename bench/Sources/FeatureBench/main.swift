@@ -69,16 +69,17 @@ struct FeatureBench: ParsableCommand {
         // every key's LZ4 snapshot, as the runtime writes one per key a transaction touched.
         var snapshotCount = 0, snapshotBytes = 0
         var snapshotSeconds = 0.0
+        var snapshotByStage: [String: [String: Double]] = [:]
         if let pipeline = lastPipeline {
             let keysByStage = pipeline.engines.map(\.allKeys)
-            let start = DispatchTime.now().uptimeNanoseconds
             for (stage, keys) in keysByStage.enumerated() {
-                for key in keys {
-                    snapshotBytes += pipeline.withSnapshot(stage: stage, key: key) { $0?.count ?? 0 }
-                    snapshotCount += 1
-                }
+                var bytes = 0
+                let start = DispatchTime.now().uptimeNanoseconds
+                for key in keys { bytes += pipeline.withSnapshot(stage: stage, key: key) { $0?.count ?? 0 } }
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                snapshotByStage[loaded.stages[stage].name] = ["microseconds_per_key": seconds * 1e6 / Double(max(keys.count, 1)), "bytes_per_key": Double(bytes) / Double(max(keys.count, 1))]
+                (snapshotSeconds, snapshotBytes, snapshotCount) = (snapshotSeconds + seconds, snapshotBytes + bytes, snapshotCount + keys.count)
             }
-            snapshotSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
         let stateBytes = footprints.map(\.bytes).reduce(0, +)
         let keys = footprints.map(\.keyCount).reduce(0, +)
@@ -97,6 +98,7 @@ struct FeatureBench: ParsableCommand {
             "features_fnv1a": String(featureHash, radix: 16),
             "snapshot_microseconds_per_key": snapshotSeconds * 1e6 / Double(max(snapshotCount, 1)),
             "snapshot_bytes_per_key": Double(snapshotBytes) / Double(max(snapshotCount, 1)),
+            "snapshot_by_stage": snapshotByStage,
         ]
         let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
