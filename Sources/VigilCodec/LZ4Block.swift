@@ -15,18 +15,21 @@ public enum LZ4Block {
 
     /// The same block, written into `output` from its start; returns the block's length.
     /// `output` only grows, so a caller that keeps it compresses without allocating.
-    public static func compress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) -> Int {
+    /// `acceleration` above 1 trades ratio for speed (LZ4's `LZ4_compress_fast`); any block
+    /// decompresses the same way.
+    public static func compress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8], acceleration: Int32 = 1) -> Int {
+        precondition(acceleration >= 1, "LZ4 acceleration starts at 1")
         precondition(input.count <= Int(LZ4_MAX_INPUT_SIZE), "LZ4 block input too large")
         let bound = Int(LZ4_compressBound(Int32(input.count)))
         if output.count < 4 + bound { output.append(contentsOf: repeatElement(0, count: 4 + bound - output.count)) }
         let written = output.withUnsafeMutableBytes { out -> Int32 in
             out.storeBytes(of: UInt32(input.count).littleEndian, toByteOffset: 0, as: UInt32.self)
-            return LZ4_compress_default(
+            return LZ4_compress_fast(
                 input.baseAddress?.assumingMemoryBound(to: CChar.self),
                 (out.baseAddress! + 4).assumingMemoryBound(to: CChar.self),
-                Int32(input.count), Int32(bound))
+                Int32(input.count), Int32(bound), acceleration)
         }
-        precondition(written > 0 || input.isEmpty, "LZ4_compress_default failed with a sufficient bound")
+        precondition(written > 0 || input.isEmpty, "LZ4_compress_fast failed with a sufficient bound")
         return 4 + Int(written)
     }
 

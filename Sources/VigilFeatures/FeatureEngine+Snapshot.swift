@@ -8,6 +8,10 @@ extension FeatureEngine {
     /// reads version 1 (every buffered value as its 8 bytes) and rejects any other.
     public static let snapshotVersion: UInt8 = SnapshotLayout.compact.rawValue
 
+    /// LZ4's acceleration for snapshots: a live transaction writes one per key it touched, and at
+    /// the end of the handbook 4 takes 20 % less time than 1 for 5 % more bytes (FeatureBench).
+    static let snapshotAcceleration: Int32 = 4
+
     /// Every key with state, in no particular order.
     public var allKeys: [StateKey] { keys.compactMap { $0 } }
 
@@ -30,7 +34,7 @@ extension FeatureEngine {
         }
         writer.removeAll()
         encodeState(slot: Int(slot), into: &writer, layout: .compact)
-        let length = writer.bytes.withUnsafeBytes { LZ4Block.compress($0, into: &compressed) }
+        let length = writer.bytes.withUnsafeBytes { LZ4Block.compress($0, into: &compressed, acceleration: Self.snapshotAcceleration) }
         let result: Result<R, E> = compressed.withUnsafeBytes { block in
             do throws(E) { return .success(try body(UnsafeRawBufferPointer(rebasing: block[..<length]))) } catch { return .failure(error) }
         }
