@@ -20,7 +20,7 @@ struct EndToEndBench: ParsableCommand {
     @Option(help: "Seconds of paced input in each latency run (0: no latency runs).") var latencySeconds = 20
     @Option(help: "Events/s of the latency runs (default: these fractions of Vigil's measured events/s).") var latencyRate: Int?
     @Option(parsing: .upToNextOption, help: "Fractions of Vigil's measured events/s the latency runs go at (without --latency-rate).")
-    var latencyFractions: [Double] = [0.5, 0.15]
+    var latencyFractions: [Double] = [0.5, 0.15, 0.02]
     @Option(parsing: .upToNextOption, help: "Latency runs: shipped (the topology's commit interval), COMMIT_MS or COMMIT_MS/FETCH_WAIT_MS (fetch.wait.max.ms of Vigil's consumer; librdkafka's default is 500).")
     var latencyVariant: [String] = ["shipped"]
     @Option(help: "Allowed lateness of the topology's stages, hours (the terminal stage merges source partitions).") var latenessHours = 144
