@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "VigilRuntime",
             dependencies: [
-                "VigilKafka", "VigilPipeline", "VigilDrift", "Yams",
+                "VigilKafka", "VigilPipeline", "VigilDrift", "VigilReplay", "Yams",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict + rdkafkaSwiftSettings,

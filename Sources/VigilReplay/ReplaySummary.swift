@@ -10,12 +10,12 @@ public struct ReplaySummary: Sendable {
     public var driftAlerts = 0
     /// Records that could not be decoded.
     public var malformedCount = 0
-    /// The first malformed records: line number and reason.
-    public var malformed: [(line: Int, reason: String)] = []
+    /// The first malformed records: where they are and why.
+    public var malformed: [(place: ReplayPlace, reason: String)] = []
     /// Events a stage rejected (too late for their key).
     public var rejectedCount = 0
-    /// The first rejected events: line number and reason.
-    public var rejected: [(line: Int, reason: String)] = []
+    /// The first rejected events: where they are and why.
+    public var rejected: [(place: ReplayPlace, reason: String)] = []
     /// Keys held per stage at the end.
     public var keysPerStage: [Int] = []
     /// Bytes of state per key per stage at the end.
@@ -28,9 +28,9 @@ public struct ReplaySummary: Sendable {
 
 /// Progress of a running replay, reported about ten times a second.
 public struct ReplayProgress: Sendable {
-    /// Input bytes consumed (compressed bytes for `.lz4`).
+    /// Input bytes consumed (compressed bytes for `.lz4`, record values for a topic).
     public var bytesRead: Int
-    /// The input file's size, when known.
+    /// The input's size, when known.
     public var totalBytes: Int?
     /// Records read so far.
     public var eventsRead: Int

@@ -77,12 +77,11 @@ public final class StreamRuntime: @unchecked Sendable {
     /// Drift of this instance's traffic against the topology's profile (nil without a drift section).
     private var driftMonitor: PipelineDriftMonitor?
     private var driftCheckpoint: PipelineDriftMonitor.Checkpoint?
-    private var decoder: EventDecoder?
+    private var sourceDecoder: SourceRecordDecoder?
     private var scoreEncoder: ScoreRecordEncoder?
     private var recordBuffer: [UInt8] = []
     private var eventWriter = ByteWriter(capacity: 512)
     private var provenanceHeaders: ProvenanceHeaders?
-    private var csvBinding: EventDecoder.CSVBinding?
 
     public private(set) var statistics = RuntimeStatistics()
     /// Called after every committed transaction (tests and metrics watch progress with it).
@@ -286,50 +285,10 @@ public final class StreamRuntime: @unchecked Sendable {
     }
 
     private func decodeSource(_ messages: [ConsumedMessage], pipeline: Pipeline, into events: inout EventBatch, messageOfEvent: inout [Int]) throws {
-        let decoder = self.decoder ?? pipeline.makeDecoder()
-        self.decoder = decoder
-        func provenance(_ message: ConsumedMessage) -> Provenance { Provenance(partition: message.partition, offset: message.offset) }
-        switch topology.source.format {
-        case .json:
-            for (index, message) in messages.enumerated() {
-                let rejection: Rejection?
-                if let value = message.value, !value.isEmpty {
-                    rejection = value.withUnsafeBufferPointer { decoder.appendJSON($0, provenance: provenance(message), to: &events) }
-                } else {
-                    rejection = Rejection(stage: "decode", reason: "the record has no value")
-                }
-                if let rejection { try deadLetter(message, stage: rejection.stage, reason: rejection.reason) } else { messageOfEvent.append(index) }
-            }
-        case .csv:
-            if csvBinding == nil {
-                csvBinding = try decoder.bind(header: topology.source.fields.map(\.name), file: plan.segments[0].inputTopic)
-            }
-            // One CSV reader over the batch's values, one line each; a value that is not
-            // exactly one line cannot be read this way and is dead-lettered up front.
-            var text: [UInt8] = []
-            var lines: [Int] = []
-            for (index, message) in messages.enumerated() {
-                let ok: Bool = message.withValue { value in
-                    guard let value, value.count > 0, !value.contains(10), !value.contains(13) else { return false }
-                    text.append(contentsOf: value)
-                    text.append(10)
-                    return true
-                }
-                if ok { lines.append(index) } else {
-                    try deadLetter(message, stage: "decode", reason: message.value.map { $0.isEmpty ? "the record has no value" : "a CSV event must be exactly one line" } ?? "the record has no value")
-                }
-            }
-            guard !lines.isEmpty else { return }
-            let reader = CSVReader(source: MemoryByteSource(text, name: plan.segments[0].inputTopic), delimiter: topology.source.delimiter, bufferSize: text.count + 1)
-            for index in lines {
-                let message = messages[index]
-                guard try reader.next() else { break }
-                if let rejection = decoder.appendCSV(reader, binding: csvBinding!, provenance: provenance(message), to: &events) {
-                    try deadLetter(message, stage: rejection.stage, reason: rejection.reason)
-                } else {
-                    messageOfEvent.append(index)
-                }
-            }
+        let decoder = sourceDecoder ?? SourceRecordDecoder(topology: topology, pipeline: pipeline, topic: plan.segments[0].inputTopic)
+        sourceDecoder = decoder
+        try decoder.decode(messages, into: &events, accepted: { messageOfEvent.append($0) }) { index, rejection in
+            try deadLetter(messages[index], stage: rejection.stage, reason: rejection.reason)
         }
     }
 

@@ -60,7 +60,7 @@ struct ProfileCommand: ParsableCommand {
         let untilTime = try until.map { try ReplayConsole.time($0, option: "--until") }
         let kernel = spec.monitorsScore ? try ReplayConsole.loadKernel(for: loaded) : nil
         let (profile, summary) = try ReplayConsole.withProgress { progress in
-            let built = try FileReplay(topology: loaded, kernel: kernel, batchSize: batchSize).buildProfile(
+            let built = try EventReplay(topology: loaded, kernel: kernel, batchSize: batchSize).buildProfile(
                 inputPath: input, from: fromTime, until: untilTime,
                 configuration: .init(bins: bins, sketchResolution: sketchResolution), progress: progress)
             try built.profile.encodedJSON().write(to: URL(fileURLWithPath: output))

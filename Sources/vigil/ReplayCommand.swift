@@ -1,20 +1,25 @@
 import ArgumentParser
 import Foundation
+import Logging
 import VigilModels
 import VigilPipeline
 import VigilReplay
+import VigilRuntime
 import VigilTopology
 
-/// `vigil replay`: Replay events from a file through a topology, the same code path as live scoring.
+/// `vigil replay`: Replay events from a file or a topic through a topology, the same code path as live scoring.
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Replay events from a file through a topology, the same code path as live scoring.",
+        abstract: "Replay events from a file or a topic through a topology, the same code path as live scoring.",
         discussion: """
-        Reads CSV (with a header) or JSON lines, plain or LZ4-framed (.lz4), and writes one CSV row per event: \
+        Reads CSV (with a header) or JSON lines, plain or LZ4-framed (.lz4), or with --topic every partition of a \
+        topic from its start to its end as the replay begins (read_committed, outside any consumer group; records \
+        decoded as `vigil run` decodes them), and writes one CSV row per event: \
         the source's id fields, every feature in topology order, and the score when the topology's model loads. \
         Events before --from still feed the windows (they need history) but are not written; events at or \
-        after --until are skipped. Malformed rows are counted and reported with their line numbers. \
+        after --until are skipped. Malformed rows are counted and reported with their line numbers (a topic's with \
+        topic/partition@offset). \
         With --drift-output, the topology's drift section compares each window of [--from, --until) with its \
         reference profile and every drift record and alert goes to that JSON-lines file (the last window is \
         flushed at the end of the input).
@@ -25,7 +30,16 @@ struct ReplayCommand: ParsableCommand {
     var topology: String
 
     @Option(help: "The events: .csv, .jsonl (or .ndjson/.json), optionally .lz4.")
-    var input: String
+    var input: String?
+
+    @Option(help: "Replay this topic instead of a file (the topology's source format).")
+    var topic: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --topic: Kafka bootstrap servers (default: the --config file's, else 127.0.0.1:9092).", valueName: "host:port"))
+    var bootstrap: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --topic: a service configuration file, for its Kafka settings (security properties).", valueName: "file"))
+    var config: String?
 
     @Option(help: "Write rows for events at or after this time (YYYY-MM-DD[ HH:MM:SS], UTC, or epoch ms).")
     var from: String?
@@ -47,6 +61,23 @@ struct ReplayCommand: ParsableCommand {
 
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if (input == nil) == (topic == nil) { throw ValidationError("give one of --input FILE and --topic NAME") }
+        if topic == nil, bootstrap != nil || config != nil { throw ValidationError("--bootstrap and --config go with --topic") }
+    }
+
+    /// The file, or the topic with the Kafka settings of --config and --bootstrap.
+    private func makeSource() throws -> any ReplaySource {
+        guard let topic else { return FileSource(path: input ?? "") }
+        VigilLogging.bootstrap(level: .warning, format: .text)
+        do {
+            let file = try config.map { (path) throws(ServiceConfigurationError) in try ServiceConfiguration.load(contentsOf: path) }
+            var kafka = try (file ?? ServiceConfiguration()).merging(ServiceOverrides(bootstrapServers: bootstrap)).kafka
+            kafka.clientID = "vigil-replay"
+            return TopicSource(topic: topic, kafka: kafka, logger: Logger(label: "vigil.replay"))
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
     }
 
     func run() throws {
@@ -73,11 +104,13 @@ struct ReplayCommand: ParsableCommand {
         let untilTime = try until.map { try ReplayConsole.time($0, option: "--until") }
         // The same loading and input check as `vigil run`: a model that does not load is an error.
         let kernel = noScore ? nil : try ReplayConsole.loadKernel(for: loaded)
+        let source = try makeSource()
         let summary = try ReplayConsole.withProgress { progress in
-            try FileReplay(topology: loaded, kernel: kernel, batchSize: batchSize)
-                .run(inputPath: input, outputPath: output, from: fromTime, until: untilTime, drift: drift, progress: progress)
+            try EventReplay(topology: loaded, kernel: kernel, batchSize: batchSize)
+                .run(source: source, outputPath: output, from: fromTime, until: untilTime, drift: drift, progress: progress)
         }
-        ReplayConsole.reportRows(of: summary, input: input)
+        let inputName = topic ?? input ?? ""
+        ReplayConsole.reportRows(of: summary, input: inputName)
         let rate = summary.seconds > 0 ? Double(summary.eventsRead) / summary.seconds : 0
         printError("""
             replayed \(summary.eventsRead) events in \(String(format: "%.1f", summary.seconds)) s (\(Int(rate)) events/s): \

@@ -50,13 +50,14 @@ enum ReplayConsole {
         return result
     }
 
-    /// The rows of `input` the replay could not read or refused, as `file:line: reason`.
+    /// The rows of `input` the replay could not read or refused, as `file:line: reason` (or
+    /// `topic/partition@offset: reason`).
     static func reportRows(of summary: ReplaySummary, input: String) {
-        for (line, reason) in summary.malformed { printError("\(input):\(line): malformed: \(reason)") }
+        for (place, reason) in summary.malformed { printError("\(place.describe(in: input)): malformed: \(reason)") }
         if summary.malformedCount > summary.malformed.count {
             printError("… and \(summary.malformedCount - summary.malformed.count) more malformed rows")
         }
-        for (line, reason) in summary.rejected { printError("\(input):\(line): rejected: \(reason)") }
+        for (place, reason) in summary.rejected { printError("\(place.describe(in: input)): rejected: \(reason)") }
     }
 
     /// A `--from`/`--until` value: `YYYY-MM-DD[ HH:MM:SS]` (UTC) or epoch milliseconds.

@@ -31,7 +31,7 @@ struct CardFraudDriftReplayTests {
     static func replay(input: String, folder: String) throws -> (summary: ReplaySummary, drift: DriftFile) {
         let topology = try TopologyLoader.load(path: CardFraudData.topology)
         let monitor = try #require(try PipelineDriftMonitor.load(topology: topology))
-        let replay = try FileReplay(topology: topology, kernel: CardFraudData.kernel(for: topology))
+        let replay = try EventReplay(topology: topology, kernel: CardFraudData.kernel(for: topology))
         let driftPath = folder + "/drift.jsonl"
         let summary = try replay.run(inputPath: input, outputPath: folder + "/rows.csv.lz4", from: CardFraudData.monitorStart,
                                      until: CardFraudData.monitorEnd, drift: DriftOutput(monitor: monitor, path: driftPath))
@@ -53,13 +53,13 @@ struct CardFraudDriftReplayTests {
     }
 
     /// `vigil profile --from 2018-07-25 --until 2018-08-01` on the handbook data, through the
-    /// command's code path (``FileReplay/buildProfile(inputPath:from:until:configuration:progress:)``):
+    /// command's code path (``EventReplay/buildProfile(inputPath:from:until:configuration:progress:)``):
     /// the committed profile is exactly what it builds, and its moments are those of the
     /// handbook's own features for that week.
     @Test func profileOfTheTrainingWeekMatchesTheCommittedOneAndTheHandbook() throws {
         let topology = try TopologyLoader.load(path: CardFraudData.topology, requireDriftProfile: false)
         let drift = try #require(topology.drift)
-        let replay = try FileReplay(topology: topology, kernel: CardFraudData.kernel(for: topology))
+        let replay = try EventReplay(topology: topology, kernel: CardFraudData.kernel(for: topology))
         let (profile, summary) = try replay.buildProfile(
             inputPath: CardFraudData.transactions, from: CardFraudData.profileStart, until: CardFraudData.monitorStart)
         #expect(summary.malformedCount == 0 && summary.rejectedCount == 0)

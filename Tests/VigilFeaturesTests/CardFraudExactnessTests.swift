@@ -51,7 +51,7 @@ import VigilTopology
         let topology = try TopologyLoader.load(path: TestData.cardFraudTopology)
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-replay-\(UUID().uuidString).csv.lz4").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let replay = try FileReplay(topology: topology)
+        let replay = try EventReplay(topology: topology)
         let summary = try replay.run(inputPath: TestData.require(TestData.transactions), outputPath: output,
                                      from: TimestampParser.parse("2018-07-25", format: .datetime),
                                      until: TimestampParser.parse("2018-08-01", format: .datetime))

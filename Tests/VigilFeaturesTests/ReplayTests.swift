@@ -37,10 +37,10 @@ import VigilTopology
         let input = directory + "/readings.jsonl.lz4"
         let readings = try Self.meltSKAB(skab, into: input)
         let topology = try TopologyLoader.load(path: TestData.sensorTopology)
-        let summary = try FileReplay(topology: topology).run(inputPath: input, outputPath: directory + "/features.csv")
+        let summary = try EventReplay(topology: topology).run(inputPath: input, outputPath: directory + "/features.csv")
         #expect(summary.eventsRead == readings + 1)
         #expect(summary.malformedCount == 1)
-        #expect(summary.malformed.first?.line == readings + 1)
+        #expect(summary.malformed.first?.place == .line(readings + 1))
         #expect(summary.rowsWritten == readings)
         #expect(summary.keysPerStage == [8])
         // Spot-check against a direct computation for one sensor.

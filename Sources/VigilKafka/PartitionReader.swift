@@ -1,10 +1,9 @@
 public import Logging
-public import VigilKafka
 
 /// Reads partitions from given offsets to their ends, outside any group: restoring state from
-/// changelogs, finding the newest checkpoints. The end is where the broker reports partition
-/// EOF during the fetch, not a ListOffsets answer (which some Kafka-compatible brokers get
-/// wrong). All partitions of one call are read together by one consumer, so restoring many
+/// changelogs, finding the newest checkpoints, replaying a topic. The end is where the broker
+/// reports partition EOF during the fetch, not a ListOffsets answer (which some
+/// Kafka-compatible brokers get wrong). All partitions of one call are read together by one consumer, so restoring many
 /// partitions costs one fetch round trip, not one per partition.
 public struct PartitionReader: Sendable {
     public var kafka: KafkaConfiguration
@@ -24,6 +23,17 @@ public struct PartitionReader: Sendable {
         _ starts: [TopicPartition: Int64], timeout: Duration = .seconds(30),
         _ body: (ConsumedMessage) throws -> Void
     ) throws -> Int {
+        try readBatches(starts, timeout: timeout) { messages in
+            for message in messages { try body(message) }
+        }
+    }
+
+    /// The same, a fetched batch at a time (the messages are valid only inside `body`).
+    @discardableResult
+    public func readBatches(
+        _ starts: [TopicPartition: Int64], timeout: Duration = .seconds(30),
+        _ body: ([ConsumedMessage]) throws -> Void
+    ) throws -> Int {
         guard !starts.isEmpty else { return 0 }
         var configuration = ConsumerConfiguration(kafka: kafka, groupID: "vigil-reader")
         configuration.isolationLevel = isolationLevel
@@ -40,10 +50,9 @@ public struct PartitionReader: Sendable {
         while !remaining.isEmpty {
             try consumer.withBatch(maxRecords: 10_000, timeout: .milliseconds(100)) { batch in
                 for error in batch.errors { logger.warning("reading \(starts.keys.sorted().map(\.description).joined(separator: ", ")): \(error)") }
-                for message in batch.messages where remaining.contains(message.topicPartition) {
-                    try body(message)
-                    count += 1
-                }
+                let messages = batch.messages.filter { remaining.contains($0.topicPartition) }
+                if !messages.isEmpty { try body(messages) }
+                count += messages.count
                 for partition in batch.partitionEnds.keys { remaining.remove(partition) }
                 if !batch.messages.isEmpty || !batch.partitionEnds.isEmpty { lastProgress = clock.now }
             }

@@ -1,0 +1,70 @@
+import VigilCodec
+import VigilKafka
+import VigilPipeline
+import VigilTopology
+
+/// Decodes records of a topology's source topic into events, by its source format: a JSON
+/// object per record, or one CSV line per record with the columns in the order of the
+/// topology's `fields`. `vigil run` and `vigil replay --topic` both decode through it, so a
+/// replayed topic yields the events the live runtime saw.
+final class SourceRecordDecoder {
+    private let topology: Topology
+    private let decoder: EventDecoder
+    private let topic: String
+    private var csvBinding: EventDecoder.CSVBinding?
+
+    init(topology: Topology, pipeline: Pipeline, topic: String) {
+        self.topology = topology
+        self.topic = topic
+        decoder = pipeline.makeDecoder()
+    }
+
+    /// Appends an event to `events` for each record that decodes, in order, calling
+    /// `accepted` with its index in `messages`; `rejected` gets the index and the reason of
+    /// each record that does not.
+    func decode(
+        _ messages: [ConsumedMessage], into events: inout EventBatch,
+        accepted: (Int) -> Void, rejected: (Int, Rejection) throws -> Void
+    ) throws {
+        func provenance(_ message: ConsumedMessage) -> Provenance { Provenance(partition: message.partition, offset: message.offset) }
+        let noValue = Rejection(stage: "decode", reason: "the record has no value")
+        switch topology.source.format {
+        case .json:
+            for (index, message) in messages.enumerated() {
+                let rejection: Rejection? = message.withValue { value in
+                    guard let value, !value.isEmpty else { return noValue }
+                    return decoder.appendJSON(value.assumingMemoryBound(to: UInt8.self), provenance: provenance(message), to: &events)
+                }
+                if let rejection { try rejected(index, rejection) } else { accepted(index) }
+            }
+        case .csv:
+            if csvBinding == nil {
+                csvBinding = try decoder.bind(header: topology.source.fields.map(\.name), file: topic)
+            }
+            // One CSV reader over the batch's values, one line each; a value that is not
+            // exactly one line cannot be read this way and is rejected up front.
+            var text: [UInt8] = []
+            var lines: [Int] = []
+            for (index, message) in messages.enumerated() {
+                let rejection: Rejection? = message.withValue { value in
+                    guard let value, value.count > 0 else { return noValue }
+                    guard !value.contains(10), !value.contains(13) else { return Rejection(stage: "decode", reason: "a CSV event must be exactly one line") }
+                    text.append(contentsOf: value)
+                    text.append(10)
+                    return nil
+                }
+                if let rejection { try rejected(index, rejection) } else { lines.append(index) }
+            }
+            guard !lines.isEmpty else { return }
+            let reader = CSVReader(source: MemoryByteSource(text, name: topic), delimiter: topology.source.delimiter, bufferSize: text.count + 1)
+            for index in lines {
+                guard try reader.next() else { break }
+                if let rejection = decoder.appendCSV(reader, binding: csvBinding!, provenance: provenance(messages[index]), to: &events) {
+                    try rejected(index, rejection)
+                } else {
+                    accepted(index)
+                }
+            }
+        }
+    }
+}

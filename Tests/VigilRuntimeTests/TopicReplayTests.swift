@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+import VigilKafka
+import VigilReplay
+import VigilRuntime
+
+/// `vigil replay --topic`: a topic replays as a file of the same records does, through the
+/// runtime's decoding, and a record that does not decode is named by partition and offset.
+@Suite(.serialized) struct TopicReplayTests {
+    @Test func aTopicReplaysAsAFileOfItsRecords() async throws {
+        try await BlockingCall.run { try Self.replayATopicAndItsFile() }
+    }
+
+    static func replayATopicAndItsFile() throws {
+        let name = RuntimeFixture.unique("topic-replay")
+        let topology = try RuntimeFixture.topology(name: name)
+        let topic = topology.source.topics[0]
+        let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
+        try admin.createTopics([NewTopic(name: topic, partitions: 1)])
+        var events = try RuntimeFixture.transactions(3_000)
+        // Offset 1,000 (line 1,002 of the file, after its header): a customer id that is not a number.
+        events.insert(("bad", "7", "999999999,2018-04-01 00:00:00,not-a-number,1,10.0,0"), at: 1_000)
+        try RuntimeFixture.produce(events, to: topic)
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-topic-replay-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let file = folder + "/transactions.csv"
+        let header = topology.source.fields.map(\.name).joined(separator: ",")
+        try ([header] + events.map(\.line)).joined(separator: "\n").appending("\n").write(toFile: file, atomically: true, encoding: .utf8)
+
+        let kernel = try RuntimeFixture.kernel(topology)
+        let fromFile = try EventReplay(topology: topology, kernel: kernel).run(inputPath: file, outputPath: folder + "/file.csv")
+        let source = TopicSource(topic: topic, kafka: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
+        let fromTopic = try EventReplay(topology: topology, kernel: kernel).run(source: source, outputPath: folder + "/topic.csv")
+
+        let fileRows = try String(contentsOfFile: folder + "/file.csv", encoding: .utf8).split(separator: "\n")
+        let topicRows = try String(contentsOfFile: folder + "/topic.csv", encoding: .utf8).split(separator: "\n")
+        #expect(topicRows.count == 3_001)  // the header and one row per good record
+        #expect(topicRows == fileRows)
+        #expect(fromTopic.eventsRead == 3_001 && fromTopic.rowsWritten == 3_000 && fromTopic.scored)
+        #expect(fromTopic.malformedCount == 1 && fromTopic.rejectedCount == 0)
+        #expect(fromTopic.malformed.first?.place == .record(partition: 0, offset: 1_000))
+        #expect(fromTopic.malformed.first?.place.describe(in: topic) == "\(topic)/0@1000")
+        #expect(fromFile.malformed.first?.place == .line(1_002))
+        #expect(fromTopic.malformed.first?.reason == fromFile.malformed.first?.reason)
+        // The features in the rows are the handbook's own: the runtime tests' replay of the lines.
+        let expected = try RuntimeFixture.replayFeatures(topology, events.filter { $0.id != "bad" })
+        let first = topicRows[1].split(separator: ",", omittingEmptySubsequences: false)
+        let values = try #require(expected[String(first[0])])
+        #expect(first.dropFirst().map { Double($0) ?? .nan }.elementsEqual(values) { $0 == $1 || ($0.isNaN && $1.isNaN) })
+    }
+
+    @Test func aMissingTopicIsAClearError() async throws {
+        let topology = try RuntimeFixture.topology(name: RuntimeFixture.unique("topic-replay-missing"))
+        let topic = "no-such-topic-\(UUID().uuidString.prefix(8))"
+        let message = try await BlockingCall.run { () -> String in
+            let source = TopicSource(topic: topic, kafka: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
+            do {
+                _ = try EventReplay(topology: topology).run(source: source, outputPath: "/dev/null")
+                return "no error"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(message.contains("topic '\(topic)' does not exist"))
+    }
+}
