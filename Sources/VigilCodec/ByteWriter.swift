@@ -41,8 +41,8 @@ public struct ByteWriter: Sendable {
         #endif
     }
     /// Appends what `body` writes at the start of the `capacity` bytes it is lent; `body`
-    /// returns how many it wrote (at most `capacity`). For encoders that write many small
-    /// values (varints) without a capacity check per byte.
+    /// returns how many it wrote. For encoders that write many small values without a bounds
+    /// check per byte: `body` must not write past `capacity` (nothing checks each store).
     public mutating func append(capacity: Int, _ body: (UnsafeMutableRawBufferPointer) -> Int) {
         withUnsafeTemporaryAllocation(byteCount: capacity, alignment: 8) { scratch in
             let written = body(scratch)

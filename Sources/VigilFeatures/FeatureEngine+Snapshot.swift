@@ -111,7 +111,9 @@ extension FeatureEngine {
         writeSequence(ring.times, from: state.base, to: state.end)
         for column in 0..<plan.inputNames.count {
             let values = ring.column(column)
-            if layout == .compact {
+            // Like a sequence, an empty column writes nothing (not even its layout): whether a
+            // reader makes a ring for a key without events depends on its own configuration.
+            if layout == .compact, state.base < state.end {
                 let integral = Self.allIntegral(values, mask: mask, from: state.base, to: state.end)
                 writer.write(integral ? ColumnLayout.bytes.rawValue : ColumnLayout.bitPatterns.rawValue)
                 if integral {
@@ -285,7 +287,7 @@ extension FeatureEngine {
                 try readSequence(into: ring.times, from: state.base, to: state.end)
                 for column in 0..<plan.inputNames.count {
                     var columnLayout = ColumnLayout.bitPatterns
-                    if layout == .compact {
+                    if layout == .compact, state.base < state.end {
                         let tag = try reader.readUInt8()
                         guard let known = ColumnLayout(rawValue: tag) else { throw CodecError.binary(detail: "unknown column layout \(tag) in a state snapshot") }
                         columnLayout = known
@@ -316,6 +318,9 @@ extension FeatureEngine {
                     sequence += 1
                 }
             }
+        } else if !reader.isAtEnd {
+            releaseSlot(slot)
+            throw CodecError.binary(detail: "trailing bytes after a state snapshot")
         }
         return key
     }

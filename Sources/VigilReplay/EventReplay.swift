@@ -134,7 +134,7 @@ public final class EventReplay {
         }
         feed.summary.scored = pipeline.hasModel
         var lastReport = Date()
-        feed.afterFlush = {
+        feed.afterFlush = { [unowned feed] in
             guard let progress, Date().timeIntervalSince(lastReport) >= 0.1 else { return }
             lastReport = Date()
             let position = source.position

@@ -5,10 +5,11 @@ public import VigilReplay
 public import VigilTopology
 
 /// Events from a topic, for `vigil replay --topic`: every partition from its start to its end
-/// as the replay begins (read_committed), decoded as `vigil run` decodes them
-/// (``SourceRecordDecoder``), outside any consumer group (nothing is committed). Each
-/// partition's records come in offset order; partitions interleave as they are fetched, as they
-/// do live. A record that does not decode is reported with its partition and offset where the
+/// (read_committed; records produced while the replay reads may be included), decoded as
+/// `vigil run` decodes them (``SourceRecordDecoder``), outside any consumer group (nothing is
+/// committed). Each partition's records come in offset order; partitions interleave as they
+/// are fetched, as they do live, so with more than one partition a stage keyed differently
+/// from the source may see its events in another order than a live run did. A record that does not decode is reported with its partition and offset where the
 /// runtime would dead-letter it.
 public final class TopicSource: ReplaySource {
     /// The topic replayed.

@@ -14,8 +14,8 @@ struct ReplayCommand: ParsableCommand {
         abstract: "Replay events from a file or a topic through a topology, the same code path as live scoring.",
         discussion: """
         Reads CSV (with a header) or JSON lines, plain or LZ4-framed (.lz4), or with --topic every partition of a \
-        topic from its start to its end as the replay begins (read_committed, outside any consumer group; records \
-        decoded as `vigil run` decodes them), and writes one CSV row per event: \
+        topic from its start to its end (read_committed, outside any consumer group; records decoded as \
+        `vigil run` decodes them; partitions interleave as they are fetched), and writes one CSV row per event: \
         the source's id fields, every feature in topology order, and the score when the topology's model loads. \
         Events before --from still feed the windows (they need history) but are not written; events at or \
         after --until are skipped. Malformed rows are counted and reported with their line numbers (a topic's with \

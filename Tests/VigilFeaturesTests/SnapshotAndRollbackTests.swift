@@ -115,6 +115,24 @@ import VigilTopology
         #expect(restored.feed(.int(1), at: 63 * 86_400).1 == [5])
     }
 
+    /// Whether a key without buffered events gets a ring depends on the engine's own allowed
+    /// lateness, which is not part of the stage layout: a snapshot taken with one restores with
+    /// the other.
+    @Test func aKeyWithoutEventsRestoresWhateverTheLateness() throws {
+        let features = [FeatureSpec(name: "ewma", aggregation: .ewma, field: "x", halfLife: 5_000)]
+        var late = FeatureEngine.Configuration()
+        late.allowedLateness = 60_000
+        for (writer, reader) in [(FeatureEngine.Configuration(), late), (late, FeatureEngine.Configuration())] {
+            let original = EngineDriver(features, configuration: writer)
+            original.feed(.int(1), at: 1, ["x": 3])
+            original.feed(.int(1), at: 2, ["x": 5])
+            let snapshot = try #require(original.engine.snapshot(key: .int(1)))
+            let restored = EngineDriver(features, configuration: reader)
+            #expect(try restored.engine.restore(snapshot: snapshot) == .int(1))
+            #expect(identicalFeatures(original.feed(.int(1), at: 3, ["x": 4]).1, restored.feed(.int(1), at: 3, ["x": 4]).1))
+        }
+    }
+
     @Test func rollbackUndoesABatchExactly() throws {
         var configuration = FeatureEngine.Configuration()
         configuration.maxKeys = 15

@@ -76,12 +76,18 @@ struct RebalanceAndDeadLetterTests {
                 ("empty", nil, "no value"),
                 // Customer 596's first transaction is at 00:00:31; this one is a day earlier.
                 ("too late", "1000006,2018-03-31 00:00:00,596,3156,10.00,0", "late"),
+                // A quote that would run on into the lines of the good records after it.
+                ("unclosed quote", "1000007,\"2018-04-01 00:10:00,927,9906,50.00,0", "quoted CSV field is not closed"),
             ]
             let producer = try Producer(configuration: ProducerConfiguration(kafka: RuntimeFixture.kafka), logger: RuntimeFixture.logger)
-            for event in good { try producer.send(ProducerRecord(topic: source, key: Array(event.customer.utf8), value: Array(event.line.utf8))) }
+            func send(_ events: ArraySlice<(id: String, customer: String, line: String)>) throws {
+                for event in events { try producer.send(ProducerRecord(topic: source, key: Array(event.customer.utf8), value: Array(event.line.utf8))) }
+            }
+            try send(good[..<10])
             for (label, value, _) in bad {
                 try producer.send(ProducerRecord(topic: source, key: Array(label.utf8), value: value.map { Array($0.utf8) }))
             }
+            try send(good[10...])
             // A record on the repartition topic that Vigil did not write.
             try producer.send(ProducerRecord(topic: "\(name).repartition.terminal", key: Array("garbage".utf8), value: [1, 2, 3]))
             try producer.flush()

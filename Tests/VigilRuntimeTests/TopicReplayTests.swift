@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import VigilKafka
 import VigilReplay
-import VigilRuntime
+@testable import VigilRuntime
 
 /// `vigil replay --topic`: a topic replays as a file of the same records does, through the
 /// runtime's decoding, and a record that does not decode is named by partition and offset.
@@ -64,5 +64,24 @@ import VigilRuntime
             }
         }
         #expect(message.contains("topic '\(topic)' does not exist"))
+    }
+}
+
+/// Which one-line CSV values the runtime can hand to its shared CSV reader.
+@Suite struct SourceRecordDecoderTests {
+    @Test(arguments: [
+        ("1,2,3", true),
+        ("1,\"2\",3", true),
+        ("1,\"a,b\",3", true),
+        ("1,\"a\"\"b\",3", true),  // a doubled quote inside a quoted field
+        ("1,a\"b,3", true),  // a quote inside an unquoted field is a character
+        ("\"\"", true),
+        ("1,\"2,3", false),
+        ("1,\"a\"\",3", false),  // the doubled quote is an escape; the field stays open
+        ("\"", false),
+    ])
+    func quotedFieldsMustCloseOnTheirLine(value: String, closes: Bool) {
+        let bytes = Array(value.utf8)
+        #expect(bytes.withUnsafeBytes { SourceRecordDecoder.quotedFieldsClose($0, delimiter: UInt8(ascii: ",")) } == closes, "\(value)")
     }
 }
