@@ -1,8 +1,10 @@
 import Foundation
 import Testing
+import VigilCodec
 import VigilKafka
 import VigilReplay
 @testable import VigilRuntime
+import VigilTestSupport
 
 /// `vigil replay --topic`: a topic replays as a file of the same records does, through the
 /// runtime's decoding, and a record that does not decode is named by partition and offset.
@@ -49,6 +51,66 @@ import VigilReplay
         let first = topicRows[1].split(separator: ",", omittingEmptySubsequences: false)
         let values = try #require(expected[String(first[0])])
         #expect(first.dropFirst().map { Double($0) ?? .nan }.elementsEqual(values) { $0 == $1 || ($0.isNaN && $1.isNaN) })
+    }
+
+    /// `vigil replay --topic` itself, on a JSON topic (the sensor topology, SKAB readings) with
+    /// --until: the same rows as `vigil replay --input` on a file of the same records, and the
+    /// record that is not JSON named by partition and offset.
+    @Test func theCommandReplaysAJSONTopicAsItsFile() async throws {
+        try await BlockingCall.run { try Self.replayTheSensorTopicWithTheCommand() }
+    }
+
+    static func replayTheSensorTopicWithTheCommand() throws {
+        let skab = RepositoryFiles.sharedData + "/skab/valve1/0.csv"
+        guard FileManager.default.fileExists(atPath: skab) else { throw FixtureError("the SKAB data is missing at \(skab)") }
+        let topic = RuntimeFixture.unique("sensor-replay")
+        let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
+        try admin.createTopics([NewTopic(name: topic, partitions: 1)])
+        let reader = CSVReader(source: try EncodedFile.openForReading(skab), delimiter: UInt8(ascii: ";"))
+        #expect(try reader.next())
+        let header = reader.strings()
+        let sensors = ["Current", "Pressure", "Temperature"]
+        var lines: [(key: String, value: String)] = []
+        var times: [String] = []
+        while times.count < 200, try reader.next() {
+            let time = reader.string(header.firstIndex(of: "datetime")!)
+            times.append(time)
+            for sensor in sensors {
+                let value = reader.string(header.firstIndex(of: sensor)!)
+                lines.append((sensor, #"{"SENSOR": "\#(sensor)", "datetime": "\#(time)", "VALUE": \#(value), "anomaly": 0}"#))
+            }
+            if times.count == 100 { lines.append(("bad", "this record is not JSON")) }  // offset 300
+        }
+        let producer = try Producer(configuration: ProducerConfiguration(kafka: RuntimeFixture.kafka), logger: RuntimeFixture.logger)
+        for line in lines { try producer.send(ProducerRecord(topic: topic, key: Array(line.key.utf8), value: Array(line.value.utf8))) }
+        try producer.flush()
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-sensor-replay-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try lines.map(\.value).joined(separator: "\n").appending("\n").write(toFile: folder + "/readings.jsonl", atomically: true, encoding: .utf8)
+        func replay(_ input: [String], output: String) throws -> (status: Int32, errors: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try RuntimeFixture.vigilExecutable)
+            process.arguments = ["replay", "--topology", RepositoryFiles.sensorTopology, "--until", times[150], "--output", output] + input
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, text)
+        }
+        let fromFile = try replay(["--input", folder + "/readings.jsonl"], output: folder + "/file.csv")
+        let fromTopic = try replay(["--topic", topic, "--bootstrap", RuntimeFixture.bootstrap], output: folder + "/topic.csv")
+        #expect(fromFile.status == 0, "\(fromFile.errors)")
+        #expect(fromTopic.status == 0, "\(fromTopic.errors)")
+        let fileRows = try String(contentsOfFile: folder + "/file.csv", encoding: .utf8).split(separator: "\n")
+        let topicRows = try String(contentsOfFile: folder + "/topic.csv", encoding: .utf8).split(separator: "\n")
+        #expect(topicRows.count == 1 + 150 * sensors.count)  // the header, and the readings before --until
+        #expect(topicRows == fileRows)
+        #expect(fromTopic.errors.contains("\(topic)/0@300: malformed:"), "\(fromTopic.errors)")
+        #expect(fromFile.errors.contains("readings.jsonl:301: malformed:"), "\(fromFile.errors)")
     }
 
     @Test func aMissingTopicIsAClearError() async throws {
