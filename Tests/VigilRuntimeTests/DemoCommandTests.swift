@@ -7,19 +7,11 @@ import VigilTestSupport
 @Suite(.serialized)
 struct DemoCommandTests {
     @Test func demoScoresEverySampleEventAndShowsTheAlerts() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try RuntimeFixture.vigilExecutable)
-        process.arguments = [
+        let (status, text, _) = try RuntimeFixture.runVigil([
             "demo", "--events", "4000", "--rate", "8000", "--bootstrap", TestBroker.bootstrap,
             "--topology", RuntimeFixture.repository.appendingPathComponent("topologies/card-fraud.yaml").path,
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        ])
+        #expect(status == 0, "\(text)")
         #expect(text.contains("4000 transactions scored exactly once"), "\(text)")
         #expect(text.contains(", 0 dead letters"), "\(text)")
         // The sample data's fraud scenarios include amounts over 220, which the model flags.

@@ -212,6 +212,26 @@ struct FixtureError: Error, CustomStringConvertible {
 
 extension RuntimeFixture {
     /// The built `vigil` executable beside the test bundle.
+    /// Runs the `vigil` executable to its end: its exit status, standard output and standard
+    /// error (through files, so that neither stream can fill and stall it).
+    static func runVigil(_ arguments: [String]) throws -> (status: Int32, output: String, errors: String) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let outputFile = folder.appendingPathComponent("out"), errorFile = folder.appendingPathComponent("err")
+        guard FileManager.default.createFile(atPath: outputFile.path, contents: nil), FileManager.default.createFile(atPath: errorFile.path, contents: nil) else {
+            throw FixtureError("cannot create output files in \(folder.path)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try vigilExecutable)
+        process.arguments = arguments
+        process.standardOutput = try FileHandle(forWritingTo: outputFile)
+        process.standardError = try FileHandle(forWritingTo: errorFile)
+        try process.run()
+        process.waitUntilExit()
+        return (process.terminationStatus, try String(contentsOf: outputFile, encoding: .utf8), try String(contentsOf: errorFile, encoding: .utf8))
+    }
+
     static var vigilExecutable: String {
         get throws {
             let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()

@@ -90,16 +90,8 @@ import VigilTestSupport
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try lines.map(\.value).joined(separator: "\n").appending("\n").write(toFile: folder + "/readings.jsonl", atomically: true, encoding: .utf8)
         func replay(_ input: [String], output: String) throws -> (status: Int32, errors: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: try RuntimeFixture.vigilExecutable)
-            process.arguments = ["replay", "--topology", RepositoryFiles.sensorTopology, "--until", times[150], "--output", output] + input
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, text)
+            let run = try RuntimeFixture.runVigil(["replay", "--topology", RepositoryFiles.sensorTopology, "--until", times[150], "--output", output] + input)
+            return (run.status, run.errors)
         }
         let fromFile = try replay(["--input", folder + "/readings.jsonl"], output: folder + "/file.csv")
         let fromTopic = try replay(["--topic", topic, "--bootstrap", RuntimeFixture.bootstrap], output: folder + "/topic.csv")
