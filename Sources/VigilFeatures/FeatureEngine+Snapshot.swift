@@ -92,15 +92,8 @@ extension FeatureEngine {
         guard let block = state.ringBlock else { return }
         let ring = RingBlock(raw: block, capacity: state.capacity, columns: plan.inputNames.count)
         let mask = ring.capacity - 1
-        // A ring's live range is at most two contiguous runs (before and after the wrap).
         func writeRun(_ start: UnsafeMutableRawPointer, from: Int64, to: Int64) {
-            guard from < to else { return }
-            let words = start.assumingMemoryBound(to: UInt64.self)
-            let first = Int(from) & mask
-            let count = Int(to - from)
-            let head = min(count, ring.capacity - first)
-            writer.write(contentsOf: words + first, count: head)
-            if head < count { writer.write(contentsOf: words, count: count - head) }
+            Self.writeWords(start, mask: mask, from: from, to: to, into: &writer)
         }
         func writeSequence(_ values: UnsafeMutablePointer<Int64>, from: Int64, to: Int64) {
             switch layout {
@@ -114,10 +107,10 @@ extension FeatureEngine {
             // Like a sequence, an empty column writes nothing (not even its layout): whether a
             // reader makes a ring for a key without events depends on its own configuration.
             if layout == .compact, state.base < state.end {
-                let integral = Self.allIntegral(values, mask: mask, from: state.base, to: state.end)
-                writer.write(integral ? ColumnLayout.bytes.rawValue : ColumnLayout.bitPatterns.rawValue)
-                if integral {
-                    Self.writeIntegers(values, mask: mask, from: state.base, to: state.end, into: &writer)
+                let asBytes = Self.allBytes(values, mask: mask, from: state.base, to: state.end)
+                writer.write(asBytes ? ColumnLayout.bytes.rawValue : ColumnLayout.bitPatterns.rawValue)
+                if asBytes {
+                    Self.writeBytes(values, mask: mask, from: state.base, to: state.end, into: &writer)
                     continue
                 }
             }
@@ -161,7 +154,7 @@ extension FeatureEngine {
 
     /// Whether every value is an integer from 0 to 255 that a byte gives back bit for bit (not
     /// -0.0, NaN or a fraction).
-    private static func allIntegral(_ values: UnsafeMutablePointer<Double>, mask: Int, from: Int64, to: Int64) -> Bool {
+    private static func allBytes(_ values: UnsafeMutablePointer<Double>, mask: Int, from: Int64, to: Int64) -> Bool {
         var sequence = from
         while sequence < to {
             let value = values[Int(sequence) & mask]
@@ -184,8 +177,7 @@ extension FeatureEngine {
         }
         writer.write(fits ? SequenceLayout.differences.rawValue : SequenceLayout.words.rawValue)
         guard fits else {
-            sequence = from
-            while sequence < to { writer.write(values[Int(sequence) & mask]); sequence += 1 }
+            writeWords(UnsafeMutableRawPointer(values), mask: mask, from: from, to: to, into: &writer)
             return
         }
         writer.write(values[Int(from) & mask])
@@ -202,7 +194,19 @@ extension FeatureEngine {
         }
     }
 
-    private static func writeIntegers(_ values: UnsafeMutablePointer<Double>, mask: Int, from: Int64, to: Int64, into writer: inout ByteWriter) {
+    /// Writes the 8-byte values of a ring's sequences `from..<to` in one or two copies: a ring's
+    /// live range is at most two contiguous runs (before and after the wrap).
+    private static func writeWords(_ start: UnsafeMutableRawPointer, mask: Int, from: Int64, to: Int64, into writer: inout ByteWriter) {
+        guard from < to else { return }
+        let words = start.assumingMemoryBound(to: UInt64.self)
+        let first = Int(from) & mask
+        let count = Int(to - from)
+        let head = min(count, mask + 1 - first)
+        writer.write(contentsOf: words + first, count: head)
+        if head < count { writer.write(contentsOf: words, count: count - head) }
+    }
+
+    private static func writeBytes(_ values: UnsafeMutablePointer<Double>, mask: Int, from: Int64, to: Int64, into writer: inout ByteWriter) {
         guard from < to else { return }
         writer.append(capacity: Int(to - from)) { out in
             var at = 0, sequence = from

@@ -50,8 +50,13 @@ final class SourceRecordDecoder {
             for (index, message) in messages.enumerated() {
                 let rejection: Rejection? = message.withValue { value in
                     guard let value, value.count > 0 else { return noValue }
-                    guard !value.contains(10), !value.contains(13) else { return Rejection(stage: "decode", reason: "a CSV event must be exactly one line") }
-                    guard !value.contains(34) || Self.quotedFieldsClose(value, delimiter: delimiter) else {
+                    // One pass per value on this per-event path: line ends, and whether any quote needs the closer look.
+                    var quoted = false
+                    for byte in value {
+                        if byte == 10 || byte == 13 { return Rejection(stage: "decode", reason: "a CSV event must be exactly one line") }
+                        if byte == 34 { quoted = true }
+                    }
+                    guard !quoted || Self.quotedFieldsClose(value, delimiter: delimiter) else {
                         return Rejection(stage: "decode", reason: "a quoted CSV field is not closed on its line")
                     }
                     text.append(contentsOf: value)

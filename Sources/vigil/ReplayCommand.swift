@@ -70,9 +70,7 @@ struct ReplayCommand: ParsableCommand {
         guard let topic else { return FileSource(path: input ?? "") }
         VigilLogging.bootstrap(level: .warning, format: .text)
         do {
-            let file = try config.map { (path) throws(ServiceConfigurationError) in try ServiceConfiguration.load(contentsOf: path) }
-            var kafka = try (file ?? ServiceConfiguration()).merging(ServiceOverrides(bootstrapServers: bootstrap)).kafka
-            kafka.clientID = "vigil-replay"
+            let kafka = try ServiceConfiguration.kafka(config: config, bootstrap: bootstrap, clientID: "vigil-replay")
             return TopicSource(topic: topic, kafka: kafka, logger: Logger(label: "vigil.replay"))
         } catch {
             printError("error: \(error)")

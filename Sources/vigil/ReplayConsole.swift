@@ -10,7 +10,7 @@ func printError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
 
-/// What the file-replay commands (`vigil replay`, `vigil profile`) share: loading the topology
+/// What the replay commands (`vigil replay`, `vigil profile`) share: loading the topology
 /// and model with every problem on standard error, the progress line on a terminal, and the
 /// report of rows that were not replayed.
 enum ReplayConsole {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import VigilKafka
 import VigilRuntime
 
 /// The service flags of `vigil run`: a configuration file and the values that override it.
@@ -43,5 +44,17 @@ struct ServiceOptions: ParsableArguments {
     func resolve() throws(ServiceConfigurationError) -> ServiceConfiguration {
         let file = try config.map { (path) throws(ServiceConfigurationError) in try ServiceConfiguration.load(contentsOf: path) } ?? ServiceConfiguration()
         return try file.merging(overrides)
+    }
+}
+
+extension ServiceConfiguration {
+    /// The Kafka settings of the commands that only read (`vigil tail`, `vigil replay --topic`):
+    /// the `config` file's (security properties included), or the defaults, with `bootstrap`
+    /// over them, as client `clientID`.
+    static func kafka(config: String?, bootstrap: String?, clientID: String) throws(ServiceConfigurationError) -> KafkaConfiguration {
+        let file = try config.map { (path) throws(ServiceConfigurationError) in try ServiceConfiguration.load(contentsOf: path) }
+        var kafka = try (file ?? ServiceConfiguration()).merging(ServiceOverrides(bootstrapServers: bootstrap)).kafka
+        kafka.clientID = clientID
+        return kafka
     }
 }

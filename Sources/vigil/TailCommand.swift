@@ -61,10 +61,7 @@ struct TailCommand: ParsableCommand {
         VigilLogging.bootstrap(level: .warning, format: .text)
         let logger = Logger(label: "vigil.tail")
         do {
-            let file = try config.map { (path) throws(ServiceConfigurationError) in try ServiceConfiguration.load(contentsOf: path) }
-            let service = try (file ?? ServiceConfiguration()).merging(ServiceOverrides(bootstrapServers: bootstrap))
-            var kafka = service.kafka
-            kafka.clientID = "vigil-tail"
+            let kafka = try ServiceConfiguration.kafka(config: config, bootstrap: bootstrap, clientID: "vigil-tail")
             var tail = TopicTail(topic: topic, kafka: kafka)
             tail.fromBeginning = fromBeginning
             tail.partition = partition

@@ -150,7 +150,6 @@ extension Handbook {
         }
     }
 
-    /// The `"id"` of a score record (Vigil's and the Quix peer's JSON both start with it) as an integer.
     /// The transaction id of a handbook CSV line: its first field.
     public static func lineID(_ value: UnsafeRawBufferPointer?) -> Int? {
         guard let value, !value.isEmpty else { return nil }
@@ -163,6 +162,7 @@ extension Handbook {
         return nil
     }
 
+    /// The `"id"` of a score record (Vigil's and the Quix peer's JSON both start with it) as an integer.
     public static func scoreID(_ value: UnsafeRawBufferPointer?) -> Int? {
         guard let value else { return nil }
         let prefix = Array(#"{"id":"#.utf8)

@@ -251,9 +251,9 @@ struct EndToEndBench: ParsableCommand {
         for index in 0...total { idToIndex[Int(data[index].id)!] = index }
         let reader: ScoreReader
         var instance: RunningInstance?
-        let pipeStop = LockedFlag()
+        let pipeStop = Locked(false)
         let pipeDone = DispatchSemaphore(value: 0)
-        let pipeTransactions = LockedCounter()
+        let pipeTransactions = Locked(0)
         switch subject {
         case .vigil:
             let running = try RunningInstance(topology: topology, options: Handbook.options(for: topology, kafka: vigilKafka, instanceID: "bench"), logger: logger)
@@ -476,22 +476,14 @@ enum QuixInfo {
     }
 }
 
-/// A flag and a counter shared with a thread.
-final class LockedFlag: @unchecked Sendable {
+/// A value shared with a thread, behind a lock.
+final class Locked<Value>: @unchecked Sendable {
     private let lock = NSLock()
-    private var flag = false
-    var value: Bool {
-        get { lock.withLock { flag } }
-        set { lock.withLock { flag = newValue } }
-    }
-}
-
-final class LockedCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    var value: Int {
-        get { lock.withLock { count } }
-        set { lock.withLock { count = newValue } }
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
     }
 }
 
