@@ -4,8 +4,10 @@ public struct EngineStatistics: Equatable, Sendable {
     public var eventsProcessed: Int = 0
     /// Of those, events placed behind their key's newest event.
     public var lateEventsPlaced: Int = 0
-    /// Events rejected as later than the allowed lateness.
+    /// Events rejected as later than the allowed lateness (``LateEventPolicy/deadLetter``).
     public var lateEventsRejected: Int = 0
+    /// Events later than the allowed lateness scored without being placed (``LateEventPolicy/score``).
+    public var lateEventsUnplaced: Int = 0
     /// Keys evicted because the key bound was reached (least recently seen first).
     public var keysEvictedForCapacity: Int = 0
     /// Keys dropped after the state TTL passed without an event.

@@ -25,6 +25,8 @@ public final class FeatureEngine {
         public var maxKeys: Int = 1_000_000
         /// Whether each batch keeps what it needs to roll back (the live runtime needs it; replay does not). Default true.
         public var recordsUndo: Bool = true
+        /// What becomes of an event further behind its key's newest than the allowed lateness. Default ``LateEventPolicy/score``.
+        public var lateEvents: LateEventPolicy = .score
 
         /// The defaults.
         public init() {}
@@ -34,6 +36,7 @@ public final class FeatureEngine {
             allowedLateness = processing.allowedLateness
             stateTTL = processing.stateTTL
             maxKeys = processing.maxKeys
+            lateEvents = processing.lateEvents
             self.recordsUndo = recordsUndo
         }
     }
@@ -176,7 +179,8 @@ public final class FeatureEngine {
     ///
     /// An event at the same time as or after the key's newest is in order; one up to the
     /// allowed lateness behind it is placed in time order (its window holds the events up to its
-    /// time that arrived before it); one further behind is rejected and changes nothing.
+    /// time that arrived before it); one further behind changes nothing, and is rejected or
+    /// scored unplaced by ``Configuration/lateEvents``.
     public func process(key: StateKey, time: Int64, inputs: UnsafeBufferPointer<Double>,
                         into features: UnsafeMutableBufferPointer<Double>) -> EventOutcome {
         precondition(inputs.count >= plan.inputNames.count && features.count >= plan.outputs.count, "input or feature buffer too small")
@@ -193,6 +197,10 @@ public final class FeatureEngine {
     /// key's index entry `indexLookahead` events ahead, its header `headerLookahead` events
     /// ahead, and — the header having arrived by then — the ring lines at that key's window
     /// cursors and its neighbours in the recency list `ringLookahead` events ahead.
+    ///
+    /// The events returned are those further behind their key's newest than the allowed
+    /// lateness: rejected without features under ``LateEventPolicy/deadLetter``, scored
+    /// unplaced (features written, state untouched) under ``LateEventPolicy/score``.
     public func process(rows batch: EventRows) -> [(index: Int, rejection: LateEventRejection)] {
         precondition(batch.inputColumns.count >= inputCount, "fewer input columns than the engine's inputs")
         precondition(batch.featureStart + plan.outputs.count <= batch.rowWidth, "the features do not fit in a row")
@@ -243,7 +251,7 @@ public final class FeatureEngine {
                     let slot = cached >= 0 && slotReleases == releasesAtStart ? cached : integerKeys.slot(of: keys[index])
                     let outcome = processEvent(existing: slot, key: .int(keys[index]), time: batch.times[index], inputs: inputView,
                                                features: UnsafeMutableBufferPointer(start: row + batch.featureStart, count: featureCount))
-                    if case let .rejected(reason) = outcome { rejected.append((index, reason)) }
+                    if let reason = outcome.beyondLateness { rejected.append((index, reason)) }
                 }
                 return rejected
             }
@@ -267,7 +275,7 @@ public final class FeatureEngine {
                 for column in 0..<inputCount { inputs[column] = row[batch.inputColumns[column]] }
                 let outcome = processEvent(key: batch.keys[index * keyStride], time: batch.times[index], inputs: inputView,
                                            features: UnsafeMutableBufferPointer(start: row + batch.featureStart, count: plan.outputs.count))
-                if case let .rejected(reason) = outcome { rejected.append((index, reason)) }
+                if let reason = outcome.beyondLateness { rejected.append((index, reason)) }
             }
             return rejected
         }
@@ -348,8 +356,14 @@ public final class FeatureEngine {
             let newest = header(slot).maxTime
             if newest != .min && time < newest {
                 if newest - time > configuration.allowedLateness {
-                    statistics.lateEventsRejected += 1
-                    return .rejected(LateEventRejection(eventTime: time, newestTime: newest, allowedLateness: configuration.allowedLateness))
+                    let reason = LateEventRejection(eventTime: time, newestTime: newest, allowedLateness: configuration.allowedLateness)
+                    guard configuration.lateEvents == .score else {
+                        statistics.lateEventsRejected += 1
+                        return .rejected(reason)
+                    }
+                    writeUnplacedFeatures(slot: slot, time: time, inputs: inputs, features: features)
+                    statistics.lateEventsUnplaced += 1
+                    return .unplaced(reason)
                 }
                 noteTouch(slot)
                 moveToFront(slot)
@@ -742,6 +756,43 @@ public final class FeatureEngine {
                 scratch.scan(ring: ring, from: state.base, to: position + 1, lower: bounds.lower(time), upper: bounds.upper(time),
                              column: output.column)
                 features[index] = scratch.value(output.aggregation, current: output.column >= 0 ? inputs[output.column] : .nan)
+            }
+        }
+    }
+
+    /// The features of an event further behind its key's newest than the allowed lateness, from
+    /// the state as it stands, without placing it: its windows hold the buffered events up to
+    /// its time and itself (a window reaching before the oldest buffered event is partial), an
+    /// exponential average gives the key's current value. Nothing of the key changes, so the
+    /// changelog and a later event's features are as if it had never come.
+    private func writeUnplacedFeatures(slot: Int, time: Int64, inputs: UnsafeBufferPointer<Double>, features: UnsafeMutableBufferPointer<Double>) {
+        let state = header(slot)
+        let ring = state.ringBlock.map { RingBlock(raw: $0, capacity: state.capacity, columns: plan.inputNames.count) }
+        let mask = state.capacity - 1
+        // The buffered events at or before its time are [base, position).
+        var position = state.end
+        if let ring { while position > state.base && ring.times[Int(position - 1) & mask] > time { position -= 1 } }
+        let previous: (ring: RingBlock, index: Int)? = ring.flatMap { ring in position > state.base ? (ring, Int(position - 1) & mask) : nil }
+        let scratch = WindowScan()
+        for (index, output) in plan.outputs.enumerated() {
+            let current = output.column >= 0 ? inputs[output.column] : .nan
+            switch output.aggregation {
+            case .timeSinceLast:
+                features[index] = previous.map { Double(time - $0.ring.times[$0.index]) / 1000 } ?? .nan
+            case .rateOfChange:
+                features[index] = previous.map { previous in
+                    let previousTime = previous.ring.times[previous.index]
+                    return previousTime == time ? 0 : (current - previous.ring.column(output.column)[previous.index]) / (Double(time - previousTime) / 1000)
+                } ?? .nan
+            case .ewma:
+                let lastTime = state.int(output.ewmaOffset + 8)
+                features[index] = lastTime == .min ? current : state.double(output.ewmaOffset)
+            default:
+                guard let ring else { features[index] = .nan; continue }
+                let bounds = plan.groups[output.group]
+                scratch.scan(ring: ring, from: state.base, to: position, lower: bounds.lower(time), upper: bounds.upper(time), column: output.column)
+                scratch.include(time: time, value: current, lower: bounds.lower(time), upper: bounds.upper(time))
+                features[index] = scratch.value(output.aggregation, current: current)
             }
         }
     }

@@ -28,6 +28,15 @@ final class WindowScan {
         }
     }
 
+    /// Adds one more event, not in the buffer (an unplaced late event itself), when its time is
+    /// in (lower, upper].
+    func include(time: Int64, value: Double, lower: Int64, upper: Int64) {
+        guard time > lower && time <= upper else { return }
+        count += 1
+        last = value
+        if !value.isNaN { values.append(value) }
+    }
+
     /// The aggregation over what was scanned, with the same conventions as the running aggregates.
     func value(_ aggregation: Aggregation, current: Double) -> Double {
         let valid = Double(values.count)

@@ -131,6 +131,55 @@ public final class Admin: Sendable {
         return Dictionary(list.entries.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
     }
 
+    /// The configurations of topics (`cleanup.policy`, `retention.ms`, …), by topic name; a topic
+    /// the broker reports an error for is left out.
+    public func describeTopicConfigs(_ names: [String], timeout: Duration = .seconds(10)) throws(KafkaError) -> [String: [String: String]] {
+        guard !names.isEmpty else { return [:] }
+        var resources: [OpaquePointer?] = names.map { rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, $0) }
+        defer { for resource in resources { rd_kafka_ConfigResource_destroy(resource) } }
+        return try request(RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout: timeout, what: "describe topic configs") { client, options, queue in
+            resources.withUnsafeMutableBufferPointer { rd_kafka_DescribeConfigs(client, $0.baseAddress, $0.count, options, queue) }
+        } result: { event in
+            var count = 0
+            guard let result = rd_kafka_event_DescribeConfigs_result(event),
+                  let items = rd_kafka_DescribeConfigs_result_resources(result, &count) else { return [:] }
+            var configs: [String: [String: String]] = [:]
+            for index in 0..<count {
+                guard let resource = items[index], rd_kafka_ConfigResource_error(resource) == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+                var entryCount = 0
+                guard let entries = rd_kafka_ConfigResource_configs(resource, &entryCount) else { continue }
+                var values: [String: String] = [:]
+                for position in 0..<entryCount {
+                    guard let entry = entries[position], let name = rd_kafka_ConfigEntry_name(entry) else { continue }
+                    values[String(cString: name)] = rd_kafka_ConfigEntry_value(entry).map { String(cString: $0) } ?? ""
+                }
+                configs[String(cString: rd_kafka_ConfigResource_name(resource))] = values
+            }
+            return configs
+        }
+    }
+
+    /// Deletes the records of each partition before the given offset (exclusive): a repartition
+    /// topic purged up to its committed offsets, as Kafka Streams does. Brokers without
+    /// DeleteRecords answer with an error.
+    public func deleteRecords(before offsets: [TopicPartition: Int64], timeout: Duration = .seconds(10)) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let list = TopicPartitionList(offsets)
+        var deletion: OpaquePointer? = rd_kafka_DeleteRecords_new(list.pointer)
+        defer { rd_kafka_DeleteRecords_destroy(deletion) }
+        let failures: [(TopicPartition, rd_kafka_resp_err_t)] = try request(RD_KAFKA_ADMIN_OP_DELETERECORDS, timeout: timeout, what: "delete records") { client, options, queue in
+            withUnsafeMutablePointer(to: &deletion) { rd_kafka_DeleteRecords(client, $0, 1, options, queue) }
+        } result: { event in
+            guard let result = rd_kafka_event_DeleteRecords_result(event), let partitions = rd_kafka_DeleteRecords_result_offsets(result) else { return [] }
+            return (0..<Int(partitions.pointee.cnt)).compactMap { index in
+                let item = partitions.pointee.elems[index]
+                guard item.err != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+                return (TopicPartition(String(cString: item.topic), item.partition), item.err)
+            }
+        }
+        if let (partition, error) = failures.first { throw KafkaError(error, "delete records of \(partition)") }
+    }
+
     // MARK: - Plumbing
 
     private static func topicResults(_ items: UnsafeMutablePointer<OpaquePointer?>?, _ count: Int) -> [(String, rd_kafka_resp_err_t, String)] {

@@ -53,6 +53,12 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     public var maxPollInterval: Duration = .seconds(300)
     /// `enable.partition.eof`: report reaching the end of a partition. Default false.
     public var reportsPartitionEOF = false
+    /// `group.instance.id`: a static member id (KIP-345). A restarted member with the same id
+    /// takes its partitions back without a rebalance, and a member that dies keeps them until
+    /// the session timeout. Default nil (a dynamic member).
+    public var groupInstanceID: String? {
+        didSet { precondition(groupInstanceID.map { !$0.isEmpty } ?? true, "a group instance id must not be empty") }
+    }
 
     /// Creates a consumer configuration for a group.
     public init(kafka: KafkaConfiguration, groupID: String) {
@@ -74,6 +80,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
             ("max.poll.interval.ms", String(maxPollInterval.milliseconds)),
             ("enable.partition.eof", reportsPartitionEOF ? "true" : "false"),
         ]
+        if let groupInstanceID { derived.append(("group.instance.id", groupInstanceID)) }
         derived.insert(contentsOf: kafka.librdkafkaProperties().prefix(2), at: 0)
         return derived + kafka.librdkafkaProperties().dropFirst(2)
     }

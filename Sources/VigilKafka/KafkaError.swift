@@ -30,6 +30,11 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let allBrokersDown = Code(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
         public static let transport = Code(RD_KAFKA_RESP_ERR__TRANSPORT)
         public static let resolve = Code(RD_KAFKA_RESP_ERR__RESOLVE)
+        public static let queueFull = Code(RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        public static let messageSizeTooLarge = Code(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
+        public static let offsetOutOfRange = Code(RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE)
+        public static let autoOffsetReset = Code(RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
+        public static let unstableOffsetCommit = Code(RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT)
     }
 
     /// How a transactional client must react to the error.

@@ -22,6 +22,12 @@ public struct ProducerConfiguration: Sendable, Equatable {
     }
     /// `transaction.timeout.ms`: how long the broker lets a transaction stay open. Default 60 s.
     public var transactionTimeout: Duration = .seconds(60)
+    /// How long `send` waits for room when the local queue is full (serving delivery reports
+    /// meanwhile) before it fails with ``KafkaError/Code/queueFull``. Default 30 s.
+    public var queueFullTimeout: Duration = .seconds(30)
+    /// `message.max.bytes`: the largest record the client sends; a larger one fails at once with
+    /// ``KafkaError/Code/messageSizeTooLarge``. Default 1,000,000 (librdkafka's and Kafka's).
+    public var maxMessageBytes: Int = 1_000_000
 
     /// Creates a producer configuration.
     public init(kafka: KafkaConfiguration, transactionalID: String? = nil) {
@@ -38,6 +44,7 @@ public struct ProducerConfiguration: Sendable, Equatable {
             ("linger.ms", String(linger.milliseconds)),
             ("compression.type", compression.rawValue),
             ("queue.buffering.max.messages", String(maxQueuedMessages)),
+            ("message.max.bytes", String(maxMessageBytes)),
         ]
         if let transactionalID {
             derived += [

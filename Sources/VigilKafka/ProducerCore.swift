@@ -8,8 +8,11 @@ final class ProducerCore: @unchecked Sendable {
     let handle: RdKafkaHandle
     private let sendsSincePoll = Atomic<Int>(0)
 
+    private let queueFullTimeout: Duration
+
     init(configuration: ProducerConfiguration, logger: Logger) throws(KafkaError) {
         try LibrdkafkaVersion.requireSupported()
+        queueFullTimeout = configuration.queueFullTimeout
         handle = try RdKafkaHandle(kind: .producer, properties: configuration.librdkafkaProperties(), logger: logger, delivery: true)
     }
 
@@ -17,8 +20,9 @@ final class ProducerCore: @unchecked Sendable {
     /// local queue is full it serves delivery reports and tries again, for up to `queueTimeout`.
     func send(
         topic: String, partition: Int32?, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
-        headers: [KafkaHeader], timestamp: Int64?, tracked: Bool = false, queueTimeout: Duration = .seconds(30)
+        headers: [KafkaHeader], timestamp: Int64?, tracked: Bool = false
     ) throws(KafkaError) {
+        let queueTimeout = queueFullTimeout
         var waited = 0
         while true {
             let failure: OpaquePointer? = topic.withCString { topicName in
@@ -129,6 +133,9 @@ final class ProducerCore: @unchecked Sendable {
         let error = handle.withHandle { rd_kafka_flush($0, Int32(timeout.milliseconds)) }
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw handle.explain(KafkaError(error, "flush")) }
     }
+
+    /// Records queued locally, not yet delivered (librdkafka's out queue: records, requests and delivery reports).
+    var queuedRecords: Int { Int(handle.withHandle { rd_kafka_outq_len($0) }) }
 
     /// Delivered and failed counts so far, and the first failure.
     var deliveryState: ClientContext.DeliveryState { handle.context.delivery.withLock { $0 } }

@@ -91,4 +91,7 @@ public final class TransactionalProducer: Sendable {
     public func poll(timeout: Duration = .zero) {
         core.handle.poll(timeoutMs: Int32(timeout.milliseconds))
     }
+
+    /// Records queued locally and not yet delivered (for back-pressure).
+    public var queuedRecords: Int { core.queuedRecords }
 }

@@ -22,6 +22,10 @@ public struct EventBatch: Sendable {
     public private(set) var provenance: [Provenance] = []
     /// Why each event was rejected, nil for events still live.
     public internal(set) var rejections: [Rejection?] = []
+    /// Indices of live events that came further behind their key's newest event than the
+    /// allowed lateness at some stage and were scored unplaced (``VigilTopology/LateEventPolicy/score``):
+    /// their score records say `late`. Rare, so kept as a set.
+    public private(set) var lateEvents: Set<Int> = []
 
     /// An empty batch.
     public init(layout: RowLayout, capacity: Int = 0) {
@@ -43,6 +47,7 @@ public struct EventBatch: Sendable {
         ids.removeAll(keepingCapacity: true)
         provenance.removeAll(keepingCapacity: true)
         rejections.removeAll(keepingCapacity: true)
+        lateEvents.removeAll()
     }
 
     /// Appends an event whose source values are already in `values` (one per source field, in
@@ -91,7 +96,10 @@ public struct EventBatch: Sendable {
         rows[(index * layout.width + layout.derivedStart)..<((index + 1) * layout.width)]
     }
 
+    /// Version 1: an event. Version 2: the same and a flags byte after it (bit 0: late), written
+    /// only for late events, so that readers of version 1 still read every other event.
     static let encodingVersion: UInt8 = 1
+    static let flaggedEncodingVersion: UInt8 = 2
 
     /// Event `index` with everything computed so far, as bytes (for a repartition topic).
     public func encodeEvent(at index: Int) -> [UInt8] {
@@ -102,7 +110,8 @@ public struct EventBatch: Sendable {
 
     /// The same, written into `writer` (the runtime reuses one writer for every event).
     public func encodeEvent(at index: Int, into writer: inout ByteWriter) {
-        writer.write(Self.encodingVersion)
+        let late = lateEvents.contains(index)
+        writer.write(late ? Self.flaggedEncodingVersion : Self.encodingVersion)
         writer.writeVarint(UInt64(layout.width))
         writer.write(times[index])
         writer.write(UInt32(bitPattern: provenance[index].partition))
@@ -117,13 +126,16 @@ public struct EventBatch: Sendable {
             }
         }
         for id in ids(of: index) { writer.write(id) }
+        if late { writer.write(UInt8(1)) }
     }
 
     /// Appends an event made by ``encodeEvent(at:)`` under the same layout.
     public mutating func appendEncoded(_ bytes: [UInt8]) throws {
         var reader = ByteReader(bytes)
         let version = try reader.readUInt8()
-        guard version == Self.encodingVersion else { throw CodecError.binary(detail: "staged event version \(version), expected \(Self.encodingVersion)") }
+        guard version == Self.encodingVersion || version == Self.flaggedEncodingVersion else {
+            throw CodecError.binary(detail: "staged event version \(version), expected \(Self.encodingVersion) or \(Self.flaggedEncodingVersion)")
+        }
         guard try reader.readCount() == layout.width else { throw CodecError.binary(detail: "staged event row width differs from the topology's") }
         let time = try reader.readInt64()
         let partition = Int32(bitPattern: try reader.readUInt32())
@@ -147,11 +159,13 @@ public struct EventBatch: Sendable {
             }
         }
         for _ in 0..<layout.idFields.count { ids.append(try reader.readString()) }
+        let flags = version == Self.flaggedEncodingVersion ? try reader.readUInt8() : 0
         guard reader.isAtEnd else { throw CodecError.binary(detail: "trailing bytes after a staged event") }
         complete = true
         times.append(time)
         provenance.append(Provenance(partition: partition, offset: offset))
         rejections.append(nil)
+        if flags & 1 != 0 { lateEvents.insert(times.count - 1) }
     }
 
     /// Appends event `index` of `other` (a batch of the same topology) with everything computed
@@ -166,6 +180,7 @@ public struct EventBatch: Sendable {
         ids.append(contentsOf: other.ids(of: index))
         provenance.append(other.provenance[index])
         rejections.append(nil)
+        if other.lateEvents.contains(index) { lateEvents.insert(times.count - 1) }
     }
 
     /// Sets every derived and feature column back to NaN, to run the events through again.
@@ -176,6 +191,7 @@ public struct EventBatch: Sendable {
             for index in 0..<times.count { for column in start..<width { rows[index * width + column] = .nan } }
         }
         for index in rejections.indices { rejections[index] = nil }
+        lateEvents.removeAll()
     }
 
     /// Removes the last event (a driver filtering what it just decoded).
@@ -187,8 +203,15 @@ public struct EventBatch: Sendable {
         ids.removeLast(layout.idFields.count)
         provenance.removeLast()
         rejections.removeLast()
+        lateEvents.remove(times.count)
     }
 
     /// Marks event `index` rejected.
     public mutating func reject(_ index: Int, _ rejection: Rejection) { rejections[index] = rejection }
+
+    /// Marks event `index` late: scored unplaced, behind its key's newest event by more than the allowed lateness.
+    public mutating func markLate(_ index: Int) { lateEvents.insert(index) }
+
+    /// Whether event `index` is late (see ``lateEvents``).
+    public func isLate(_ index: Int) -> Bool { !lateEvents.isEmpty && lateEvents.contains(index) }
 }

@@ -180,8 +180,13 @@ public final class Pipeline {
                 }
             }
         }
+        // Beyond the allowed lateness: scored unplaced (features written, state untouched) or rejected, by the policy.
         for (index, reason) in rejected {
-            batch.reject(index, Rejection(stage: topology.stages[stage].name, reason: reason.description))
+            if engine.configuration.lateEvents == .score {
+                batch.markLate(index)
+            } else {
+                batch.reject(index, Rejection(stage: topology.stages[stage].name, reason: reason.description))
+            }
         }
     }
 
@@ -267,9 +272,14 @@ public final class Pipeline {
 
     /// Expires keys idle past the state TTL on every stage, by stream time; returns how many.
     @discardableResult
-    public func expireIdleKeys() -> Int {
+    public func expireIdleKeys() -> Int { expireIdleKeys(stages: Array(engines.indices)) }
+
+    /// The same on these stages only (a segment's, whose changelog records the open transaction
+    /// writes: an expired key is touched, so its tombstone goes with them).
+    @discardableResult
+    public func expireIdleKeys(stages: [Int]) -> Int {
         guard streamTime != .min else { return 0 }
-        return engines.reduce(0) { $0 + $1.expireIdleKeys(now: streamTime) }
+        return stages.reduce(0) { $0 + engines[$1].expireIdleKeys(now: streamTime) }
     }
 }
 

@@ -12,6 +12,8 @@ public enum RecordHeaders {
     public static let errorReason = "vigil.error.reason"
     /// Which step refused it (decode, a stage name, …).
     public static let errorStage = "vigil.error.stage"
+    /// On a dead letter whose original value was cut to fit the dead-letter topic: the original size in bytes.
+    public static let truncatedFrom = "vigil.error.truncated.from"
     /// On a changelog record: the input offset the state reflects (every input below it, none at or above).
     public static let stateOffset = "vigil.state.offset"
     /// On a changelog record: marks the start of a full snapshot of the partition's state.

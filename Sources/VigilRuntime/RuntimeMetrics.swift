@@ -9,6 +9,10 @@ public import VigilKafka
 /// | `vigil_events_in_total` | counter | | events consumed from source topics |
 /// | `vigil_events_out_total` | counter | | events scored and produced (committed or not) |
 /// | `vigil_events_dead_lettered_total` | counter | `reason` | events sent to the dead-letter topic |
+/// | `vigil_late_events_total` | counter | `outcome` (`scored`, `dead_lettered`) | events further behind their key's newest than the allowed lateness |
+/// | `vigil_backpressure_pauses_total` | counter | | times consumption paused for a full producer queue |
+/// | `vigil_restore_failures_total` | counter | | restores that failed (the partitions stay paused and are retried) |
+/// | `vigil_keys_expired_total` | counter | | keys dropped after the state TTL without an event |
 /// | `vigil_batch_size_events` | histogram | | events per micro-batch |
 /// | `vigil_scoring_duration_seconds` | histogram | | time to score one micro-batch |
 /// | `vigil_event_time_latency_seconds` | histogram | | event time to commit, per event |
@@ -31,6 +35,11 @@ public struct RuntimeMetrics: Sendable {
     public let eventsOut: Counter
     /// Label `reason`: a short fixed code (`decode`, `schema`, …), never an error message.
     public let deadLettered: MetricFamily<Counter>
+    /// Label `outcome`: `scored` (scored unplaced and flagged late) or `dead_lettered`.
+    public let lateEvents: MetricFamily<Counter>
+    public let backPressurePauses: Counter
+    public let restoreFailures: Counter
+    public let keysExpired: Counter
     public let batchSize: Histogram
     public let scoringDuration: Histogram
     public let eventTimeLatency: Histogram
@@ -74,6 +83,14 @@ public struct RuntimeMetrics: Sendable {
         eventsOut = registry.counter("vigil_events_out_total", help: "Events scored and produced to the scores topic.")
         deadLettered = registry.counter(
             "vigil_events_dead_lettered_total", help: "Events sent to the dead-letter topic, by reason.", labelNames: ["reason"])
+        lateEvents = registry.counter(
+            "vigil_late_events_total", help: "Events further behind their key's newest event than the allowed lateness, by outcome.",
+            labelNames: ["outcome"])
+        backPressurePauses = registry.counter(
+            "vigil_backpressure_pauses_total", help: "Times consumption paused because the producer's queue was full.")
+        restoreFailures = registry.counter(
+            "vigil_restore_failures_total", help: "State restores that failed; their partitions stay paused and are retried.")
+        keysExpired = registry.counter("vigil_keys_expired_total", help: "Keys dropped after the state TTL passed without an event.")
         batchSize = registry.histogram("vigil_batch_size_events", help: "Events per micro-batch.", buckets: Self.batchSizeBuckets)
         scoringDuration = registry.histogram(
             "vigil_scoring_duration_seconds", help: "Time to compute features and score one micro-batch.", buckets: Self.durationBuckets)

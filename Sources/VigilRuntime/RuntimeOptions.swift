@@ -38,6 +38,43 @@ public struct RuntimeOptions: Sendable {
     public var snapshotInterval: Duration = .seconds(60)
     /// The group's session timeout. Default 10 s.
     public var sessionTimeout: Duration = .seconds(10)
+    /// `max.poll.interval.ms`: the longest the loop may go without polling before the group
+    /// drops this member. Default 5 min. Restores run in bounded steps between polls, so a large
+    /// state does not count against it.
+    public var maxPollInterval: Duration = .seconds(300)
+    /// `transaction.timeout.ms`: how long the broker keeps a transaction of a dead instance open
+    /// (blocking read_committed readers of the partitions it wrote, restores among them) before
+    /// aborting it. Default 10 s: a replacement instance with another id waits at most this long.
+    public var transactionTimeout: Duration = .seconds(10)
+    /// Whether the instance joins the group as a static member (`group.instance.id` = its
+    /// instance id, KIP-345): a restarted instance takes its partitions back without a
+    /// rebalance. Default true.
+    public var staticMembership = true
+    /// How long a send waits for room in a full producer queue before the transaction is
+    /// aborted and consumption pauses (back-pressure). Default 10 s.
+    public var queueFullTimeout: Duration = .seconds(10)
+    /// Records the producer queues at most (`queue.buffering.max.messages`); consumption pauses
+    /// while more than half are waiting for the broker. Default 1,000,000.
+    public var maxQueuedRecords = 1_000_000
+    /// The largest record the instance produces (`message.max.bytes`); an event whose score,
+    /// alert or repartition record is larger is dead-lettered with that reason. Keep it at or
+    /// below the output topics' `max.message.bytes`. Default 1,000,000.
+    public var maxRecordBytes = 1_000_000
+    /// How often the repartition topics are purged up to the committed offsets (where the
+    /// broker supports DeleteRecords). Default 30 s.
+    public var repartitionPurgeInterval: Duration = .seconds(30)
+    /// How long one step of a restore may run between polls. Default 100 ms.
+    public var restoreStep: Duration = .milliseconds(100)
+    /// Compatibility with brokers that show records of aborted transactions to read_committed
+    /// readers (Tansu, the test broker; Kafka does not). On such a broker an aborted
+    /// transaction's repartitioned events and changelog records are read as if committed, so
+    /// this turns on what guards against them: the stage behind the source's repartition topic
+    /// skips copies of source events it has applied (a mark it writes to its changelog),
+    /// changelog records of local deliveries carry the source offsets they reflect (a restore
+    /// applies them only once those are committed), and a partition whose restore passed over
+    /// such records, or that took local deliveries in an aborted transaction, is snapshotted
+    /// next. Default false.
+    public var brokerShowsAbortedRecords = false
 
     /// Takes batch bounds and commit policy from a topology's `processing` section, as `vigil run` does.
     public mutating func apply(_ processing: ProcessingSpec) {

@@ -5,6 +5,8 @@ public struct RuntimeStatistics: Sendable, Equatable {
     public var forwarded = 0
     public var deadLettered = 0
     public var alerts = 0
+    /// Events scored unplaced and flagged late (further behind their key's newest event than the allowed lateness).
+    public var lateScored = 0
     public var transactionsCommitted = 0
     public var transactionsAborted = 0
     public var snapshotsWritten = 0

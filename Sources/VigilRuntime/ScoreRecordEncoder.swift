@@ -21,9 +21,10 @@ struct ScoreRecordEncoder {
         includeFeatures = topology.outputs.includeFeatures
     }
 
-    /// `{"id":…,"score":…,"model_version":…,"event_time":…[,"features":{…}]}`; an alert adds the
-    /// features (always), the event's numeric fields and the rule.
-    func encode(_ events: EventBatch, _ index: Int, id: String, score: Double?, alert: Bool, into out: inout [UInt8]) {
+    /// `{"id":…,"score":…,"model_version":…,"event_time":…[,"late":true][,"features":{…}]}`; an
+    /// alert adds the features (always), the event's numeric fields and the rule. `late` marks an
+    /// event scored unplaced, further behind its key's newest event than the allowed lateness.
+    func encode(_ events: EventBatch, _ index: Int, id: String, score: Double?, alert: Bool, late: Bool = false, into out: inout [UInt8]) {
         out.removeAll(keepingCapacity: true)
         append("{\"id\":", to: &out)
         appendQuoted(id, to: &out)
@@ -35,6 +36,7 @@ struct ScoreRecordEncoder {
         }
         append(",\"event_time\":", to: &out)
         append(String(events.times[index]), to: &out)
+        if late { append(",\"late\":true", to: &out) }
         if includeFeatures || alert {
             append(",\"features\":{", to: &out)
             for (position, value) in events.features(of: index).enumerated() {

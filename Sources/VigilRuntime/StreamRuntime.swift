@@ -1,7 +1,6 @@
 import Foundation
 public import Logging
 import Synchronization
-import VigilCodec
 import VigilFeatures
 import VigilKafka
 public import VigilModels
@@ -13,98 +12,91 @@ public import VigilTopology
 /// scores, and produces scores, alerts, dead letters, repartitioned events and state changes in
 /// one transaction with the consumed offsets — exactly once.
 ///
-/// State is kept per input partition (one pipeline per partition number, as Kafka Streams keeps
-/// a task per partition), written to a changelog per stage, snapshotted periodically, and
-/// restored from the newest committed snapshot plus the changelog after it when a partition is
-/// assigned. Everything runs on the thread that calls ``run()``; ``requestStop()`` may be called
-/// from any thread (a signal handler).
+/// Its loop has three phases, each its own type:
+/// - **restore** (``StateRestorer``): newly assigned partitions stay paused while their state is
+///   read from the newest committed snapshot and the changelog after it, in bounded steps
+///   between polls; a partition is processed only once its restore has completed;
+/// - **process** (``SegmentProcessor``, ``RecordCollector``, ``LocalDeliveryCoordinator``): a
+///   polled batch runs through the stages into the open transaction;
+/// - **commit** (``ChangelogWriter``, ``TransactionDriver``): each touched key's state goes to
+///   the changelog, with snapshots from time to time, then the offsets, then the commit.
+///
+/// Every transactional call goes through the ``TransactionDriver`` and its ``TransactionCycle``:
+/// any error that escapes a batch or a commit aborts the open transaction before anything else
+/// runs, rolls the batch's state changes back in memory and rewinds the input to the committed
+/// offsets; a revoke or a shutdown commits only a clean transaction; fenced or fatal, the
+/// instance stops. Everything runs on the thread that calls ``run()``; ``requestStop()`` may be
+/// called from any thread (a signal handler).
 public final class StreamRuntime: @unchecked Sendable {
     public let topology: Topology
     public let plan: TopicPlan
     public let options: RuntimeOptions
-    private let logger: Logger
-    private let makeKernel: () throws -> (any ScoringKernel)?
     /// What the instance exports on /metrics.
     public let metrics: RuntimeMetrics
+    private let logger: Logger
+    private let clients: RuntimeClients
     private let stopRequested = Atomic<Bool>(false)
-
-    private var consumer: Consumer!
-    private var producer: TransactionalProducer!
-    private var admin: Admin!
-    private var partitionCount: Int32 = 1
-    private var pipelines: [Int32: Pipeline] = [:]
-    private var cycle: TransactionCycle
-    private var assigned: Set<TopicPartition> = []
-
-    // The open transaction.
-    private var nextOffsets: [TopicPartition: Int64] = [:]
-    private var touchedPipelines: Set<Int32> = []
-    private var touchedSegments: [SegmentPartition: Int64] = [:]
-    /// Per segment partition behind a repartition topic; put back when a transaction aborts.
-    private var appliedSourceOffsets: [SegmentPartition: AppliedSourceOffsets] = [:]
-    private var appliedAtBegin: [SegmentPartition: AppliedSourceOffsets] = [:]
-    // Local delivery (source stage → the segment behind it, inside the instance).
-    /// Per source partition this instance owns: the source offset of the newest event (or
-    /// barrier) it sent through the repartition topic to each repartition partition since it
-    /// was assigned.
-    private var sentThroughTopic: [Int32: [Int32: Int64]] = [:]
-    /// Source partitions assigned since the last commit, whose barriers go out (again) in the
-    /// next transaction.
-    private var barriersDue: Set<Int32> = []
-    /// Since when the sources have waited for a repartition partition to catch up.
-    private var catchUpSince: ContinuousClock.Instant?
-    /// Per segment partition that took handed-over events in the open transaction: from which
-    /// source partitions (their offsets after it tag its changelog records).
-    private var localSources: [SegmentPartition: Set<Int32>] = [:]
-    /// Segment partitions whose restore passed over records of unfinished local deliveries:
-    /// snapshotted in the next transaction, so that no later restore reads those records again
-    /// (once the source commits past them they would look committed).
-    private var snapshotDue: Set<SegmentPartition> = []
-    /// Segment partitions snapshotted in the open transaction.
-    private var snapshotted: Set<SegmentPartition> = []
-    private var eventTimes: [Int64] = []
-    private var ingestTimes: [Int64] = []
-    private var lastStateMetrics: ContinuousClock.Instant?
-    // Event-time alignment of the source partitions.
-    private var sourceEventTime: [TopicPartition: Int64] = [:]
-    private var pausedSources: Set<TopicPartition> = []
-    // What is committed.
-    private var committedOffsets: [TopicPartition: Int64] = [:]
-    private var lastSnapshot: [SegmentPartition: ContinuousClock.Instant] = [:]
-    private var pendingFailure: (any Error)?
     private let clock = ContinuousClock()
 
-    /// Drift of this instance's traffic against the topology's profile (nil without a drift section).
-    private var driftMonitor: PipelineDriftMonitor?
-    private var driftCheckpoint: PipelineDriftMonitor.Checkpoint?
-    private var sourceDecoder: SourceRecordDecoder?
-    private var scoreEncoder: ScoreRecordEncoder?
-    private var recordBuffer: [UInt8] = []
-    private var eventWriter = ByteWriter(capacity: 512)
-    private var provenanceHeaders: ProvenanceHeaders?
+    // Made by start().
+    private var consumer: Consumer!
+    private var driver: TransactionDriver!
+    private var admin: Admin!
+    private var collector: RecordCollector!
+    private var processor: SegmentProcessor!
+    private var restorer: StateRestorer!
+    private var partitionCount: Int32 = 1
 
-    public private(set) var statistics = RuntimeStatistics()
+    private let pipelines: PipelineStore
+    private let changelog: ChangelogWriter
+    /// The open transaction (from the first batch consumed into it until it commits or aborts).
+    private var transaction: OpenTransaction?
+    /// Partitions the group assigned to this instance, and of those the ones restored and processed.
+    private var assigned: Set<TopicPartition> = []
+    private var active: Set<TopicPartition> = []
+    private var committedOffsets: [TopicPartition: Int64] = [:]
+    private var delivery: LocalDeliveryCoordinator
+    private var aligner: SourceAligner
+    private var backPressure: BackPressure
+    /// What the consumer has paused.
+    private var paused: Set<TopicPartition> = []
+    private var lastSnapshot: [SegmentPartition: ContinuousClock.Instant] = [:]
+    /// Segment partitions that wrote changelog records since their last snapshot.
+    private var changedSinceSnapshot: Set<SegmentPartition> = []
+    /// Segment partitions to snapshot in the next transaction (see ``RuntimeOptions/brokerShowsAbortedRecords``).
+    private var snapshotDue: Set<SegmentPartition> = []
+    private var lastExpiry: ContinuousClock.Instant?
+    private var lastPurge: ContinuousClock.Instant?
+    private var purgesRepartitionTopics = true
+    private var lastStateMetrics: ContinuousClock.Instant?
+    /// A failure inside the rebalance callback, acted on after the poll that ran it.
+    private var pendingFailure: (any Error)?
+    private var counts = RuntimeStatistics()
+    private let published = Mutex(RuntimeStatistics())
+
+    /// Counts of what the instance has done (safe to read from any thread; updated after each step).
+    public var statistics: RuntimeStatistics { published.withLock { $0 } }
     /// Called after every committed transaction (tests and metrics watch progress with it).
     public var onCommit: (@Sendable (RuntimeStatistics) -> Void)?
-    /// For tests: how many of the next commit attempts fail as if the broker had answered an
-    /// abortable error, so that the abort path runs for real. May be set from any thread.
-    let failingCommits = Atomic<Int>(0)
-
-    struct SegmentPartition: Hashable { var segment: Int; var partition: Int32 }
 
     /// A runtime for `topology`. `makeKernel` loads the model (called once per partition's
-    /// pipeline); nil from it means the topology scores nothing.
+    /// pipeline); nil from it means the topology scores nothing. `clients` makes the Kafka
+    /// clients of the exactly-once path (tests wrap them to inject failures).
     public init(
         topology: Topology, options: RuntimeOptions, logger: Logger, metrics: RuntimeMetrics = RuntimeMetrics(),
-        makeKernel: @escaping () throws -> (any ScoringKernel)?
+        clients: RuntimeClients = .kafka, makeKernel: @escaping () throws -> (any ScoringKernel)?
     ) throws {
         self.metrics = metrics
         self.topology = topology
         self.plan = try TopicPlan(topology: topology)
         self.options = options
         self.logger = logger
-        self.makeKernel = makeKernel
-        cycle = TransactionCycle(commitInterval: options.commitInterval, maxEvents: options.maxEventsPerTransaction, commitsWhenDrained: options.commitsWhenDrained)
+        self.clients = clients
+        pipelines = PipelineStore(topology: topology, makeKernel: makeKernel)
+        changelog = ChangelogWriter(plan: plan, keepsAppliedOffsets: options.brokerShowsAbortedRecords)
+        delivery = LocalDeliveryCoordinator(enabled: options.deliversLocally && plan.segments.count > 1, commitInterval: options.commitInterval)
+        aligner = SourceAligner(allowedLateness: topology.processing.allowedLateness)
+        backPressure = BackPressure(queueCapacity: options.maxQueuedRecords)
     }
 
     /// Asks the loop to finish its batch, commit, leave the group and return.
@@ -113,51 +105,72 @@ public final class StreamRuntime: @unchecked Sendable {
     /// The transactional id of this instance: stable across restarts.
     public var transactionalID: String { "vigil.\(topology.name).\(options.instanceID)" }
 
-    /// Runs until ``requestStop()``; throws when fenced or on a fatal error.
+    /// Runs until ``requestStop()``; throws when fenced or on a fatal error. On the way out
+    /// a clean open transaction is committed; after an error nothing is.
     public func run() throws {
-        try start()
-        defer { try? consumer?.close() }
-        while !stopRequested.load(ordering: .relaxed) {
-            let drained = try consumer.withBatch(maxRecords: options.batchSize, timeout: options.batchDelay, fill: false) { batch in
-                for error in batch.errors { logger.warning("\(error)") }
-                try handle(batch)
-                return batch.messages.count + batch.errors.count + batch.partitionEnds.count < options.batchSize
+        guard try start() else { return }
+        do {
+            while !stopRequested.load(ordering: .relaxed) {
+                try runOnce()
             }
-            try alignSources()
+            try handOver()
+            try consumer.close()
             if let failure = pendingFailure { throw failure }
-            if cycle.nextOnTick(now: clock.now, inputDrained: drained) == .commit { try commit() }
+        } catch {
+            driver?.stop()
+            try? consumer?.close()
+            publishStatistics()
+            throw error
         }
-        if case .commit = cycle.nextForHandOver() { try commit() }
-        try consumer.close()
-        if let failure = pendingFailure { throw failure }
-        logger.info("stopped", metadata: ["events": "\(statistics.eventsIn)", "transactions": "\(statistics.transactionsCommitted)"])
+        publishStatistics()
+        logger.info("stopped", metadata: ["events": "\(counts.eventsIn)", "transactions": "\(counts.transactionsCommitted)"])
     }
 
     // MARK: Start
 
-    private func start() throws {
+    /// Connects, creates the topics, fences older incarnations and joins the group; false when
+    /// asked to stop while waiting for the broker.
+    private func start() throws -> Bool {
         admin = try Admin(configuration: options.kafka, logger: logger)
-        let topics = try admin.listTopics()
+        guard let topics = try waitForBroker() else { return false }
         guard let source = topics[plan.segments[0].inputTopic] else {
             throw KafkaError(code: .unknownTopicOrPartition, message: "the source topic '\(plan.segments[0].inputTopic)' of topology '\(topology.name)' does not exist at \(options.kafka.bootstrapServers)")
         }
         partitionCount = Int32(source.partitionCount)
-        driftMonitor = try PipelineDriftMonitor.load(topology: topology)
-        try admin.createTopics(plan.createdTopics.map { NewTopic(name: $0, partitions: partitionCount) }, ignoreExisting: true)
-        for topic in plan.createdTopics {
-            if let existing = topics[topic], existing.partitionCount != Int(partitionCount) {
-                throw KafkaError(code: .invalidConfiguration, message: "topic '\(topic)' has \(existing.partitionCount) partitions; it must have the source's \(partitionCount)")
+        let wanted = InternalTopics.newTopics(plan, partitions: partitionCount)
+        try admin.createTopics(wanted.filter { topics[$0.name] == nil }, ignoreExisting: true)
+        for topic in wanted {
+            if let existing = topics[topic.name], existing.partitionCount != Int(partitionCount) {
+                throw KafkaError(code: .invalidConfiguration, message: "topic '\(topic.name)' has \(existing.partitionCount) partitions; it must have the source's \(partitionCount)")
             }
         }
+        checkTopicConfigurations()
+
         var producerConfiguration = ProducerConfiguration(kafka: options.kafka, transactionalID: transactionalID)
         producerConfiguration.linger = .milliseconds(1)
-        producer = try TransactionalProducer(configuration: producerConfiguration, logger: logger)
+        producerConfiguration.transactionTimeout = options.transactionTimeout
+        producerConfiguration.queueFullTimeout = options.queueFullTimeout
+        producerConfiguration.maxQueuedMessages = options.maxQueuedRecords
+        producerConfiguration.maxMessageBytes = options.maxRecordBytes
+        let producer = try clients.makeProducer(producerConfiguration, logger)
+        driver = TransactionDriver(
+            producer: producer,
+            cycle: TransactionCycle(commitInterval: options.commitInterval, maxEvents: options.maxEventsPerTransaction, commitsWhenDrained: options.commitsWhenDrained),
+            logger: logger)
         // Fences a previous incarnation of this instance and ends the transaction it left open.
-        try producer.initTransactions()
+        try producer.initTransactions(timeout: .seconds(30))
+
+        collector = RecordCollector(plan: plan, topology: topology, driver: driver, metrics: metrics, maxRecordBytes: options.maxRecordBytes, logger: logger)
+        processor = SegmentProcessor(
+            topology: topology, plan: plan, partitionCount: partitionCount, pipelines: pipelines, collector: collector,
+            guardsDuplicates: options.brokerShowsAbortedRecords, driftMonitor: try PipelineDriftMonitor.load(topology: topology),
+            metrics: metrics, logger: logger)
 
         var consumerConfiguration = ConsumerConfiguration(kafka: options.kafka, groupID: options.groupID ?? "vigil.\(topology.name)")
         consumerConfiguration.sessionTimeout = options.sessionTimeout
         consumerConfiguration.heartbeatInterval = min(.seconds(3), options.sessionTimeout / 4)
+        consumerConfiguration.maxPollInterval = options.maxPollInterval
+        if options.staticMembership { consumerConfiguration.groupInstanceID = "vigil.\(topology.name).\(options.instanceID)" }
         // A fetch with nothing to return waits at most the batch delay (at least 5 ms), not
         // librdkafka's 500 ms: Kafka answers a waiting fetch as soon as records arrive, but
         // Tansu (the test broker) only when the wait ends, so there the wait is added to every
@@ -168,25 +181,186 @@ public final class StreamRuntime: @unchecked Sendable {
         consumer = try Consumer(configuration: consumerConfiguration, logger: logger) { [unowned self] event in
             self.rebalance(event)
         }
+        restorer = StateRestorer(
+            plan: plan, topology: topology, partitionCount: partitionCount, pipelines: pipelines,
+            context: StateRestorer.Context(
+                committed: { [unowned self] partitions in try self.consumer.committed(partitions) },
+                makeReader: { [options, clients, logger] in
+                    var configuration = ConsumerConfiguration(kafka: options.kafka, groupID: "vigil-restore")
+                    configuration.reportsPartitionEOF = true
+                    // An offset no longer in the log is an error, never a silent restart from what is left.
+                    configuration.offsetReset = .error
+                    configuration.kafka.properties["fetch.wait.max.ms"] = configuration.kafka.properties["fetch.wait.max.ms"] ?? "10"
+                    return try clients.makeReader(configuration, logger)
+                }),
+            checksSourceOffsets: options.brokerShowsAbortedRecords, metrics: metrics, logger: logger)
         try consumer.subscribe(plan.inputTopics)
         logger.info("started", metadata: [
             "topology": "\(topology.name)", "instance": "\(options.instanceID)", "partitions": "\(partitionCount)",
             "inputs": "\(plan.inputTopics.joined(separator: ","))",
         ])
+        return true
+    }
+
+    /// The cluster's topics, once the broker answers: while it cannot be reached the instance
+    /// waits and tries again with a growing backoff (logging once per attempt, at most every
+    /// 30 s), unhealthy with the reason; nil when asked to stop meanwhile.
+    private func waitForBroker() throws -> [String: TopicDescription]? {
+        var backoff = Duration.seconds(1)
+        var lastLog: ContinuousClock.Instant?
+        while true {
+            let failure: KafkaError
+            do {
+                let topics = try admin.listTopics()
+                if lastLog != nil {
+                    logger.notice("Kafka at \(options.kafka.bootstrapServers) answers")
+                    metrics.health.markHealthy()
+                }
+                return topics
+            } catch {
+                failure = error
+            }
+            guard Self.unreachableCodes.contains(failure.code) else { throw failure }
+            do {
+                let error = failure
+                let reason = "waiting for Kafka at \(options.kafka.bootstrapServers): \(error.message)"
+                metrics.health.markUnhealthy(reason)
+                if lastLog.map({ clock.now - $0 >= .seconds(30) }) ?? true {
+                    logger.warning("\(reason); trying again (every \(backoff) at most 30 s)")
+                    lastLog = clock.now
+                }
+                let until = clock.now + backoff
+                while clock.now < until {
+                    if stopRequested.load(ordering: .relaxed) { return nil }
+                    Thread.sleep(forTimeInterval: 0.05)  // waiting out a backoff, checking for a stop request
+                }
+                backoff = min(.seconds(30), backoff * 2)
+            }
+        }
+    }
+
+    /// The errors that mean the broker cannot be reached (yet).
+    private static let unreachableCodes: Set<KafkaError.Code> = [.transport, .allBrokersDown, .timedOut, .resolve]
+
+    /// Warns about internal topics that exist with other settings than Vigil gives them (made
+    /// by an older version, or by hand): their state is at risk once records expire.
+    private func checkTopicConfigurations() {
+        let internalTopics = InternalTopics.newTopics(plan, partitions: partitionCount).filter { !$0.configs.isEmpty }.map(\.name)
+        guard let configs = try? admin.describeTopicConfigs(internalTopics) else { return }
+        for problem in InternalTopics.problems(plan, partitions: partitionCount, configs: configs) {
+            logger.warning("\(problem): set it with kafka-configs --alter --entity-type topics --entity-name <topic> --add-config, or state may be lost once records expire")
+        }
+    }
+
+    // MARK: The loop
+
+    /// One round: a restore step, a poll and its batch, the pauses, and a commit when due.
+    /// Any error aborts the open transaction and rewinds before the next round.
+    private func runOnce() throws {
+        do {
+            if let failure = pendingFailure {
+                pendingFailure = nil
+                throw failure
+            }
+            try restoreStep()
+            try snapshotIdlePartitions()
+            let timeout = restorer.isIdle ? options.batchDelay : .zero
+            let drained = try consumer.withBatch(maxRecords: options.batchSize, timeout: timeout, fill: false) { batch in
+                for error in batch.errors { logger.warning("\(error)") }
+                try handle(batch)
+                return batch.messages.count + batch.errors.count + batch.partitionEnds.count < options.batchSize
+            }
+            if let failure = pendingFailure {
+                pendingFailure = nil
+                throw failure
+            }
+            try reconcilePauses()
+            if driver.cycle.nextOnTick(now: clock.now, inputDrained: drained) == .commit { try commit() }
+        } catch {
+            try recover(from: error)
+        }
+        publishStatistics()
+    }
+
+    /// Acts on an error that escaped a round: stop when it is fatal, otherwise abort and rewind.
+    private func recover(from error: any Error) throws {
+        if case .stopped = driver.cycle.state { try stopWith(error) }
+        if let kafkaError = error as? KafkaError, kafkaError.severity == .fatal { try stopWith(kafkaError) }
+        if let fatal = driver.processingFailed(error) { try stopWith(fatal) }
+        logger.warning("transaction failed, aborting and rewinding: \(error)")
+        do {
+            try abortAndRewind()
+        } catch {
+            try stopWith(error)
+        }
+        if let kafkaError = error as? KafkaError, kafkaError.code == .queueFull {
+            // The broker does not take records as fast as they come: pause the inputs for a while.
+            backPressure.sendFailed(now: clock.now)
+            metrics.backPressurePauses.increment()
+            try reconcilePauses()
+        }
+    }
+
+    private func stopWith(_ error: any Error) throws -> Never {
+        driver.stop()
+        logger.critical("stopping: \(error)")
+        let fenced = (error as? KafkaError)?.isFenced ?? false
+        metrics.health.markUnhealthy(fenced ? "producer fenced: another instance took over" : "fatal error: \(error)")
+        throw error
+    }
+
+    /// On the way out: commit a clean transaction, abort a failed one.
+    private func handOver() throws {
+        switch driver.cycle.nextForHandOver() {
+        case .commit:
+            do { try commit() } catch { try recover(from: error) }
+        case .abortAndRewind:
+            try abortAndRewind()
+        default:
+            break
+        }
+    }
+
+    // MARK: Restore
+
+    /// A bounded step of the restore under way; partitions it completes are sought to their
+    /// committed offsets and processed from the next poll on.
+    private func restoreStep() throws {
+        guard !restorer.isIdle else { return }
+        let restored = restorer.step(until: clock.now + options.restoreStep)
+        if let failure = restorer.lastFailure {
+            metrics.health.markUnhealthy(failure)
+        } else if !restored.isEmpty, metrics.health.unhealthyReason?.hasPrefix("restoring") ?? false {
+            metrics.health.markHealthy()
+        }
+        guard !restored.isEmpty else { return }
+        var seek: [TopicPartition: Int64] = [:]
+        let repartition = plan.segments.count > 1 ? plan.segments[1].inputTopic : nil
+        for item in restored where assigned.contains(item.partition) {
+            let partition = item.partition
+            if let committed = item.committed { committedOffsets[partition] = committed }
+            // Records fetched before the partition was paused were dropped: read from the committed offset.
+            seek[partition] = item.committed ?? KafkaOffset.beginning
+            active.insert(partition)
+            if plan.segment(consuming: partition.topic) == 0 {
+                aligner.forget(partition.partition)
+                delivery.sourceAssigned(partition.partition)
+            } else if partition.topic == repartition {
+                delivery.repartitionAssigned(partition.partition, restored: item.applied ?? AppliedSourceOffsets())
+            }
+            if options.brokerShowsAbortedRecords, item.passedOverUnfinished, let segment = plan.segment(consuming: partition.topic) {
+                snapshotDue.insert(SegmentPartition(segment: segment, partition: partition.partition))
+            }
+        }
+        if !seek.isEmpty { try consumer.seek(seek) }
+        counts.restoredRecords = restorer.restoredRecords
+        updateStateMetrics(force: true)
     }
 
     // MARK: Processing
 
     private func handle(_ batch: ConsumerBatch) throws {
         guard !batch.messages.isEmpty else { return }
-        if cycle.nextForBatch(events: batch.messages.count, now: clock.now) == .begin {
-            try producer.beginTransaction()
-            driftCheckpoint = driftMonitor?.checkpoint()
-            appliedAtBegin = appliedSourceOffsets
-            for due in snapshotDue where touchedSegments[due] == nil { touchedSegments[due] = position(of: due) }
-            try sendBarriers()
-        }
-        metrics.batchSize.observe(Double(batch.messages.count))
         var order: [TopicPartition] = []
         var groups: [TopicPartition: [Int]] = [:]
         for (index, message) in batch.messages.enumerated() {
@@ -194,413 +368,142 @@ public final class StreamRuntime: @unchecked Sendable {
             if groups[partition] == nil { order.append(partition) }
             groups[partition, default: []].append(index)
         }
+        // Records of partitions still restoring were fetched before the pause took hold: they
+        // are read again from the committed offset once the restore completes. Records of a
+        // partition revoked inside the poll are left to its new owner.
+        order.removeAll { !active.contains($0) }
+        guard !order.isEmpty else { return }
+        if transaction == nil { transaction = OpenTransaction() }
+        try beginIfIdle()
+        metrics.batchSize.observe(Double(batch.messages.count))
         // Events in are the source's records (a partition group at a time, not a topic name per record).
         let sourceEvents = order.reduce(0) { $0 + (plan.segment(consuming: $1.topic) == 0 ? groups[$1]!.count : 0) }
-        statistics.eventsIn += sourceEvents
+        counts.eventsIn += sourceEvents
         metrics.eventsIn.increment(by: sourceEvents)
+        driver.took(events: order.reduce(0) { $0 + groups[$1]!.count })
+        let ownership = SegmentProcessor.Ownership(isActive: { [active] in active.contains($0) }, committed: { [committedOffsets] in committedOffsets[$0] })
         for partition in order {
-            // A revoke served inside the poll, after these records were fetched, has already
-            // committed and dropped the partition: its new owner reads them from the committed offset.
-            guard assigned.contains(partition) else { continue }
-            let messages = groups[partition]!.map { batch.messages[$0] }
             guard let segment = plan.segment(consuming: partition.topic) else { continue }
-            try process(messages, of: partition, segment: segment)
+            let messages = groups[partition]!.map { batch.messages[$0] }
+            transaction!.consumed.insert(partition)
+            try processor.process(messages, of: partition, segment: segment, in: &transaction!, delivery: &delivery, aligner: &aligner, ownership: ownership)
         }
     }
 
-    private func process(_ messages: [ConsumedMessage], of partition: TopicPartition, segment segmentIndex: Int) throws {
-        let pipeline = try pipeline(for: partition.partition)
-        if touchedPipelines.insert(partition.partition).inserted { pipeline.beginBatch() }
-        var events = pipeline.makeBatch(capacity: messages.count)
-        var messageOfEvent: [Int] = []
-        messageOfEvent.reserveCapacity(messages.count)
-
-        if segmentIndex == 0 {
-            try decodeSource(messages, pipeline: pipeline, into: &events, messageOfEvent: &messageOfEvent)
-        } else {
-            // The guard keys on the event's source partition and offset, which arrive in order
-            // only directly behind the source (segment 1): behind a second repartition hop, one
-            // source partition's events come through several upstream partitions, read
-            // independently, so there the guard would drop events that are not copies.
-            let segmentPartition = SegmentPartition(segment: segmentIndex, partition: partition.partition)
-            let guarded = segmentIndex == 1
-            var applied = appliedSourceOffsets[segmentPartition] ?? AppliedSourceOffsets()
-            var skipped = 0
-            for (index, message) in messages.enumerated() {
-                let value = message.value ?? []
-                if value.isEmpty, guarded, let barrier = message.headers.first(where: { $0.name == RecordHeaders.barrier })?.stringValue,
-                   let offsets = RecordHeaders.decodeOffsets(Substring(barrier)) {
-                    for (source, below) in offsets { _ = applied.apply(partition: source, offset: below) }
-                    continue
-                }
-                do {
-                    try events.appendEncoded(value)
-                } catch {
-                    try deadLetter(message, stage: "repartition", reason: "not a staged event: \(error)")
-                    continue
-                }
-                let source = events.provenance[events.count - 1]
-                if !guarded || applied.apply(partition: source.partition, offset: source.offset) {
-                    messageOfEvent.append(index)
-                } else {
-                    events.dropLast()
-                    skipped += 1
-                    logger.debug("skipped \(message.topic)/\(message.partition)@\(message.offset): source \(source.partition)@\(source.offset) is applied already (a copy from an aborted transaction)")
-                }
-            }
-            if guarded { appliedSourceOffsets[segmentPartition] = applied }
-            if skipped > 0 {
-                statistics.duplicatesSkipped += skipped
-                metrics.duplicatesSkipped.increment(by: skipped)
-                logger.info("skipped \(skipped) repartitioned events of \(partition) whose source events are applied already (copies from an aborted transaction that the broker delivered)")
-            }
-        }
-        let next = messages[messages.count - 1].offset + 1
-        nextOffsets[partition] = next
-        touchedSegments[SegmentPartition(segment: segmentIndex, partition: partition.partition)] = next
-
-        if segmentIndex == 0 {
-            if let newest = events.times.max() { sourceEventTime[partition] = max(sourceEventTime[partition] ?? .min, newest) }
-            pipeline.computeDerived(&events)
-            eventTimes.append(contentsOf: events.times)
-            for index in messageOfEvent { ingestTimes.append(messages[index].timestamp ?? 0) }
-        }
-        try runSegment(segmentIndex, on: &events, pipeline: pipeline) { messages[messageOfEvent[$0]] }
-    }
-
-    /// Runs a segment's stages on one partition's events, dead-letters what they reject, and
-    /// scores or forwards the rest. `message(i)` is the consumed record behind event `i`.
-    private func runSegment(_ segmentIndex: Int, on events: inout EventBatch, pipeline: Pipeline, message: (Int) -> ConsumedMessage) throws {
-        for stage in plan.segments[segmentIndex].stages { pipeline.runStage(stage, on: &events) }
-        for index in 0..<events.count {
-            if let rejection = events.rejections[index] {
-                try deadLetter(message(index), stage: rejection.stage, reason: rejection.reason, provenance: events.provenance[index])
-            }
-        }
-        if segmentIndex == plan.segments.count - 1 {
-            try emitScores(events, pipeline: pipeline)
-        } else {
-            try forward(events, from: segmentIndex, message: message)
-        }
-    }
-
-    private func decodeSource(_ messages: [ConsumedMessage], pipeline: Pipeline, into events: inout EventBatch, messageOfEvent: inout [Int]) throws {
-        let decoder = sourceDecoder ?? SourceRecordDecoder(topology: topology, pipeline: pipeline, topic: plan.segments[0].inputTopic)
-        sourceDecoder = decoder
-        try decoder.decode(messages, into: &events, accepted: { messageOfEvent.append($0) }) { index, rejection in
-            try deadLetter(messages[index], stage: rejection.stage, reason: rejection.reason)
-        }
-    }
-
-    /// Sends the events on to the next segment's owner through its repartition topic, or, for
-    /// the segment behind the source, hands them over inside the instance when it owns their
-    /// partition there and everything it sent that partition through the topic is applied.
-    private func forward(_ events: EventBatch, from segmentIndex: Int, message: (Int) -> ConsumedMessage) throws {
-        let segment = plan.segments[segmentIndex + 1]
-        let keyStage = segment.stages.first ?? 0
-        // Only behind the source: there a source partition's events reach each repartition
-        // partition in offset order, which the hand-over rule (and the applied-offset guard) rely on.
-        let mayDeliverLocally = segmentIndex == 0 && options.deliversLocally
-        var handedOver: [Int32: [Int]] = [:]
-        var localTargets: [Int32: Bool] = [:]
-        for index in 0..<events.count where events.rejections[index] == nil {
-            var key = events.key(index, stage: keyStage).description
-            let source = events.provenance[index]
-            try key.withUTF8 { key in
-                let key = UnsafeRawBufferPointer(key)
-                let target = Self.partition(of: key, count: partitionCount)
-                if mayDeliverLocally {
-                    if localTargets[target] ?? deliversLocally(to: target) {
-                        localTargets[target] = true
-                        handedOver[target, default: []].append(index)
-                        return
-                    }
-                    localTargets[target] = false
-                    sentThroughTopic[source.partition, default: [:]][target] = source.offset
-                }
-                eventWriter.removeAll()
-                events.encodeEvent(at: index, into: &eventWriter)
-                try eventWriter.bytes.withUnsafeBytes { value in
-                    try producer.send(topic: segment.inputTopic, partition: target, key: key, value: value, timestamp: events.times[index])
-                }
-                statistics.forwarded += 1
-            }
-        }
-        for (target, indices) in handedOver.sorted(by: { $0.key < $1.key }) {
-            try deliver(events, indices, to: target, message: message)
-        }
-    }
-
-    /// Whether events may skip the topic to repartition partition `target`: this instance owns
-    /// (and has restored) it, and it has applied everything this instance sent it through the
-    /// topic, barriers included. A barrier of each source partition, sent when the partition
-    /// was assigned, lands behind everything its earlier owners sent; waiting for all sources
-    /// at once keeps the sources' events in the order the topic would have given them.
-    private func deliversLocally(to target: Int32) -> Bool {
-        guard !sentThroughTopic.isEmpty, assigned.contains(TopicPartition(plan.segments[1].inputTopic, target)) else { return false }
-        return sentThroughTopic.values.allSatisfy { $0[target] != nil } && !isBehind(target)
-    }
-
-    /// Whether repartition partition `target` has yet to apply something this instance sent it.
-    private func isBehind(_ target: Int32) -> Bool {
-        let applied = appliedSourceOffsets[SegmentPartition(segment: 1, partition: target)]
-        return sentThroughTopic.contains { source, targets in targets[target].map { (applied?.offsets[source] ?? .min) < $0 } ?? false }
-    }
-
-    /// Sends every due barrier: to each repartition partition, for each newly assigned source
-    /// partition, the offset below which its earlier owners forwarded everything.
-    private func sendBarriers() throws {
-        guard options.deliversLocally, plan.segments.count > 1 else { return }
+    /// Opens a transaction when none is: saves what an abort puts back, and sends due barriers.
+    private func beginIfIdle() throws {
+        guard try driver.beginIfIdle() else { return }
+        transaction!.driftCheckpoint = processor.driftCheckpoint()
+        transaction!.appliedAtBegin = delivery.applied
+        for due in snapshotDue where transaction!.touchedSegments[due] == nil { transaction!.touchedSegments[due] = position(of: due) }
+        guard delivery.enabled else { return }
         let topic = plan.segments[1].inputTopic
-        for source in barriersDue.sorted() {
-            let below = (committedOffsets[TopicPartition(plan.segments[0].inputTopic, source)] ?? 0) - 1
-            let header = [KafkaHeader(RecordHeaders.barrier, RecordHeaders.encodeOffsets([source: below]))]
+        let sourceTopic = plan.segments[0].inputTopic
+        for (source, below) in delivery.dueBarriers(committed: { [committedOffsets] in committedOffsets[TopicPartition(sourceTopic, $0)] ?? 0 }) {
             for target in 0..<partitionCount {
-                try producer.send(ProducerRecord(topic: topic, partition: target, key: nil, value: nil, headers: header))
-                sentThroughTopic[source, default: [:]][target] = below
+                try collector.sendBarrier(to: topic, partition: target, marks: [source: below])
+                delivery.barrierSent(source: source, below: below, to: target)
             }
-            catchUpSince = nil
         }
-    }
-
-    /// Hands events of one source partition to repartition partition `target`'s segment in the
-    /// open transaction, as if read from the topic: through the applied-offset guard, its
-    /// stages, and on to scoring.
-    private func deliver(_ events: EventBatch, _ indices: [Int], to target: Int32, message: (Int) -> ConsumedMessage) throws {
-        let source = events.provenance[indices[0]].partition
-        let pipeline = try pipeline(for: target)
-        if touchedPipelines.insert(target).inserted { pipeline.beginBatch() }
-        let segmentPartition = SegmentPartition(segment: 1, partition: target)
-        var batch = pipeline.makeBatch(capacity: indices.count)
-        var applied = appliedSourceOffsets[segmentPartition] ?? AppliedSourceOffsets()
-        var origins: [Int] = []
-        origins.reserveCapacity(indices.count)
-        for index in indices {
-            let provenance = events.provenance[index]
-            // Only after an abort on a broker that shows aborted records: the copy it showed was applied.
-            guard applied.apply(partition: provenance.partition, offset: provenance.offset) else {
-                statistics.duplicatesSkipped += 1
-                metrics.duplicatesSkipped.increment()
-                continue
-            }
-            batch.append(index, of: events)
-            origins.append(index)
-        }
-        appliedSourceOffsets[segmentPartition] = applied
-        // q's offset goes into the transaction too, although unchanged: a new owner of q then
-        // waits for this transaction to end before it reads q's committed offset (KIP-447),
-        // as it does for every transaction that read q.
-        let input = TopicPartition(plan.segments[1].inputTopic, target)
-        let position = position(of: segmentPartition)
-        if nextOffsets[input] == nil { nextOffsets[input] = position }
-        if touchedSegments[segmentPartition] == nil { touchedSegments[segmentPartition] = position }
-        localSources[segmentPartition, default: []].insert(source)
-        statistics.deliveredLocally += batch.count
-        metrics.deliveredLocally.increment(by: batch.count)
-        try runSegment(1, on: &batch, pipeline: pipeline) { message(origins[$0]) }
     }
 
     /// The input position of a segment partition: in the open transaction, else committed.
     private func position(of segmentPartition: SegmentPartition) -> Int64 {
         let input = TopicPartition(plan.segments[segmentPartition.segment].inputTopic, segmentPartition.partition)
-        return nextOffsets[input] ?? committedOffsets[input] ?? 0
+        return transaction?.nextOffsets[input] ?? committedOffsets[input] ?? 0
     }
 
-    private func emitScores(_ events: EventBatch, pipeline: Pipeline) throws {
-        let scoringStart = clock.now
-        let scores = pipeline.score(events)
-        metrics.scoringDuration.observe(clock.now - scoringStart)
-        let alerts = Set(pipeline.alerts(events, scores: scores))
-        // Drift records of windows this batch closes go out in the same transaction as its scores.
-        for emission in driftMonitor?.observe(events, scores: scores) ?? [] {
-            for line in try emission.jsonLines() {
-                try producer.send(ProducerRecord(topic: plan.driftTopic, key: Array(topology.name.utf8), value: Array(line), timestamp: emission.record.windowEndMs))
-            }
+    /// Pauses and resumes partitions to match what they should be: restoring ones paused;
+    /// sources ahead in event time, or waiting for a repartition partition to catch up, paused;
+    /// everything paused while the producer's queue is too full (back-pressure).
+    private func reconcilePauses() throws {
+        var desired = assigned.subtracting(active)
+        let sourceTopic = plan.segments[0].inputTopic
+        let sources = active.filter { $0.topic == sourceTopic }
+        let owned = plan.segments.count > 1 ? active.filter { $0.topic == plan.segments[1].inputTopic }.map(\.partition) : []
+        let holding = delivery.holdsSources(now: clock.now, owned: owned)
+        let ahead = sources.count > 1 ? aligner.ahead(of: sources.map(\.partition), caughtUp: try caughtUp(sources)) : []
+        for source in sources where holding || ahead.contains(source.partition) { desired.insert(source) }
+        let pressure = backPressure.update(queued: driver.producer.queuedRecords, now: clock.now)
+        if pressure.paused { desired.formUnion(active) }
+        if pressure.started {
+            metrics.backPressurePauses.increment()
+            logger.warning("the producer's queue is full (\(driver.producer.queuedRecords) records): consumption pauses until it drains")
         }
-        let encoder = scoreEncoder ?? ScoreRecordEncoder(topology: topology, layout: pipeline.layout)
-        scoreEncoder = encoder
-        // Taken out while in use, so that its buffers stay uniquely referenced.
-        var provenanceHeaders = self.provenanceHeaders ?? ProvenanceHeaders(topic: plan.segments[0].inputTopic)
-        self.provenanceHeaders = nil
-        defer { self.provenanceHeaders = provenanceHeaders }
-        for index in 0..<events.count where events.rejections[index] == nil {
-            let ids = events.ids(of: index)
-            let id = ids.count == 1 ? ids[ids.startIndex] : ids.joined(separator: ",")
-            var keyText = id
-            let provenance = events.provenance[index]
-            let headers = provenanceHeaders.headers(partition: provenance.partition, offset: provenance.offset)
-            let isAlert = alerts.contains(index)
-            let score = scores.isEmpty ? nil : scores[index]
-            encoder.encode(events, index, id: id, score: score, alert: false, into: &recordBuffer)
-            try keyText.withUTF8 { key in
-                let key = UnsafeRawBufferPointer(key)
-                try recordBuffer.withUnsafeBytes { value in
-                    try producer.send(topic: plan.scoresTopic, key: key, value: value, headers: headers, timestamp: events.times[index])
-                }
-                if isAlert {
-                    encoder.encode(events, index, id: id, score: score, alert: true, into: &recordBuffer)
-                    try recordBuffer.withUnsafeBytes { value in
-                        try producer.send(topic: plan.alertsTopic, key: key, value: value, headers: headers, timestamp: events.times[index])
-                    }
-                    statistics.alerts += 1
-                }
-            }
-            statistics.scored += 1
-        }
-        metrics.eventsOut.increment(by: events.count - events.rejections.reduce(0) { $0 + ($1 == nil ? 0 : 1) })
+        let pause = desired.subtracting(paused)
+        let resume = paused.subtracting(desired).intersection(assigned)
+        if !pause.isEmpty { try consumer.pause(Array(pause)); paused.formUnion(pause) }
+        if !resume.isEmpty { try consumer.resume(Array(resume)); paused.subtract(resume) }
+        paused.formIntersection(assigned)
     }
 
-    private func deadLetter(_ message: ConsumedMessage, stage: String, reason: String, provenance: Provenance? = nil) throws {
-        var headers = [KafkaHeader(RecordHeaders.errorReason, reason), KafkaHeader(RecordHeaders.errorStage, stage)]
-        if let provenance, message.topic != plan.segments[0].inputTopic {
-            headers += RecordHeaders.provenance(topic: plan.segments[0].inputTopic, partition: provenance.partition, offset: provenance.offset)
-        } else {
-            headers += RecordHeaders.provenance(topic: message.topic, partition: message.partition, offset: message.offset)
-        }
-        try producer.send(ProducerRecord(topic: plan.deadLetterTopic, key: message.key, value: message.value, headers: headers, timestamp: message.timestamp))
-        statistics.deadLettered += 1
-        metrics.deadLettered.labels(stage == "decode" || stage == "repartition" ? stage : "late").increment()
-        logger.debug("dead-lettered \(message.topic)/\(message.partition)@\(message.offset): \(stage): \(reason)")
-    }
-
-    private func pipeline(for partition: Int32) throws -> Pipeline {
-        if let pipeline = pipelines[partition] { return pipeline }
-        let pipeline = try Pipeline(topology: topology, kernel: try makeKernel(), recordsUndo: true)
-        pipelines[partition] = pipeline
-        return pipeline
-    }
-
-    /// Keeps the source partitions' event times together, as Kafka Streams does by picking the
-    /// oldest head record: a partition more than half the allowed lateness ahead of the oldest
-    /// source partition that still has records waiting is paused until that one catches up.
-    /// Without it, a backlog read partition by partition reaches a later stage (behind a
-    /// repartition topic) out of order, beyond the allowed lateness. All sources also wait
-    /// while a repartition partition catches up for local delivery (``catchingUp()``).
-    private func alignSources() throws {
-        let sources = assigned.filter { plan.segment(consuming: $0.topic) == 0 }
-        let hold = catchingUp()
-        var ahead: Set<TopicPartition> = []
-        if sources.count > 1 {
-            func hasWaitingRecords(_ partition: TopicPartition) -> Bool {
-                guard let high = consumer.cachedWatermarks(partition)?.high else { return true }
-                return high > (nextOffsets[partition] ?? committedOffsets[partition] ?? 0)
-            }
-            let waiting = sources.filter(hasWaitingRecords)
-            let floor = waiting.map { sourceEventTime[$0] ?? .min }.min()
-            let slack = max(1, topology.processing.allowedLateness / 2)
-            for partition in sources {
-                let isAhead = floor.map { floor in
-                    let time = sourceEventTime[partition] ?? .min
-                    return floor == .min ? time != .min : time > floor &+ slack
-                } ?? false
-                if isAhead { ahead.insert(partition) }
-            }
-        }
-        let pause = sources.filter { (hold || ahead.contains($0)) && !pausedSources.contains($0) }
-        let resume = pausedSources.filter { sources.contains($0) && !hold && !ahead.contains($0) }
-        if !pause.isEmpty { try consumer.pause(Array(pause)); pausedSources.formUnion(pause) }
-        if !resume.isEmpty { try consumer.resume(Array(resume)); pausedSources.subtract(resume) }
-    }
-
-    /// Whether the sources should wait for a repartition partition this instance owns to apply
-    /// what the instance sent it through the topic (after an assignment's barriers, or an
-    /// abort). Under a steady stream the events sent through the topic are otherwise always one
-    /// transaction ahead of what the partition has read, and it never switches to local
-    /// delivery. The wait is normally one commit and one fetch. It is cut off after a second
-    /// (or two commit intervals, if longer) — a transaction left open upstream, or a foreign
-    /// record dead-lettered in place of the last one sent, can hold a partition back — and
-    /// tried again 30 s later; until then events go through the topic, as without local delivery.
-    private func catchingUp() -> Bool {
-        guard options.deliversLocally, plan.segments.count > 1, !sentThroughTopic.isEmpty else { catchUpSince = nil; return false }
-        let topic = plan.segments[1].inputTopic
-        guard assigned.contains(where: { $0.topic == topic && isBehind($0.partition) }) else { catchUpSince = nil; return false }
-        let since = catchUpSince ?? clock.now
-        if clock.now - since >= .seconds(30) {
-            catchUpSince = clock.now
-            return true
-        }
-        catchUpSince = since
-        return clock.now - since < max(.seconds(1), options.commitInterval * 2)
+    /// Source partitions with nothing waiting: the consumer's position (past any transaction
+    /// marker it fetched) has reached the high watermark its fetches saw. No request is sent.
+    private func caughtUp(_ sources: Set<TopicPartition>) throws -> Set<Int32> {
+        let positions = try consumer.position(Array(sources))
+        return Set(sources.filter { partition in
+            guard let high = consumer.cachedWatermarks(partition)?.high, let position = positions[partition], position >= 0 else { return false }
+            return position >= high
+        }.map(\.partition))
     }
 
     // MARK: Transactions
 
     /// Writes the open transaction's state changes (and due snapshots), adds the offsets, commits.
     private func commit() throws {
+        guard transaction != nil else { return }
         let commitStart = clock.now
-        do {
-            try writeChangelogs()
-            try producer.sendOffsetsToTransaction(nextOffsets, groupMetadata: consumer.groupMetadata())
-        } catch let error as KafkaError {
-            _ = try recover(from: error, retryable: false)
-            return
+        expireIdleKeys()
+        try writeChangelogs()
+        let offsets = transaction!.nextOffsets
+        try driver.commit(offsets: offsets) { () throws(KafkaError) in try consumer.groupMetadata() }
+        let committed = transaction!
+        transaction = nil
+        for (partition, offset) in committed.nextOffsets { committedOffsets[partition] = offset }
+        for partition in committed.touchedPipelines { pipelines[partition]?.commitBatch() }
+        for segmentPartition in committed.snapshotted {
+            lastSnapshot[segmentPartition] = clock.now
+            changedSinceSnapshot.remove(segmentPartition)
         }
-        // The cycle decides how often a retriable commit failure is retried.
-        while true {
-            do throws(KafkaError) {
-                if failingCommits.load(ordering: .relaxed) > 0 {
-                    failingCommits.subtract(1, ordering: .relaxed)
-                    throw KafkaError(code: .state, message: "a commit fails as the test asked", severity: .abortRequired)
-                }
-                try producer.commitTransaction()
-                break
-            } catch {
-                guard try recover(from: error) else { return }
-            }
-        }
-        for (partition, offset) in nextOffsets { committedOffsets[partition] = offset }
-        for partition in touchedPipelines { pipelines[partition]?.commitBatch() }
+        snapshotDue.subtract(committed.snapshotted)
+        delivery.committed()
+        backPressure.committed()
         metrics.commitDuration.observe(clock.now - commitStart)
         metrics.transactionsCommitted.increment()
-        metrics.recordCommitted(eventTimesMillis: eventTimes, ingestTimesMillis: ingestTimes, committedAtMillis: Int64(Date().timeIntervalSince1970 * 1000))
-        metrics.updateConsumerLag(consumer, positions: nextOffsets)
-        eventTimes.removeAll(keepingCapacity: true)
-        ingestTimes.removeAll(keepingCapacity: true)
+        metrics.recordCommitted(eventTimesMillis: committed.eventTimes, ingestTimesMillis: committed.ingestTimes,
+                                committedAtMillis: Int64(Date().timeIntervalSince1970 * 1000))
+        metrics.updateConsumerLag(consumer, positions: offsets)
         updateStateMetrics()
-        for segmentPartition in snapshotted { lastSnapshot[segmentPartition] = clock.now }
-        snapshotDue.subtract(snapshotted)
-        snapshotted.removeAll()
-        barriersDue.removeAll()
-        nextOffsets.removeAll()
-        touchedPipelines.removeAll()
-        touchedSegments.removeAll()
-        localSources.removeAll()
-        cycle.committed()
-        statistics.transactionsCommitted += 1
+        counts.transactionsCommitted += 1
+        purgeRepartitionTopics()
+        publishStatistics()
         onCommit?(statistics)
     }
 
-    /// Acts on a failed transactional call as the cycle says: true to call commit again; false
-    /// once the transaction is aborted and the input rewound; throws when the instance must stop.
-    private func recover(from error: KafkaError, retryable: Bool = true) throws -> Bool {
-        switch cycle.nextOnError(error) {
-        case .retryCommit where retryable:
-            return true
-        case .stop(let fatal):
-            logger.critical("stopping: \(fatal)")
-            metrics.health.markUnhealthy(fatal.isFenced ? "producer fenced: another instance took over" : "fatal Kafka error: \(fatal.code)")
-            throw fatal
-        default:
-            logger.warning("transaction failed, aborting and rewinding: \(error)")
-            try abortAndRewind()
-            return false
+    /// Drops keys idle past the state TTL (by stream time) in the stages the open transaction
+    /// touched, at most once a second; their tombstones go to the changelog with it.
+    private func expireIdleKeys() {
+        guard lastExpiry.map({ clock.now - $0 >= .seconds(1) }) ?? true else { return }
+        lastExpiry = clock.now
+        for (segmentPartition, _) in transaction!.touchedSegments {
+            guard let pipeline = pipelines[segmentPartition.partition], transaction!.touchedPipelines.contains(segmentPartition.partition) else { continue }
+            let expired = pipeline.expireIdleKeys(stages: plan.segments[segmentPartition.segment].stages)
+            if expired > 0 { metrics.keysExpired.increment(by: expired) }
         }
     }
 
     private func writeChangelogs() throws {
-        for (segmentPartition, stateOffset) in touchedSegments {
+        for (segmentPartition, stateOffset) in transaction!.touchedSegments {
             guard let pipeline = pipelines[segmentPartition.partition] else { continue }
             let stages = plan.segments[segmentPartition.segment].stages
-            let sourceOffsets = localSourceOffsets(segmentPartition)
-            var headers = [KafkaHeader(RecordHeaders.stateOffset, String(stateOffset))]
-            if !sourceOffsets.isEmpty { headers.append(KafkaHeader(RecordHeaders.sourceOffsets, RecordHeaders.encodeOffsets(sourceOffsets))) }
-            for stage in stages {
-                for key in pipeline.touchedKeys(stage: stage) {
-                    try sendState(of: key, stage: stage, pipeline: pipeline, partition: segmentPartition.partition, headers: headers)
-                    statistics.changelogRecords += 1
-                }
-            }
-            try sendAppliedSourceOffsets(segmentPartition, headers: headers)
+            // On a broker that shows aborted records, state handed over inside the instance
+            // says which source offsets it reflects (restore applies it once those are committed).
+            let sourceOffsets = options.brokerShowsAbortedRecords && segmentPartition.segment == 1 ? localSourceOffsets(segmentPartition.partition) : [:]
+            let headers = ChangelogWriter.headers(stateOffset: stateOffset, sourceOffsets: sourceOffsets)
+            let applied = segmentPartition.segment == 1 ? delivery.appliedOffsets(of: segmentPartition.partition) : nil
+            let written = try changelog.writeTouched(segmentPartition, pipeline: pipeline, applied: applied, headers: headers, driver: driver)
+            counts.changelogRecords += written
+            if written > 0 { changedSinceSnapshot.insert(segmentPartition) }
             // The first snapshot comes one interval after the partition's first commit: a
             // snapshot of a state that was just restored, or is still small, saves nothing.
             let due: Bool
@@ -613,101 +516,84 @@ public final class StreamRuntime: @unchecked Sendable {
                 due = false
             }
             if due, !stages.isEmpty {
-                try writeSnapshot(segmentPartition, pipeline: pipeline, stateOffset: stateOffset, sourceOffsets: sourceOffsets, headers: headers)
+                try changelog.writeSnapshot(segmentPartition, pipeline: pipeline, stateOffset: stateOffset, sourceOffsets: sourceOffsets,
+                                            applied: applied, headers: headers, driver: driver)
+                transaction!.snapshotted.insert(segmentPartition)
+                counts.snapshotsWritten += 1
             }
         }
     }
 
-    /// The open transaction's source offsets behind a segment partition's handed-over events.
-    private func localSourceOffsets(_ segmentPartition: SegmentPartition) -> [Int32: Int64] {
-        guard let sources = localSources[segmentPartition] else { return [:] }
+    /// A partition that changed since its last snapshot and then went idle is snapshotted once
+    /// its interval has passed, in a transaction of its own, so that its restore never replays
+    /// more than an interval of changelog.
+    private func snapshotIdlePartitions() throws {
+        guard transaction == nil, !changedSinceSnapshot.isEmpty else { return }
+        let due = changedSinceSnapshot.filter { segmentPartition in
+            let input = TopicPartition(plan.segments[segmentPartition.segment].inputTopic, segmentPartition.partition)
+            return active.contains(input) && lastSnapshot[segmentPartition].map { clock.now - $0 >= options.snapshotInterval } ?? true
+        }
+        guard !due.isEmpty else { return }
+        transaction = OpenTransaction()
+        try beginIfIdle()
+        for segmentPartition in due {
+            snapshotDue.insert(segmentPartition)
+            transaction!.touchedSegments[segmentPartition] = position(of: segmentPartition)
+        }
+        try commit()
+    }
+
+    /// The open transaction's source offsets behind a repartition partition's handed-over events.
+    private func localSourceOffsets(_ target: Int32) -> [Int32: Int64] {
+        guard let sources = transaction?.delivery.localSources[target] else { return [:] }
         let topic = plan.segments[0].inputTopic
-        return Dictionary(uniqueKeysWithValues: sources.map { ($0, nextOffsets[TopicPartition(topic, $0)] ?? 0) })
+        return Dictionary(uniqueKeysWithValues: sources.map { ($0, transaction?.nextOffsets[TopicPartition(topic, $0)] ?? 0) })
     }
 
-    /// A segment behind a repartition topic writes its applied source offsets with its state.
-    private func sendAppliedSourceOffsets(_ segmentPartition: SegmentPartition, headers: [KafkaHeader]) throws {
-        guard let applied = appliedSourceOffsets[segmentPartition], let stage = plan.segments[segmentPartition.segment].stages.first else { return }
-        try producer.send(ProducerRecord(
-            topic: plan.changelogTopics[stage], partition: segmentPartition.partition, key: nil, value: applied.encoded,
-            headers: headers + [KafkaHeader(RecordHeaders.appliedSourceOffsets, "1")]))
-    }
-
-    /// One key's changelog record: its LZ4 state, or a tombstone when the key has none (evicted).
-    private func sendState(of key: StateKey, stage: Int, pipeline: Pipeline, partition: Int32, headers: [KafkaHeader]) throws {
-        var keyText = key.description
-        try keyText.withUTF8 { keyBytes in
-            let keyBytes = UnsafeRawBufferPointer(keyBytes)
-            try pipeline.withSnapshot(stage: stage, key: key) { (state) throws(KafkaError) in
-                try producer.send(topic: plan.changelogTopics[stage], partition: partition, key: keyBytes, value: state, headers: headers)
-            }
-        }
-    }
-
-    /// A full copy of a segment partition's state into its changelogs, and a checkpoint saying
-    /// where it starts, in the open transaction.
-    private func writeSnapshot(_ segmentPartition: SegmentPartition, pipeline: Pipeline, stateOffset: Int64, sourceOffsets: [Int32: Int64],
-                               headers: [KafkaHeader]) throws {
-        let stages = plan.segments[segmentPartition.segment].stages
-        for stage in stages {
-            let marker = Array("snapshot".utf8)
-            try marker.withUnsafeBytes { marker in
-                try producer.send(topic: plan.changelogTopics[stage], partition: segmentPartition.partition, key: nil, value: marker,
-                                  headers: headers + [KafkaHeader(RecordHeaders.snapshotStart, "1")], tracked: true)
-            }
-            for key in pipeline.engines[stage].allKeys {
-                try sendState(of: key, stage: stage, pipeline: pipeline, partition: segmentPartition.partition, headers: headers)
-            }
-        }
-        try sendAppliedSourceOffsets(segmentPartition, headers: headers)
-        try producer.flush()
-        let starts = producer.takeTrackedOffsets()
-        var offsets: [Int: Int64] = [:]
-        for stage in stages {
-            guard let start = starts[TopicPartition(plan.changelogTopics[stage], segmentPartition.partition)] else {
-                throw KafkaError(code: .state, message: "no offset came back for the start of \(segmentPartition)'s snapshot in \(plan.changelogTopics[stage])", severity: .abortRequired)
-            }
-            offsets[stage] = start
-        }
-        let checkpoint = Checkpoint(segment: segmentPartition.segment, stateOffset: stateOffset, changelogOffsets: offsets, sourceOffsets: sourceOffsets)
-        try producer.send(ProducerRecord(topic: plan.checkpointTopic, partition: segmentPartition.partition, key: Array("segment-\(segmentPartition.segment)".utf8), value: checkpoint.encoded))
-        snapshotted.insert(segmentPartition)
-        statistics.snapshotsWritten += 1
-    }
-
+    /// Aborts the open transaction (if one was begun), rolls its state changes back, and rewinds
+    /// every partition it consumed to the committed offset. An abort that fails is fatal (thrown).
     private func abortAndRewind() throws {
-        do {
-            try producer.abortTransaction()
-        } catch {
-            if error.severity == .fatal { throw error }
-            logger.warning("abort failed: \(error)")
-        }
-        for partition in touchedPipelines { pipelines[partition]?.rollbackBatch() }
+        try driver.abort()
+        guard let aborted = transaction else { return }
+        transaction = nil
+        for partition in aborted.touchedPipelines { pipelines[partition]?.rollbackBatch() }
         // Their aborted records carry source offsets that the retry will commit past.
-        snapshotDue.formUnion(localSources.keys)
-        snapshotted.removeAll()
-        if let saved = driftCheckpoint { driftMonitor?.restore(saved) }
-        appliedSourceOffsets = appliedAtBegin
+        if options.brokerShowsAbortedRecords {
+            snapshotDue.formUnion(aborted.delivery.localSources.keys.map { SegmentPartition(segment: 1, partition: $0) })
+        }
+        if let saved = aborted.driftCheckpoint { processor.restoreDrift(saved) }
+        delivery.restoreApplied(aborted.appliedAtBegin)
+        delivery.aborted()
         var rewind: [TopicPartition: Int64] = [:]
-        for partition in nextOffsets.keys where assigned.contains(partition) {
+        for partition in aborted.consumed.union(aborted.nextOffsets.keys) where active.contains(partition) {
             rewind[partition] = committedOffsets[partition] ?? KafkaOffset.beginning
         }
         if !rewind.isEmpty { try consumer.seek(rewind) }
-        nextOffsets.removeAll()
-        touchedPipelines.removeAll()
-        touchedSegments.removeAll()
-        localSources.removeAll()
-        cycle.aborted()
-        statistics.transactionsAborted += 1
+        counts.transactionsAborted += 1
         metrics.transactionsAborted.increment()
-        eventTimes.removeAll(keepingCapacity: true)
-        ingestTimes.removeAll(keepingCapacity: true)
     }
 
-    // MARK: Rebalancing and restore
+    /// Purges the repartition topics up to the committed offsets, every purge interval, where
+    /// the broker supports DeleteRecords (after the first refusal it is not asked again).
+    private func purgeRepartitionTopics() {
+        guard purgesRepartitionTopics, plan.segments.count > 1,
+              lastPurge.map({ clock.now - $0 >= options.repartitionPurgeInterval }) ?? true else { return }
+        lastPurge = clock.now
+        let repartitionTopics = Set(plan.segments.dropFirst().map(\.inputTopic))
+        let offsets = committedOffsets.filter { repartitionTopics.contains($0.key.topic) && active.contains($0.key) && $0.value > 0 }
+        guard !offsets.isEmpty else { return }
+        do {
+            try admin.deleteRecords(before: offsets, timeout: .seconds(5))
+        } catch {
+            purgesRepartitionTopics = false
+            logger.notice("not purging repartition topics: the broker refused DeleteRecords (\(error)); they keep every record")
+        }
+    }
+
+    // MARK: Rebalancing
 
     private func rebalance(_ event: RebalanceEvent) {
-        statistics.rebalances += 1
+        counts.rebalances += 1
         switch event {
         case .assigned: metrics.rebalances.labels("assigned").increment()
         case .revoked(let partitions):
@@ -720,132 +606,74 @@ public final class StreamRuntime: @unchecked Sendable {
         do {
             switch event {
             case .revoked(let partitions):
-                // Commit what was done for these partitions while they are still ours.
-                if case .commit = cycle.nextForHandOver() { try commit() }
-                drop(partitions)
+                // Commit what was done for these partitions while they are still ours — only a
+                // clean transaction; a failed one is aborted.
+                defer { drop(partitions) }
+                switch driver.cycle.nextForHandOver() {
+                case .commit:
+                    do { try commit() } catch { try recover(from: error) }
+                case .abortAndRewind:
+                    try abortAndRewind()
+                default:
+                    break
+                }
             case .lost(let partitions):
-                if case .open = cycle.state { try abortAndRewind() }
-                drop(partitions)
+                defer { drop(partitions) }
+                if transaction != nil { try abortAndRewind() }
             case .assigned(let partitions):
-                if case .open = cycle.state { try commit() }
-                try restore(partitions)
+                // No I/O here: the partitions wait, paused, for the loop to restore them.
+                try consumer.pause(partitions)
+                paused.formUnion(partitions)
+                assigned.formUnion(partitions)
+                restorer.enqueue(partitions)
             }
         } catch {
             logger.error("rebalance handling failed: \(error)")
+            driver.stop()
             pendingFailure = error
         }
+        publishStatistics()
     }
 
     private func drop(_ partitions: [TopicPartition]) {
+        restorer.cancel(Set(partitions))
         for partition in partitions {
             assigned.remove(partition)
+            active.remove(partition)
+            paused.remove(partition)
             committedOffsets.removeValue(forKey: partition)
-            sourceEventTime.removeValue(forKey: partition)
-            pausedSources.remove(partition)
-            if plan.segment(consuming: partition.topic) == 0 {
-                sentThroughTopic.removeValue(forKey: partition.partition)
-                barriersDue.remove(partition.partition)
+            guard let segment = plan.segment(consuming: partition.topic) else { continue }
+            if segment == 0 {
+                aligner.forget(partition.partition)
+                delivery.sourceRevoked(partition.partition)
+            } else if segment == 1 {
+                delivery.repartitionRevoked(partition.partition)
             }
-            guard let segment = plan.segment(consuming: partition.topic), let pipeline = pipelines[partition.partition] else { continue }
-            for stage in plan.segments[segment].stages {
-                for key in pipeline.engines[stage].allKeys { pipeline.removeState(stage: stage, key: key) }
-            }
-            lastSnapshot.removeValue(forKey: SegmentPartition(segment: segment, partition: partition.partition))
-            appliedSourceOffsets.removeValue(forKey: SegmentPartition(segment: segment, partition: partition.partition))
-            snapshotDue.remove(SegmentPartition(segment: segment, partition: partition.partition))
-            if !assigned.contains(where: { $0.partition == partition.partition }) { pipelines.removeValue(forKey: partition.partition) }
+            pipelines.clear(partition: partition.partition, stages: plan.segments[segment].stages)
+            let segmentPartition = SegmentPartition(segment: segment, partition: partition.partition)
+            lastSnapshot.removeValue(forKey: segmentPartition)
+            changedSinceSnapshot.remove(segmentPartition)
+            snapshotDue.remove(segmentPartition)
+            if !assigned.contains(where: { $0.partition == partition.partition }) { pipelines.remove(partition: partition.partition) }
         }
     }
 
-    private func restore(_ partitions: [TopicPartition]) throws {
-        let started = clock.now
-        let committed = try consumer.committed(partitions)
-        let reader = PartitionReader(kafka: options.kafka, logger: logger)
-        var restoring: [(partition: TopicPartition, segment: Int, upTo: Int64)] = []
-        for partition in partitions {
-            assigned.insert(partition)
-            let offset = committed[partition] ?? KafkaOffset.invalid
-            if offset >= 0 { committedOffsets[partition] = offset }
-            if plan.segment(consuming: partition.topic) == 0, options.deliversLocally, plan.segments.count > 1 {
-                sentThroughTopic[partition.partition] = [:]
-                barriersDue.insert(partition.partition)
-            }
-            guard let segment = plan.segment(consuming: partition.topic), !plan.segments[segment].stages.isEmpty else { continue }
-            restoring.append((partition, segment, max(offset, 0)))
-        }
-        guard !restoring.isEmpty else { return }
-        metrics.partitionsRestoring.set(restoring.count)
-        defer { metrics.partitionsRestoring.set(0) }
-        // State handed over inside an instance reflects source input: it counts only once the
-        // group has committed the source offsets its records carry.
-        var sourceCommitted: [Int32: Int64] = [:]
-        if restoring.contains(where: { $0.segment > 0 }) {
-            let sourceTopic = plan.segments[0].inputTopic
-            for (partition, offset) in try consumer.committed((0..<partitionCount).map { TopicPartition(sourceTopic, $0) }) {
-                sourceCommitted[partition.partition] = offset
-            }
-        }
-        func sourcesCommitted(_ offsets: [Int32: Int64]) -> Bool { offsets.allSatisfy { $0.value <= sourceCommitted[$0.key] ?? 0 } }
-        var passedOver: Set<SegmentPartition> = []
+    // MARK: Metrics
 
-        // 1. The newest checkpoint of a committed snapshot, per restoring segment partition.
-        var checkpoints: [SegmentPartition: Checkpoint] = [:]
-        let wanted = Dictionary(restoring.map { (SegmentPartition(segment: $0.segment, partition: $0.partition.partition), $0.upTo) }, uniquingKeysWith: max)
-        let checkpointPartitions = Set(restoring.map { TopicPartition(plan.checkpointTopic, $0.partition.partition) })
-        try reader.read(Dictionary(uniqueKeysWithValues: checkpointPartitions.map { ($0, KafkaOffset.beginning) })) { message in
-            guard let value = message.value, let found = Checkpoint(decoding: value) else { return }
-            let key = SegmentPartition(segment: found.segment, partition: message.partition)
-            guard let upTo = wanted[key], found.stateOffset <= upTo, sourcesCommitted(found.sourceOffsets) else { return }
-            checkpoints[key] = found
+    private func publishStatistics() {
+        var snapshot = counts
+        if let collector {
+            snapshot.scored = collector.scored
+            snapshot.alerts = collector.alerts
+            snapshot.deadLettered = collector.deadLettered
+            snapshot.forwarded = collector.forwarded
+            snapshot.lateScored = collector.lateScored
         }
-
-        // 2. Each stage's changelog from the snapshot on (from the start without one).
-        var stageOf: [TopicPartition: (stage: Int, segment: Int, upTo: Int64)] = [:]
-        var starts: [TopicPartition: Int64] = [:]
-        for item in restoring {
-            let key = SegmentPartition(segment: item.segment, partition: item.partition.partition)
-            _ = try pipeline(for: item.partition.partition)
-            for stage in plan.segments[item.segment].stages {
-                let changelog = TopicPartition(plan.changelogTopics[stage], item.partition.partition)
-                stageOf[changelog] = (stage, item.segment, item.upTo)
-                starts[changelog] = checkpoints[key]?.changelogOffsets[stage] ?? KafkaOffset.beginning
-            }
+        if let processor {
+            snapshot.deliveredLocally = processor.deliveredLocally
+            snapshot.duplicatesSkipped = processor.duplicatesSkipped
         }
-        var applied = 0
-        try reader.read(starts) { message in
-            guard let (stage, segment, upTo) = stageOf[message.topicPartition], let pipeline = pipelines[message.partition] else { return }
-            let headers = message.headers
-            // Records of local deliveries whose source offsets are not committed come from a
-            // transaction that did not commit (or not yet): once the source commits past them
-            // they would look committed, so the partition is snapshotted to leave them behind.
-            if let tag = headers.first(where: { $0.name == RecordHeaders.sourceOffsets })?.stringValue,
-               !(RecordHeaders.decodeOffsets(Substring(tag)).map(sourcesCommitted) ?? false) {
-                passedOver.insert(SegmentPartition(segment: segment, partition: message.partition))
-                return
-            }
-            // Only state that reflects committed input: records of aborted or unfinished
-            // transactions carry offsets beyond the committed one.
-            guard let stateOffset = RecordHeaders.integer(RecordHeaders.stateOffset, in: headers), stateOffset <= upTo,
-                  !headers.contains(where: { $0.name == RecordHeaders.snapshotStart }) else { return }
-            if headers.contains(where: { $0.name == RecordHeaders.appliedSourceOffsets }) {
-                appliedSourceOffsets[SegmentPartition(segment: segment, partition: message.partition)] = try AppliedSourceOffsets(decoding: message.value ?? [])
-            } else if let value = message.value {
-                try pipeline.restore(stage: stage, snapshot: value)
-            } else if let keyBytes = message.key {
-                let text = String(decoding: keyBytes, as: UTF8.self)
-                let keyType = topology.source.field(named: topology.stages[stage].key)?.type
-                pipeline.removeState(stage: stage, key: keyType == .int ? Int64(text).map { .int($0) } ?? .string(text) : .string(text))
-            }
-            applied += 1
-        }
-        snapshotDue.formUnion(passedOver)
-        statistics.restoredRecords += applied
-        metrics.restoredRecords.increment(by: applied)
-        updateStateMetrics(force: true)
-        logger.info("restored state", metadata: [
-            "partitions": "\(restoring.map(\.partition.description).joined(separator: ","))", "records": "\(applied)",
-            "from_snapshots": "\(checkpoints.count)", "seconds": "\(clock.now - started)",
-        ])
+        published.withLock { $0 = snapshot }
     }
 
     /// Walks every key (O(keys)), so at most once a second.
@@ -855,7 +683,7 @@ public final class StreamRuntime: @unchecked Sendable {
         for (stage, spec) in topology.stages.enumerated() {
             var keys = 0
             var bytes = 0
-            for pipeline in pipelines.values {
+            for pipeline in pipelines.pipelines.values {
                 let footprint = pipeline.engines[stage].footprint
                 keys += footprint.keyCount
                 bytes += footprint.bytes
@@ -864,14 +692,4 @@ public final class StreamRuntime: @unchecked Sendable {
             metrics.stateBytes.labels(spec.name).set(bytes)
         }
     }
-
-    // MARK: Encoding helpers
-
-    /// A stable partition for a repartition key (FNV-1a), the same on every instance.
-    static func partition(of key: UnsafeRawBufferPointer, count: Int32) -> Int32 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return Int32(hash % UInt64(count))
-    }
-
 }

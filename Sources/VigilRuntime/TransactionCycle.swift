@@ -1,16 +1,30 @@
 public import VigilKafka
 
-/// When the runtime opens, commits and aborts transactions, as data: the loop reports what
-/// happened and does what the returned action says. Kept free of I/O so that every transition
-/// is tested without a broker.
+/// When the runtime opens, commits and aborts transactions, and what it does when a
+/// transactional call fails, as data: the driver reports what happened and does what the
+/// returned action says. Kept free of I/O so that every transition is tested without a broker.
+///
+/// The rule it enforces: once any call of the open transaction has failed (a send, the offsets,
+/// the commit, or an error in the processing between them), the transaction is `failed` and
+/// the only way on is an abort — a revoke or a shutdown never commits it.
 public struct TransactionCycle: Sendable {
     public enum State: Sendable, Equatable {
         /// No transaction is open.
         case idle
         /// A transaction is open since `openedAt` and holds `events` input events.
         case open(openedAt: ContinuousClock.Instant, events: Int)
-        /// The producer was fenced or failed fatally: the instance must stop.
+        /// A call or the processing of the open transaction failed: it must be aborted (and the
+        /// input rewound) before anything else.
+        case failed
+        /// The producer was fenced, failed fatally, or an abort failed: the instance must stop.
         case stopped
+    }
+
+    /// The transactional calls whose failures the cycle classifies.
+    public enum Call: Sendable, Equatable {
+        case begin, send, sendOffsets, commit, abort
+        /// Not a Kafka call: the processing between calls (decoding, stages, scoring) threw.
+        case processing
     }
 
     public enum Action: Sendable, Equatable {
@@ -20,12 +34,12 @@ public struct TransactionCycle: Sendable {
         case begin
         /// Send the consumed offsets and commit.
         case commit
-        /// Call commit again (the last attempt failed with a retriable error).
-        case retryCommit
-        /// Abort, roll back the in-memory state of the transaction, rewind the consumer to the
-        /// last committed offsets, and go on.
+        /// Make the failed call again (it failed with a retriable error).
+        case retry
+        /// Abort the open transaction (if one was begun), roll back the in-memory state of the
+        /// transaction, rewind the consumer to the last committed offsets, and go on.
         case abortAndRewind
-        /// Stop the instance with this error (fenced, or fatal).
+        /// Stop the instance with this error (fenced, fatal, or an abort that failed).
         case stop(KafkaError)
     }
 
@@ -39,71 +53,111 @@ public struct TransactionCycle: Sendable {
     /// The most input events a transaction holds before it is committed.
     public let maxEvents: Int
     public private(set) var state: State = .idle
-    /// How many retriable commit failures in a row are retried before aborting.
-    public let maxCommitRetries: Int
-    private var commitRetries = 0
+    /// How many retriable failures of one call in a row are retried before aborting (or, for
+    /// the abort itself, before stopping).
+    public let maxRetries: Int
+    private var retries = 0
 
-    public init(commitInterval: Duration, maxEvents: Int, commitsWhenDrained: Bool = false, maxCommitRetries: Int = 3) {
+    public init(commitInterval: Duration, maxEvents: Int, commitsWhenDrained: Bool = false, maxRetries: Int = 3) {
         precondition(commitInterval > .zero, "the commit interval must be positive")
         precondition(maxEvents > 0, "a transaction must hold at least one event")
         self.commitInterval = commitInterval
         self.commitsWhenDrained = commitsWhenDrained
         self.maxEvents = maxEvents
-        self.maxCommitRetries = maxCommitRetries
+        self.maxRetries = maxRetries
     }
 
     /// A batch of `events` is about to be processed.
-    public mutating func nextForBatch(events: Int, now: ContinuousClock.Instant) -> Action {
+    public func nextForBatch() -> Action {
         switch state {
-        case .idle:
-            state = .open(openedAt: now, events: events)
-            return .begin
-        case .open(let openedAt, let held):
-            state = .open(openedAt: openedAt, events: held + events)
-            return .none
-        case .stopped:
-            return .none
+        case .idle: return .begin
+        case .open, .stopped: return .none
+        case .failed: return .abortAndRewind
         }
+    }
+
+    /// The transaction was begun at `now`.
+    public mutating func begun(now: ContinuousClock.Instant) {
+        if case .idle = state { state = .open(openedAt: now, events: 0) }
+        retries = 0
+    }
+
+    /// `events` more input events are in the open transaction.
+    public mutating func took(events: Int) {
+        if case .open(let openedAt, let held) = state { state = .open(openedAt: openedAt, events: held + events) }
     }
 
     /// Called after each batch and on idle polls: is it time to commit? `inputDrained` says
     /// that the last poll took every record the consumer had fetched.
-    public mutating func nextOnTick(now: ContinuousClock.Instant, inputDrained: Bool = false) -> Action {
-        guard case .open(let openedAt, let events) = state else { return .none }
-        if now - openedAt >= commitInterval || events >= maxEvents { return .commit }
-        return commitsWhenDrained && inputDrained ? .commit : .none
+    public func nextOnTick(now: ContinuousClock.Instant, inputDrained: Bool = false) -> Action {
+        switch state {
+        case .open(let openedAt, let events):
+            if now - openedAt >= commitInterval || events >= maxEvents { return .commit }
+            return commitsWhenDrained && inputDrained ? .commit : .none
+        case .failed: return .abortAndRewind
+        case .idle, .stopped: return .none
+        }
     }
 
-    /// Partitions are being revoked or the instance is shutting down: commit what is open.
-    public mutating func nextForHandOver() -> Action {
-        if case .open = state { return .commit }
-        return .none
+    /// Partitions are being revoked or the instance is shutting down: commit what is open, but
+    /// only a clean transaction; a failed one is aborted.
+    public func nextForHandOver() -> Action {
+        switch state {
+        case .open: return .commit
+        case .failed: return .abortAndRewind
+        case .idle, .stopped: return .none
+        }
     }
 
     /// The commit succeeded.
     public mutating func committed() {
         if case .open = state { state = .idle }
-        commitRetries = 0
+        retries = 0
     }
 
-    /// The transaction was aborted and the input rewound.
+    /// The transaction was aborted (or never begun) and the input rewound.
     public mutating func aborted() {
-        if case .open = state { state = .idle }
-        commitRetries = 0
+        if state != .stopped { state = .idle }
+        retries = 0
     }
 
-    /// A transactional call failed: what to do about it.
-    public mutating func nextOnError(_ error: KafkaError) -> Action {
-        switch error.severity {
-        case .fatal:
-            state = .stopped
-            return .stop(error)
-        case .retriable where commitRetries < maxCommitRetries:
-            commitRetries += 1
-            return .retryCommit
-        case .retriable, .abortRequired, .plain:
-            commitRetries = 0
-            return .abortAndRewind
+    /// The instance stops for a reason of its own (an error escaped the loop): nothing more is
+    /// committed, not even on the way out.
+    public mutating func stop() { state = .stopped }
+
+    /// `call` failed with `error`: what to do about it.
+    public mutating func nextOnError(_ error: any Error, during call: Call) -> Action {
+        guard let error = error as? KafkaError else {
+            return call == .abort ? stop(KafkaError(code: .state, message: "abort failed: \(error)", severity: .fatal)) : fail()
         }
+        if error.severity == .fatal || error.isFenced { return stop(error) }
+        switch call {
+        case .abort:
+            // An abort that cannot be completed leaves the transactional id in an unknown state.
+            if error.severity == .retriable, retries < maxRetries {
+                retries += 1
+                return .retry
+            }
+            return stop(KafkaError(code: error.code, message: "abort failed: \(error.message)", severity: .fatal))
+        case .sendOffsets, .commit:
+            if error.severity == .retriable, retries < maxRetries {
+                retries += 1
+                return .retry
+            }
+            return fail()
+        case .begin, .send, .processing:
+            return fail()
+        }
+    }
+
+    private mutating func fail() -> Action {
+        retries = 0
+        if state != .stopped { state = .failed }
+        return .abortAndRewind
+    }
+
+    private mutating func stop(_ error: KafkaError) -> Action {
+        state = .stopped
+        return .stop(error)
     }
 }

@@ -19,9 +19,13 @@ public struct ProcessingSpec: Sendable, Equatable {
     /// the topic are applied, so each key still sees its events in order). One transaction per
     /// event instead of two; the state and its changelog are the same. Default true.
     public var localDelivery = true
-    /// How far behind a key's newest event another may arrive and still be placed in order;
-    /// later events are dead-lettered. Default 0 (events must arrive in time order per key).
+    /// How far behind a key's newest event another may arrive and still be placed in order
+    /// (see ``lateEvents`` for events further behind). Default 0 (events must arrive in time
+    /// order per key).
     public var allowedLateness: Int64 = 0
+    /// What happens to an event further behind its key's newest than ``allowedLateness``.
+    /// Default ``LateEventPolicy/score``.
+    public var lateEvents: LateEventPolicy = .score
     /// How long a key is kept after its newest event. Default: the longest window reach plus
     /// the allowed lateness (the least that changes no feature), set by the loader when absent.
     public var stateTTL: Int64 = 0
@@ -30,4 +34,16 @@ public struct ProcessingSpec: Sendable, Equatable {
 
     /// The documented defaults; `stateTTL` is filled in by the loader.
     public init() {}
+}
+
+/// What the runtime and the replay do with an event further behind its key's newest event than
+/// the allowed lateness (`processing.late_events`).
+public enum LateEventPolicy: String, Sendable, Equatable, CaseIterable {
+    /// Score it against the key's state as it stands, without adding it to the key's history
+    /// (its windows hold the buffered events up to its time, so a window reaching further back
+    /// than the buffer keeps is partial), and flag its score record `late`. Default: a
+    /// restarted instance or a backfill must not leave events unscored.
+    case score
+    /// Send it to the dead-letter topic with the reason (the behaviour before `late_events`).
+    case deadLetter = "dead_letter"
 }

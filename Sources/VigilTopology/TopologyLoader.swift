@@ -416,7 +416,7 @@ final class TopologyParser {
 
     private func parseProcessing(_ node: Node?) -> (ProcessingSpec, Bool, Mark?) {
         var processing = ProcessingSpec()
-        let allowed = ["batch_size", "batch_delay", "commit_interval", "commit_when_drained", "local_delivery", "allowed_lateness", "state_ttl", "max_keys"]
+        let allowed = ["batch_size", "batch_delay", "commit_interval", "commit_when_drained", "local_delivery", "allowed_lateness", "late_events", "state_ttl", "max_keys"]
         guard let node, let pairs = mapping(node, "processing", allowed: allowed) else { return (processing, false, nil) }
         if let value = lookup(pairs, "batch_size").flatMap({ int($0, "batch_size") }) {
             if value > 0 { processing.batchSize = value } else { report(lookup(pairs, "batch_size")?.mark, "batch_size must be at least 1") }
@@ -426,6 +426,13 @@ final class TopologyParser {
         if let value = lookup(pairs, "commit_when_drained").flatMap({ bool($0, "commit_when_drained") }) { processing.commitWhenDrained = value }
         if let value = lookup(pairs, "local_delivery").flatMap({ bool($0, "local_delivery") }) { processing.localDelivery = value }
         if let value = lookup(pairs, "allowed_lateness").flatMap({ duration($0, "allowed_lateness", allowZero: true) }) { processing.allowedLateness = value }
+        if let node = lookup(pairs, "late_events"), let text = string(node, "late_events") {
+            if let policy = LateEventPolicy(rawValue: text) {
+                processing.lateEvents = policy
+            } else {
+                report(node.mark, "late_events must be one of \(LateEventPolicy.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'")
+            }
+        }
         let ttlNode = lookup(pairs, "state_ttl")
         if let value = ttlNode.flatMap({ duration($0, "state_ttl") }) { processing.stateTTL = value }
         if let value = lookup(pairs, "max_keys").flatMap({ int($0, "max_keys") }) {

@@ -50,6 +50,10 @@ struct DemoCommand: ParsableCommand {
         var options = RuntimeOptions(kafka: kafka, instanceID: "demo")
         options.sessionTimeout = .seconds(2)
         options.apply(loaded.processing)
+        // The demo's broker is Tansu, which shows records of aborted transactions and does not
+        // assign partitions to static members.
+        options.brokerShowsAbortedRecords = true
+        options.staticMembership = false
         let topology = loaded
         let sourceTopic = loaded.source.topics[0]
         let runtime = try StreamRuntime(topology: topology, options: options, logger: logger) {

@@ -25,6 +25,10 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The consumer group's session timeout, in seconds.") var sessionTimeout: Double = 10
     @Option(help: "Seconds between full state snapshots per partition (overrides --state-snapshot-interval).") var snapshotInterval: Double?
     @Option(help: "Most input events in one transaction.") var maxTransactionEvents = 50_000
+    @Flag(help: "The broker shows records of aborted transactions to read_committed readers (Tansu does, Kafka does not): guard against them.")
+    var brokerShowsAbortedRecords = false
+    @Flag(inversion: .prefixedNo, help: "Join the group as a static member (group.instance.id from the instance id).")
+    var staticMembership = true
 
     func run() throws {
         let config: ServiceConfiguration
@@ -45,6 +49,8 @@ struct RunCommand: ParsableCommand {
         options.snapshotInterval = snapshotInterval.map { .milliseconds(Int64($0 * 1000)) } ?? config.stateSnapshotInterval
         options.sessionTimeout = .milliseconds(Int64(sessionTimeout * 1000))
         options.maxEventsPerTransaction = maxTransactionEvents
+        options.brokerShowsAbortedRecords = brokerShowsAbortedRecords
+        options.staticMembership = staticMembership
         logger.info("configuration: \(config)")
 
         let runtime = try StreamRuntime(topology: loaded, options: options, logger: logger) {

@@ -96,6 +96,7 @@ import VigilTopology
     @Test func lateEventsWithinTheLatenessArePlacedInTimeOrder() {
         var configuration = FeatureEngine.Configuration()
         configuration.allowedLateness = 5_000
+        configuration.lateEvents = .deadLetter
         let features = [
             FeatureSpec(name: "n", aggregation: .count, window: .sliding(size: 10_000)),
             FeatureSpec(name: "sum", aggregation: .sum, field: "x", window: .sliding(size: 10_000)),
@@ -126,10 +127,51 @@ import VigilTopology
     }
 
     @Test func eventsMustArriveInOrderWithoutLateness() {
-        let driver = EngineDriver([FeatureSpec(name: "n", aggregation: .count, window: .sliding(size: 10_000))])
+        var rejecting = FeatureEngine.Configuration()
+        rejecting.lateEvents = .deadLetter
+        let driver = EngineDriver([FeatureSpec(name: "n", aggregation: .count, window: .sliding(size: 10_000))], configuration: rejecting)
         driver.feed(.int(1), at: 10)
         #expect(driver.feed(.int(1), at: 10).0 == .inOrder)
         #expect(!driver.feed(.int(1), at: 9.999).0.isAccepted)
+        // By default it is scored unplaced instead.
+        let scoring = EngineDriver([FeatureSpec(name: "n", aggregation: .count, window: .sliding(size: 10_000))])
+        scoring.feed(.int(1), at: 10)
+        let (outcome, _) = scoring.feed(.int(1), at: 9.999)
+        #expect(outcome.isAccepted && outcome.beyondLateness?.newestTime == 10_000)
+    }
+
+    /// An event further behind than the allowed lateness, under the default policy: its
+    /// features come from the buffered events up to its time and itself, and the key's state
+    /// is left exactly as it was (the next event sees no trace of it, nothing is touched for
+    /// the changelog, a rollback has nothing to undo).
+    @Test func anEventBeyondTheLatenessIsScoredUnplacedAndChangesNothing() {
+        var configuration = FeatureEngine.Configuration()
+        configuration.allowedLateness = 5_000
+        let features = [
+            FeatureSpec(name: "n", aggregation: .count, window: .sliding(size: 10_000)),
+            FeatureSpec(name: "sum", aggregation: .sum, field: "x", window: .sliding(size: 10_000)),
+            FeatureSpec(name: "max", aggregation: .max, field: "x", window: .sliding(size: 10_000)),
+            FeatureSpec(name: "gap", aggregation: .timeSinceLast),
+        ]
+        let driver = EngineDriver(features, configuration: configuration)
+        let reference = EngineDriver(features, configuration: configuration)
+        for (time, x) in [(10.0, 1.0), (13, 2), (16, 4), (22, 8)] {
+            driver.feed(.int(1), at: time, ["x": x])
+            reference.feed(.int(1), at: time, ["x": x])
+        }
+        let before = driver.engine.snapshot(key: .int(1))
+        driver.engine.beginBatch()
+        // 8 s behind the newest (22 s), 3 s beyond the lateness. Its window (4 s, 14 s] holds
+        // the buffered events at 10 s and 13 s, and itself.
+        let (outcome, values) = driver.feed(.int(1), at: 14, ["x": 100])
+        guard case let .unplaced(reason) = outcome else { Issue.record("expected an unplaced event, got \(outcome)"); return }
+        #expect(reason.newestTime == 22_000 && reason.eventTime == 14_000)
+        #expect(values == [3, 103, 100, 1])
+        #expect(driver.engine.touchedKeys.isEmpty, "nothing for the changelog")
+        #expect(driver.engine.snapshot(key: .int(1)) == before, "the key's state is unchanged")
+        #expect(driver.engine.statistics.lateEventsUnplaced == 1 && driver.engine.statistics.lateEventsRejected == 0)
+        // The next event sees exactly what it would have without the late one.
+        #expect(driver.feed(.int(1), at: 25, ["x": 16]).1 == reference.feed(.int(1), at: 25, ["x": 16]).1)
     }
 
     @Test func expiredEventsAreEvictedAndIdleKeysExpire() {

@@ -62,7 +62,9 @@ struct RebalanceAndDeadLetterTests {
     @Test func everyKindOfBadEventIsDeadLetteredWithItsReason() async throws {
         try await BlockingCall.run {
             let name = RuntimeFixture.unique("dlq")
-            let topology = try RuntimeFixture.topology(name: name, lateness: 0)
+            var topology = try RuntimeFixture.topology(name: name, lateness: 0)
+            // Late events are scored by default (the next test); here they are dead-lettered.
+            topology.processing.lateEvents = .deadLetter
             let source = topology.source.topics[0]
             let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
             try admin.createTopics([NewTopic(name: source, partitions: 1)])
@@ -115,6 +117,43 @@ struct RebalanceAndDeadLetterTests {
             let garbage = letters.first { $0.key == Array("garbage".utf8) }
             #expect(garbage?.header(RecordHeaders.errorStage)?.stringValue == "repartition")
             #expect(garbage?.header(RecordHeaders.sourceTopic)?.stringValue == "\(name).repartition.terminal")
+        }
+    }
+
+    /// With the default policy an event further behind its key's newest than the allowed
+    /// lateness is scored — flagged late, against the key's state as it stands — and changes
+    /// nothing: the key's next event gets the features it would have had without it.
+    @Test func aTooLateEventIsScoredFlaggedLateAndLeavesTheStateAlone() async throws {
+        try await BlockingCall.run {
+            let name = RuntimeFixture.unique("late")
+            let topology = try RuntimeFixture.topology(name: name, lateness: 0)
+            #expect(topology.processing.lateEvents == .score)
+            let source = topology.source.topics[0]
+            let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
+            try admin.createTopics([NewTopic(name: source, partitions: 1)])
+            let good = try RuntimeFixture.transactions(40)
+            // Customer 596's first transaction is at 00:00:31; this one is a day earlier.
+            let late = (id: "1000006", customer: "596", line: "1000006,2018-03-31 00:00:00,596,3156,10.00,0")
+            try RuntimeFixture.produce(Array(good[..<20]) + [late] + Array(good[20...]), to: source)
+            let instance = try RuntimeFixture.RunningInstance(topology: topology, instance: "a")
+            let layout = RowLayout(topology: topology)
+            let scores = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: good.count + 1)
+            instance.stop()
+            #expect(instance.failure == nil)
+            #expect(instance.runtime.statistics.deadLettered == 0)
+            #expect(instance.runtime.statistics.lateScored == 1)
+            #expect(Set(scores.map(\.id)) == Set(good.map(\.id) + [late.id]))
+            let flagged = scores.filter(\.late)
+            #expect(flagged.map(\.id) == [late.id], "only the late event is flagged")
+            // The good events have exactly the features of a replay without the late event.
+            let expected = try RuntimeFixture.replayFeatures(topology, good)
+            let mismatched = RuntimeFixture.mismatchedIDs(scores.filter { !$0.late }, expected: expected)
+            #expect(mismatched.isEmpty, "\(mismatched.count) events changed by the late one, e.g. \(mismatched.prefix(3))")
+            // Its own customer features see no earlier transaction of the customer (none is
+            // buffered before its time): a count of one, its own amount.
+            let own = Dictionary(uniqueKeysWithValues: zip(layout.featureNames, flagged.first?.features ?? []))
+            #expect(own["CUSTOMER_ID_NB_TX_1DAY_WINDOW"] == 1)
+            #expect(own["CUSTOMER_ID_AVG_AMOUNT_1DAY_WINDOW"] == 10)
         }
     }
 

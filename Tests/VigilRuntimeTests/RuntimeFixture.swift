@@ -129,6 +129,10 @@ enum RuntimeFixture {
         var features: [Double]
         var partition: Int32
         var offset: Int64
+        /// Flagged late: scored unplaced, further behind its key's newest event than the allowed lateness.
+        var late = false
+        /// The source partition and offset of the event (provenance headers).
+        var source: (partition: Int32, offset: Int64)? = nil
     }
 
     /// The ids of score records whose features and score differ from `expected` by more than
@@ -170,10 +174,40 @@ enum RuntimeFixture {
                     throw FixtureError("score record \(record.partition)@\(record.offset) is not what Vigil writes")
                 }
                 let score = object["score"].map { $0.doubleValue ?? .nan }
-                records.append(ScoreRecord(id: id, features: featureNames.map { features[$0]?.doubleValue ?? .nan } + (score.map { [$0] } ?? []), partition: record.partition, offset: record.offset))
+                let late = object["late"].map { if case .bool(true) = $0 { return true } else { return false } } ?? false
+                let sourcePartition = record.headers.first { $0.name == RecordHeaders.sourcePartition }?.stringValue.flatMap { Int32($0) }
+                let sourceOffset = record.headers.first { $0.name == RecordHeaders.sourceOffset }?.stringValue.flatMap { Int64($0) }
+                records.append(ScoreRecord(
+                    id: id, features: featureNames.map { features[$0]?.doubleValue ?? .nan } + (score.map { [$0] } ?? []),
+                    partition: record.partition, offset: record.offset, late: late,
+                    source: sourcePartition.flatMap { partition in sourceOffset.map { (partition, $0) } }))
             }
         }
         return records
+    }
+
+    /// Options as `vigil run` derives them from the topology, for the test broker.
+    static func options(topology: Topology, instance: String) -> RuntimeOptions {
+        var options = RuntimeOptions(kafka: kafka, instanceID: instance)
+        options.apply(topology.processing)
+        options.commitInterval = .milliseconds(100)
+        options.sessionTimeout = .seconds(2)
+        options.brokerShowsAbortedRecords = TestBroker.showsAbortedRecords
+        options.staticMembership = staticMembership
+        return options
+    }
+
+    /// Whether instances join as static members. Tansu 0.6 never assigns partitions to a
+    /// second static member of a group (measured: the first gives up half its partitions, the
+    /// second gets none within 20 s), so the tests join dynamically unless
+    /// VIGIL_TEST_STATIC_MEMBERSHIP=1 (for a Kafka that supports KIP-345).
+    static let staticMembership = ProcessInfo.processInfo.environment["VIGIL_TEST_STATIC_MEMBERSHIP"] == "1"
+
+    /// The real clients, wrapped to fail where `faults` says.
+    static func clients(_ faults: FaultInjection) -> RuntimeClients {
+        RuntimeClients(
+            makeProducer: { FaultInjectingProducer(wrapping: try TransactionalProducer(configuration: $0, logger: $1), faults: faults) },
+            makeReader: { FaultInjectingReader(wrapping: try Consumer(configuration: $0, logger: $1), faults: faults) })
     }
 
     /// Runs a runtime on a thread of its own until stopped.
@@ -182,14 +216,14 @@ enum RuntimeFixture {
         private let finished = DispatchSemaphore(value: 0)
         private(set) var failure: (any Error)?
 
-        /// `configure` sees the runtime before its thread starts.
-        init(topology: Topology, instance: String, snapshotInterval: Duration = .seconds(60), configure: (StreamRuntime) -> Void = { _ in }) throws {
-            var options = RuntimeOptions(kafka: RuntimeFixture.kafka, instanceID: instance)
-            options.sessionTimeout = .seconds(2)
+        /// `faults` makes its clients fail where asked; `configure` adjusts its options.
+        init(topology: Topology, instance: String, snapshotInterval: Duration = .seconds(60), faults: FaultInjection? = nil,
+             configure: (inout RuntimeOptions) -> Void = { _ in }) throws {
+            var options = RuntimeFixture.options(topology: topology, instance: instance)
             options.snapshotInterval = snapshotInterval
-            options.deliversLocally = topology.processing.localDelivery
-            runtime = try StreamRuntime(topology: topology, options: options, logger: RuntimeFixture.logger) { try RuntimeFixture.kernel(topology) }
-            configure(runtime)
+            configure(&options)
+            runtime = try StreamRuntime(topology: topology, options: options, logger: RuntimeFixture.logger,
+                                        clients: faults.map(RuntimeFixture.clients) ?? .kafka) { try RuntimeFixture.kernel(topology) }
             let thread = Thread { [self] in
                 do { try runtime.run() } catch { failure = error }
                 finished.signal()
@@ -273,7 +307,9 @@ extension RuntimeFixture {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try vigilExecutable)
         process.arguments = ["run", "--topology", topologyFile, "--bootstrap", bootstrap, "--instance-id", instance,
-                             "--session-timeout", "2", "--log-level", "error", "--metrics-address", "127.0.0.1:0"] + extra
+                             "--session-timeout", "2", "--log-level", "error", "--metrics-address", "127.0.0.1:0"]
+            + (TestBroker.showsAbortedRecords ? ["--broker-shows-aborted-records"] : [])
+            + (staticMembership ? [] : ["--no-static-membership"]) + extra
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         return process

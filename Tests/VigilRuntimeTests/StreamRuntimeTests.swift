@@ -3,6 +3,7 @@ import Testing
 import VigilKafka
 import VigilPipeline
 @testable import VigilRuntime
+import VigilTestSupport
 import VigilTopology
 
 /// The runtime against the real broker. Serialized: each test runs instances and group joins.
@@ -130,15 +131,17 @@ struct StreamRuntimeTests {
             try admin.createTopics([NewTopic(name: source, partitions: 1)])
             let layout = RowLayout(topology: topology)
             let instance: RuntimeFixture.RunningInstance
+            let faults = FaultInjection()
             if localDelivery {
                 try RuntimeFixture.produce(Array(events[..<1000]), to: source)
-                instance = try RuntimeFixture.RunningInstance(topology: topology, instance: "a")
+                instance = try RuntimeFixture.RunningInstance(topology: topology, instance: "a", faults: faults)
                 _ = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: 1000)
-                instance.runtime.failingCommits.store(2, ordering: .relaxed)
+                faults.fail(.commit, count: 2, with: FaultInjection.abortable)
                 try RuntimeFixture.produce(Array(events[1000...]), to: source)
             } else {
                 try RuntimeFixture.produce(events, to: source)
-                instance = try RuntimeFixture.RunningInstance(topology: topology, instance: "a") { $0.failingCommits.store(2, ordering: .relaxed) }
+                faults.fail(.commit, count: 2, with: FaultInjection.abortable)
+                instance = try RuntimeFixture.RunningInstance(topology: topology, instance: "a", faults: faults)
             }
             // Done when the group has committed the source to its end and the repartition topic
             // to its end (but a transaction marker). Polling for a condition, with a deadline.

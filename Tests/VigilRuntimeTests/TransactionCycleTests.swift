@@ -2,14 +2,26 @@ import Testing
 import VigilKafka
 import VigilRuntime
 
-/// Every transition of the commit state machine, without a broker.
+/// Every transition of the transaction state machine, without a broker.
 struct TransactionCycleTests {
     let start = ContinuousClock.now
+    let abortable = KafkaError(code: .state, message: "abortable", severity: .abortRequired)
+    let timeout = KafkaError(code: .timedOut, message: "timed out", severity: .retriable)
+    let fenced = KafkaError(code: .fenced, message: "fenced", severity: .fatal)
+
+    /// A cycle with a transaction begun at `start` holding `events`.
+    func open(_ events: Int = 1, interval: Duration = .milliseconds(100), maxEvents: Int = 1000, drained: Bool = false) -> TransactionCycle {
+        var cycle = TransactionCycle(commitInterval: interval, maxEvents: maxEvents, commitsWhenDrained: drained)
+        #expect(cycle.nextForBatch() == .begin)
+        cycle.begun(now: start)
+        cycle.took(events: events)
+        return cycle
+    }
 
     @Test func aBatchOpensATransactionAndLaterBatchesJoinIt() {
-        var cycle = TransactionCycle(commitInterval: .milliseconds(100), maxEvents: 1000)
-        #expect(cycle.nextForBatch(events: 10, now: start) == .begin)
-        #expect(cycle.nextForBatch(events: 5, now: start + .milliseconds(10)) == .none)
+        var cycle = open(10)
+        #expect(cycle.nextForBatch() == .none)
+        cycle.took(events: 5)
         #expect(cycle.state == .open(openedAt: start, events: 15))
         #expect(cycle.nextForHandOver() == .commit)
         cycle.committed()
@@ -18,55 +30,105 @@ struct TransactionCycleTests {
     }
 
     @Test func commitsOnTheIntervalOrTheEventBound() {
-        var cycle = TransactionCycle(commitInterval: .milliseconds(100), maxEvents: 1000)
-        #expect(cycle.nextOnTick(now: start) == .none, "nothing open, nothing to commit")
-        _ = cycle.nextForBatch(events: 10, now: start)
+        let idle = TransactionCycle(commitInterval: .milliseconds(100), maxEvents: 1000)
+        #expect(idle.nextOnTick(now: start) == .none, "nothing open, nothing to commit")
+        var cycle = open(10)
         #expect(cycle.nextOnTick(now: start + .milliseconds(99)) == .none)
         #expect(cycle.nextOnTick(now: start + .milliseconds(100)) == .commit)
         cycle.committed()
-        _ = cycle.nextForBatch(events: 999, now: start)
+        cycle = open(999)
         #expect(cycle.nextOnTick(now: start) == .none)
-        _ = cycle.nextForBatch(events: 1, now: start)
+        cycle.took(events: 1)
         #expect(cycle.nextOnTick(now: start) == .commit)
     }
 
     @Test func commitsWhenTheInputIsDrainedOnlyWhenAskedTo() {
-        var early = TransactionCycle(commitInterval: .milliseconds(100), maxEvents: 1000, commitsWhenDrained: true)
-        _ = early.nextForBatch(events: 3, now: start)
+        var early = open(3, drained: true)
         #expect(early.nextOnTick(now: start + .milliseconds(1), inputDrained: false) == .none, "more input is waiting: keep the transaction open")
         #expect(early.nextOnTick(now: start + .milliseconds(1), inputDrained: true) == .commit)
         early.committed()
         #expect(early.nextOnTick(now: start + .milliseconds(2), inputDrained: true) == .none, "an idle poll commits nothing when nothing is open")
 
-        var onInterval = TransactionCycle(commitInterval: .milliseconds(100), maxEvents: 1000, commitsWhenDrained: false)
-        _ = onInterval.nextForBatch(events: 3, now: start)
+        let onInterval = open(3, drained: false)
         #expect(onInterval.nextOnTick(now: start + .milliseconds(1), inputDrained: true) == .none)
         #expect(onInterval.nextOnTick(now: start + .milliseconds(100), inputDrained: true) == .commit)
     }
 
     @Test func retriesRetriableCommitFailuresThenAborts() {
-        var cycle = TransactionCycle(commitInterval: .milliseconds(100), maxEvents: 1000, maxCommitRetries: 2)
-        _ = cycle.nextForBatch(events: 1, now: start)
-        let timeout = KafkaError(code: .timedOut, message: "commit", severity: .retriable)
-        #expect(cycle.nextOnError(timeout) == .retryCommit)
-        #expect(cycle.nextOnError(timeout) == .retryCommit)
-        #expect(cycle.nextOnError(timeout) == .abortAndRewind)
+        var cycle = TransactionCycle(commitInterval: .milliseconds(100), maxEvents: 1000, maxRetries: 2)
+        cycle.begun(now: start)
+        #expect(cycle.nextOnError(timeout, during: .commit) == .retry)
+        #expect(cycle.nextOnError(timeout, during: .commit) == .retry)
+        #expect(cycle.nextOnError(timeout, during: .commit) == .abortAndRewind)
+        #expect(cycle.state == .failed)
         cycle.aborted()
         #expect(cycle.state == .idle)
         // The retry budget starts again with the next transaction.
-        _ = cycle.nextForBatch(events: 1, now: start)
-        #expect(cycle.nextOnError(timeout) == .retryCommit)
+        cycle.begun(now: start)
+        #expect(cycle.nextOnError(timeout, during: .sendOffsets) == .retry)
     }
 
-    @Test func abortRequiredAbortsAndFatalStops() {
-        var cycle = TransactionCycle(commitInterval: .milliseconds(100), maxEvents: 1000)
-        _ = cycle.nextForBatch(events: 1, now: start)
-        #expect(cycle.nextOnError(KafkaError(code: .state, message: "abortable", severity: .abortRequired)) == .abortAndRewind)
+    /// Finding 1 and 5 of the exactly-once review: once anything in the open transaction has
+    /// failed — a send, the offsets, the processing — neither a tick, nor a revoke, nor a
+    /// shutdown may commit it; only an abort gets the cycle going again.
+    @Test(arguments: [TransactionCycle.Call.send, .sendOffsets, .commit, .begin, .processing])
+    func aFailedTransactionIsOnlyEverAborted(call: TransactionCycle.Call) {
+        var cycle = open(5)
+        #expect(cycle.nextOnError(abortable, during: call) == .abortAndRewind)
+        #expect(cycle.state == .failed)
+        #expect(cycle.nextForHandOver() == .abortAndRewind, "a revoke or a shutdown must not commit a half-done transaction")
+        #expect(cycle.nextOnTick(now: start + .seconds(10), inputDrained: true) == .abortAndRewind)
+        #expect(cycle.nextForBatch() == .abortAndRewind, "no batch joins a failed transaction")
         cycle.aborted()
-        _ = cycle.nextForBatch(events: 1, now: start)
-        let fenced = KafkaError(code: .fenced, message: "fenced", severity: .fatal)
-        #expect(cycle.nextOnError(fenced) == .stop(fenced))
+        #expect(cycle.nextForBatch() == .begin)
+    }
+
+    @Test func anErrorThatIsNotKafkasFailsTheTransactionToo() {
+        struct DecoderBroke: Error {}
+        var cycle = open()
+        #expect(cycle.nextOnError(DecoderBroke(), during: .processing) == .abortAndRewind)
+        #expect(cycle.nextForHandOver() == .abortAndRewind)
+    }
+
+    @Test func anAbortIsRetriedWhenRetriableAndOtherwiseFatal() {
+        var cycle = TransactionCycle(commitInterval: .milliseconds(100), maxEvents: 1000, maxRetries: 1)
+        cycle.begun(now: start)
+        _ = cycle.nextOnError(abortable, during: .send)
+        #expect(cycle.nextOnError(timeout, during: .abort) == .retry)
+        guard case .stop(let error) = cycle.nextOnError(timeout, during: .abort) else {
+            Issue.record("an abort that keeps failing must stop the instance")
+            return
+        }
+        #expect(error.severity == .fatal)
         #expect(cycle.state == .stopped)
-        #expect(cycle.nextForBatch(events: 1, now: start) == .none, "a stopped cycle opens nothing")
+
+        var other = open()
+        _ = other.nextOnError(abortable, during: .commit)
+        guard case .stop = other.nextOnError(abortable, during: .abort) else {
+            Issue.record("an abort that fails with a non-retriable error must stop the instance")
+            return
+        }
+        #expect(other.nextForHandOver() == .none, "a stopped instance commits nothing on the way out")
+    }
+
+    @Test func fatalOrFencedStopsWhateverTheCall() {
+        for call in [TransactionCycle.Call.begin, .send, .sendOffsets, .commit, .processing] {
+            var cycle = open()
+            #expect(cycle.nextOnError(fenced, during: call) == .stop(fenced))
+            #expect(cycle.state == .stopped)
+            #expect(cycle.nextForBatch() == .none, "a stopped cycle opens nothing")
+            #expect(cycle.nextForHandOver() == .none)
+        }
+        // Fenced codes stop even when librdkafka did not mark the error fatal.
+        var cycle = open()
+        let producerFenced = KafkaError(code: .producerFenced, message: "fenced", severity: .abortRequired)
+        #expect(cycle.nextOnError(producerFenced, during: .commit) == .stop(producerFenced))
+    }
+
+    @Test func stoppingForAnEscapedErrorCommitsNothingOnTheWayOut() {
+        var cycle = open()
+        cycle.stop()
+        #expect(cycle.nextForHandOver() == .none)
+        #expect(cycle.nextOnTick(now: start + .seconds(1), inputDrained: true) == .none)
     }
 }

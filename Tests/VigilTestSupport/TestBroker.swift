@@ -59,6 +59,29 @@ public enum TestBroker {
         return records
     }
 
+    /// Whether the broker shows records of aborted transactions to read_committed readers (Tansu
+    /// does; Kafka does not): found out once per test run by aborting a transaction and reading
+    /// its topic. Tests run the runtime with ``RuntimeOptions/brokerShowsAbortedRecords`` set to
+    /// this, and bound duplicates by it.
+    public static let showsAbortedRecords: Bool = {
+        do {
+            let topic = try createTopic("aborted-probe", partitions: 1)
+            var configuration = ProducerConfiguration(kafka: kafka, transactionalID: unique("aborted-probe"))
+            configuration.linger = .zero
+            let producer = try TransactionalProducer(configuration: configuration, logger: logger)
+            try producer.initTransactions()
+            try producer.beginTransaction()
+            try producer.send(ProducerRecord(topic: topic, value: Array("aborted".utf8)))
+            try producer.flush()
+            try producer.abortTransaction()
+            var seen = false
+            _ = try PartitionReader(kafka: kafka, logger: logger).read([TopicPartition(topic, 0): KafkaOffset.beginning]) { _ in seen = true }
+            return seen
+        } catch {
+            fatalError("probing whether the test broker at \(bootstrap) shows aborted records failed: \(error)")
+        }
+    }()
+
     /// Runs a body of blocking Kafka calls off the cooperative thread pool.
     public static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await BlockingCall.run(body)

@@ -137,6 +137,10 @@ extension Handbook {
         var options = RuntimeOptions(kafka: kafka, instanceID: instanceID)
         options.apply(topology.processing)
         options.sessionTimeout = .seconds(2)
+        // The bench's broker is Tansu, which shows records of aborted transactions and does not
+        // assign partitions to static members.
+        options.brokerShowsAbortedRecords = true
+        options.staticMembership = false
         return options
     }
 

@@ -1,0 +1,124 @@
+import Logging
+import VigilKafka
+
+/// Every transactional call of the runtime goes through here, so that each failure is
+/// classified by the ``TransactionCycle`` in one place: retriable calls are retried as the cycle
+/// allows, every other failure leaves the cycle `failed` (abort before anything else) or
+/// `stopped`, and is thrown to the runtime's recovery.
+final class TransactionDriver {
+    let producer: any TransactionalProducing
+    private(set) var cycle: TransactionCycle
+    /// Whether a transaction was begun and is neither committed nor aborted.
+    private(set) var inTransaction = false
+    private let logger: Logger
+    private let clock = ContinuousClock()
+
+    init(producer: any TransactionalProducing, cycle: TransactionCycle, logger: Logger) {
+        self.producer = producer
+        self.cycle = cycle
+        self.logger = logger
+    }
+
+    /// Begins a transaction when none is open; true when it did.
+    func beginIfIdle() throws -> Bool {
+        switch cycle.nextForBatch() {
+        case .begin:
+            try perform(.begin) { () throws(KafkaError) in try producer.beginTransaction() }
+            inTransaction = true
+            cycle.begun(now: clock.now)
+            return true
+        case .abortAndRewind:
+            throw KafkaError(code: .state, message: "the open transaction failed and must be aborted first", severity: .abortRequired)
+        default:
+            return false
+        }
+    }
+
+    /// Counts input events into the open transaction (for its size bound).
+    func took(events: Int) { cycle.took(events: events) }
+
+    /// Queues a record in the open transaction. A record the client refuses as too large throws
+    /// ``KafkaError/Code/messageSizeTooLarge`` without failing the transaction (the caller
+    /// dead-letters the event); any other failure fails it.
+    func send(topic: String, partition: Int32? = nil, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+              headers: [KafkaHeader] = [], timestamp: Int64? = nil, tracked: Bool = false) throws(KafkaError) {
+        do {
+            try producer.send(topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp, tracked: tracked)
+        } catch where error.code == .messageSizeTooLarge {
+            throw error
+        } catch {
+            _ = cycle.nextOnError(error, during: .send)
+            throw error
+        }
+    }
+
+    func send(_ record: ProducerRecord) throws(KafkaError) {
+        do {
+            try producer.send(record)
+        } catch where error.code == .messageSizeTooLarge {
+            throw error
+        } catch {
+            _ = cycle.nextOnError(error, during: .send)
+            throw error
+        }
+    }
+
+    /// Waits until every record queued so far is delivered (the transaction stays open).
+    func flush() throws {
+        try perform(.send) { () throws(KafkaError) in try producer.flush(timeout: .seconds(30)) }
+    }
+
+    /// Adds the offsets and commits, retrying retriable failures as the cycle allows.
+    func commit(offsets: [TopicPartition: Int64], groupMetadata: () throws(KafkaError) -> ConsumerGroupMetadata) throws {
+        if !offsets.isEmpty {
+            let metadata = try groupMetadata()
+            try perform(.sendOffsets) { () throws(KafkaError) in
+                try producer.sendOffsetsToTransaction(offsets, groupMetadata: metadata, timeout: .seconds(30))
+            }
+        }
+        try perform(.commit) { () throws(KafkaError) in try producer.commitTransaction(timeout: .seconds(30)) }
+        inTransaction = false
+        cycle.committed()
+    }
+
+    /// Aborts the open transaction, if one was begun. Retriable failures are retried; an abort
+    /// that cannot be completed is fatal (thrown).
+    func abort() throws {
+        if inTransaction {
+            try perform(.abort) { () throws(KafkaError) in try producer.abortTransaction(timeout: .seconds(30)) }
+            inTransaction = false
+        }
+        cycle.aborted()
+    }
+
+    /// Something other than a transactional call failed inside the open transaction (the
+    /// processing threw): the transaction must be aborted. Returns the error to stop with when
+    /// the failure is fatal.
+    func processingFailed(_ error: any Error) -> KafkaError? {
+        if case .stop(let fatal) = cycle.nextOnError(error, during: .processing) { return fatal }
+        return nil
+    }
+
+    /// Nothing more is committed, not even on the way out (an error escaped the loop).
+    func stop() { cycle.stop() }
+
+    /// Makes a call, retrying it while the cycle says so; throws once it says otherwise.
+    private func perform(_ call: TransactionCycle.Call, _ body: () throws(KafkaError) -> Void) throws {
+        while true {
+            do throws(KafkaError) {
+                try body()
+                return
+            } catch {
+                switch cycle.nextOnError(error, during: call) {
+                case .retry:
+                    logger.warning("\(call) failed, retrying: \(error)")
+                    continue
+                case .stop(let fatal):
+                    throw fatal
+                default:
+                    throw error
+                }
+            }
+        }
+    }
+}

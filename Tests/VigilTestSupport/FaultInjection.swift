@@ -1,0 +1,140 @@
+import Synchronization
+public import VigilKafka
+
+/// Failures a test asks for, shared between the test's thread and the clients it wraps: the
+/// next calls of a kind fail with a given error, as a broker or the client library would make
+/// them fail. Faults go through the clients' protocols (``TransactionalProducing``,
+/// ``RecordFetching``), never through hooks in production code.
+public final class FaultInjection: Sendable {
+    /// A kind of call that can be made to fail.
+    public enum Call: Hashable, Sendable {
+        case begin, sendOffsets, commit, abort
+        /// A record sent to a topic (any topic when nil).
+        case send(topic: String?)
+        /// A batch read by a restore reader.
+        case read
+    }
+
+    private struct Pending {
+        var skip: Int
+        var count: Int
+        var error: KafkaError
+    }
+
+    private let pending = Mutex<[Call: Pending]>([:])
+    private let injected = Mutex<[Call: Int]>([:])
+
+    public init() {}
+
+    /// After `skip` more calls of this kind succeed, the next `count` fail with `error`.
+    public func fail(_ call: Call, count: Int = 1, after skip: Int = 0, with error: KafkaError) {
+        pending.withLock { $0[call] = Pending(skip: skip, count: count, error: error) }
+    }
+
+    /// How many failures of this kind were injected so far.
+    public func injectedCount(_ call: Call) -> Int { injected.withLock { $0[call] ?? 0 } }
+
+    /// Throws the fault due for a call of this kind, if one is.
+    func check(_ call: Call) throws(KafkaError) {
+        let error: KafkaError? = pending.withLock { pending in
+            guard var fault = pending[call] else { return nil }
+            if fault.skip > 0 {
+                fault.skip -= 1
+                pending[call] = fault
+                return nil
+            }
+            fault.count -= 1
+            pending[call] = fault.count > 0 ? fault : nil
+            return fault.error
+        }
+        if let error {
+            injected.withLock { $0[call, default: 0] += 1 }
+            throw error
+        }
+    }
+
+    /// Checks a send to `topic`: a fault for that topic, else one for any topic.
+    func checkSend(topic: String) throws(KafkaError) {
+        let forTopic = pending.withLock { $0[.send(topic: topic)] != nil }
+        try check(forTopic ? .send(topic: topic) : .send(topic: nil))
+    }
+
+    /// Errors as librdkafka classifies them.
+    public static let abortable = KafkaError(code: .state, message: "injected: the broker refused the transaction", severity: .abortRequired)
+    public static let retriable = KafkaError(code: .timedOut, message: "injected: the request timed out", severity: .retriable)
+    public static let fatal = KafkaError(code: .fenced, message: "injected: a newer producer fenced this one", severity: .fatal)
+    public static let queueFull = KafkaError(code: .queueFull, message: "injected: local queue full", severity: .plain)
+    public static let tooLarge = KafkaError(code: .messageSizeTooLarge, message: "injected: message size too large", severity: .plain)
+    public static let readFailure = KafkaError(code: .transport, message: "injected: broker transport failure while restoring", severity: .plain)
+}
+
+/// A transactional producer whose calls fail where a ``FaultInjection`` says, and otherwise do
+/// what the real producer does.
+public final class FaultInjectingProducer: TransactionalProducing {
+    private let wrapped: any TransactionalProducing
+    private let faults: FaultInjection
+
+    public init(wrapping wrapped: any TransactionalProducing, faults: FaultInjection) {
+        self.wrapped = wrapped
+        self.faults = faults
+    }
+
+    public func initTransactions(timeout: Duration) throws(KafkaError) { try wrapped.initTransactions(timeout: timeout) }
+
+    public func beginTransaction() throws(KafkaError) {
+        try faults.check(.begin)
+        try wrapped.beginTransaction()
+    }
+
+    public func send(_ record: ProducerRecord) throws(KafkaError) {
+        try faults.checkSend(topic: record.topic)
+        try wrapped.send(record)
+    }
+
+    public func send(topic: String, partition: Int32?, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+                     headers: [KafkaHeader], timestamp: Int64?, tracked: Bool) throws(KafkaError) {
+        try faults.checkSend(topic: topic)
+        try wrapped.send(topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp, tracked: tracked)
+    }
+
+    public func takeTrackedOffsets() -> [TopicPartition: Int64] { wrapped.takeTrackedOffsets() }
+
+    public func sendOffsetsToTransaction(_ offsets: [TopicPartition: Int64], groupMetadata: ConsumerGroupMetadata, timeout: Duration) throws(KafkaError) {
+        try faults.check(.sendOffsets)
+        try wrapped.sendOffsetsToTransaction(offsets, groupMetadata: groupMetadata, timeout: timeout)
+    }
+
+    public func commitTransaction(timeout: Duration) throws(KafkaError) {
+        try faults.check(.commit)
+        try wrapped.commitTransaction(timeout: timeout)
+    }
+
+    public func abortTransaction(timeout: Duration) throws(KafkaError) {
+        try faults.check(.abort)
+        try wrapped.abortTransaction(timeout: timeout)
+    }
+
+    public func flush(timeout: Duration) throws(KafkaError) { try wrapped.flush(timeout: timeout) }
+
+    public var queuedRecords: Int { wrapped.queuedRecords }
+}
+
+/// A reader of assigned partitions whose reads fail where a ``FaultInjection`` says.
+public final class FaultInjectingReader: RecordFetching {
+    private let wrapped: any RecordFetching
+    private let faults: FaultInjection
+
+    public init(wrapping wrapped: any RecordFetching, faults: FaultInjection) {
+        self.wrapped = wrapped
+        self.faults = faults
+    }
+
+    public func assign(_ offsets: [TopicPartition: Int64]) throws(KafkaError) { try wrapped.assign(offsets) }
+
+    public func withBatch<R>(maxRecords: Int, timeout: Duration, fill: Bool, _ body: (ConsumerBatch) throws -> R) throws -> R {
+        try faults.check(.read)
+        return try wrapped.withBatch(maxRecords: maxRecords, timeout: timeout, fill: fill, body)
+    }
+
+    public func close() throws(KafkaError) { try wrapped.close() }
+}
