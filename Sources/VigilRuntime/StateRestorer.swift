@@ -75,6 +75,8 @@ final class StateRestorer {
     private var backoff: Duration
     /// Why the last restore failed, until one succeeds.
     private(set) var lastFailure: String?
+    /// What a restore has been waiting for without progress for more than 10 s, if it is.
+    private(set) var waiting: String?
     private(set) var restoredRecords = 0
     /// Records per read of the changelog.
     static let batchRecords = 10_000
@@ -133,6 +135,7 @@ final class StateRestorer {
             let job = jobs.removeFirst()
             closeReader()
             lastFailure = nil
+            waiting = nil
             backoff = Self.initialBackoff
             metrics.partitionsRestoring.set(restoring.count)
             return finish(job)
@@ -218,6 +221,9 @@ final class StateRestorer {
     private func read(_ job: inout Job, until deadline: ContinuousClock.Instant, _ body: (inout Job, ConsumedMessage) throws -> Void) throws -> Bool {
         guard let reader else { throw KafkaError(code: .state, message: "no reader for the restore") }
         while !job.remaining.isEmpty {
+            // Checked before each read, so that a step never starts a read after its time is
+            // up (a phase that just completed leaves the next one to the next step).
+            guard clock.now < deadline else { return false }
             try reader.withBatch(maxRecords: Self.batchRecords, timeout: .milliseconds(10), fill: false) { batch in
                 for error in batch.errors {
                     // The log no longer holds the offset a checkpoint points at (retention, or a
@@ -235,16 +241,20 @@ final class StateRestorer {
                     }
                 }
                 for partition in batch.partitionEnds.keys { job.remaining.remove(partition) }
-                if !batch.messages.isEmpty || !batch.partitionEnds.isEmpty { job.lastProgress = clock.now }
+                if !batch.messages.isEmpty || !batch.partitionEnds.isEmpty {
+                    job.lastProgress = clock.now
+                    waiting = nil
+                }
             }
             let now = clock.now
             // A transaction left open by a dead instance holds the end of a read_committed read
             // back until the broker times it out (transaction.timeout.ms): wait, and say so.
             if now - job.lastProgress > .seconds(10), now - job.lastWaitLog > .seconds(10) {
                 job.lastWaitLog = now
-                logger.warning("restore of \(job.partitions.map(\.description).joined(separator: ", ")) is waiting for \(job.remaining.sorted().map(\.description).joined(separator: ", ")) (an open transaction of another instance, or a broker that does not answer)")
+                let reason = "restoring \(job.partitions.map(\.description).joined(separator: ", ")): no progress for \(Int((now - job.lastProgress) / .seconds(1))) s reading \(job.remaining.sorted().map(\.description).joined(separator: ", ")) (an open transaction of another instance, a broker that does not answer, or an offset past the end of the log); the partitions stay paused"
+                waiting = reason
+                logger.warning("\(reason)")
             }
-            if now >= deadline { return job.remaining.isEmpty }
         }
         return true
     }

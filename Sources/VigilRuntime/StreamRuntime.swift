@@ -328,9 +328,9 @@ public final class StreamRuntime: @unchecked Sendable {
     private func restoreStep() throws {
         guard !restorer.isIdle else { return }
         let restored = restorer.step(until: clock.now + options.restoreStep)
-        if let failure = restorer.lastFailure {
-            metrics.health.markUnhealthy(failure)
-        } else if !restored.isEmpty, metrics.health.unhealthyReason?.hasPrefix("restoring") ?? false {
+        if let problem = restorer.lastFailure ?? restorer.waiting {
+            metrics.health.markUnhealthy(problem)
+        } else if metrics.health.unhealthyReason?.hasPrefix("restoring") ?? false {
             metrics.health.markHealthy()
         }
         guard !restored.isEmpty else { return }
@@ -374,6 +374,8 @@ public final class StreamRuntime: @unchecked Sendable {
         order.removeAll { !active.contains($0) }
         guard !order.isEmpty else { return }
         if transaction == nil { transaction = OpenTransaction() }
+        // Consumed from here on, whatever happens next: an abort rewinds them.
+        transaction!.consumed.formUnion(order)
         try beginIfIdle()
         metrics.batchSize.observe(Double(batch.messages.count))
         // Events in are the source's records (a partition group at a time, not a topic name per record).
@@ -385,7 +387,6 @@ public final class StreamRuntime: @unchecked Sendable {
         for partition in order {
             guard let segment = plan.segment(consuming: partition.topic) else { continue }
             let messages = groups[partition]!.map { batch.messages[$0] }
-            transaction!.consumed.insert(partition)
             try processor.process(messages, of: partition, segment: segment, in: &transaction!, delivery: &delivery, aligner: &aligner, ownership: ownership)
         }
     }
@@ -433,7 +434,19 @@ public final class StreamRuntime: @unchecked Sendable {
         let pause = desired.subtracting(paused)
         let resume = paused.subtracting(desired).intersection(assigned)
         if !pause.isEmpty { try consumer.pause(Array(pause)); paused.formUnion(pause) }
-        if !resume.isEmpty { try consumer.resume(Array(resume)); paused.subtract(resume) }
+        if !resume.isEmpty {
+            try consumer.resume(Array(resume))
+            paused.subtract(resume)
+            // librdkafka resumes a partition from the last record it handed out, or, when none
+            // was handed out since a seek (an abort's rewind), from where its prefetch had got
+            // to, skipping what the pause threw away (measured: 499 events lost after a rewind
+            // and a back-pressure pause). Resume where processing stands instead.
+            var resumeAt: [TopicPartition: Int64] = [:]
+            for partition in resume where active.contains(partition) {
+                resumeAt[partition] = transaction?.nextOffsets[partition] ?? committedOffsets[partition] ?? KafkaOffset.beginning
+            }
+            if !resumeAt.isEmpty { try consumer.seek(resumeAt) }
+        }
         paused.formIntersection(assigned)
     }
 

@@ -146,8 +146,22 @@ enum RuntimeFixture {
         return mismatched
     }
 
-    /// Reads the scores topic from the start until `count` records have arrived (or the deadline).
-    static func readScores(_ topic: String, featureNames: [String], atLeast count: Int, within deadline: Duration = .seconds(60)) throws -> [ScoreRecord] {
+    /// Polls until the group has committed `total` source offsets over the partitions (or fails after the deadline).
+    static func waitForCommitted(group: String, topic: String, partitions: Int32, total: Int64, within deadline: Duration = .seconds(60)) throws {
+        let clock = ContinuousClock()
+        let end = clock.now + deadline
+        while true {
+            let committed = try committedOffsets(group: group, topic: topic, partitions: partitions).values.reduce(0) { $0 + max($1, 0) }
+            if committed >= total { return }
+            guard clock.now < end else { throw FixtureError("\(group) committed \(committed) of \(total) offsets of \(topic) within \(deadline)") }
+            Thread.sleep(forTimeInterval: 0.1)  // polling a condition, with a deadline
+        }
+    }
+
+    /// Reads the scores topic from the start until `count` records have arrived, or `done` says
+    /// what has arrived is enough (or the deadline).
+    static func readScores(_ topic: String, featureNames: [String], atLeast count: Int, within deadline: Duration = .seconds(60),
+                           until done: ([ScoreRecord]) -> Bool = { _ in false }) throws -> [ScoreRecord] {
         var configuration = ConsumerConfiguration(kafka: kafka, groupID: unique("reader"))
         configuration.reportsPartitionEOF = false
         let consumer = try Consumer(configuration: configuration, logger: logger)
@@ -168,7 +182,8 @@ enum RuntimeFixture {
         let clock = ContinuousClock()
         let end = clock.now + deadline
         while records.count < count, clock.now < end {
-            for record in try consumer.poll(maxRecords: 5000, timeout: .milliseconds(200)) {
+            let polled = try consumer.poll(maxRecords: 5000, timeout: .milliseconds(200))
+            for record in polled {
                 guard case let .object(object) = try JSONParser.parse(record.value ?? []),
                       let id = object["id"]?.stringValue, case let .object(features)? = object["features"] else {
                     throw FixtureError("score record \(record.partition)@\(record.offset) is not what Vigil writes")
@@ -182,6 +197,7 @@ enum RuntimeFixture {
                     partition: record.partition, offset: record.offset, late: late,
                     source: sourcePartition.flatMap { partition in sourceOffset.map { (partition, $0) } }))
             }
+            if !polled.isEmpty, done(records) { break }
         }
         return records
     }
@@ -234,7 +250,13 @@ enum RuntimeFixture {
         /// Asks it to stop and waits until it has committed and left the group.
         func stop() {
             runtime.requestStop()
+            wait()
+        }
+
+        /// Waits until its run ends (stopped, or failed: see ``failure``).
+        func wait() {
             finished.wait()
+            finished.signal()
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 public import VigilKafka
 
@@ -23,6 +24,8 @@ public final class FaultInjection: Sendable {
 
     private let pending = Mutex<[Call: Pending]>([:])
     private let injected = Mutex<[Call: Int]>([:])
+    private let delays = Mutex<[Call: Duration]>([:])
+    private let calls = Mutex<[Call: Int]>([:])
 
     public init() {}
 
@@ -34,8 +37,19 @@ public final class FaultInjection: Sendable {
     /// How many failures of this kind were injected so far.
     public func injectedCount(_ call: Call) -> Int { injected.withLock { $0[call] ?? 0 } }
 
+    /// Every call of this kind takes `delay` longer (a slow broker), until set back to zero.
+    public func slow(_ call: Call, by delay: Duration) { delays.withLock { $0[call] = delay } }
+
+    /// How many calls of this kind were made so far.
+    public func callCount(_ call: Call) -> Int { calls.withLock { $0[call] ?? 0 } }
+
     /// Throws the fault due for a call of this kind, if one is.
     func check(_ call: Call) throws(KafkaError) {
+        calls.withLock { $0[call, default: 0] += 1 }
+        if let delay = delays.withLock({ $0[call] }), delay > .zero {
+            // The injected fault is the slowness itself: a broker that takes this long to answer.
+            Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+        }
         let error: KafkaError? = pending.withLock { pending in
             guard var fault = pending[call] else { return nil }
             if fault.skip > 0 {
