@@ -108,7 +108,7 @@ enum LightGBMModelReader {
         }
         let leafValues: [Double] = try numbers(fields, "leaf_value", count: leafCount, line: line, index: index)
         if leafCount == 1 {
-            return TreeEnsembleSpec.Tree(nodes: [.leaf(leafValues[0])])
+            return TreeEnsembleSpec.Tree(nodes: [.leaf(leafValues[0])], covers: [1])
         }
         let splits = leafCount - 1
         let features: [Int] = try numbers(fields, "split_feature", count: splits, line: line, index: index)
@@ -166,6 +166,13 @@ enum LightGBMModelReader {
                                 left: try node(leftChildren[split]), right: try node(rightChildren[split])))
         }
         for value in leafValues { nodes.append(.leaf(value)) }
-        return TreeEnsembleSpec.Tree(nodes: nodes)
+        // Data counts (TreeSHAP's covers) are optional: a file without them still scores.
+        var covers: [Double] = []
+        if fields["internal_count"] != nil, fields["leaf_count"] != nil {
+            let internalCounts: [Double] = try numbers(fields, "internal_count", count: splits, line: line, index: index)
+            let leafCounts: [Double] = try numbers(fields, "leaf_count", count: leafCount, line: line, index: index)
+            covers = internalCounts + leafCounts
+        }
+        return TreeEnsembleSpec.Tree(nodes: nodes, covers: covers)
     }
 }

@@ -69,3 +69,30 @@ public enum ModelLoader {
         }
     }
 }
+
+extension ModelLoader {
+    /// Loads the tree ensemble at `path` (XGBoost JSON or LightGBM text) for explanations
+    /// (``TreeExplainer``); other formats, and files without cover statistics, are an error.
+    public static func loadExplainer(path: String) throws(ModelLoadError) -> TreeExplainer {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ModelLoadError(file: path, reason: "cannot read the file (\(error.localizedDescription))")
+        }
+        let bytes = [UInt8](data)
+        guard let format = ModelFormat.detect(bytes: bytes, fileName: path) else {
+            throw ModelLoadError(file: path, reason: "not a model Vigil reads (expected XGBoost JSON, LightGBM text, Vigil dense JSON or ONNX)")
+        }
+        do throws(ModelFormatError) {
+            switch format {
+            case .xgboostJSON: return try TreeExplainer(spec: XGBoostModelReader.read(bytes))
+            case .lightGBMText: return try TreeExplainer(spec: LightGBMModelReader.read(bytes))
+            case .vigilDenseJSON, .onnx:
+                throw ModelFormatError("explanations (TreeSHAP) need a tree ensemble (XGBoost or LightGBM); this is a \(format) model")
+            }
+        } catch {
+            throw ModelLoadError(file: path, reason: "cannot explain this \(format) model: \(error.reason)")
+        }
+    }
+}

@@ -22,6 +22,10 @@ struct TreeEnsembleSpec: Sendable {
     /// One tree; node 0 is the root.
     struct Tree: Sendable {
         var nodes: [Node]
+        /// How much training data reached each node (XGBoost's `sum_hessian`, LightGBM's
+        /// `internal_count`/`leaf_count`), by node index; empty when the file has none. Scoring
+        /// ignores it; TreeSHAP weighs the paths not taken by it.
+        var covers: [Double] = []
     }
 
     /// How the summed margin becomes a score.
@@ -68,5 +72,20 @@ extension TreeEnsembleSpec.Rule {
     /// The rule for "left when x <= threshold" (LightGBM), as "x < threshold.nextUp".
     static func lessOrEqual(_ threshold: Double, nanLeft: Bool) -> Self {
         .lessThan(threshold == .infinity ? .infinity : threshold.nextUp, nanLeft: nanLeft)
+    }
+}
+
+extension TreeEnsembleSpec.Rule {
+    /// Whether `x` goes left: the rule as the kernels apply it, one value at a time (for
+    /// explanations, which follow each split once per event rather than per batch).
+    func sendsLeft(_ x: Double) -> Bool {
+        switch self {
+        case let .lessThan(threshold, nanLeft):
+            return x.isNaN ? nanLeft : x < threshold
+        case let .zeroMissing(threshold, defaultLeft):
+            return x.isNaN || abs(x) <= 1e-35 ? defaultLeft : x < threshold
+        case let .categorical(bitset):
+            return TreeEnsembleKernel.inCategory(x, bitset: bitset)
+        }
     }
 }

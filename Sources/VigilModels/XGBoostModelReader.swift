@@ -125,6 +125,8 @@ enum XGBoostModelReader {
             let rule = TreeEnsembleSpec.Rule.float32LessThan(Float(conditions[node]), nanLeft: defaultLeft[node] != 0)
             nodes.append(.split(feature: feature, rule: rule, left: leftChild, right: rightChild))
         }
-        return TreeEnsembleSpec.Tree(nodes: nodes)
+        // Covers (the hessian sums) are only needed to explain scores; a file without them still scores.
+        let covers = tree["sum_hessian"]?.array?.compactMap(\.number) ?? []
+        return TreeEnsembleSpec.Tree(nodes: nodes, covers: covers.count == count ? covers.map { Double(Float($0)) } : [])
     }
 }
