@@ -38,6 +38,7 @@ let package = Package(
         .library(name: "VigilModels", targets: ["VigilModels"]),
         .library(name: "VigilRuntime", targets: ["VigilRuntime"]),
         .library(name: "VigilDrift", targets: ["VigilDrift"]),
+        .library(name: "VigilEvaluation", targets: ["VigilEvaluation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -79,6 +80,8 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "VigilDrift", dependencies: [], swiftSettings: strict),
+        // Judging a replay against labels: metrics, the champion-versus-challenger bootstrap, reports.
+        .target(name: "VigilEvaluation", dependencies: ["VigilPipeline", "VigilTopology", "VigilDrift"], swiftSettings: strict),
         .target(
             name: "VigilRuntime",
             dependencies: [
@@ -92,7 +95,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilKafka", "VigilTopology", "VigilFeatures", "VigilPipeline", "VigilModels",
-                "VigilRuntime", "VigilDrift", "VigilCodec", "VigilReplay",
+                "VigilRuntime", "VigilDrift", "VigilCodec", "VigilReplay", "VigilEvaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -134,6 +137,13 @@ let package = Package(
             dependencies: ["VigilModels"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
+        ),
+        .testTarget(
+            name: "VigilEvaluationTests",
+            dependencies: ["VigilEvaluation", "VigilPipeline", "VigilTopology", "VigilModels", "VigilTestSupport"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict + rdkafkaSwiftSettings,
+            linkerSettings: rdkafkaLinkerSettings
         ),
         .testTarget(
             name: "VigilDriftTests",

@@ -27,14 +27,13 @@ public final class Pipeline {
     /// The newest event time seen (ms), or `Int64.min` before any event.
     public private(set) var streamTime: Int64 = .min
 
-    private var kernel: (any ScoringKernel)?
-    private let modelColumns: [Int]
+    private var scorer: BatchScorer?
+    /// Explains scores when the kernel came with an explainer (``ExplainingKernel``).
+    private var reasonCoder: ReasonCoder?
     private let stageInputColumns: [[Int]]
     /// The derived features as row columns, without the names: copying a `DerivedKind` in the
     /// per-event loop retained its strings.
     private let derivedSteps: [DerivedStep]
-    private var matrix: [Double] = []
-    private var scoreScratch: [Double] = []
     private var streamTimeAtBatchStart: Int64 = .min
     private let alertColumns: [Int]
 
@@ -59,26 +58,18 @@ public final class Pipeline {
             case .ratio: return .ratio(numerator: inputs[0], denominator: inputs[1])
             }
         }
-        self.kernel = kernel
-        if let kernel {
-            var columns: [Int] = []
-            for name in kernel.inputNames {
-                guard let column = layout.column(of: name) else {
-                    throw PipelineError.model("the model takes '\(name)', which the topology '\(topology.name)' does not produce")
-                }
-                columns.append(column)
-            }
-            modelColumns = columns
-            modelInputs = kernel.inputNames
-        } else {
-            modelColumns = []
-            modelInputs = []
-        }
+        let scorer = try kernel.map { try BatchScorer(kernel: $0, layout: layout, topologyName: topology.name) }
+        self.scorer = scorer
+        modelInputs = scorer?.inputNames ?? []
+        reasonCoder = scorer.flatMap { scorer in scorer.explainer.map { ReasonCoder(explainer: $0, columns: scorer.inputColumns) } }
         alertColumns = (topology.outputs.alertRule?.conditions ?? []).map { $0.subject == "score" ? -1 : (layout.column(of: $0.subject) ?? -1) }
     }
 
     /// Whether the pipeline scores.
-    public var hasModel: Bool { kernel != nil }
+    public var hasModel: Bool { scorer != nil }
+
+    /// Whether it can explain its scores (its kernel came with an explainer).
+    public var explains: Bool { reasonCoder != nil }
 
     /// An empty batch of this pipeline's layout.
     public func makeBatch(capacity: Int = 0) -> EventBatch { EventBatch(layout: layout, capacity: capacity) }
@@ -193,30 +184,15 @@ public final class Pipeline {
     /// Scores the live events with the model: one score per event, NaN for rejected ones;
     /// empty without a model.
     public func score(_ batch: EventBatch) -> [Double] {
-        guard kernel != nil else { return [] }
-        let inputCount = modelColumns.count
-        let width = layout.width
-        matrix.removeAll(keepingCapacity: true)
-        var liveIndices: [Int] = []
-        liveIndices.reserveCapacity(batch.count)
-        batch.rows.withUnsafeBufferPointer { rows in
-            for index in 0..<batch.count where batch.rejections[index] == nil {
-                liveIndices.append(index)
-                let base = index * width
-                for column in modelColumns { matrix.append(rows[base + column]) }
-            }
-        }
-        var scores = Array(repeating: Double.nan, count: batch.count)
-        guard !liveIndices.isEmpty else { return scores }
-        if scoreScratch.count < liveIndices.count { scoreScratch = Array(repeating: .nan, count: liveIndices.count) }
-        precondition(matrix.count == liveIndices.count * inputCount)
-        matrix.withUnsafeBufferPointer { rows in
-            scoreScratch.withUnsafeMutableBufferPointer { out in
-                kernel!.score(rows: rows, rowCount: liveIndices.count, into: out)
-            }
-        }
-        for (row, index) in liveIndices.enumerated() { scores[index] = scoreScratch[row] }
-        return scores
+        scorer?.score(batch) ?? []
+    }
+
+    /// The `top` reasons for event `index`'s score (by default the topology's
+    /// `outputs.alerts.explain`): the model inputs with the largest TreeSHAP contributions.
+    /// Empty when the pipeline has no explainer (see ``explains``) or `top` is 0. Alerts are
+    /// rare, so events are explained one at a time, after scoring, and only those asked for.
+    public func reasons(_ batch: EventBatch, index: Int, top: Int? = nil) -> [ReasonCode] {
+        reasonCoder?.reasons(batch, index: index, top: top ?? topology.outputs.alertExplain) ?? []
     }
 
     /// Indices of live events that meet the topology's alert rule (none without a rule).

@@ -3,7 +3,7 @@ import VigilCodec
 public import VigilDrift
 import VigilFeatures
 public import VigilModels
-import VigilPipeline
+public import VigilPipeline
 public import VigilTopology
 
 /// Replays events — a file (``FileSource``) or a topic (`TopicSource`, in VigilRuntime) —
@@ -22,12 +22,21 @@ public final class EventReplay {
     private let pipeline: Pipeline
     private let batchSize: Int
 
-    /// A replay of `topology`, scoring with `kernel` when given.
-    public init(topology: Topology, kernel: (any ScoringKernel)? = nil, batchSize: Int = 4096) throws {
+    private var challenger: BatchScorer?
+
+    /// A replay of `topology`, scoring with `kernel` when given, and with `challenger` too (a
+    /// second model scoring the same rows in the same pass).
+    public init(topology: Topology, kernel: (any ScoringKernel)? = nil, challenger: (any ScoringKernel)? = nil, batchSize: Int = 4096) throws {
         self.topology = topology
-        pipeline = try Pipeline(topology: topology, kernel: kernel, recordsUndo: false)
+        let pipeline = try Pipeline(topology: topology, kernel: kernel, recordsUndo: false)
+        self.pipeline = pipeline
+        self.challenger = try challenger.map { try BatchScorer(kernel: $0, layout: pipeline.layout, topologyName: topology.name) }
         self.batchSize = batchSize
     }
+
+    /// Whether `explain` can be asked of ``run(source:outputPath:from:until:drift:explain:observe:progress:)``
+    /// (the kernel came with an explainer).
+    public var explains: Bool { pipeline.explains }
 
     /// Replays the file at `inputPath` (``FileSource``); see ``run(source:outputPath:from:until:drift:progress:)``.
     public func run(inputPath: String, outputPath: String, from: Int64? = nil, until: Int64? = nil,
@@ -39,14 +48,24 @@ public final class EventReplay {
     /// about ten times a second. With `drift` (a monitor and the path of a JSON-lines file),
     /// every drift record and alert of the events in [from, until) goes to that file, record
     /// then alerts per window, and the last window is flushed at the end of the input.
+    ///
+    /// With a challenger, each row also has `challenger_score`. With `explain` K > 0 (the
+    /// kernel must explain: ``explains``), each row ends with the K inputs of largest TreeSHAP
+    /// contribution to the champion's score, as `reason_i` and `contribution_i` pairs.
+    /// `observe`, when given, sees every processed batch (events before `from` included) with
+    /// the scores and alert indices of the champion and the challenger (model 0 and 1).
     public func run(source: some ReplaySource, outputPath: String, from: Int64? = nil, until: Int64? = nil,
-                    drift: DriftOutput? = nil, progress: ((ReplayProgress) -> Void)? = nil) throws -> ReplaySummary {
+                    drift: DriftOutput? = nil, explain: Int = 0, observe: ((EventBatch, [[Double]], [[Int]]) throws -> Void)? = nil,
+                    progress: ((ReplayProgress) -> Void)? = nil) throws -> ReplaySummary {
+        precondition(explain == 0 || pipeline.explains, "explain needs a kernel with an explainer")
         let sink = try EncodedFile.createForWriting(outputPath)
         var monitor = drift?.monitor
         let driftSink = try drift.map { try EncodedFile.createForWriting($0.path) }
         let layout = pipeline.layout
         var header = layout.idFields + layout.featureNames
         if pipeline.hasModel { header.append("score") }
+        if challenger != nil { header.append("challenger_score") }
+        for rank in stride(from: 1, through: explain, by: 1) { header += ["reason_\(rank)", "contribution_\(rank)"] }
         try sink.write(header.map { CSVField.quoted($0) }.joined(separator: ",") + "\n")
         var text = ""
         text.reserveCapacity(1 << 20)
@@ -66,7 +85,8 @@ public final class EventReplay {
             if !bytes.isEmpty { try driftSink.write(bytes) }
         }
 
-        var summary = try replay(source: source, from: from, until: until, progress: progress) { batch, output, summary in
+        var summary = try replay(source: source, from: from, until: until, progress: progress) { [self] batch, output, summary in
+            let challengerScores = challenger?.score(batch) ?? []
             for index in 0..<batch.count where batch.rejections[index] == nil {
                 if let from, batch.times[index] < from { continue }
                 var first = true
@@ -84,12 +104,31 @@ public final class EventReplay {
                     text.append(",")
                     if !output.scores[index].isNaN { text.append(output.scores[index].description) }
                 }
+                if !challengerScores.isEmpty {
+                    text.append(",")
+                    if !challengerScores[index].isNaN { text.append(challengerScores[index].description) }
+                }
+                if explain > 0 {
+                    for reason in pipeline.reasons(batch, index: index, top: explain) {
+                        text.append(",")
+                        text.append(CSVField.quoted(reason.feature))
+                        text.append(",")
+                        text.append(reason.contribution.description)
+                    }
+                }
                 text.append("\n")
                 summary.rowsWritten += 1
             }
             try sink.write(text)
             text.removeAll(keepingCapacity: true)
             if monitor != nil { try writeDrift(monitor!.observe(batch, scores: output.scores, from: from)) }
+            if let observe {
+                if challengerScores.isEmpty {
+                    try observe(batch, [output.scores], [output.alerts])
+                } else {
+                    try observe(batch, [output.scores, challengerScores], [output.alerts, pipeline.alerts(batch, scores: challengerScores)])
+                }
+            }
         }
         if monitor != nil { try writeDrift(monitor!.flush()) }
         try sink.close()

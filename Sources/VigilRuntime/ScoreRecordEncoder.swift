@@ -22,9 +22,12 @@ struct ScoreRecordEncoder {
     }
 
     /// `{"id":…,"score":…,"model_version":…,"event_time":…[,"late":true][,"features":{…}]}`; an
-    /// alert adds the features (always), the event's numeric fields and the rule. `late` marks an
-    /// event scored unplaced, further behind its key's newest event than the allowed lateness.
-    func encode(_ events: EventBatch, _ index: Int, id: String, score: Double?, alert: Bool, late: Bool = false, into out: inout [UInt8]) {
+    /// alert adds the features (always), the event's numeric fields, the rule, and its `reasons`
+    /// when given (`"reasons":[{"feature":…,"value":…,"contribution":…},…]`, largest contribution
+    /// first; see ``Pipeline/reasons(_:index:top:)``). `late` marks an event scored unplaced,
+    /// further behind its key's newest event than the allowed lateness.
+    func encode(_ events: EventBatch, _ index: Int, id: String, score: Double?, alert: Bool, late: Bool = false,
+                reasons: [ReasonCode] = [], into out: inout [UInt8]) {
         out.removeAll(keepingCapacity: true)
         append("{\"id\":", to: &out)
         appendQuoted(id, to: &out)
@@ -55,6 +58,20 @@ struct ScoreRecordEncoder {
             }
             append("},\"rule\":", to: &out)
             out.append(contentsOf: rule)
+            if !reasons.isEmpty {
+                append(",\"reasons\":[", to: &out)
+                for (position, reason) in reasons.enumerated() {
+                    if position > 0 { out.append(UInt8(ascii: ",")) }
+                    append("{\"feature\":", to: &out)
+                    appendQuoted(reason.feature, to: &out)
+                    append(",\"value\":", to: &out)
+                    appendNumber(reason.value, to: &out)
+                    append(",\"contribution\":", to: &out)
+                    appendNumber(reason.contribution, to: &out)
+                    out.append(UInt8(ascii: "}"))
+                }
+                out.append(UInt8(ascii: "]"))
+            }
         }
         out.append(UInt8(ascii: "}"))
     }

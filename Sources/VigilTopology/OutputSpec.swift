@@ -12,6 +12,9 @@ public struct OutputSpec: Sendable, Equatable {
     public var deadLetterTopic: String
     /// Whether score records carry the feature row too.
     public var includeFeatures: Bool
+    /// How many reasons (the model inputs with the largest TreeSHAP contributions) each alert
+    /// record carries; 0 for none. Needs a tree-ensemble model.
+    public var alertExplain = 0
 
     /// The defaults for a topology called `name`.
     public init(defaultsFor name: String) {

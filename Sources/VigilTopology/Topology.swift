@@ -18,6 +18,8 @@ public struct Topology: Sendable, Equatable {
     public var processing: ProcessingSpec
     /// Drift monitoring against a reference profile, if any.
     public var drift: DriftSpec?
+    /// How replays are judged against labels (`vigil replay --report`), if at all.
+    public var evaluation: EvaluationSpec?
     /// The folder of the file it was loaded from, for resolving the model path.
     public var directory: String?
 
@@ -69,6 +71,7 @@ extension Topology {
         topology.outputs = OutputSpec(defaultsFor: name)
         topology.outputs.alertRule = outputs.alertRule
         topology.outputs.includeFeatures = outputs.includeFeatures
+        topology.outputs.alertExplain = outputs.alertExplain
         return topology
     }
 }

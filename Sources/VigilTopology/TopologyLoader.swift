@@ -161,7 +161,7 @@ final class TopologyParser {
             return nil
         }
         guard let root else { report(nil, "the file is empty; expected a topology mapping"); return nil }
-        let topLevel = ["name", "source", "derived", "stages", "model", "outputs", "processing", "drift"]
+        let topLevel = ["name", "source", "derived", "stages", "model", "outputs", "processing", "drift", "evaluation"]
         guard let pairs = mapping(root, "the topology", allowed: topLevel) else { return nil }
         let name = string(required(pairs, "name", in: "the topology", at: root.mark), "name")
         if let name, let nameNode = lookup(pairs, "name"), !name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) {
@@ -175,11 +175,13 @@ final class TopologyParser {
         parseOutputs(lookup(pairs, "outputs"), into: &outputs)
         let (processing, ttlGiven, ttlMark) = parseProcessing(lookup(pairs, "processing"))
         let drift = parseDrift(lookup(pairs, "drift"))
+        let evaluation = parseEvaluation(lookup(pairs, "evaluation"))
         guard let name, let source, let stages else { return nil }
         var topology = Topology(name: name, source: source, derived: derived, stages: stages, model: model,
                                 outputs: outputs, processing: processing, directory: directory)
         check(&topology, ttlGiven: ttlGiven, ttlMark: ttlMark, root: root)
         if let drift { topology.drift = resolveDrift(drift, in: topology, requireProfile: requireDriftProfile) }
+        if let evaluation { topology.evaluation = checkEvaluation(evaluation, in: topology) }
         return topology
     }
 
@@ -400,8 +402,12 @@ final class TopologyParser {
         if let drift = lookup(pairs, "drift").flatMap({ string($0, "drift topic") }) { outputs.driftTopic = drift }
         if let deadLetter = lookup(pairs, "dead_letter").flatMap({ string($0, "dead_letter topic") }) { outputs.deadLetterTopic = deadLetter }
         if let include = lookup(pairs, "include_features").flatMap({ bool($0, "include_features") }) { outputs.includeFeatures = include }
-        if let alertsNode = lookup(pairs, "alerts"), let alertPairs = mapping(alertsNode, "outputs alerts", allowed: ["topic", "rule"]) {
+        if let alertsNode = lookup(pairs, "alerts"), let alertPairs = mapping(alertsNode, "outputs alerts", allowed: ["topic", "rule", "explain"]) {
             if let topic = lookup(alertPairs, "topic").flatMap({ string($0, "alerts topic") }) { outputs.alertsTopic = topic }
+            if let explainNode = lookup(alertPairs, "explain"), let explain = int(explainNode, "alerts explain") {
+                if explain >= 0 { outputs.alertExplain = explain } else { report(explainNode.mark, "alerts explain must be zero or more (the number of reasons per alert)") }
+                if let mark = explainNode.mark { nameMarks["explain"] = mark }
+            }
             if let ruleNode = required(alertPairs, "rule", in: "outputs alerts", at: alertsNode.mark), let text = string(ruleNode, "alert rule") {
                 switch AlertRule.parse(text) {
                 case let .success(rule):
@@ -501,6 +507,15 @@ final class TopologyParser {
                 } else if known[input] == false {
                     report(nameMarks["input:" + input], "model input '\(input)' is a string field; models take numbers")
                 }
+            }
+        }
+        if topology.outputs.alertExplain > 0 {
+            if let model = topology.model {
+                if topology.outputs.alertExplain > model.inputs.count {
+                    report(nameMarks["explain"], "alerts explain asks for \(topology.outputs.alertExplain) reasons but the model has \(model.inputs.count) inputs")
+                }
+            } else {
+                report(nameMarks["explain"], "alerts explain needs a model (reasons are the model inputs' contributions to the score)")
             }
         }
         if let rule = topology.outputs.alertRule {

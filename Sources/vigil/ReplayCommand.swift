@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import VigilEvaluation
 import VigilModels
 import VigilPipeline
 import VigilReplay
@@ -22,7 +23,14 @@ struct ReplayCommand: ParsableCommand {
         topic/partition@offset). \
         With --drift-output, the topology's drift section compares each window of [--from, --until) with its \
         reference profile and every drift record and alert goes to that JSON-lines file (the last window is \
-        flushed at the end of the input).
+        flushed at the end of the input). \
+        With --report DIR, the events of [--from, --until) are judged against the label the topology's evaluation \
+        section names, and DIR gets report.json, report.html (self-contained, printable) and the charts as SVG files: \
+        AUC ROC, average precision, card precision@k per day, the alert rule's confusion matrix, precision, recall \
+        and F1, alerts per day, score quantiles by label, and the period's drift. --challenger scores every event \
+        with a second model in the same pass and compares the two (paired bootstrap intervals for the AUC and \
+        average-precision differences); --require-better auc|ap exits 1 unless the interval's lower bound is at \
+        least 0. --explain K adds the K inputs with the largest TreeSHAP contributions to each row (tree models).
         """
     )
 
@@ -59,10 +67,90 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Write features only, even when the topology names a model.")
     var noScore = false
 
+    @Option(help: ArgumentHelp("Score with this model file instead of the topology's (the champion).", valueName: "file"))
+    var model: String?
+
+    @Option(help: ArgumentHelp("Also score every event with this model and compare it with the champion in the report.", valueName: "file"))
+    var challenger: String?
+
+    @Option(help: ArgumentHelp("Write report.json, report.html and the charts (SVG) into this folder; needs the topology's evaluation section.", valueName: "dir"))
+    var report: String?
+
+    @Option(help: ArgumentHelp("With --report: positive labels from this time on make their entity known compromised (default: every replayed event's).", valueName: "time"))
+    var knownFrom: String?
+
+    @Option(help: ArgumentHelp("With --challenger: exit 1 unless the challenger is better on this metric (auc or ap): the bootstrap interval's lower bound must be at least 0.", valueName: "metric"))
+    var requireBetter: String?
+
+    @Option(help: ArgumentHelp("With --challenger: bootstrap replicates.", valueName: "n"))
+    var bootstrapReplicates = 1000
+
+    @Option(help: ArgumentHelp("With --challenger: the bootstrap's seed.", valueName: "n"))
+    var seed: UInt64 = PairedBootstrap.defaultSeed
+
+    @Option(help: ArgumentHelp("Add the K inputs with the largest TreeSHAP contributions to each row (XGBoost and LightGBM models).", valueName: "k"))
+    var explain = 0
+
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if (input == nil) == (topic == nil) { throw ValidationError("give one of --input FILE and --topic NAME") }
         if topic == nil, bootstrap != nil || config != nil { throw ValidationError("--bootstrap and --config go with --topic") }
+        if noScore, model != nil || challenger != nil || report != nil || explain > 0 {
+            throw ValidationError("--no-score cannot go with --model, --challenger, --report or --explain")
+        }
+        if explain < 0 { throw ValidationError("--explain must be 0 or more") }
+        if knownFrom != nil, report == nil { throw ValidationError("--known-from goes with --report") }
+        if let requireBetter {
+            guard ["auc", "ap"].contains(requireBetter) else { throw ValidationError("--require-better takes auc or ap, not '\(requireBetter)'") }
+            guard challenger != nil, report != nil else { throw ValidationError("--require-better needs --challenger and --report") }
+        }
+        if bootstrapReplicates < 1 { throw ValidationError("--bootstrap-replicates must be at least 1") }
+    }
+
+    /// The champion (the topology's model, or --model) and the challenger, as kernels and as
+    /// the report names them; exits 1 with the reason when one does not load.
+    private func loadModels(_ topology: Topology) throws -> (champion: (any ScoringKernel)?, challenger: (any ScoringKernel)?, names: [FraudReportBuilder.Model]) {
+        do {
+            var names: [FraudReportBuilder.Model] = []
+            let champion: (any ScoringKernel)?
+            if let model {
+                champion = try ModelKernels.kernel(path: model, for: topology, explain: explain > 0)
+                names.append(.init(file: model, version: URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent))
+            } else {
+                champion = try ModelKernels.kernel(for: topology, explain: explain > 0)
+                if let path = topology.resolvedModelPath { names.append(.init(file: path, version: topology.model?.version ?? "")) }
+            }
+            if champion == nil, report != nil || challenger != nil || explain > 0 {
+                printError("error: the topology '\(topology.name)' has no model; give one with --model")
+                throw ExitCode(1)
+            }
+            let second = try challenger.map { try ModelKernels.kernel(path: $0, for: topology) }
+            if let challenger { names.append(.init(file: challenger, version: URL(fileURLWithPath: challenger).deletingPathExtension().lastPathComponent)) }
+            return (champion, second, names)
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    /// The report for the topology's kind. One kind so far: fraud (labels, card precision);
+    /// the anomaly report (issue 13) plugs in here.
+    private func makeReport(_ topology: Topology, layout: RowLayout, models: [FraudReportBuilder.Model], from: Int64?, until: Int64?) throws -> any ReplayReport {
+        let knownFromTime = try knownFrom.map { try ReplayConsole.time($0, option: "--known-from") }
+        do {
+            let drift = try PipelineDriftMonitor.load(topology: topology)
+            return try FraudReportBuilder(topology: topology, layout: layout, input: topic ?? input ?? "", models: models, from: from, until: until,
+                                          knownFrom: knownFromTime, drift: drift,
+                                          bootstrap: PairedBootstrap(replicates: bootstrapReplicates, seed: seed))
+        } catch let error as TopologyLoadError {
+            for diagnostic in error.diagnostics { printError(diagnostic.description) }
+            throw ExitCode(1)
+        } catch {
+            printError("error: --report: \(error)")
+            throw ExitCode(1)
+        }
     }
 
     /// The file, or the topic with the Kafka settings of --config and --bootstrap.
@@ -80,7 +168,7 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         // The drift profile is only needed when drift records are asked for.
-        let loaded = try ReplayConsole.loadTopology(topology, requireDriftProfile: driftOutput != nil)
+        let loaded = try ReplayConsole.loadTopology(topology, requireDriftProfile: driftOutput != nil || report != nil)
         var drift: DriftOutput?
         if let driftOutput {
             guard loaded.drift != nil else {
@@ -101,11 +189,22 @@ struct ReplayCommand: ParsableCommand {
         let fromTime = try from.map { try ReplayConsole.time($0, option: "--from") }
         let untilTime = try until.map { try ReplayConsole.time($0, option: "--until") }
         // The same loading and input check as `vigil run`: a model that does not load is an error.
-        let kernel = noScore ? nil : try ReplayConsole.loadKernel(for: loaded)
+        let models = noScore ? (champion: nil, challenger: nil, names: []) : try loadModels(loaded)
+        let replay: EventReplay
+        do {
+            replay = try EventReplay(topology: loaded, kernel: models.champion, challenger: models.challenger, batchSize: batchSize)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        var reportBuilder = try report.map { _ in
+            try makeReport(loaded, layout: RowLayout(topology: loaded), models: models.names, from: fromTime, until: untilTime)
+        }
         let source = try makeSource()
         let summary = try ReplayConsole.withProgress { progress in
-            try EventReplay(topology: loaded, kernel: kernel, batchSize: batchSize)
-                .run(source: source, outputPath: output, from: fromTime, until: untilTime, drift: drift, progress: progress)
+            try replay.run(source: source, outputPath: output, from: fromTime, until: untilTime, drift: drift, explain: explain,
+                           observe: reportBuilder == nil ? nil : { batch, scores, alerts in reportBuilder!.observe(batch, scores: scores, alerts: alerts) },
+                           progress: progress)
         }
         let inputName = topic ?? input ?? ""
         ReplayConsole.reportRows(of: summary, input: inputName)
@@ -117,5 +216,22 @@ struct ReplayCommand: ParsableCommand {
             \(summary.scored ? "" : "; no scores")\
             \(driftOutput.map { "; \(summary.driftRecords) drift records and \(summary.driftAlerts) drift alerts written to \($0)" } ?? "")
             """)
+        guard let report, var builder = reportBuilder else { return }
+        let written: ReportSummary
+        do {
+            written = try builder.write(to: report)
+        } catch {
+            printError("error: --report \(report): \(error)")
+            throw ExitCode(1)
+        }
+        for line in written.lines { printError(line) }
+        printError("report written to \(report)/report.json and \(report)/report.html")
+        if let requireBetter, let metric = written.comparison?.metric(named: requireBetter), let lower = metric.lower {
+            if lower < 0 {
+                printError("--require-better \(requireBetter): the challenger is not better: the interval of the difference starts at \(String(format: "%+.4f", lower)), below 0")
+                throw ExitCode(1)
+            }
+            printError("--require-better \(requireBetter): the challenger is better (interval of the difference from \(String(format: "%+.4f", lower)))")
+        }
     }
 }
