@@ -140,7 +140,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilEvaluationTests",
-            dependencies: ["VigilEvaluation", "VigilPipeline", "VigilTopology", "VigilModels", "VigilTestSupport"],
+            dependencies: ["VigilEvaluation", "VigilPipeline", "VigilReplay", "VigilTopology", "VigilModels", "VigilDrift", "VigilTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict + rdkafkaSwiftSettings,
             linkerSettings: rdkafkaLinkerSettings
