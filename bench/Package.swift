@@ -70,6 +70,16 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "ExplainBench",
+            dependencies: [
+                .product(name: "VigilModels", package: "Vigil"),
+                .product(name: "VigilPipeline", package: "Vigil"),
+                .product(name: "VigilReplay", package: "Vigil"),
+                .product(name: "VigilTopology", package: "Vigil"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
             name: "KernelBench",
             dependencies: [
                 .product(name: "VigilModels", package: "Vigil"),

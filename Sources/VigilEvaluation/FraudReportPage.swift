@@ -34,7 +34,7 @@ struct FraudReportPage {
             let bins = zip(histogram.edges, histogram.edges.dropFirst()).map { "\(SVGChart.short($0))–\(SVGChart.short($1))" }
             let positives = max(1, histogram.positive.reduce(0, +)), negatives = max(1, histogram.negative.reduce(0, +))
             let chart = SVGChart(title: "Scores by label, \(model.role) (share of each label's events per bin)", xLabel: "score", yLabel: "share of events",
-                                 width: 720, categories: bins)
+                                 width: 960, height: 300, categories: bins)
             charts.append(("score-histogram-\(model.role)", chart.bars([
                 .init(name: "fraud (\(positives))", points: histogram.positive.enumerated().map { (Double($0), Double($1) / Double(positives)) }, colour: SVGChart.palette[1]),
                 .init(name: "genuine (\(negatives))", points: histogram.negative.enumerated().map { (Double($0), Double($1) / Double(negatives)) }, colour: SVGChart.palette[0]),
@@ -69,7 +69,7 @@ struct FraudReportPage {
                 }
                 series.append(.init(name: feature, points: points, colour: SVGChart.palette[index % SVGChart.palette.count], dashed: index >= SVGChart.palette.count))
             }
-            let chart = SVGChart(title: "Drift: PSI by day per feature (0.1 moderate, 0.25 major)", xLabel: "day", yLabel: "PSI", width: 720, height: 380,
+            let chart = SVGChart(title: "Drift: PSI by day per feature (0.1 moderate, 0.25 major)", xLabel: "day", yLabel: "PSI", width: 960, height: 380,
                                  categories: days.map { String($0.suffix(5)) })
             charts.append(("drift-psi", chart.lines(series)))
         }

@@ -14,7 +14,7 @@ struct SVGChart {
     var title: String
     var xLabel: String
     var yLabel: String
-    var width = 560.0
+    var width = 480.0
     var height = 340.0
     /// Axis ranges; nil takes the data's.
     var xRange: ClosedRange<Double>?
@@ -43,7 +43,7 @@ struct SVGChart {
                 }
             }
         }
-        return svg(body + legend(series.map { ($0.name, $0.colour) }))
+        return svg(body, legend: series.map { ($0.name, $0.colour, $0.dashed) })
     }
 
     /// Bars at x = 0, 1, 2, …, one bar per series side by side in each group.
@@ -62,7 +62,7 @@ struct SVGChart {
                 body += "<rect x=\"\(fmt(left))\" y=\"\(fmt(top))\" width=\"\(fmt(max(barWidth - 1, 1)))\" height=\"\(fmt(max(y(ys.lowerBound, ys) - top, 0)))\" fill=\"\(item.colour)\"><title>\(escape(item.name)): \(fmt(point.y))</title></rect>"
             }
         }
-        return svg(body + legend(series.map { ($0.name, $0.colour) }))
+        return svg(body, legend: series.map { ($0.name, $0.colour, $0.dashed) })
     }
 
     // MARK: Drawing
@@ -91,8 +91,7 @@ struct SVGChart {
 
     /// Axes, grid, ticks, labels and title.
     private func frame(xs: ClosedRange<Double>, ys: ClosedRange<Double>) -> String {
-        var body = "<rect x=\"0\" y=\"0\" width=\"\(fmt(width))\" height=\"\(fmt(height))\" fill=\"#fff\"/>"
-        body += "<text x=\"\(fmt(width / 2))\" y=\"20\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">\(escape(title))</text>"
+        var body = "<text x=\"\(fmt(width / 2))\" y=\"20\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">\(escape(title))</text>"
         for tick in ticks(ys) {
             let position = y(tick, ys)
             body += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(position))\" x2=\"\(fmt(width - right))\" y2=\"\(fmt(position))\" stroke=\"#e4e4e4\"/>"
@@ -118,21 +117,36 @@ struct SVGChart {
         return body
     }
 
-    private func legend(_ entries: [(String, String)]) -> String {
+    /// The legend below the plot, wrapped into as many rows as the width needs; returns the
+    /// drawing and the extra height the rows beyond the first take.
+    private func legend(_ entries: [(name: String, colour: String, dashed: Bool)]) -> (body: String, extraHeight: Double) {
         var body = ""
         var position = left
-        let baseline = height - 8
-        for (name, colour) in entries {
-            body += "<rect x=\"\(fmt(position))\" y=\"\(fmt(baseline - 9))\" width=\"12\" height=\"10\" fill=\"\(colour)\"/>"
+        var row = 0
+        for (name, colour, dashed) in entries {
+            // Helvetica at 11 px: capitals and underscores about 7.4 px wide, the rest about 6.
+            let textWidth = name.reduce(0.0) { $0 + ($1.isUppercase || $1 == "_" ? 7.4 : 6.1) }
+            let entryWidth = 20 + textWidth
+            if position > left, position + entryWidth > width - right {
+                row += 1
+                position = left
+            }
+            let baseline = height - 8 + Double(row) * 16
+            if dashed {
+                body += "<line x1=\"\(fmt(position))\" y1=\"\(fmt(baseline - 4))\" x2=\"\(fmt(position + 13))\" y2=\"\(fmt(baseline - 4))\" stroke=\"\(colour)\" stroke-width=\"3\" stroke-dasharray=\"4 2\"/>"
+            } else {
+                body += "<rect x=\"\(fmt(position))\" y=\"\(fmt(baseline - 9))\" width=\"12\" height=\"10\" fill=\"\(colour)\"/>"
+            }
             body += "<text x=\"\(fmt(position + 16))\" y=\"\(fmt(baseline))\" font-size=\"11\">\(escape(name))</text>"
-            position += 28 + Double(name.count) * 6.2
-            if position > width - 80 { break }
+            position += entryWidth + 8
         }
-        return body
+        return (body, Double(row) * 16)
     }
 
-    private func svg(_ body: String) -> String {
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(fmt(width)) \(fmt(height))\" width=\"\(fmt(width))\" height=\"\(fmt(height))\" font-family=\"Helvetica, Arial, sans-serif\" role=\"img\" aria-label=\"\(escape(title))\">\(body)</svg>"
+    private func svg(_ body: String, legend entries: [(name: String, colour: String, dashed: Bool)]) -> String {
+        let (legendBody, extra) = legend(entries)
+        let total = height + extra
+        return "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(fmt(width)) \(fmt(total))\" width=\"\(fmt(width))\" height=\"\(fmt(total))\" font-family=\"Helvetica, Arial, sans-serif\" role=\"img\" aria-label=\"\(escape(title))\"><rect x=\"0\" y=\"0\" width=\"\(fmt(width))\" height=\"\(fmt(total))\" fill=\"#fff\"/>\(body)\(legendBody)</svg>"
     }
 
     /// About five round ticks across `range`.

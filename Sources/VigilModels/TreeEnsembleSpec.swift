@@ -74,18 +74,3 @@ extension TreeEnsembleSpec.Rule {
         .lessThan(threshold == .infinity ? .infinity : threshold.nextUp, nanLeft: nanLeft)
     }
 }
-
-extension TreeEnsembleSpec.Rule {
-    /// Whether `x` goes left: the rule as the kernels apply it, one value at a time (for
-    /// explanations, which follow each split once per event rather than per batch).
-    func sendsLeft(_ x: Double) -> Bool {
-        switch self {
-        case let .lessThan(threshold, nanLeft):
-            return x.isNaN ? nanLeft : x < threshold
-        case let .zeroMissing(threshold, defaultLeft):
-            return x.isNaN || abs(x) <= 1e-35 ? defaultLeft : x < threshold
-        case let .categorical(bitset):
-            return TreeEnsembleKernel.inCategory(x, bitset: bitset)
-        }
-    }
-}

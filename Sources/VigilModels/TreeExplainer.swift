@@ -16,12 +16,17 @@ import Foundation
 /// ``TreeEnsembleKernel``: scoring never pays for it, and events are explained one at a time
 /// (alerts are rare).
 public struct TreeExplainer: Sendable {
-    /// One node: for a split, its feature, rule and children; for a leaf, its value.
+    /// One node, trivially copyable (a rule with an array payload made every node read retain
+    /// and release it): for a split, its feature, children and rule; for a leaf, its value.
     struct Node: Sendable {
-        var feature: Int
-        var rule: TreeEnsembleSpec.Rule
-        var left: Int
-        var right: Int
+        var feature: Int32
+        var left: Int32
+        var right: Int32
+        /// 0: `x < threshold`; 1: LightGBM's zero-as-missing; 2: categorical (`threshold` indexes the bitsets).
+        var kind: UInt8
+        /// Where NaN (and, for zero-as-missing, zero) goes.
+        var defaultLeft: Bool
+        var threshold: Double
         var cover: Double
         var leafValue: Double
         var isLeaf: Bool { left < 0 }
@@ -41,6 +46,8 @@ public struct TreeExplainer: Sendable {
     /// plus the base margin). Every row's contributions add up to its margin from here.
     public let expectedMargin: Double
     let trees: [[Node]]
+    /// The categorical splits' bitsets (LightGBM).
+    let bitsets: [[UInt32]]
     /// LightGBM random forests average their trees: contributions are divided by this.
     let divisor: Double
     /// Scratch for the paths: (depth + 2)(depth + 3) / 2 elements for the deepest tree.
@@ -50,10 +57,11 @@ public struct TreeExplainer: Sendable {
         guard !spec.inputNames.isEmpty else { throw ModelFormatError("the model has no inputs") }
         guard !spec.trees.isEmpty else { throw ModelFormatError("the model has no trees") }
         var trees: [[Node]] = []
+        var bitsets: [[UInt32]] = []
         var maxDepth = 0
         var expected = 0.0
         for (index, tree) in spec.trees.enumerated() {
-            let (nodes, depth) = try Self.flatten(tree, index: index, featureCount: spec.inputNames.count)
+            let (nodes, depth) = try Self.flatten(tree, index: index, featureCount: spec.inputNames.count, bitsets: &bitsets)
             trees.append(nodes)
             maxDepth = max(maxDepth, depth)
             var means = [Double](repeating: 0, count: nodes.count)
@@ -61,6 +69,7 @@ public struct TreeExplainer: Sendable {
         }
         inputNames = spec.inputNames
         self.trees = trees
+        self.bitsets = bitsets
         divisor = spec.divisor
         expectedMargin = spec.baseMargin + expected / spec.divisor
         path = Array(repeating: PathElement(feature: -1, zeroFraction: 0, oneFraction: 0, weight: 0),
@@ -69,7 +78,8 @@ public struct TreeExplainer: Sendable {
 
     /// Checks that `tree` is a tree (every node reached once from the root, children and features
     /// in range) with a positive cover at every node; returns its nodes and depth.
-    static func flatten(_ tree: TreeEnsembleSpec.Tree, index: Int, featureCount: Int) throws(ModelFormatError) -> ([Node], Int) {
+    static func flatten(_ tree: TreeEnsembleSpec.Tree, index: Int, featureCount: Int,
+                        bitsets: inout [[UInt32]]) throws(ModelFormatError) -> ([Node], Int) {
         let count = tree.nodes.count
         guard count > 0 else { throw ModelFormatError("tree \(index) has no nodes") }
         if count > 1, tree.covers.count != count {
@@ -81,7 +91,7 @@ public struct TreeExplainer: Sendable {
             let cover = count > 1 ? tree.covers[position] : 1
             switch node {
             case let .leaf(value):
-                nodes.append(Node(feature: -1, rule: .lessThan(0, nanLeft: false), left: -1, right: -1, cover: cover, leafValue: value))
+                nodes.append(Node(feature: -1, left: -1, right: -1, kind: 0, defaultLeft: false, threshold: 0, cover: cover, leafValue: value))
             case let .split(feature, rule, left, right):
                 guard (0..<featureCount).contains(feature), (0..<count).contains(left), (0..<count).contains(right) else {
                     throw ModelFormatError("tree \(index) node \(position) has a child or feature out of range")
@@ -89,7 +99,18 @@ public struct TreeExplainer: Sendable {
                 guard cover > 0, cover.isFinite else {
                     throw ModelFormatError("tree \(index) node \(position) has cover \(cover); TreeSHAP needs a positive one")
                 }
-                nodes.append(Node(feature: feature, rule: rule, left: left, right: right, cover: cover, leafValue: 0))
+                var node = Node(feature: Int32(feature), left: Int32(left), right: Int32(right), kind: 0, defaultLeft: false,
+                                threshold: 0, cover: cover, leafValue: 0)
+                switch rule {
+                case let .lessThan(threshold, nanLeft):
+                    (node.threshold, node.defaultLeft) = (threshold, nanLeft)
+                case let .zeroMissing(threshold, defaultLeft):
+                    (node.kind, node.threshold, node.defaultLeft) = (1, threshold, defaultLeft)
+                case let .categorical(bitset):
+                    (node.kind, node.threshold) = (2, Double(bitsets.count))
+                    bitsets.append(bitset)
+                }
+                nodes.append(node)
             }
         }
         // Every node reached exactly once from the root: no cycle, no shared subtree.
@@ -101,8 +122,8 @@ public struct TreeExplainer: Sendable {
             seen[node] = true
             depth = max(depth, level)
             if !nodes[node].isLeaf {
-                pending.append((nodes[node].left, level + 1))
-                pending.append((nodes[node].right, level + 1))
+                pending.append((Int(nodes[node].left), level + 1))
+                pending.append((Int(nodes[node].right), level + 1))
             }
         }
         return (nodes, depth)
@@ -116,8 +137,9 @@ public struct TreeExplainer: Sendable {
         if current.isLeaf {
             value = current.leafValue
         } else {
-            value = (meanValue(of: current.left, in: nodes, into: &means) * nodes[current.left].cover
-                + meanValue(of: current.right, in: nodes, into: &means) * nodes[current.right].cover) / current.cover
+            let left = Int(current.left), right = Int(current.right)
+            value = (meanValue(of: left, in: nodes, into: &means) * nodes[left].cover
+                + meanValue(of: right, in: nodes, into: &means) * nodes[right].cover) / current.cover
         }
         means[node] = value
         return value
@@ -132,11 +154,12 @@ public struct TreeExplainer: Sendable {
         guard let phi = contributions.baseAddress, let x = row.baseAddress else { return }
         phi.update(repeating: 0, count: featureCount)
         let scale = 1 / divisor
+        let bitsets = self.bitsets
         path.withUnsafeMutableBufferPointer { path in
             for tree in trees where tree.count > 1 {
                 tree.withUnsafeBufferPointer { nodes in
-                    Self.recurse(nodes: nodes, x: x, phi: phi, scale: scale, node: 0, depth: 0, parentPath: path.baseAddress!,
-                                 zeroFraction: 1, oneFraction: 1, feature: -1)
+                    Self.recurse(nodes: nodes, bitsets: bitsets, x: x, phi: phi, scale: scale, node: 0, depth: 0, parentPath: path.baseAddress!,
+                            zeroFraction: 1, oneFraction: 1, feature: -1)
                 }
             }
         }
@@ -156,7 +179,7 @@ public struct TreeExplainer: Sendable {
 
     /// Follows `node` with the path so far in `parentPath[0..<depth]`; its own copy of the path
     /// goes right after (each level of recursion has its slice of the scratch).
-    private static func recurse(nodes: UnsafeBufferPointer<Node>, x: UnsafePointer<Double>, phi: UnsafeMutablePointer<Double>,
+    private static func recurse(nodes: UnsafeBufferPointer<Node>, bitsets: [[UInt32]], x: UnsafePointer<Double>, phi: UnsafeMutablePointer<Double>,
                                 scale: Double, node: Int, depth parentDepth: Int, parentPath: UnsafeMutablePointer<PathElement>,
                                 zeroFraction: Double, oneFraction: Double, feature: Int) {
         var depth = parentDepth
@@ -175,26 +198,33 @@ public struct TreeExplainer: Sendable {
             }
             return
         }
-        let goesLeft = current.rule.sendsLeft(x[current.feature])
-        let hot = goesLeft ? current.left : current.right
-        let cold = goesLeft ? current.right : current.left
+        let feature = Int(current.feature)
+        let value = x[feature]
+        let goesLeft: Bool
+        switch current.kind {
+        case 0: goesLeft = value.isNaN ? current.defaultLeft : value < current.threshold
+        case 1: goesLeft = value.isNaN || abs(value) <= 1e-35 ? current.defaultLeft : value < current.threshold
+        default: goesLeft = TreeEnsembleKernel.inCategory(value, bitset: bitsets[Int(current.threshold)])
+        }
+        let hot = Int(goesLeft ? current.left : current.right)
+        let cold = Int(goesLeft ? current.right : current.left)
         let hotZeroFraction = nodes[hot].cover / current.cover
         let coldZeroFraction = nodes[cold].cover / current.cover
         var incomingZero = 1.0
         var incomingOne = 1.0
         // A feature already on the path: undo its earlier split and redo it here.
         var index = 0
-        while index <= depth, path[index].feature != current.feature { index += 1 }
+        while index <= depth, path[index].feature != feature { index += 1 }
         if index <= depth {
             incomingZero = path[index].zeroFraction
             incomingOne = path[index].oneFraction
             unwind(path, depth: depth, index: index)
             depth -= 1
         }
-        recurse(nodes: nodes, x: x, phi: phi, scale: scale, node: hot, depth: depth + 1, parentPath: path,
-                zeroFraction: hotZeroFraction * incomingZero, oneFraction: incomingOne, feature: current.feature)
-        recurse(nodes: nodes, x: x, phi: phi, scale: scale, node: cold, depth: depth + 1, parentPath: path,
-                zeroFraction: coldZeroFraction * incomingZero, oneFraction: 0, feature: current.feature)
+        recurse(nodes: nodes, bitsets: bitsets, x: x, phi: phi, scale: scale, node: hot, depth: depth + 1, parentPath: path,
+                zeroFraction: hotZeroFraction * incomingZero, oneFraction: incomingOne, feature: feature)
+        recurse(nodes: nodes, bitsets: bitsets, x: x, phi: phi, scale: scale, node: cold, depth: depth + 1, parentPath: path,
+                zeroFraction: coldZeroFraction * incomingZero, oneFraction: 0, feature: feature)
     }
 
     private static func extend(_ path: UnsafeMutablePointer<PathElement>, depth: Int, zeroFraction: Double, oneFraction: Double, feature: Int) {
