@@ -28,6 +28,9 @@ public struct TopicTail: Sendable {
         /// null), `key`, `value` (strings or null) and `headers` (`[{"name":…,"value":…}]`).
         /// Bytes that are not UTF-8 come as `key_base64` / `value_base64` instead.
         case json
+        /// Vigil's score and alert records as a person reads them (``AlertLine``): event time,
+        /// key, score, model version and reasons; other records as ``text``.
+        case alert
     }
 
     public var topic: String
@@ -41,6 +44,17 @@ public struct TopicTail: Sendable {
     public var maxRecords: Int? {
         didSet { precondition(maxRecords.map { $0 > 0 } ?? true, "max records must be positive") }
     }
+    /// Colour ``Format/alert`` lines by score (ANSI). Default false.
+    public var colour = false
+    /// Only Vigil score and alert records with a score at or above this. Default: every record.
+    public var minimumScore: Double?
+    /// Only records with this key (for alerts, the event id). Default: every record.
+    public var key: String?
+    /// Only records whose event time (a Vigil record's `event_time`, else the record's
+    /// timestamp) is at or after this, in ms. Records are read from the beginning and filtered
+    /// (offsets-for-times would skip them on Kafka, but some compatible brokers answer it
+    /// wrongly). Default: every record.
+    public var fromTime: Int64?
     /// How long to wait for the brokers to tell where each partition ends. Default 30 s.
     public var positionTimeout: Duration = .seconds(30)
 
@@ -70,7 +84,7 @@ public struct TopicTail: Sendable {
         try consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaOffset.beginning) }))
 
         var starts: [TopicPartition: Int64] = [:]
-        if !fromBeginning {
+        if !fromBeginning, fromTime == nil {
             guard let ends = try findEnds(of: partitions, consumer: consumer, logger: logger, shouldStop: shouldStop) else { return 0 }
             starts = ends
             try consumer.seek(ends)
@@ -82,6 +96,7 @@ public struct TopicTail: Sendable {
             let done = try consumer.withBatch(maxRecords: 500, timeout: .milliseconds(200)) { batch in
                 for error in batch.errors { logger.warning("\(error)") }
                 for message in batch.messages where message.offset >= starts[message.topicPartition, default: 0] {
+                    guard accepts(message.record) else { continue }
                     output(line(for: message.record))
                     printed += 1
                     if let maxRecords, printed >= maxRecords { return true }
@@ -132,11 +147,22 @@ public struct TopicTail: Sendable {
         return ends
     }
 
+    /// Whether the record passes the filters (``minimumScore``, ``key``, ``fromTime``).
+    public func accepts(_ record: ConsumerRecord) -> Bool {
+        if let key, record.key != Array(key.utf8) { return false }
+        guard minimumScore != nil || fromTime != nil else { return true }
+        let alert = AlertLine(record)
+        if let minimumScore, !(alert.map { $0.score >= minimumScore } ?? false) { return false }
+        if let fromTime, !((alert?.eventTime ?? record.timestamp).map { $0 >= fromTime } ?? false) { return false }
+        return true
+    }
+
     /// The record as one line in ``format``.
     public func line(for record: ConsumerRecord) -> String {
         switch format {
         case .text: Self.textLine(record)
         case .json: Self.jsonLine(record)
+        case .alert: AlertLine(record)?.text(colour: colour) ?? Self.textLine(record)
         }
     }
 

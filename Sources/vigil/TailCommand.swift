@@ -6,6 +6,7 @@ import Darwin
 #endif
 import Logging
 import Synchronization
+import VigilPipeline
 import VigilKafka
 import VigilRuntime
 
@@ -20,10 +21,18 @@ struct TailCommand: ParsableCommand {
             are printed; the end is taken from the brokers' fetch answers (the high watermark), \
             not from a "latest offset" request, which some Kafka-compatible brokers answer wrongly.
 
+            alert (the default on a terminal): Vigil's score and alert records as one readable \
+            line each: event time (UTC), key, score (red from 0.9, yellow from 0.5), model version \
+            and the alert's reasons with their contributions; other records as text.
+            json (the default when standard output is not a terminal): one object per line with \
+            topic, partition, offset, timestamp, key, value (the raw record), headers \
+            (key_base64/value_base64 for bytes that are not UTF-8).
             text: one line per record, `topic/partition@offset key value`, then ` | name=value …` \
             for headers; (null) for a null key or value, 0x… for bytes that are not UTF-8.
-            json: one object per line with topic, partition, offset, timestamp, key, value, \
-            headers (key_base64/value_base64 for bytes that are not UTF-8).
+
+            Filters: --min-score keeps score and alert records scoring at least that; --key keeps \
+            one key (an alert's key is its event id); --from TIME reads from the beginning and \
+            keeps records whose event time is at or after TIME.
 
             Exits 0 after --max records or on SIGINT/SIGTERM.
             """
@@ -44,14 +53,26 @@ struct TailCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Read only this partition.", valueName: "n"))
     var partition: Int32?
 
-    @Option(name: .long, help: ArgumentHelp("Output format: text or json.", valueName: "format"))
-    var format = "text"
+    @Option(name: .long, help: ArgumentHelp("Output format: alert, json or text (default: alert on a terminal, json otherwise).", valueName: "format"))
+    var format: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only score and alert records with at least this score.", valueName: "score"))
+    var minScore: Double?
+
+    @Option(name: .long, help: ArgumentHelp("Only records with this key.", valueName: "key"))
+    var key: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only records with an event time at or after this (YYYY-MM-DD[ HH:MM:SS] UTC, or epoch ms); reads from the beginning.", valueName: "time"))
+    var from: String?
 
     @Option(name: .long, help: ArgumentHelp("Exit after this many records.", valueName: "n"))
     var max: Int?
 
     func validate() throws {
-        guard TopicTail.Format(rawValue: format) != nil else { throw ValidationError("--format must be text or json, not \(format)") }
+        if let format, TopicTail.Format(rawValue: format) == nil { throw ValidationError("--format must be alert, json or text, not \(format)") }
+        if let from, fromTime(from) == nil {
+            throw ValidationError("--from '\(from)': expected YYYY-MM-DD[ HH:MM:SS] (UTC) or epoch milliseconds")
+        }
         if let max, max < 1 { throw ValidationError("--max must be at least 1") }
         if let partition, partition < 0 { throw ValidationError("--partition must be 0 or more") }
     }
@@ -65,7 +86,12 @@ struct TailCommand: ParsableCommand {
             var tail = TopicTail(topic: topic, kafka: kafka)
             tail.fromBeginning = fromBeginning
             tail.partition = partition
-            tail.format = TopicTail.Format(rawValue: format) ?? .text
+            let terminal = isatty(STDOUT_FILENO) == 1
+            tail.format = format.flatMap(TopicTail.Format.init(rawValue:)) ?? (terminal ? .alert : .json)
+            tail.colour = terminal
+            tail.minimumScore = minScore
+            tail.key = key
+            tail.fromTime = from.flatMap(fromTime)
             tail.maxRecords = max
 
             installStopSignals()
@@ -77,6 +103,11 @@ struct TailCommand: ParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+/// A --from value: `YYYY-MM-DD[ HH:MM:SS]` (UTC) or epoch milliseconds.
+private func fromTime(_ text: String) -> Int64? {
+    TimestampParser.parse(text, format: .datetime) ?? Int64(text)
 }
 
 /// Set by SIGINT/SIGTERM; the tail checks it between polls.

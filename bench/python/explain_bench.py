@@ -32,6 +32,7 @@ def cpu():
 
 
 def main():
+    print("uptime before:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     with tempfile.TemporaryDirectory() as folder:
         rows_path = os.path.join(folder, "rows.csv")
         result = subprocess.run([os.path.join(BENCH, ".build", "release", "ExplainBench"), "--rows-out", rows_path],
@@ -57,6 +58,7 @@ def main():
     print(f"| XGBoost pred_contribs, one event per call | {single * 1e6:.1f} |")
     print(f"| XGBoost pred_contribs, all {count} events in one call | {best_batch / count * 1e6:.1f} |")
     print(f"| Vigil scoring (no explanation), batches of 1024 | {float(vigil['vigil_score_us']):.3f} |")
+    print("\nuptime after:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 
 
 def _timed(function):

@@ -51,7 +51,7 @@ struct ExplainBench: ParsableCommand {
         }
         func cpuSeconds() -> Double {
             var usage = rusage()
-            getrusage(RUSAGE_SELF, &usage)
+            getrusage(RUSAGE_SELF.rawValue, &usage)
             return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
         }
         var contributions = [Double](repeating: 0, count: inputs.count + 1)
