@@ -6,7 +6,6 @@ import Darwin
 #endif
 import Logging
 import Synchronization
-import VigilPipeline
 import VigilKafka
 import VigilRuntime
 
@@ -70,9 +69,7 @@ struct TailCommand: ParsableCommand {
 
     func validate() throws {
         if let format, TopicTail.Format(rawValue: format) == nil { throw ValidationError("--format must be alert, json or text, not \(format)") }
-        if let from, fromTime(from) == nil {
-            throw ValidationError("--from '\(from)': expected YYYY-MM-DD[ HH:MM:SS] (UTC) or epoch milliseconds")
-        }
+        if let from { _ = try ReplayConsole.time(from, option: "--from") }
         if let max, max < 1 { throw ValidationError("--max must be at least 1") }
         if let partition, partition < 0 { throw ValidationError("--partition must be 0 or more") }
     }
@@ -91,7 +88,7 @@ struct TailCommand: ParsableCommand {
             tail.colour = terminal
             tail.minimumScore = minScore
             tail.key = key
-            tail.fromTime = from.flatMap(fromTime)
+            tail.fromTime = try from.map { try ReplayConsole.time($0, option: "--from") }
             tail.maxRecords = max
 
             installStopSignals()
@@ -103,11 +100,6 @@ struct TailCommand: ParsableCommand {
             throw ExitCode(1)
         }
     }
-}
-
-/// A --from value: `YYYY-MM-DD[ HH:MM:SS]` (UTC) or epoch milliseconds.
-private func fromTime(_ text: String) -> Int64? {
-    TimestampParser.parse(text, format: .datetime) ?? Int64(text)
 }
 
 /// Set by SIGINT/SIGTERM; the tail checks it between polls.
