@@ -45,9 +45,11 @@ final class RecordCollector {
 
     // MARK: Scores and alerts
 
-    /// A score record per live event (and an alert for each of `alertIndices`), with the
-    /// event's provenance as headers.
-    func emitScores(_ events: EventBatch, scores: [Double], alertIndices: Set<Int>, layout: RowLayout, message: (Int) -> ConsumedMessage) throws {
+    /// A score record per live event (and an alert for each of `alertIndices`, with
+    /// `reasons(index)`: the topology's `outputs.alerts.explain`), with the event's provenance
+    /// as headers.
+    func emitScores(_ events: EventBatch, scores: [Double], alertIndices: Set<Int>, layout: RowLayout,
+                    reasons: (Int) -> [ReasonCode] = { _ in [] }, message: (Int) -> ConsumedMessage) throws {
         let encoder = scoreEncoder ?? ScoreRecordEncoder(topology: topology, layout: layout)
         scoreEncoder = encoder
         var emitted = 0
@@ -72,7 +74,7 @@ final class RecordCollector {
                     return
                 }
                 guard alertIndices.contains(index) else { return }
-                encoder.encode(events, index, id: id, score: score, alert: true, late: late, into: &recordBuffer)
+                encoder.encode(events, index, id: id, score: score, alert: true, late: late, reasons: reasons(index), into: &recordBuffer)
                 do {
                     try recordBuffer.withUnsafeBytes { value in
                         try driver.send(topic: plan.alertsTopic, key: key, value: value, headers: headers, timestamp: events.times[index])

@@ -145,7 +145,8 @@ final class SegmentProcessor {
             let alerts = Set(pipeline.alerts(events, scores: scores))
             // Drift records of windows this batch closes go out in the same transaction as its scores.
             if let emissions = driftMonitor?.observe(events, scores: scores) { try collector.emitDrift(emissions) }
-            try collector.emitScores(events, scores: scores, alertIndices: alerts, layout: pipeline.layout, message: message)
+            try collector.emitScores(events, scores: scores, alertIndices: alerts, layout: pipeline.layout,
+                                     reasons: { [events] in pipeline.reasons(events, index: $0) }, message: message)
         } else {
             try forward(events, from: segmentIndex, transaction: &transaction, delivery: &delivery, ownership: ownership, message: message)
         }
