@@ -38,6 +38,7 @@ let package = Package(
         .library(name: "VigilModels", targets: ["VigilModels"]),
         .library(name: "VigilRuntime", targets: ["VigilRuntime"]),
         .library(name: "VigilDrift", targets: ["VigilDrift"]),
+        .library(name: "VigilAnomaly", targets: ["VigilAnomaly"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -53,6 +54,8 @@ let package = Package(
         ),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        // OpenBLAS's LAPACK symbols (it ships no header for them).
+        .systemLibrary(name: "CLAPACK", providers: [.apt(["libopenblas-dev"])]),
 
         // One module per concern.
         .target(
@@ -63,7 +66,9 @@ let package = Package(
         ),
         .target(name: "VigilCodec", dependencies: ["CLZ4"], swiftSettings: strict),
         .target(name: "VigilTopology", dependencies: ["Yams"], swiftSettings: strict),
-        .target(name: "VigilFeatures", dependencies: ["VigilCodec", "VigilTopology", "CVigilKernels"], swiftSettings: strict),
+        .target(name: "VigilFeatures", dependencies: ["VigilCodec", "VigilTopology", "VigilAnomaly", "CVigilKernels"], swiftSettings: strict),
+        // Streaming anomaly detectors whose per-key state the feature engine keeps.
+        .target(name: "VigilAnomaly", dependencies: ["VigilCodec", "VigilTopology", "CLAPACK"], swiftSettings: strict),
         // Small-GEMM microkernels for narrow dense layers (C for per-function target attributes),
         // and the cache prefetch hint the feature engine issues ahead of each event.
         .target(name: "CVigilKernels"),
