@@ -141,6 +141,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "VigilAnomalyTests",
+            dependencies: ["VigilAnomaly", "VigilFeatures", "VigilTopology"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "VigilDriftTests",
             dependencies: ["VigilDrift", "CLZ4", "VigilTopology", "VigilPipeline", "VigilReplay", "VigilModels", "VigilCodec", "VigilTestSupport"],
             resources: [.copy("Fixtures")],
