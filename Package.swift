@@ -39,6 +39,7 @@ let package = Package(
         .library(name: "VigilRuntime", targets: ["VigilRuntime"]),
         .library(name: "VigilDrift", targets: ["VigilDrift"]),
         .library(name: "VigilAnomaly", targets: ["VigilAnomaly"]),
+        .library(name: "VigilEvaluation", targets: ["VigilEvaluation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -67,6 +68,8 @@ let package = Package(
         .target(name: "VigilCodec", dependencies: ["CLZ4"], swiftSettings: strict),
         .target(name: "VigilTopology", dependencies: ["Yams"], swiftSettings: strict),
         .target(name: "VigilFeatures", dependencies: ["VigilCodec", "VigilTopology", "VigilAnomaly", "CVigilKernels"], swiftSettings: strict),
+        // Evaluation reports of replays (anomaly metrics, NAB, HTML).
+        .target(name: "VigilEvaluation", dependencies: ["VigilPipeline", "VigilTopology", "VigilFeatures"], swiftSettings: strict),
         // Streaming anomaly detectors whose per-key state the feature engine keeps.
         .target(name: "VigilAnomaly", dependencies: ["VigilCodec", "VigilTopology", "CLAPACK"], swiftSettings: strict),
         // Small-GEMM microkernels for narrow dense layers (C for per-function target attributes),
@@ -97,7 +100,7 @@ let package = Package(
             name: "vigil",
             dependencies: [
                 "VigilKafka", "VigilTopology", "VigilFeatures", "VigilPipeline", "VigilModels",
-                "VigilRuntime", "VigilDrift", "VigilCodec", "VigilReplay",
+                "VigilRuntime", "VigilDrift", "VigilCodec", "VigilReplay", "VigilEvaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -138,6 +141,11 @@ let package = Package(
             name: "VigilModelsTests",
             dependencies: ["VigilModels"],
             resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "VigilEvaluationTests",
+            dependencies: ["VigilEvaluation"],
             swiftSettings: strict
         ),
         .testTarget(

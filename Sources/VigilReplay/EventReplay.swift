@@ -3,7 +3,7 @@ import VigilCodec
 public import VigilDrift
 import VigilFeatures
 public import VigilModels
-import VigilPipeline
+public import VigilPipeline
 public import VigilTopology
 
 /// Replays events — a file (``FileSource``) or a topic (`TopicSource`, in VigilRuntime) —
@@ -39,8 +39,10 @@ public final class EventReplay {
     /// about ten times a second. With `drift` (a monitor and the path of a JSON-lines file),
     /// every drift record and alert of the events in [from, until) goes to that file, record
     /// then alerts per window, and the last window is flushed at the end of the input.
+    /// `observe` sees every replayed batch with its output, after its rows are written (reports).
     public func run(source: some ReplaySource, outputPath: String, from: Int64? = nil, until: Int64? = nil,
-                    drift: DriftOutput? = nil, progress: ((ReplayProgress) -> Void)? = nil) throws -> ReplaySummary {
+                    drift: DriftOutput? = nil, progress: ((ReplayProgress) -> Void)? = nil,
+                    observe: ((EventBatch, BatchOutput) -> Void)? = nil) throws -> ReplaySummary {
         let sink = try EncodedFile.createForWriting(outputPath)
         var monitor = drift?.monitor
         let driftSink = try drift.map { try EncodedFile.createForWriting($0.path) }
@@ -90,6 +92,7 @@ public final class EventReplay {
             try sink.write(text)
             text.removeAll(keepingCapacity: true)
             if monitor != nil { try writeDrift(monitor!.observe(batch, scores: output.scores, from: from)) }
+            observe?(batch, output)
         }
         if monitor != nil { try writeDrift(monitor!.flush()) }
         try sink.close()

@@ -59,6 +59,11 @@ struct ReplayCommand: ParsableCommand {
     @Flag(help: "Write features only, even when the topology names a model.")
     var noScore = false
 
+    @Option(help: ArgumentHelp("Evaluate the replay of a labelled stream and write the report into this folder.", valueName: "dir"))
+    var report: String?
+
+    @OptionGroup var anomalyReport: AnomalyReportOptions
+
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if (input == nil) == (topic == nil) { throw ValidationError("give one of --input FILE and --topic NAME") }
@@ -103,9 +108,18 @@ struct ReplayCommand: ParsableCommand {
         // The same loading and input check as `vigil run`: a model that does not load is an error.
         let kernel = noScore ? nil : try ReplayConsole.loadKernel(for: loaded)
         let source = try makeSource()
+        let anomaly = try report.flatMap { _ in anomalyReport.applies(to: loaded) ? try anomalyReport.makeReport(for: loaded) : nil }
+        if report != nil, anomaly == nil {
+            printError("error: --report: the topology '\(loaded.name)' has no anomaly detector; give --anomaly-label to evaluate its score as an anomaly score")
+            throw ExitCode(1)
+        }
         let summary = try ReplayConsole.withProgress { progress in
             try EventReplay(topology: loaded, kernel: kernel, batchSize: batchSize)
-                .run(source: source, outputPath: output, from: fromTime, until: untilTime, drift: drift, progress: progress)
+                .run(source: source, outputPath: output, from: fromTime, until: untilTime, drift: drift, progress: progress,
+                     observe: anomaly.map { report in { batch, output in report.add(batch, scores: output.scores) } })
+        }
+        if let report, let anomaly {
+            printError(AnomalyReportOptions.describe(try anomaly.write(to: report), directory: report))
         }
         let inputName = topic ?? input ?? ""
         ReplayConsole.reportRows(of: summary, input: inputName)
