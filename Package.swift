@@ -150,7 +150,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilAnomalyTests",
-            dependencies: ["VigilAnomaly", "VigilFeatures", "VigilTopology"],
+            dependencies: ["VigilAnomaly", "VigilFeatures", "VigilTopology", "VigilReplay", "VigilTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

@@ -5,7 +5,10 @@ public import VigilTopology
 /// A univariate detector in two layers, per key, online:
 ///
 /// 1. the raw score: how far in the tail of a Gaussian fitted to the previous `window` values
-///    the value lies, 1 − P(|X − μ| ≥ |x − μ|)/2 ∈ [0.5, 1) (NAB's "windowed Gaussian");
+///    the value lies, as the surprise of its two-sided tail probability p = P(|X − μ| ≥ |x − μ|):
+///    min(1, −log₁₀ p / 10), 0 at the mean and 1 from p = 10⁻¹⁰ on. (1 − p/2, NAB's "windowed
+///    Gaussian" score, is uniform on [0.5, 1) for any steady series and saturates near 1 on a
+///    trending one, which leaves the likelihood layer nothing to tell apart.)
 /// 2. NAB's anomaly likelihood (Ahmad et al. 2017, the layer behind the top of the NAB
 ///    scoreboard): the mean of the last `shortWindow` raw scores against a normal
 ///    distribution of such means over the last `historicWindow` events, re-estimated every
@@ -66,16 +69,17 @@ public struct GaussianTailDetector: StreamingDetector {
         outputs[2] = likelihood
     }
 
-    /// 1 − the Gaussian upper tail of |x − μ|/σ over the window before the value.
+    /// The surprise of the value's two-sided Gaussian tail over the window before it.
     private func rawScore(_ value: Double, _ state: State) -> Double {
         let count = Double(state.window.count)
-        guard count >= 2 else { return 0.5 }
+        guard count >= 2 else { return 0 }
         let shiftedMean = state.sum / count
         let mean = state.shift + shiftedMean
         let variance = max(0, state.sumSquares / count - shiftedMean * shiftedMean)
         let deviation = variance.squareRoot()
-        guard deviation > 0 else { return value == mean ? 0.5 : 1 }
-        return 1 - Distributions.normalUpperTail(abs(value - mean) / deviation)
+        guard deviation > 0 else { return value == mean ? 0 : 1 }
+        let tail = 2 * Distributions.normalUpperTail(abs(value - mean) / deviation)
+        return min(1, -log10(max(tail, 1e-300)) / 10)
     }
 
     private func addToWindow(_ value: Double, _ state: inout State) {
