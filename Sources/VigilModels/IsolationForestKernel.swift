@@ -19,15 +19,21 @@ import VigilCodec
 /// (c(2) = 1, c(1) = 0), ψ = `max_samples`. Higher is more anomalous; about 0.5 is normal.
 public struct IsolationForestKernel: ScoringKernel, Sendable {
     public let inputNames: [String]
-    /// All trees' nodes end to end; `roots[t]` is tree t's first node.
-    private let feature: [Int32]
-    private let threshold: [Double]
-    private let left: [Int32]
-    private let right: [Int32]
-    /// At leaves: depth + c(samples).
-    private let pathLength: [Double]
+    /// All trees' nodes end to end, in one array for locality; `roots[t]` is tree t's first node.
+    private let nodes: [Node]
     private let roots: [Int]
     private let normaliser: Double
+    /// A row's values rounded to float32, as scikit-learn compares them (reused per row).
+    private var rounded: [Double]
+
+    /// A branch (`feature` ≥ 0: go to `left` when the value is at most `value`, else `right`),
+    /// or a leaf (`feature` −1, `value` its depth + c(samples)).
+    struct Node {
+        var value: Double
+        var feature: Int32
+        var left: Int32
+        var right: Int32
+    }
 
     /// Reads Vigil's Isolation Forest JSON.
     init(json bytes: [UInt8]) throws(ModelFormatError) {
@@ -38,7 +44,7 @@ public struct IsolationForestKernel: ScoringKernel, Sendable {
         guard !inputs.isEmpty else { throw ModelFormatError("'inputs' is empty") }
         let maxSamples = try root.requireNumber("max_samples", at: "")
         guard maxSamples >= 1 else { throw ModelFormatError("'max_samples' must be at least 1") }
-        var feature: [Int32] = [], threshold: [Double] = [], left: [Int32] = [], right: [Int32] = [], pathLength: [Double] = [], roots: [Int] = []
+        var nodes: [Node] = [], roots: [Int] = []
         let trees = try root.requireArray("trees", at: "")
         guard !trees.isEmpty else { throw ModelFormatError("'trees' is empty") }
         for (number, tree) in trees.enumerated() {
@@ -54,7 +60,7 @@ public struct IsolationForestKernel: ScoringKernel, Sendable {
             guard count > 0, columns.allSatisfy({ $0.count == count }) else {
                 throw ModelFormatError("\(at): feature, threshold, left, right, depth and samples must have one value per node")
             }
-            let base = feature.count
+            let base = nodes.count
             roots.append(base)
             for node in 0..<count {
                 let isLeaf = lefts[node] < 0
@@ -68,20 +74,15 @@ public struct IsolationForestKernel: ScoringKernel, Sendable {
                         throw ModelFormatError("\(at): node \(node) has child \(child), not a later node of the tree")
                     }
                 }
-                feature.append(isLeaf ? -1 : Int32(features[node]))
-                threshold.append(thresholds[node])
-                left.append(isLeaf ? -1 : Int32(base) + Int32(lefts[node]))
-                right.append(isLeaf ? -1 : Int32(base) + Int32(rights[node]))
-                pathLength.append(isLeaf ? depths[node] + Self.averagePathLength(samples[node]) : 0)
+                nodes.append(isLeaf
+                    ? Node(value: depths[node] + Self.averagePathLength(samples[node]), feature: -1, left: -1, right: -1)
+                    : Node(value: thresholds[node], feature: Int32(features[node]), left: Int32(base) + Int32(lefts[node]), right: Int32(base) + Int32(rights[node])))
             }
         }
         inputNames = inputs
-        self.feature = feature
-        self.threshold = threshold
-        self.left = left
-        self.right = right
-        self.pathLength = pathLength
+        self.nodes = nodes
         self.roots = roots
+        rounded = Array(repeating: 0, count: inputs.count)
         normaliser = Double(trees.count) * Self.averagePathLength(maxSamples)
     }
 
@@ -95,18 +96,25 @@ public struct IsolationForestKernel: ScoringKernel, Sendable {
 
     public mutating func score(rows: UnsafeBufferPointer<Double>, rowCount: Int, into scores: UnsafeMutableBufferPointer<Double>) {
         let width = inputNames.count
-        for row in 0..<rowCount {
-            let base = row * width
-            var depths = 0.0
-            for start in roots {
-                var node = start
-                while left[node] >= 0 {
-                    let value = Double(Float(rows[base + Int(feature[node])]))
-                    node = Int(value <= threshold[node] ? left[node] : right[node])
+        let normaliser = self.normaliser
+        nodes.withUnsafeBufferPointer { nodes in
+            roots.withUnsafeBufferPointer { roots in
+                rounded.withUnsafeMutableBufferPointer { rounded in
+                    for row in 0..<rowCount {
+                        let base = row * width
+                        for column in 0..<width { rounded[column] = Double(Float(rows[base + column])) }
+                        var depths = 0.0
+                        for start in roots {
+                            var node = nodes[start]
+                            while node.feature >= 0 {
+                                node = nodes[Int(rounded[Int(node.feature)] <= node.value ? node.left : node.right)]
+                            }
+                            depths += node.value
+                        }
+                        scores[row] = normaliser > 0 ? exp2(-depths / normaliser) : 1
+                    }
                 }
-                depths += pathLength[node]
             }
-            scores[row] = normaliser > 0 ? exp2(-depths / normaliser) : 1
         }
     }
 }
