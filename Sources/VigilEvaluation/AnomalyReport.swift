@@ -100,14 +100,21 @@ public final class AnomalyReport {
                 if start <= last { windows.append(start...last) }
             }
         } else {
-            var start: Int?
-            for (row, label) in series.labels.enumerated() {
-                if label, start == nil { start = row }
-                if !label, let first = start { windows.append(first...(row - 1)); start = nil }
-            }
-            if let first = start { windows.append(first...(series.labels.count - 1)) }
+            windows = Self.runs(of: series.labels)
         }
         return windows
+    }
+
+    /// The runs of true rows.
+    static func runs(of labels: [Bool]) -> [ClosedRange<Int>] {
+        var runs: [ClosedRange<Int>] = []
+        var start: Int?
+        for (row, label) in labels.enumerated() {
+            if label, start == nil { start = row }
+            if !label, let first = start { runs.append(first...(row - 1)); start = nil }
+        }
+        if let first = start { runs.append(first...(labels.count - 1)) }
+        return runs
     }
 
     /// What the report says.

@@ -30,6 +30,7 @@ struct AnomalyReportPage {
         }
         page += """
         </table><p class="legend"><span><i class="sw" style="background:#f6c6c6"></i>labelled anomaly</span>
+        \(report.changepointField == nil ? "" : "<span><i class=\"sw\" style=\"background:#4e9a06\"></i>NAB window</span>")
         <span><i class="sw" style="background:#3465a4"></i>\(escape(valueName))</span><span><i class="sw" style="background:#e07b00"></i>score</span>
         <span><i class="sw" style="background:#a40000"></i>alarm</span></p>
         """
@@ -48,9 +49,16 @@ struct AnomalyReportPage {
         let low = values.min() ?? 0, high = max(values.max() ?? 1, low + 1e-12)
         var svg = "<h2>\(escape(series.key.isEmpty ? "(one series)" : series.key))</h2>"
         svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" style=\"border:1px solid #ddd\">"
-        for window in report.windows(of: series) {
-            let left = x(window.lowerBound), right = max(x(window.upperBound), left + 1)
+        for run in AnomalyReport.runs(of: series.labels) {
+            let left = x(run.lowerBound), right = max(x(run.upperBound), left + 1)
             svg += "<rect x=\"\(format(left))\" y=\"0\" width=\"\(format(right - left))\" height=\"\(Int(height))\" fill=\"#f6c6c6\"/>"
+        }
+        // NAB's windows, when they are not the labelled runs themselves: a band along the top.
+        if report.changepointField != nil {
+            for window in report.windows(of: series) {
+                let left = x(window.lowerBound), right = max(x(window.upperBound), left + 1)
+                svg += "<rect x=\"\(format(left))\" y=\"0\" width=\"\(format(right - left))\" height=\"8\" fill=\"#4e9a06\"/>"
+            }
         }
         var valuePath = "", scorePath = ""
         for row in stride(from: 0, to: count, by: step) {
