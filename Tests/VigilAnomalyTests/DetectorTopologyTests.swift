@@ -28,7 +28,7 @@ struct DetectorTopologyTests {
     @Test func shippedAnomalyTopologiesLoad() throws {
         let sensor = try TopologyLoader.load(path: RepositoryFiles.sensorAnomalyTopology)
         guard case let .pcaBaseline(settings)? = sensor.stages.first?.detectors.first?.kind else { Issue.record("not a pca_baseline"); return }
-        #expect(settings.baselineEvents == 400 && settings.confidence == 0.9999 && settings.average == 15 && settings.smoothing == 0.3)
+        #expect(settings.baselineEvents == 400 && settings.confidence == 0.9999 && settings.average == 5 && settings.smoothing == 0.3)
         #expect(sensor.model?.scoreFeature == "ANOMALY" && sensor.resolvedModelPath == nil)
         #expect(sensor.featureNames == ["ANOMALY", "ANOMALY_T2", "ANOMALY_Q"])
         let metric = try TopologyLoader.load(path: RepositoryFiles.metricAnomalyTopology)

@@ -37,7 +37,7 @@ struct MetricTopologyTests {
     @Test func aTimestampValueFileGetsAScorePerRow() throws {
         let rows = Self.series(rows: 1500, shift: 1200)
         let table = try Self.replay("timestamp,value\n" + rows.map { "\($0.0),\($0.1)" }.joined(separator: "\n") + "\n")
-        #expect(table[0] == ["timestamp", "ANOMALY", "ANOMALY_RAW", "ANOMALY_LIKELIHOOD", "score"])
+        #expect(table[0] == ["timestamp", "series", "ANOMALY", "ANOMALY_RAW", "ANOMALY_LIKELIHOOD", "score"])
         #expect(table.count == 1 + rows.count)
         #expect(zip(table.dropFirst(), rows).allSatisfy { $0[0] == $1.0 }, "each row carries its timestamp, in order")
         let scores = table.dropFirst().map { Double($0.last!)! }
@@ -58,6 +58,7 @@ struct MetricTopologyTests {
         #expect(table.count == 1001)
         // Series a alone, through the same topology without the column, scores the same.
         let alone = try Self.replay("timestamp,value\n" + a.map { "\($0.0),\($0.1)" }.joined(separator: "\n") + "\n")
+        #expect(stride(from: 1, to: 1001, by: 2).allSatisfy { table[$0][1] == "a" && table[$0 + 1][1] == "b" }, "each row names its series")
         let fromBoth = stride(from: 1, to: 1001, by: 2).map { table[$0].last! }
         #expect(fromBoth == alone.dropFirst().map { $0.last! })
     }
