@@ -152,7 +152,8 @@ let package = Package(
             name: "VigilAnomalyTests",
             dependencies: ["VigilAnomaly", "VigilFeatures", "VigilTopology", "VigilReplay", "VigilTestSupport"],
             resources: [.copy("Fixtures")],
-            swiftSettings: strict
+            swiftSettings: strict + rdkafkaSwiftSettings,
+            linkerSettings: rdkafkaLinkerSettings
         ),
         .testTarget(
             name: "VigilDriftTests",

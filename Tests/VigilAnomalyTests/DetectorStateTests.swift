@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilFeatures
+import VigilTestSupport
 import VigilTopology
 @testable import VigilAnomaly
 
@@ -36,7 +37,7 @@ struct DetectorStateTests {
 
     /// A stream of correlated readings for two keys, with a shift in key 1 from event 300.
     static func events(count: Int) -> [(key: StateKey, time: Int64, inputs: [Double])] {
-        var generator = SplitMix(seed: 5)
+        var generator = SeededRandom(seed: 5)
         return (0..<count).map { index in
             let key: StateKey = .int(Int64(index % 2))
             let base = generator.normal()
@@ -117,19 +118,4 @@ struct DetectorStateTests {
         let eigen = try SymmetricEigen(symmetric: [2, 1, 0, 1, 2, 0, 0, 0, 5], n: 3)
         #expect(zip(eigen.values, [5, 3, 1]).allSatisfy { abs($0 - $1) < 1e-12 })
     }
-}
-
-/// A small seeded generator for test streams.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func normal() -> Double { (-2 * log(max(uniform(), 1e-300))).squareRoot() * cos(2 * .pi * uniform()) }
 }

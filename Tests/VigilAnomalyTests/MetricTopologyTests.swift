@@ -10,7 +10,7 @@ import VigilTopology
 struct MetricTopologyTests {
     /// A slow cycle with noise, one value a minute, and a level shift of +40 for 30 rows from row `shift`.
     static func series(rows: Int, shift: Int, phase: Double = 0) -> [(String, Double)] {
-        var generator = SplitMix(seed: 3)
+        var generator = SeededRandom(seed: 3)
         let start = Date(timeIntervalSince1970: 1_600_000_000)
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
