@@ -172,6 +172,8 @@ public final class AnomalyReport {
         let summary = self.summary()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // A stream without labelled rows (or without alarms) has undefined rates.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         try encoder.encode(summary).write(to: URL(fileURLWithPath: directory + "/anomaly-report.json"))
         let html = AnomalyReportPage(report: self, summary: summary, valueName: valueName).html()
         try Data(html.utf8).write(to: URL(fileURLWithPath: directory + "/anomaly-report.html"))
