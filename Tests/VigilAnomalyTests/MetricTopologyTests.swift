@@ -22,11 +22,11 @@ struct MetricTopologyTests {
         }
     }
 
-    static func replay(_ csv: String) throws -> [[String]] {
+    static func replay(_ csv: String, name: String = "metric.csv") throws -> [[String]] {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-metric-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let input = folder.appendingPathComponent("metric.csv").path, output = folder.appendingPathComponent("scores.csv").path
+        let input = folder.appendingPathComponent(name).path, output = folder.appendingPathComponent("scores.csv").path
         try csv.write(toFile: input, atomically: true, encoding: .utf8)
         let topology = try TopologyLoader.load(path: RepositoryFiles.metricAnomalyTopology)
         let summary = try EventReplay(topology: topology).run(inputPath: input, outputPath: output)
@@ -61,5 +61,12 @@ struct MetricTopologyTests {
         #expect(stride(from: 1, to: 1001, by: 2).allSatisfy { table[$0][1] == "a" && table[$0 + 1][1] == "b" }, "each row names its series")
         let fromBoth = stride(from: 1, to: 1001, by: 2).map { table[$0].last! }
         #expect(fromBoth == alone.dropFirst().map { $0.last! })
+    }
+
+    @Test func jsonLinesScoreAsCSVRows() throws {
+        let rows = Self.series(rows: 600, shift: 500)
+        let csv = try Self.replay("timestamp,value\n" + rows.map { "\($0.0),\($0.1)" }.joined(separator: "\n") + "\n")
+        let json = try Self.replay(rows.map { #"{"timestamp": "\#($0.0)", "value": \#($0.1)}"# }.joined(separator: "\n") + "\n", name: "metric.jsonl")
+        #expect(json.count == 601 && json.dropFirst().map { $0.last! } == csv.dropFirst().map { $0.last! })
     }
 }
