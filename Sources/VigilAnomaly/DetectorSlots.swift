@@ -15,6 +15,9 @@ public protocol DetectorSlots: AnyObject {
     func release(slot: Int)
     /// Scores and learns one event of the key in `slot`.
     func process(slot: Int, time: Int64, inputs: UnsafePointer<Double>, outputs: UnsafeMutablePointer<Double>)
+    /// Scores one event as ``process(slot:time:inputs:outputs:)`` would, leaving the state as
+    /// it was (an event too late to place, scored but not learnt from).
+    func score(slot: Int, time: Int64, inputs: UnsafePointer<Double>, outputs: UnsafeMutablePointer<Double>)
     /// Appends the state of `slot`.
     func encode(slot: Int, into writer: inout ByteWriter)
     /// Replaces the state of `slot` with one read from `reader`.
@@ -48,6 +51,12 @@ public final class DetectorBank<Detector: StreamingDetector>: DetectorSlots {
     public func process(slot: Int, time: Int64, inputs: UnsafePointer<Double>, outputs: UnsafeMutablePointer<Double>) {
         if slot >= states.count || states[slot] == nil { reset(slot: slot) }
         detector.process(&states[slot]!, time: time, inputs: inputs, outputs: outputs)
+    }
+
+    public func score(slot: Int, time: Int64, inputs: UnsafePointer<Double>, outputs: UnsafeMutablePointer<Double>) {
+        // A copy learns and is thrown away: rare events, so the copy's allocations do not matter.
+        var copy = slot < states.count ? states[slot] ?? detector.makeState() : detector.makeState()
+        detector.process(&copy, time: time, inputs: inputs, outputs: outputs)
     }
 
     public func encode(slot: Int, into writer: inout ByteWriter) {

@@ -782,13 +782,18 @@ public final class FeatureEngine {
     }
 
     /// Scores and teaches the event to each detector of the key's slot.
-    private func runDetectors(slot: Int, time: Int64, inputs: UnsafeBufferPointer<Double>, features: UnsafeMutableBufferPointer<Double>) {
+    private func runDetectors(slot: Int, time: Int64, inputs: UnsafeBufferPointer<Double>, features: UnsafeMutableBufferPointer<Double>,
+                              learning: Bool = true) {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: max(1, plan.inputNames.count)) { gathered in
             for (index, detector) in detectors.enumerated() {
                 let columns = detectorColumns[index]
                 for (position, column) in columns.enumerated() { gathered[position] = inputs[column] }
-                detector.process(slot: slot, time: time, inputs: UnsafePointer(gathered.baseAddress!),
-                                 outputs: features.baseAddress! + detectorOutputStarts[index])
+                let input = UnsafePointer(gathered.baseAddress!), output = features.baseAddress! + detectorOutputStarts[index]
+                if learning {
+                    detector.process(slot: slot, time: time, inputs: input, outputs: output)
+                } else {
+                    detector.score(slot: slot, time: time, inputs: input, outputs: output)
+                }
             }
         }
     }
@@ -828,6 +833,8 @@ public final class FeatureEngine {
                 features[index] = scratch.value(output.aggregation, current: current)
             }
         }
+        // Detectors score it against what they have learnt, and learn nothing from it.
+        if !detectors.isEmpty { runDetectors(slot: slot, time: time, inputs: inputs, features: features, learning: false) }
     }
 
     /// Recomputes every window's cursors and aggregates from the buffer for reference time `reference`.

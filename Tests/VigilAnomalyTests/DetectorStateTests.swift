@@ -101,6 +101,23 @@ struct DetectorStateTests {
         #expect(Self.same(again, Array(reference[320...])))
     }
 
+    /// An event too late to place is scored (the default late-event policy) against what the
+    /// detectors learnt, and teaches them nothing: the stream after it scores as without it.
+    @Test func anUnplacedLateEventIsScoredButNotLearnt() {
+        let events = Self.events(count: 400)
+        let reference = Self.run(FeatureEngine(stage: Self.stage()), events[...])
+        let engine = FeatureEngine(stage: Self.stage())
+        let before = Self.run(engine, events[..<300])
+        var late = [Double](repeating: .nan, count: engine.featureNames.count)
+        let outcome = [0.1, 0.2, 5.0].withUnsafeBufferPointer { inputs in
+            late.withUnsafeMutableBufferPointer { engine.process(key: .int(0), time: 100_000, inputs: inputs, into: $0) }
+        }
+        #expect(outcome.beyondLateness != nil && outcome.isAccepted)
+        #expect([late[1], late[4], late[7]].allSatisfy { (0...1).contains($0) } && late[2].isFinite, "scored against what was learnt: \(late)")
+        let after = Self.run(engine, events[300...])
+        #expect(Self.same(before + after, reference))
+    }
+
     @Test func aSnapshotOfOtherSettingsIsRefused() throws {
         let engine = FeatureEngine(stage: Self.stage())
         _ = Self.run(engine, Self.events(count: 10)[...])
