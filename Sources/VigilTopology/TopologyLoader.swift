@@ -488,13 +488,7 @@ final class TopologyParser {
                 let mark = featureMarks[stageIndex][position]
                 if known[feature.name] != nil || produced.contains(feature.name) { report(mark, "duplicate name '\(feature.name)': already a field or feature") }
                 if let field = feature.field {
-                    if produced.contains(field) {
-                        report(mark, "feature '\(feature.name)' reads '\(field)', a feature of the same stage; only earlier stages' features can be inputs")
-                    } else if known[field] == nil {
-                        report(mark, "feature '\(feature.name)' reads '\(field)', which is not a declared field, a derived feature or an earlier stage's feature")
-                    } else if known[field] == false {
-                        report(mark, "feature '\(feature.name)' reads '\(field)', which is a string field; features need numbers")
-                    }
+                    checkInput(field, of: "feature '\(feature.name)'", needs: "features need numbers", known: known, produced: produced, at: mark)
                 }
                 if let window = feature.window { longestReach = max(longestReach, window.lookback) }
                 produced.append(feature.name)
@@ -505,13 +499,7 @@ final class TopologyParser {
                     report(mark, "duplicate name '\(output)': already a field or feature")
                 }
                 for field in detector.fields {
-                    if produced.contains(field) {
-                        report(mark, "detector '\(detector.name)' reads '\(field)', a column of the same stage; only earlier stages' features can be inputs")
-                    } else if known[field] == nil {
-                        report(mark, "detector '\(detector.name)' reads '\(field)', which is not a declared field, a derived feature or an earlier stage's feature")
-                    } else if known[field] == false {
-                        report(mark, "detector '\(detector.name)' reads '\(field)', which is a string field; detectors need numbers")
-                    }
+                    checkInput(field, of: "detector '\(detector.name)'", needs: "detectors need numbers", known: known, produced: produced, at: mark)
                 }
                 if case let .halfSpaceTrees(settings) = detector.kind {
                     for name in settings.limits.keys where !detector.fields.contains(name) {
@@ -552,6 +540,18 @@ final class TopologyParser {
                     report(nameMarks["rule"], "alert rule uses '\(condition.subject)', which is not 'score' or a numeric field or feature")
                 }
             }
+        }
+    }
+
+    /// Reports an input of a stage's feature or detector that is not a numeric field, derived
+    /// feature or earlier stage's feature (`known`: name → numeric; `produced`: the stage's own).
+    private func checkInput(_ field: String, of what: String, needs: String, known: [String: Bool], produced: [String], at mark: Mark?) {
+        if produced.contains(field) {
+            report(mark, "\(what) reads '\(field)', a column of the same stage; only earlier stages' features can be inputs")
+        } else if known[field] == nil {
+            report(mark, "\(what) reads '\(field)', which is not a declared field, a derived feature or an earlier stage's feature")
+        } else if known[field] == false {
+            report(mark, "\(what) reads '\(field)', which is a string field; \(needs)")
         }
     }
 
