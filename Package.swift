@@ -38,6 +38,7 @@ let package = Package(
         .library(name: "VigilModels", targets: ["VigilModels"]),
         .library(name: "VigilRuntime", targets: ["VigilRuntime"]),
         .library(name: "VigilDrift", targets: ["VigilDrift"]),
+        .library(name: "VigilAnomaly", targets: ["VigilAnomaly"]),
         .library(name: "VigilEvaluation", targets: ["VigilEvaluation"]),
     ],
     dependencies: [
@@ -54,6 +55,8 @@ let package = Package(
         ),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        // OpenBLAS's LAPACK symbols (it ships no header for them).
+        .systemLibrary(name: "CLAPACK", providers: [.apt(["libopenblas-dev"])]),
 
         // One module per concern.
         .target(
@@ -64,7 +67,9 @@ let package = Package(
         ),
         .target(name: "VigilCodec", dependencies: ["CLZ4"], swiftSettings: strict),
         .target(name: "VigilTopology", dependencies: ["Yams"], swiftSettings: strict),
-        .target(name: "VigilFeatures", dependencies: ["VigilCodec", "VigilTopology", "CVigilKernels"], swiftSettings: strict),
+        .target(name: "VigilFeatures", dependencies: ["VigilCodec", "VigilTopology", "VigilAnomaly", "CVigilKernels"], swiftSettings: strict),
+        // Streaming anomaly detectors whose per-key state the feature engine keeps.
+        .target(name: "VigilAnomaly", dependencies: ["VigilCodec", "VigilTopology", "CLAPACK"], swiftSettings: strict),
         // Small-GEMM microkernels for narrow dense layers (C for per-function target attributes),
         // and the cache prefetch hint the feature engine issues ahead of each event.
         .target(name: "CVigilKernels"),
@@ -80,8 +85,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "VigilDrift", dependencies: [], swiftSettings: strict),
-        // Judging a replay against labels: metrics, the champion-versus-challenger bootstrap, reports.
-        .target(name: "VigilEvaluation", dependencies: ["VigilPipeline", "VigilTopology", "VigilDrift"], swiftSettings: strict),
+        // Judging a replay against labels: metrics, the champion-versus-challenger bootstrap, and
+        // the reports (fraud: AUC, AP, card precision; anomaly: F1/FAR/MAR, NAB).
+        .target(name: "VigilEvaluation", dependencies: ["VigilPipeline", "VigilTopology", "VigilFeatures", "VigilDrift"], swiftSettings: strict),
         .target(
             name: "VigilRuntime",
             dependencies: [
@@ -141,6 +147,13 @@ let package = Package(
         .testTarget(
             name: "VigilEvaluationTests",
             dependencies: ["VigilEvaluation", "VigilPipeline", "VigilReplay", "VigilTopology", "VigilModels", "VigilDrift", "VigilTestSupport"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict + rdkafkaSwiftSettings,
+            linkerSettings: rdkafkaLinkerSettings
+        ),
+        .testTarget(
+            name: "VigilAnomalyTests",
+            dependencies: ["VigilAnomaly", "VigilFeatures", "VigilTopology", "VigilReplay", "VigilTestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict + rdkafkaSwiftSettings,
             linkerSettings: rdkafkaLinkerSettings

@@ -40,6 +40,7 @@ extension FeatureEngine {
         state.maxTime = .min
         for output in plan.outputs where output.ewmaOffset >= 0 { state.setInt(output.ewmaOffset + 8, .min) }
         if plan.distinctCount > 0 { distinctTables[slot] = Array(repeating: [:], count: plan.distinctCount) }
+        for detector in detectors { detector.reset(slot: slot) }
         keys[slot] = key
         setSlot(Int32(slot), for: key)
         links[slot] = RecencyLink(previous: -1, next: lruHead)
@@ -64,6 +65,7 @@ extension FeatureEngine {
         if let key = keys[slot] { setSlot(nil, for: key) }
         keys[slot] = nil
         if plan.distinctCount > 0 { distinctTables[slot] = [] }
+        for detector in detectors { detector.release(slot: slot) }
         freeSlots.append(Int32(slot))
         slotReleases &+= 1
     }

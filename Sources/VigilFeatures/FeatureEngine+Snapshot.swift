@@ -89,6 +89,8 @@ extension FeatureEngine {
         writer.overwrite(0, at: headerStart + StagePlan.lruOffset)
         writer.overwrite(0, at: headerStart + StagePlan.epochOffset)
         writer.writeVarint(UInt64(count))
+        // The detectors' states come after the windows' (nothing is written without detectors).
+        defer { for detector in detectors { detector.encode(slot: slot, into: &writer) } }
         guard let block = state.ringBlock else { return }
         let ring = RingBlock(raw: block, capacity: state.capacity, columns: plan.inputNames.count)
         let mask = ring.capacity - 1
@@ -308,6 +310,7 @@ extension FeatureEngine {
                         try readSequence(into: ring.deque(deque), from: state.int(offset), to: state.int(offset + 8))
                     }
                 }
+                for detector in detectors { try detector.decode(slot: slot, from: &reader) }
                 guard reader.isAtEnd else { throw CodecError.binary(detail: "trailing bytes after a state snapshot") }
             } catch {
                 releaseSlot(slot)
@@ -322,9 +325,17 @@ extension FeatureEngine {
                     sequence += 1
                 }
             }
-        } else if !reader.isAtEnd {
-            releaseSlot(slot)
-            throw CodecError.binary(detail: "trailing bytes after a state snapshot")
+        } else {
+            do {
+                for detector in detectors { try detector.decode(slot: slot, from: &reader) }
+            } catch {
+                releaseSlot(slot)
+                throw error
+            }
+            if !reader.isAtEnd {
+                releaseSlot(slot)
+                throw CodecError.binary(detail: "trailing bytes after a state snapshot")
+            }
         }
         return key
     }

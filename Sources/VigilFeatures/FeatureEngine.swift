@@ -1,3 +1,4 @@
+import VigilAnomaly
 import VigilCodec
 import CVigilKernels
 import Foundation
@@ -48,6 +49,12 @@ public final class FeatureEngine {
     public var inputNames: [String] { plan.inputNames }
     /// The features it writes, in stage order.
     public let featureNames: [String]
+    /// The stage's anomaly detectors, their input columns (into the engine's inputs), where
+    /// each writes its outputs (after the features) and how many columns the stage writes.
+    let detectors: [any DetectorSlots]
+    let detectorColumns: [[Int]]
+    let detectorOutputStarts: [Int]
+    let outputCount: Int
     /// Counters since creation.
     @exclusivity(unchecked) public internal(set) var statistics = EngineStatistics()
 
@@ -98,10 +105,21 @@ public final class FeatureEngine {
     public init(stage: StageSpec, configuration: Configuration = Configuration()) {
         precondition(configuration.maxKeys > 0, "maxKeys must be at least 1")
         precondition(configuration.allowedLateness >= 0, "allowedLateness must not be negative")
-        let plan = StagePlan(stage: stage)
+        let detectors = stage.detectors.map(DetectorFactory.makeSlots)
+        let plan = StagePlan(stage: stage, detectorLayouts: detectors.map(\.layoutDescription))
         self.plan = plan
         self.configuration = configuration
-        featureNames = stage.features.map(\.name)
+        featureNames = stage.outputNames
+        self.detectors = detectors
+        detectorColumns = plan.detectorColumns
+        var outputStarts: [Int] = []
+        var next = plan.outputs.count
+        for detector in detectors {
+            outputStarts.append(next)
+            next += detector.outputCount
+        }
+        detectorOutputStarts = outputStarts
+        outputCount = next
         slotCapacity = 64
         slotStride = (plan.headerSize + Self.cacheLine - 1) / Self.cacheLine * Self.cacheLine
         headers = .allocate(byteCount: slotCapacity * slotStride, alignment: Self.cacheLine)
@@ -183,7 +201,7 @@ public final class FeatureEngine {
     /// scored unplaced by ``Configuration/lateEvents``.
     public func process(key: StateKey, time: Int64, inputs: UnsafeBufferPointer<Double>,
                         into features: UnsafeMutableBufferPointer<Double>) -> EventOutcome {
-        precondition(inputs.count >= plan.inputNames.count && features.count >= plan.outputs.count, "input or feature buffer too small")
+        precondition(inputs.count >= plan.inputNames.count && features.count >= outputCount, "input or feature buffer too small")
         return processEvent(key: key, time: time, inputs: inputs, features: features)
     }
 
@@ -203,7 +221,7 @@ public final class FeatureEngine {
     /// unplaced (features written, state untouched) under ``LateEventPolicy/score``.
     public func process(rows batch: EventRows) -> [(index: Int, rejection: LateEventRejection)] {
         precondition(batch.inputColumns.count >= inputCount, "fewer input columns than the engine's inputs")
-        precondition(batch.featureStart + plan.outputs.count <= batch.rowWidth, "the features do not fit in a row")
+        precondition(batch.featureStart + outputCount <= batch.rowWidth, "the features do not fit in a row")
         let count = batch.count
         guard count > 0 else { return [] }
         return withUnsafeTemporaryAllocation(of: Int64.self, capacity: count) { numbers in
@@ -219,7 +237,7 @@ public final class FeatureEngine {
     private func processNumbered(_ batch: EventRows, keys: UnsafeBufferPointer<Int64>) -> [(index: Int, rejection: LateEventRejection)] {
         var rejected: [(index: Int, rejection: LateEventRejection)] = []
         let count = batch.count
-        let featureCount = plan.outputs.count
+        let featureCount = outputCount
         // Each event's slot as looked up `headerLookahead` events ahead (-1: none then). Still
         // right when the event comes unless a slot was released since (capacity eviction).
         return withUnsafeTemporaryAllocation(of: Int32.self, capacity: count) { slots in
@@ -274,7 +292,7 @@ public final class FeatureEngine {
                 let row = batch.rows + index * batch.rowWidth
                 for column in 0..<inputCount { inputs[column] = row[batch.inputColumns[column]] }
                 let outcome = processEvent(key: batch.keys[index * keyStride], time: batch.times[index], inputs: inputView,
-                                           features: UnsafeMutableBufferPointer(start: row + batch.featureStart, count: plan.outputs.count))
+                                           features: UnsafeMutableBufferPointer(start: row + batch.featureStart, count: outputCount))
                 if let reason = outcome.beyondLateness { rejected.append((index, reason)) }
             }
             return rejected
@@ -396,6 +414,7 @@ public final class FeatureEngine {
             for group in 0..<groupCount { advance(slot: slot, state: state, ring: ring, group: group, time: time) }
         }
         writeFeatures(slot: slot, state: state, time: time, previousTime: previousTime, inputs: inputs, features: features, late: false)
+        if !detectors.isEmpty { runDetectors(slot: slot, time: time, inputs: inputs, features: features) }
         state.maxTime = time
         let lastValues = state.lastValues(plan)
         for column in 0..<inputCount { lastValues[column] = inputs[column] }
@@ -758,6 +777,25 @@ public final class FeatureEngine {
                 features[index] = scratch.value(output.aggregation, current: output.column >= 0 ? inputs[output.column] : .nan)
             }
         }
+        // Detectors learn in arrival order: a late event is the key's next event to them.
+        if !detectors.isEmpty { runDetectors(slot: slot, time: time, inputs: inputs, features: features) }
+    }
+
+    /// Scores and teaches the event to each detector of the key's slot.
+    private func runDetectors(slot: Int, time: Int64, inputs: UnsafeBufferPointer<Double>, features: UnsafeMutableBufferPointer<Double>,
+                              learning: Bool = true) {
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: max(1, plan.inputNames.count)) { gathered in
+            for (index, detector) in detectors.enumerated() {
+                let columns = detectorColumns[index]
+                for (position, column) in columns.enumerated() { gathered[position] = inputs[column] }
+                let input = UnsafePointer(gathered.baseAddress!), output = features.baseAddress! + detectorOutputStarts[index]
+                if learning {
+                    detector.process(slot: slot, time: time, inputs: input, outputs: output)
+                } else {
+                    detector.score(slot: slot, time: time, inputs: input, outputs: output)
+                }
+            }
+        }
     }
 
     /// The features of an event further behind its key's newest than the allowed lateness, from
@@ -795,6 +833,8 @@ public final class FeatureEngine {
                 features[index] = scratch.value(output.aggregation, current: current)
             }
         }
+        // Detectors score it against what they have learnt, and learn nothing from it.
+        if !detectors.isEmpty { runDetectors(slot: slot, time: time, inputs: inputs, features: features, learning: false) }
     }
 
     /// Recomputes every window's cursors and aggregates from the buffer for reference time `reference`.
@@ -897,6 +937,7 @@ public final class FeatureEngine {
         // The key index: key, slot and hash-table slack, and the slot-to-key table.
         bytes += integerKeys.bytes + textKeys.capacity * (MemoryLayout<StateKey>.stride + 4) * 4 / 3 + keys.capacity * MemoryLayout<StateKey?>.stride
         for tables in distinctTables { for table in tables { bytes += table.capacity * 12 } }
+        for detector in detectors { for slot in keys.indices where keys[slot] != nil { bytes += detector.byteCount(slot: slot) } }
         return StateFootprint(keyCount: keyCount, bufferedEvents: buffered, bytes: bytes)
     }
 }

@@ -53,6 +53,8 @@ struct StagePlan {
     let headerSize: Int
     let lastValuesOffset: Int
     let longestLookback: Int64
+    /// For each detector, its fields' columns among ``inputNames``.
+    let detectorColumns: [[Int]]
     /// Identifies the layout in snapshots, so a snapshot is never restored into another layout.
     let fingerprint: UInt64
 
@@ -68,7 +70,8 @@ struct StagePlan {
     static let epochOffset = 48
     static let groupsOffset = 56
 
-    init(stage: StageSpec) {
+    /// The plan of `stage`, whose detectors describe their settings in `detectorLayouts`.
+    init(stage: StageSpec, detectorLayouts: [String] = []) {
         var inputNames: [String] = []
         func column(_ name: String) -> Int {
             if let index = inputNames.firstIndex(of: name) { return index }
@@ -106,6 +109,7 @@ struct StagePlan {
             if feature.aggregation == .ewma { output.ewmaOffset = ewmaCount; ewmaCount += 1 }
             outputs.append(output)
         }
+        detectorColumns = stage.detectors.map { $0.fields.map(column) }
         var offset = Self.groupsOffset + groups.count * 16
         var dequeCount = 0
         var distinctCount = 0
@@ -141,6 +145,7 @@ struct StagePlan {
         let text = "\(inputNames)|\(groups.map { "\($0.reach),\($0.delay),\($0.step),\($0.alignedSize)" })|"
             + columnWindows.map { "\($0.group),\($0.column),\($0.keepsSums),\($0.keepsVariance),\($0.keepsMin),\($0.keepsMax),\($0.keepsDistinct)" }.joined(separator: ";")
             + "|\(outputs.map { "\($0.aggregation.rawValue),\($0.ewmaOffset)" })"
+            + (detectorLayouts.isEmpty ? "" : "|detectors:\(zip(detectorColumns, detectorLayouts).map { "\($0)=\($1)" }.joined(separator: ";"))")
         for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         fingerprint = hash
     }

@@ -8,6 +8,8 @@ public enum ModelFormat: String, Sendable, CaseIterable, CustomStringConvertible
     case vigilDenseJSON = "vigil-dense-json"
     /// ONNX, the subset scikit-learn's exporter writes for LogisticRegression and MLPClassifier.
     case onnx
+    /// Vigil's JSON form of a scikit-learn Isolation Forest (see ``IsolationForestKernel``).
+    case vigilIsolationForestJSON = "vigil-isolation-forest-json"
 
     public var description: String { rawValue }
 
@@ -25,6 +27,7 @@ public enum ModelFormat: String, Sendable, CaseIterable, CustomStringConvertible
         if start < bytes.count, bytes[start] == UInt8(ascii: "{") {
             let head = String(decoding: bytes[start..<min(bytes.count, start + 4096)], as: UTF8.self)
             if head.contains("\"vigil-dense\"") { return .vigilDenseJSON }
+            if head.contains("\"vigil-isolation-forest\"") { return .vigilIsolationForestJSON }
             if head.contains("\"learner\"") || head.contains("\"version\"") { return .xgboostJSON }
             return lowered.hasSuffix(".json") ? .xgboostJSON : nil
         }

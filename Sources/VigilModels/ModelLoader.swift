@@ -50,7 +50,7 @@ public enum ModelLoader {
     public static func load(bytes: [UInt8], name: String, options: Options = Options()) throws(ModelLoadError) -> any ScoringKernel {
         guard !bytes.isEmpty else { throw ModelLoadError(file: name, reason: "the file is empty") }
         guard let format = options.format ?? ModelFormat.detect(bytes: bytes, fileName: name) else {
-            throw ModelLoadError(file: name, reason: "not a model Vigil reads (expected XGBoost JSON, LightGBM text, Vigil dense JSON or ONNX)")
+            throw ModelLoadError(file: name, reason: "not a model Vigil reads (expected XGBoost JSON, LightGBM text, Vigil dense or Isolation Forest JSON, or ONNX)")
         }
         do {
             switch format {
@@ -63,6 +63,8 @@ public enum ModelLoader {
             case .onnx:
                 let (spec, isDouble) = try ONNXModelReader.read(bytes)
                 return try DenseKernel(spec: spec, precision: options.densePrecision ?? (isDouble ? .double : .single))
+            case .vigilIsolationForestJSON:
+                return try IsolationForestKernel(json: bytes)
             }
         } catch {
             throw ModelLoadError(file: name, reason: "not a valid \(format) model: \(error.reason)")

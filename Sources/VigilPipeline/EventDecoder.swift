@@ -11,6 +11,8 @@ public final class EventDecoder {
         let columns: [Int]
         /// Columns a row must have at least.
         public let minimumFieldCount: Int
+        /// Optional fields the header lacks (read as missing).
+        let absent: [Int]
     }
 
     let topology: Topology
@@ -45,13 +47,22 @@ public final class EventDecoder {
     public func bind(header: [String], file: String) throws -> CSVBinding {
         var columns: [Int] = []
         var missing: [String] = []
-        for field in topology.source.fields {
-            if let column = header.firstIndex(of: field.name) { columns.append(column) } else { missing.append(field.name) }
+        var absent: [Int] = []
+        for (index, field) in topology.source.fields.enumerated() {
+            if let column = header.firstIndex(of: field.name) {
+                columns.append(column)
+            } else if topology.source.optionalFields.contains(field.name) {
+                // Read from the timestamp's column, then set missing after the row is read.
+                absent.append(index)
+                columns.append(header.firstIndex(of: topology.source.timestamp.field) ?? 0)
+            } else {
+                missing.append(field.name)
+            }
         }
         if !missing.isEmpty {
             throw PipelineError.input("\(file):1: the CSV header lacks declared field(s) \(missing.joined(separator: ", ")); it has \(header.joined(separator: ", "))")
         }
-        return CSVBinding(columns: columns, minimumFieldCount: (columns.max() ?? -1) + 1)
+        return CSVBinding(columns: columns, minimumFieldCount: (columns.max() ?? -1) + 1, absent: absent)
     }
 
     /// Decodes the reader's current row into `batch`; returns why not if it does not fit.
@@ -63,6 +74,10 @@ public final class EventDecoder {
         for index in fields.indices {
             let bytes = reader.fieldBytes(binding.columns[index])
             if let problem = decodeField(index, fields[index], bytes) { return problem }
+        }
+        for index in binding.absent {
+            values[index] = .nan
+            texts[index] = ""
         }
         return finish(provenance: provenance, into: &batch)
     }
@@ -116,7 +131,7 @@ public final class EventDecoder {
     }
 
     private func decodeMissing(_ index: Int, _ field: FieldSpec) -> Rejection? {
-        if index == timestampField || keyFieldIndex.contains(index) {
+        if index == timestampField || (keyFieldIndex.contains(index) && !topology.source.optionalFields.contains(field.name)) {
             return Rejection(stage: "decode", reason: "field \(field.name) is missing (it is the \(index == timestampField ? "timestamp" : "key"))")
         }
         values[index] = .nan

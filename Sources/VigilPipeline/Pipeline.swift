@@ -40,7 +40,10 @@ public final class Pipeline {
     /// A pipeline for `topology`, scoring with `kernel` when given (its ``ScoringKernel/inputNames``
     /// order the model matrix's columns). `recordsUndo` keeps what ``rollbackBatch()`` needs;
     /// replay turns it off.
+    /// A topology whose model names a score feature (`model: {score: NAME}`) scores with that
+    /// feature when no kernel is given.
     public init(topology: Topology, kernel: (any ScoringKernel)? = nil, recordsUndo: Bool = true) throws {
+        let kernel = kernel ?? topology.model?.scoreFeature.map { FeatureScoreKernel(feature: $0) }
         self.topology = topology
         let layout = RowLayout(topology: topology)
         self.layout = layout

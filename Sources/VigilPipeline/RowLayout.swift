@@ -31,7 +31,7 @@ public struct RowLayout: Sendable, Equatable {
         var starts: [Int] = []
         for stage in topology.stages {
             starts.append(names.count)
-            names += stage.features.map(\.name)
+            names += stage.outputNames
         }
         stageStarts = starts
         columnNames = names

@@ -14,6 +14,9 @@ public struct SourceSpec: Sendable, Equatable {
     public var timestamp: TimestampSpec
     /// The fields an event has, in declaration order.
     public var fields: [FieldSpec]
+    /// Fields a record may lack, even a key (whose value is then empty: one key for all such
+    /// records), and a CSV file's header may leave out.
+    public var optionalFields: [String] = []
 
     /// Creates a source description.
     public init(topics: [String], format: EventFormat, delimiter: UInt8 = UInt8(ascii: ","), keyFields: [String], idFields: [String],

@@ -8,12 +8,18 @@ public struct StageSpec: Sendable, Equatable {
     public var key: String
     /// The features, in output order.
     public var features: [FeatureSpec]
+    /// The anomaly detectors, whose columns follow the features.
+    public var detectors: [DetectorSpec]
 
-    public init(name: String, key: String, features: [FeatureSpec]) {
+    public init(name: String, key: String, features: [FeatureSpec], detectors: [DetectorSpec] = []) {
         self.name = name
         self.key = key
         self.features = features
+        self.detectors = detectors
     }
+
+    /// Every column the stage writes: the features, then each detector's columns.
+    public var outputNames: [String] { features.map(\.name) + detectors.flatMap(\.outputNames) }
 }
 
 /// A windowed or sequential feature of a stage.

@@ -37,15 +37,18 @@ public struct Topology: Sendable, Equatable {
     }
 
     /// Every feature in output order: derived features, then each stage's features.
-    public var featureNames: [String] { derived.map(\.name) + stages.flatMap { $0.features.map(\.name) } }
+    public var featureNames: [String] { derived.map(\.name) + stages.flatMap(\.outputNames) }
 
     /// The model file's path resolved against the topology's folder.
     public var resolvedModelPath: String? {
-        guard let model else { return nil }
+        guard let model, model.scoreFeature == nil else { return nil }
         if model.path.hasPrefix("/") { return model.path }
         guard let directory, !directory.isEmpty else { return model.path }
         return directory + "/" + model.path
     }
+
+    /// Whether a stage has anomaly detectors.
+    public var hasDetectors: Bool { stages.contains { !$0.detectors.isEmpty } }
 
     /// The drift profile's path resolved against the topology's folder.
     public var resolvedDriftProfilePath: String? {

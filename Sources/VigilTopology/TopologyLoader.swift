@@ -146,6 +146,8 @@ final class TopologyParser {
     /// Marks of each derived feature and each stage's features, by position.
     private var derivedMarks: [Mark?] = []
     private var featureMarks: [[Mark?]] = []
+    /// Marks of each stage's detectors, by position.
+    private var detectorMarks: [[Mark?]] = []
     /// Names of features that failed to parse: known to exist, so later checks do not cascade.
     private var unparsedNames = Set<String>()
 
@@ -186,7 +188,7 @@ final class TopologyParser {
     }
 
     private func parseSource(_ node: Node?) -> SourceSpec? {
-        let allowed = ["topics", "format", "delimiter", "key", "id", "timestamp", "fields"]
+        let allowed = ["topics", "format", "delimiter", "key", "id", "timestamp", "fields", "optional"]
         guard let node, let pairs = mapping(node, "source", allowed: allowed) else { return nil }
         let topics = strings(required(pairs, "topics", in: "source", at: node.mark), "source topics") ?? []
         let format = oneOf(required(pairs, "format", in: "source", at: node.mark), "source format", EventFormat.self)
@@ -219,8 +221,13 @@ final class TopologyParser {
         if topics.isEmpty { report(node.mark, "source topics must name at least one topic") }
         // An unknown format is already reported; go on so that the other checks still run.
         guard let timestamp else { return nil }
-        let source = SourceSpec(topics: topics, format: format ?? .json, delimiter: delimiter, keyFields: keyFields, idFields: idFields,
+        var source = SourceSpec(topics: topics, format: format ?? .json, delimiter: delimiter, keyFields: keyFields, idFields: idFields,
                                 timestamp: timestamp, fields: fields)
+        source.optionalFields = strings(lookup(pairs, "optional"), "source optional") ?? []
+        for field in source.optionalFields where source.field(named: field) == nil || field == timestamp.field {
+            report(lookup(pairs, "optional")?.mark, field == timestamp.field ? "the timestamp field '\(field)' cannot be optional"
+                                                                              : "source optional field '\(field)' is not declared under source fields")
+        }
         for (list, what, listNode) in [(keyFields, "key", lookup(pairs, "key")), (idFields, "id", lookup(pairs, "id"))] {
             for field in list where source.field(named: field) == nil {
                 report(listNode?.mark, "source \(what) field '\(field)' is not declared under source fields")
@@ -281,13 +288,16 @@ final class TopologyParser {
         }
         var stages: [StageSpec] = []
         for item in sequence {
-            guard let pairs = mapping(item, "a stage", allowed: ["name", "key", "features"]) else { continue }
+            guard let pairs = mapping(item, "a stage", allowed: ["name", "key", "features", "detectors"]) else { continue }
             guard let name = string(required(pairs, "name", in: "a stage", at: item.mark), "stage name") else { continue }
             nameMarks["stage:" + name] = item.mark
             let key = string(required(pairs, "key", in: "stage '\(name)'", at: item.mark), "stage key")
             var features: [FeatureSpec] = []
             var marks: [Mark?] = []
-            if let featuresNode = required(pairs, "features", in: "stage '\(name)'", at: item.mark) {
+            let detectorsNode = lookup(pairs, "detectors")
+            let (detectors, detectorMarks) = parseDetectors(detectorsNode, stage: name)
+            // A stage of detectors alone needs no features.
+            if let featuresNode = detectorsNode == nil ? required(pairs, "features", in: "stage '\(name)'", at: item.mark) : lookup(pairs, "features") {
                 if case let .sequence(list) = featuresNode, !list.isEmpty {
                     for featureNode in list {
                         if let feature = parseFeature(featureNode, stage: name) {
@@ -300,8 +310,9 @@ final class TopologyParser {
                 }
             }
             if let key {
-                stages.append(StageSpec(name: name, key: key, features: features))
+                stages.append(StageSpec(name: name, key: key, features: features, detectors: detectors))
                 featureMarks.append(marks)
+                self.detectorMarks.append(detectorMarks)
             }
         }
         return stages
@@ -378,7 +389,16 @@ final class TopologyParser {
     }
 
     private func parseModel(_ node: Node?) -> ModelSpec? {
-        guard let node, let pairs = mapping(node, "model", allowed: ["path", "inputs", "version"]) else { return nil }
+        guard let node, let pairs = mapping(node, "model", allowed: ["path", "inputs", "version", "score"]) else { return nil }
+        if let scoreNode = lookup(pairs, "score") {
+            // The score is a feature as it is (a detector's output): no file, no other inputs.
+            for key in ["path", "inputs"] where lookup(pairs, key) != nil {
+                report(lookup(pairs, key)?.mark, "model: 'score' names the feature that is the score; it takes no '\(key)'")
+            }
+            guard let feature = string(scoreNode, "model score") else { return nil }
+            if let mark = scoreNode.mark { nameMarks["input:" + feature] = mark }
+            return ModelSpec(scoreFeature: feature, version: lookup(pairs, "version").flatMap { string($0, "model version") } ?? "1")
+        }
         let path = string(required(pairs, "path", in: "model", at: node.mark), "model path")
         let inputs = strings(required(pairs, "inputs", in: "model", at: node.mark), "model inputs") ?? []
         let version = lookup(pairs, "version").flatMap { string($0, "model version") } ?? "1"
@@ -474,16 +494,25 @@ final class TopologyParser {
                 let mark = featureMarks[stageIndex][position]
                 if known[feature.name] != nil || produced.contains(feature.name) { report(mark, "duplicate name '\(feature.name)': already a field or feature") }
                 if let field = feature.field {
-                    if produced.contains(field) {
-                        report(mark, "feature '\(feature.name)' reads '\(field)', a feature of the same stage; only earlier stages' features can be inputs")
-                    } else if known[field] == nil {
-                        report(mark, "feature '\(feature.name)' reads '\(field)', which is not a declared field, a derived feature or an earlier stage's feature")
-                    } else if known[field] == false {
-                        report(mark, "feature '\(feature.name)' reads '\(field)', which is a string field; features need numbers")
-                    }
+                    checkInput(field, of: "feature '\(feature.name)'", needs: "features need numbers", known: known, produced: produced, at: mark)
                 }
                 if let window = feature.window { longestReach = max(longestReach, window.lookback) }
                 produced.append(feature.name)
+            }
+            for (position, detector) in stage.detectors.enumerated() {
+                let mark = detectorMarks[stageIndex][position]
+                for output in detector.outputNames where known[output] != nil || produced.contains(output) {
+                    report(mark, "duplicate name '\(output)': already a field or feature")
+                }
+                for field in detector.fields {
+                    checkInput(field, of: "detector '\(detector.name)'", needs: "detectors need numbers", known: known, produced: produced, at: mark)
+                }
+                if case let .halfSpaceTrees(settings) = detector.kind {
+                    for name in settings.limits.keys where !detector.fields.contains(name) {
+                        report(mark, "detector '\(detector.name)': limits name '\(name)', which is not one of its fields")
+                    }
+                }
+                produced += detector.outputNames
             }
             for name in produced { known[name] = true }
         }
@@ -526,6 +555,18 @@ final class TopologyParser {
                     report(nameMarks["rule"], "alert rule uses '\(condition.subject)', which is not 'score' or a numeric field or feature")
                 }
             }
+        }
+    }
+
+    /// Reports an input of a stage's feature or detector that is not a numeric field, derived
+    /// feature or earlier stage's feature (`known`: name → numeric; `produced`: the stage's own).
+    private func checkInput(_ field: String, of what: String, needs: String, known: [String: Bool], produced: [String], at mark: Mark?) {
+        if produced.contains(field) {
+            report(mark, "\(what) reads '\(field)', a column of the same stage; only earlier stages' features can be inputs")
+        } else if known[field] == nil {
+            report(mark, "\(what) reads '\(field)', which is not a declared field, a derived feature or an earlier stage's feature")
+        } else if known[field] == false {
+            report(mark, "\(what) reads '\(field)', which is a string field; \(needs)")
         }
     }
 

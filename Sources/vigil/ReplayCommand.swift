@@ -73,7 +73,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also score every event with this model and compare it with the champion in the report.", valueName: "file"))
     var challenger: String?
 
-    @Option(help: ArgumentHelp("Write report.json, report.html and the charts (SVG) into this folder; needs the topology's evaluation section.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Write report.json, report.html and the charts (SVG) into this folder: a labelled fraud backtest (needs the topology's evaluation section), or an anomaly evaluation (F1, NAB) for a topology with detectors.", valueName: "dir"))
     var report: String?
 
     @Option(help: ArgumentHelp("With --report: positive labels from this time on make their entity known compromised (default: every replayed event's).", valueName: "time"))
@@ -90,6 +90,8 @@ struct ReplayCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Add the K inputs with the largest TreeSHAP contributions to each row (XGBoost and LightGBM models).", valueName: "k"))
     var explain = 0
+
+    @OptionGroup var anomalyReport: AnomalyReportOptions
 
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
@@ -197,14 +199,23 @@ struct ReplayCommand: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(1)
         }
-        var reportBuilder = try report.map { _ in
-            try makeReport(loaded, layout: RowLayout(topology: loaded), models: models.names, from: fromTime, until: untilTime)
+        // One report per run: an anomaly evaluation for topologies with detectors (or an
+        // --anomaly-label), otherwise the labelled backtest of the evaluation section.
+        let anomaly = try report.flatMap { _ in anomalyReport.applies(to: loaded) ? try anomalyReport.makeReport(for: loaded) : nil }
+        var reportBuilder = try report.flatMap { _ in
+            anomaly == nil ? try makeReport(loaded, layout: RowLayout(topology: loaded), models: models.names, from: fromTime, until: untilTime) : nil
         }
         let source = try makeSource()
         let summary = try ReplayConsole.withProgress { progress in
             try replay.run(source: source, outputPath: output, from: fromTime, until: untilTime, drift: drift, explain: explain,
-                           observe: reportBuilder == nil ? nil : { batch, scores, alerts in reportBuilder!.observe(batch, scores: scores, alerts: alerts) },
+                           observe: report == nil ? nil : { batch, scores, alerts in
+                               reportBuilder?.observe(batch, scores: scores, alerts: alerts)
+                               anomaly?.add(batch, scores: scores[0])
+                           },
                            progress: progress)
+        }
+        if let report, let anomaly {
+            printError(AnomalyReportOptions.describe(try anomaly.write(to: report), directory: report))
         }
         let inputName = topic ?? input ?? ""
         ReplayConsole.reportRows(of: summary, input: inputName)

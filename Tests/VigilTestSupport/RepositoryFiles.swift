@@ -13,7 +13,12 @@ public enum RepositoryFiles {
     public static var handbookTransactions: String { sharedData + "/fraud-handbook/transactions.csv.lz4" }
     public static var handbookReferenceFeatures: String { sharedData + "/fraud-handbook/reference-features-2018-07-25_2018-07-31.csv.lz4" }
     public static var cardFraudTopology: String { root + "/topologies/card-fraud.yaml" }
-    public static var sensorTopology: String { root + "/topologies/sensor-anomaly.yaml" }
+    /// The per-channel (melted) sensor topology.
+    public static var sensorTopology: String { root + "/topologies/sensor-channels.yaml" }
+    /// The wide-row sensor topology with the multivariate baseline detector.
+    public static var sensorAnomalyTopology: String { root + "/topologies/sensor-anomaly.yaml" }
+    public static var metricAnomalyTopology: String { root + "/topologies/metric-anomaly.yaml" }
+    public static var skab: String { sharedData + "/skab" }
 
     /// The handbook's 14 baseline features, in the card-fraud topology's order.
     public static let handbookFeatures = [
