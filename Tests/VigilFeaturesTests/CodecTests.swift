@@ -79,6 +79,69 @@ import VigilCodec
         }
     }
 
+    /// The member-by-member reader accepts and rejects what the tree parser does, with the
+    /// same errors, and hands out the same members (the last of a repeated name wins there).
+    @Test func jsonObjectReaderAgreesWithTheTreeParser() throws {
+        let texts = [
+            #"{"a": 1, "b": -2.5e1, "c": "x\u00e9\n", "d": [true, null], "e": {"f": 12345678901234}}"#,
+            #"  {"a":1,"a":"again" , "\u0062": false, "long name with spaces": "abcdefghijklmnopqrstuvwxyz0123456789"}  "#,
+            #"{"n": -0, "big": 123456789012345678901, "lead": 007, "e": 1E+2, "m": -9223372036854775808, "p": 9223372036854775807}"#,
+            #"{"s": "tab\tquote\"slash\\/ \ud83d\ude00 ünïcödé", "z": null, "t": true, "empty": ""}"#,
+            "{}", " { } ", "[1, 2]", "\"text\"", "42",
+            #"{"a": 1,, }"#, #"{"a": 1"#, #"{"a" 1}"#, #"{"a": tru}"#, #"{"a": 1} x"#, #"{"a": "open}"#,
+            #"{"a": "\q"}"#, #"{"a": "\ud800"}"#, #"{"a": [1, }"#, #"{"a": -}"#, #"{"a": 1.}"#, #"{"a": 1e}"#,
+            "{\"a\": \"ctl\u{01}\"}", #"{1: 2}"#, "", "   ", #"{"a": {"b": [[[]]]}, "c": 3}"#,
+        ]
+        for text in texts {
+            let bytes = Array(text.utf8)
+            let tree = Result { () throws(JSONParseError) -> JSONValue in try JSONParser.parse(bytes) }
+            let streamed: Result<[String: JSONValue]?, JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
+                let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: max(buffer.count, 1))
+                defer { scratch.deallocate() }
+                var reader = JSONObjectReader(bytes: buffer, scratch: scratch)
+                guard reader.open() else { return .success(nil) }
+                var members: [String: JSONValue] = [:]
+                do {
+                    while let name = try reader.nextName() {
+                        let key = String(decoding: name.bytes, as: UTF8.self)
+                        switch try reader.value() {
+                        case .null: members[key] = .null
+                        case let .bool(flag): members[key] = .bool(flag)
+                        case let .int(number): members[key] = .int(number)
+                        case let .double(number): members[key] = .double(number)
+                        case let .string(text, isASCII):
+                            #expect(isASCII == text.allSatisfy { $0 < 0x80 }, "\(text)")
+                            members[key] = .string(String(decoding: text, as: UTF8.self))
+                        case .composite: members[key] = .array([])
+                        }
+                    }
+                } catch let error as JSONParseError {
+                    return .failure(error)
+                } catch {
+                    Issue.record("\(error)")
+                }
+                return .success(members)
+            }
+            switch (tree, streamed) {
+            case let (.success(.object(object)), .success(members?)):
+                let scalars = object.mapValues { value -> JSONValue in
+                    if case .array = value { return .array([]) }
+                    if case .object = value { return .array([]) }
+                    return value
+                }
+                #expect(scalars == members, "\(text)")
+            case (.success, .success(nil)):
+                break  // not an object: the decoder asks the tree parser
+            case let (.failure(expected), .failure(error)):
+                #expect(error == expected, "\(text)")
+            case (.failure, .success(nil)):
+                break  // not an object: the decoder asks the tree parser, which names the error
+            default:
+                Issue.record("\(text): tree \(tree), streamed \(streamed)")
+            }
+        }
+    }
+
     @Test func lineReaderNumbersLines() throws {
         let reader = LineReader(source: MemoryByteSource(Array("one\r\ntwo\n\nfour".utf8)), bufferSize: 4)
         var lines: [(Int, String)] = []
