@@ -48,8 +48,7 @@ public final class EventReplay {
         var header = layout.idFields + layout.featureNames
         if pipeline.hasModel { header.append("score") }
         try sink.write(header.map { CSVField.quoted($0) }.joined(separator: ",") + "\n")
-        var text = ""
-        text.reserveCapacity(1 << 20)
+        let rows = CSVRowText()
         var driftRecords = 0
         var driftAlerts = 0
         func writeDrift(_ emissions: [DriftEmission]) throws {
@@ -67,28 +66,8 @@ public final class EventReplay {
         }
 
         var summary = try replay(source: source, from: from, until: until, progress: progress) { batch, output, summary in
-            for index in 0..<batch.count where batch.rejections[index] == nil {
-                if let from, batch.times[index] < from { continue }
-                var first = true
-                for id in batch.ids(of: index) {
-                    if !first { text.append(",") }
-                    text.append(CSVField.quoted(id))
-                    first = false
-                }
-                for value in batch.features(of: index) {
-                    if !first { text.append(",") }
-                    if !value.isNaN { text.append(value.description) }
-                    first = false
-                }
-                if !output.scores.isEmpty {
-                    text.append(",")
-                    if !output.scores[index].isNaN { text.append(output.scores[index].description) }
-                }
-                text.append("\n")
-                summary.rowsWritten += 1
-            }
-            try sink.write(text)
-            text.removeAll(keepingCapacity: true)
+            summary.rowsWritten += rows.append(batch, scores: output.scores, from: from)
+            try rows.write(to: sink)
             if monitor != nil { try writeDrift(monitor!.observe(batch, scores: output.scores, from: from)) }
         }
         if monitor != nil { try writeDrift(monitor!.flush()) }

@@ -142,6 +142,43 @@ import VigilCodec
         }
     }
 
+    /// DecimalText spells every Double as `description` does: random bit patterns over the
+    /// whole range, the shapes replay writes (means of cent amounts, shares, sigmoid scores,
+    /// counts), and the edges (zeros, powers of two, 2^53, 0.001, subnormals, NaN, infinities).
+    @Test func decimalTextSpellsDoublesAsDescriptionDoes() {
+        var generator = SplitMix(seed: 77)
+        var values: [Double] = [0, -0.0, 1, -1, 0.001, 0.0009999999999999998, 0.1, 0.2, 0.3, 1.0 / 3, 2.0 / 3, 9_007_199_254_740_992,
+                                9_007_199_254_740_991, 9_007_199_254_740_994, 4_503_599_627_370_495.5, 1e15, 1e16, 123456.789,
+                                .nan, .infinity, -.infinity, .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude,
+                                1e-5, 1e-4, 0.0001, 57.16, 81.51, 0.5, 0.25, 0.125, 1.5, 2.5, 1e22, 1e23]
+        for exponent in -20...60 { values.append(Double(sign: .plus, exponent: exponent, significand: 1)); values.append(Double(sign: .plus, exponent: exponent, significand: 1).nextDown) }
+        for _ in 0..<1_000_000 { values.append(Double(bitPattern: generator.next())) }
+        // Random significands with exponents across the range written without an exponent.
+        for _ in 0..<1_000_000 {
+            let exponent = Int(generator.next() % 104) - 51
+            values.append(Double(sign: generator.next() % 2 == 0 ? .plus : .minus, exponent: exponent,
+                                 significand: 1 + Double(generator.next() >> 12) / Double(1 << 52)))
+        }
+        for _ in 0..<500_000 {
+            let count = Double(generator.next() % 60 + 1)
+            var sum = 0.0
+            for _ in 0..<Int(count) { sum += Double(generator.next() % 100_000) / 100 }
+            values.append(sum / count)
+            values.append(Double(generator.next() % 30) / count)
+            values.append(1 / (1 + exp(-(Double(Int64(bitPattern: generator.next()) % 2_000_000) / 100_000))))
+            values.append(Double(generator.next() % 1_000_000) / 1000 * (generator.next() % 2 == 0 ? 1 : -1))
+        }
+        var mismatches: [String] = []
+        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: DecimalText.maximumLength)
+        defer { buffer.deallocate() }
+        for value in values {
+            let count = DecimalText.write(value, to: buffer)
+            let text = String(decoding: UnsafeBufferPointer(start: buffer, count: count), as: UTF8.self)
+            if text != value.description, mismatches.count < 10 { mismatches.append("\(value.description) written as \(text)") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
+
     @Test func lineReaderNumbersLines() throws {
         let reader = LineReader(source: MemoryByteSource(Array("one\r\ntwo\n\nfour".utf8)), bufferSize: 4)
         var lines: [(Int, String)] = []
