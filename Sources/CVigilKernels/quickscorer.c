@@ -6,6 +6,48 @@
 // are found (lowest set bit via AVX-512 CD's leading-zero count) and gathered together.
 #include "CVigilQuickScorer.h"
 
+// One row at a time, for batches too small to fill the eight lanes (the same layout and the
+// same order of additions as vigil_qs_accumulate_x8, so that a score does not depend on the
+// batch size). Portable C.
+void vigil_qs_accumulate_x1(const vigil_qs_model *model, const double *rows, long row_count,
+                            double *scores, uint64_t *scratch) {
+    const long features = model->feature_count;
+    for (long block = 0; block < model->block_count; block++) {
+        const long first_tree = model->block_tree_starts[block];
+        const long tree_count = model->block_tree_starts[block + 1] - first_tree;
+        const int32_t *runs = model->run_starts + block * features;
+        const int32_t *nan_runs = model->nan_run_starts + block * features;
+        for (long row = 0; row < row_count; row++) {
+            const double *values = rows + row * features;
+            for (long tree = 0; tree < tree_count; tree++) scratch[tree] = ~(uint64_t)0;
+            for (long feature = 0; feature < features; feature++) {
+                const double x = values[feature];
+                if (x != x) {
+                    for (long index = nan_runs[feature]; index < nan_runs[feature + 1]; index++) {
+                        const vigil_qs_entry entry = model->nan_entries[index];
+                        scratch[entry.tree] &= entry.mask;
+                    }
+                    continue;
+                }
+                // The run ends in a NaN threshold, which stops every scan.
+                const double *threshold = model->thresholds + runs[feature];
+                const vigil_qs_entry *entry = model->entries + runs[feature];
+                while (*threshold <= x) {
+                    scratch[entry->tree] &= entry->mask;
+                    threshold++;
+                    entry++;
+                }
+            }
+            double sum = 0.0;
+            const int32_t *leaf_starts = model->leaf_starts + first_tree;
+            for (long tree = 0; tree < tree_count; tree++) {
+                sum += model->leaf_values[leaf_starts[tree] + __builtin_ctzll(scratch[tree])];
+            }
+            scores[row] += sum;
+        }
+    }
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 

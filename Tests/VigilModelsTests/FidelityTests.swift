@@ -58,6 +58,36 @@ import Testing
         }
     }
 
+    /// A row's score is the same bits whatever the size of its batch: small batches are walked a
+    /// few trees at a time or scanned a row at a time, larger ones scanned eight rows at a time,
+    /// and every path adds the trees' leaves in the same order.
+    @Test(arguments: ["xgb_binary.json", "xgb_regression.json", "lgbm_binary.txt", "lgbm_regression.txt",
+                      "lgbm_zero_missing.txt", "lgbm_categorical.txt"])
+    func treeScoresDoNotDependOnTheBatchSize(file: String) throws {
+        let expected = try Fixtures.expected(String(file.prefix { $0 != "." }))
+        var kernel = try ModelLoader.load(path: Fixtures.path(file))
+        let width = expected.names.count
+        func scores(batch: Int) -> [UInt64] {
+            var scores = [Double](repeating: .nan, count: expected.rowCount)
+            var start = 0
+            while start < expected.rowCount {
+                let count = min(batch, expected.rowCount - start)
+                expected.rows.withUnsafeBufferPointer { rows in
+                    scores.withUnsafeMutableBufferPointer { scores in
+                        kernel.score(rows: UnsafeBufferPointer(rebasing: rows[(start * width)..<((start + count) * width)]), rowCount: count,
+                                     into: UnsafeMutableBufferPointer(rebasing: scores[start..<(start + count)]))
+                    }
+                }
+                start += count
+            }
+            return scores.map(\.bitPattern)
+        }
+        let whole = scores(batch: expected.rowCount)
+        for batch in [1, 2, 3, 4, 5, 8, 9, 16, 17, 64] {
+            #expect(scores(batch: batch) == whole, "\(file) batch \(batch)")
+        }
+    }
+
     @Test(arguments: TreeEnsembleKernel.Layout.allCases)
     func everyTreeLayoutScoresAlike(layout: TreeEnsembleKernel.Layout) throws {
         for (file, fixture) in [("xgb_binary.json", "xgb_binary"), ("lgbm_categorical.txt", "lgbm_categorical")] {

@@ -2,6 +2,7 @@
 #define CVIGIL_KERNELS_H
 
 #include "CVigilQuickScorer.h"
+#include "CVigilTreeWalk.h"
 #include "CVigilPrefetch.h"
 
 /// y = x · w for row-major x (rows × inputs), w (inputs × outputs) and y (rows × outputs).
