@@ -10,11 +10,12 @@ import Darwin
 /// by one multiplication or division (Clinger's fast path, correctly rounded); anything else
 /// goes to `strtod`, so results always equal `Double(String)`.
 public enum ASCIINumber {
-    private static let powersOfTen: [Double] = (0...22).map { exponent in
-        var value = 1.0
-        for _ in 0..<exponent { value *= 10 }
-        return value
-    }
+    /// 10^0 ... 10^22, all exact in a Double; literals, so that the optimiser lays them out
+    /// statically instead of behind a lazy-initialisation check on every access.
+    private static let powersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+        1e20, 1e21, 1e22,
+    ]
 
     /// The Double spelled by `bytes` (surrounding spaces allowed), or nil if it is not a number.
     public static func parseDouble(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {

@@ -18,10 +18,35 @@ public enum DecimalText {
     /// The most bytes ``write(_:to:)`` writes.
     public static let maximumLength = 32
 
-    private static let powersOfTen: [UInt64] = (0...19).map { exponent in
-        var value: UInt64 = 1
-        for _ in 0..<exponent { value *= 10 }
-        return value
+    /// 10^0 ... 10^19 as literals: the optimiser lays a literal array out statically, where a
+    /// computed one is initialised lazily behind a `swift_once` check on every access (6 % of
+    /// the replay's time when it was).
+    private static let powersOfTen: [UInt64] = [
+        1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000, 10_000_000_000,
+        100_000_000_000, 1_000_000_000_000, 10_000_000_000_000, 100_000_000_000_000, 1_000_000_000_000_000,
+        10_000_000_000_000_000, 100_000_000_000_000_000, 1_000_000_000_000_000_000, 10_000_000_000_000_000_000,
+    ]
+
+    /// 5^0 ... 5^27 (the largest power of five below 2^64), as literals.
+    private static let powersOfFive: [UInt64] = [
+        1, 5, 25, 125, 625, 3_125, 15_625, 78_125, 390_625, 1_953_125, 9_765_625, 48_828_125, 244_140_625,
+        1_220_703_125, 6_103_515_625, 30_517_578_125, 152_587_890_625, 762_939_453_125, 3_814_697_265_625,
+        19_073_486_328_125, 95_367_431_640_625, 476_837_158_203_125, 2_384_185_791_015_625, 11_920_928_955_078_125,
+        59_604_644_775_390_625, 298_023_223_876_953_125, 1_490_116_119_384_765_625, 7_450_580_596_923_828_125,
+    ]
+
+    /// 5^t for t in 0...31.
+    @inline(__always)
+    private static func powerOfFive(_ t: Int) -> UInt128 {
+        t <= 27 ? UInt128(powersOfFive[t]) : UInt128(powersOfFive[27]) * UInt128(powersOfFive[t - 27])
+    }
+
+    /// How many decimal digits `number` has.
+    @inline(__always)
+    private static func digitCount(_ number: UInt64) -> Int {
+        var count = 1
+        while count < 20, number >= powersOfTen[count] { count += 1 }
+        return count
     }
 
     /// Writes `value` as `value.description` spells it at `out` (room for ``maximumLength``
@@ -55,20 +80,13 @@ public enum DecimalText {
     /// Writes `number`'s decimal digits; returns how many.
     @inline(__always)
     private static func writeDigits(_ number: UInt64, to out: UnsafeMutablePointer<UInt8>) -> Int {
-        var count = 1
-        while count < 20, number >= powersOfTen[count] { count += 1 }
+        let count = digitCount(number)
         var rest = number
         for position in stride(from: count - 1, through: 0, by: -1) {
             out[position] = UInt8(truncatingIfNeeded: rest % 10) + 0x30
             rest /= 10
         }
         return count
-    }
-
-    private static let powersOfFive: [UInt128] = (0...32).map { exponent in
-        var value: UInt128 = 1
-        for _ in 0..<exponent { value *= 5 }
-        return value
     }
 
     /// A finite, normal, non-integral value with 1e-13 <= |value| < 2^53.
@@ -88,7 +106,7 @@ public enum DecimalText {
         let decimalExponent = Int((Double(value.exponent) * 0.30102999566398120).rounded(.down))
         let t = 17 - decimalExponent
         let shift = UInt128(2 - e2 - t)
-        let five = powersOfFive[t]
+        let five = powerOfFive(t)
         let low = (UInt128(1) << shift) - 1
         let scaledValue = UInt128(4 * m2) * five
         let scaledUpper = UInt128(4 * m2 + 2) * five
@@ -158,35 +176,47 @@ public enum DecimalText {
     }
 
     /// `digits · 10^exponent` (exponent < 0) as Swift prints it: plainly when the leading
-    /// digit stands for 10^-4 or more, else as `d.ddde-XX`.
+    /// digit stands for 10^-4 or more, else as `d.ddde-XX`. Digits go straight to their place.
     private static func format(digits: UInt64, exponent: Int, negative: Bool, to out: UnsafeMutablePointer<UInt8>) -> Int {
-        var index = 0
-        if negative { out[0] = UInt8(ascii: "-"); index = 1 }
-        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        return withUnsafeMutableBytes(of: &text) { scratch in
-            let digitText = scratch.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            let count = writeDigits(digits, to: digitText)
-            let point = count + exponent
-            if point - 1 < -4 {
-                out[index] = digitText[0]; index += 1
-                if count > 1 {
-                    out[index] = UInt8(ascii: "."); index += 1
-                    for position in 1..<count { out[index] = digitText[position]; index += 1 }
-                }
-                let power = 1 - point
-                out[index] = UInt8(ascii: "e"); out[index + 1] = UInt8(ascii: "-"); index += 2
-                if power < 10 { out[index] = UInt8(ascii: "0"); index += 1 }
-                index += writeDigits(UInt64(power), to: out + index)
-            } else if point > 0 {
-                for position in 0..<point { out[index] = digitText[position]; index += 1 }
-                out[index] = UInt8(ascii: "."); index += 1
-                for position in point..<count { out[index] = digitText[position]; index += 1 }
-            } else {
-                out[index] = UInt8(ascii: "0"); out[index + 1] = UInt8(ascii: "."); index += 2
-                for _ in 0..<(-point) { out[index] = UInt8(ascii: "0"); index += 1 }
-                for position in 0..<count { out[index] = digitText[position]; index += 1 }
+        var start = 0
+        if negative { out[0] = UInt8(ascii: "-"); start = 1 }
+        let count = digitCount(digits)
+        let point = count + exponent
+        var rest = digits
+        if point - 1 < -4 {
+            // d[.ddd]e-XX
+            let hasFraction = count > 1
+            var position = start + count + (hasFraction ? 1 : 0) - 1
+            for index in stride(from: count - 1, through: 0, by: -1) {
+                out[position] = UInt8(truncatingIfNeeded: rest % 10) + 0x30
+                rest /= 10
+                position -= index == 1 ? 2 : 1
             }
-            return index
+            if hasFraction { out[start + 1] = UInt8(ascii: ".") }
+            var index = start + count + (hasFraction ? 1 : 0)
+            let power = 1 - point
+            out[index] = UInt8(ascii: "e"); out[index + 1] = UInt8(ascii: "-"); index += 2
+            if power < 10 { out[index] = UInt8(ascii: "0"); index += 1 }
+            return index + writeDigits(UInt64(power), to: out + index)
         }
+        if point > 0 {
+            // ddd.ddd: the digits after the point shift one place right.
+            for index in stride(from: count - 1, through: 0, by: -1) {
+                out[start + index + (index >= point ? 1 : 0)] = UInt8(truncatingIfNeeded: rest % 10) + 0x30
+                rest /= 10
+            }
+            out[start + point] = UInt8(ascii: ".")
+            return start + count + 1
+        }
+        // 0.000ddd
+        out[start] = UInt8(ascii: "0"); out[start + 1] = UInt8(ascii: ".")
+        let zeros = -point
+        for index in 0..<zeros { out[start + 2 + index] = UInt8(ascii: "0") }
+        let first = start + 2 + zeros
+        for index in stride(from: count - 1, through: 0, by: -1) {
+            out[first + index] = UInt8(truncatingIfNeeded: rest % 10) + 0x30
+            rest /= 10
+        }
+        return first + count
     }
 }
