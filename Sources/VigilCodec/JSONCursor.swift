@@ -198,6 +198,27 @@ struct JSONCursor {
         return value
     }
 
+    private static let powersOfTen: [Int64] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
+
+    /// How many of the eight bytes at `pointer` are digits before the first that is not, and
+    /// the number they spell (SWAR: a byte is a digit when byte - '0' is at most 9, tested in
+    /// all eight lanes at once; the digits then combine pairwise by three multiplications).
+    @inline(__always)
+    static func eightDigits(_ pointer: UnsafeRawPointer) -> (count: Int, value: UInt64) {
+        let word = pointer.loadUnaligned(as: UInt64.self).littleEndian
+        let digits = word &- 0x3030_3030_3030_3030
+        // A lane is flagged when its value minus '0' is above 9 or below 0 (the lowest flag is exact).
+        let flags = (digits | (digits &+ 0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080
+        let count = flags.trailingZeroBitCount / 8
+        guard count > 0 else { return (0, 0) }
+        // Keep the `count` digits, moved to the top lanes, most significant first in the lowest lane.
+        var value = (digits << UInt64(64 - 8 * count)) & 0x0F0F_0F0F_0F0F_0F0F
+        value = (value &* 2561) >> 8 & 0x00FF_00FF_00FF_00FF
+        value = (value &* 6_553_601) >> 16 & 0x0000_FFFF_0000_FFFF
+        value = (value &* 42_949_672_960_001) >> 32
+        return (count, value)
+    }
+
     /// A number: `.int` when written without a fraction or exponent and within Int64, else
     /// `.double`. Without `converting`, only checked (`.null`), unless so long that converting
     /// is what could reject it.
@@ -207,9 +228,16 @@ struct JSONCursor {
         if bytes[index] == UInt8(ascii: "-") { index += 1; negative = true }
         var integral = true
         guard index < bytes.count, bytes[index] &- 0x30 < 10 else { throw error("expected digits") }
-        // Integers of up to 18 digits are read while they are scanned (they cannot overflow).
+        // Integers of up to 18 digits are read while they are scanned (they cannot overflow),
+        // up to 8 digits at a time.
         let digitsStart = index
         var magnitude: Int64 = 0
+        while index + 8 <= bytes.count {
+            let (count, value) = Self.eightDigits(UnsafeRawPointer(bytes.baseAddress! + index))
+            if converting { magnitude = magnitude &* Self.powersOfTen[count] &+ Int64(value) }
+            index += count
+            if count < 8 { break }
+        }
         while index < bytes.count, bytes[index] &- 0x30 < 10 {
             magnitude = magnitude &* 10 &+ Int64(bytes[index] &- 0x30)
             index += 1

@@ -60,6 +60,38 @@ public struct JSONObjectReader {
         return try cursor.memberName()
     }
 
+    /// Moves past the next member's name and its `:` when the text spells it exactly as
+    /// `quoted` (the name in quotes, with no escapes); false, leaving the reader where it was,
+    /// otherwise. Then ``value(converting:)`` reads the member's value, as after
+    /// ``nextName()``, which this spares the scan of a name a caller saw in the record before
+    /// (JSON producers write the same members in the same order record after record).
+    public mutating func nextName(ifItIs quoted: UnsafeBufferPointer<UInt8>) -> Bool {
+        if ended { return false }
+        var probe = cursor
+        probe.skipWhitespace()
+        let count = quoted.count
+        guard count >= 2, probe.index + count <= probe.bytes.count, let start = probe.bytes.baseAddress.map({ $0 + probe.index }) else { return false }
+        var offset = 0
+        while offset + 8 <= count {
+            if UnsafeRawPointer(start + offset).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(quoted.baseAddress! + offset).loadUnaligned(as: UInt64.self) {
+                return false
+            }
+            offset += 8
+        }
+        while offset < count {
+            if start[offset] != quoted[offset] { return false }
+            offset += 1
+        }
+        probe.index += count
+        probe.skipWhitespace()
+        guard probe.index < probe.bytes.count, probe.bytes[probe.index] == UInt8(ascii: ":") else { return false }
+        probe.index += 1
+        probe.skipWhitespace()
+        cursor = probe
+        first = false
+        return true
+    }
+
     /// The value of the member just named, and the `,` or `}` after it. With `converting`
     /// false a number is only checked (and `.null` returned): members nobody reads need no
     /// conversion. Either way the text is accepted or rejected exactly as the tree parser does.

@@ -36,6 +36,14 @@ public final class EventDecoder {
     /// Strings; field i's name is `nameTable[nameStarts[i]..<nameStarts[i + 1]]`.
     private let nameTable: UnsafeMutablePointer<UInt8>
     private let nameStarts: UnsafeMutablePointer<Int>
+    /// By ``nameSlot(_:)``: the one field whose name has that slot, -1 for none, -2 for several.
+    private let nameSlots: UnsafeMutablePointer<Int16>
+    /// The last record's member names by position (in quotes; length 0: none kept) and the
+    /// fields they name (-1: none), so that a record with the same members in the same order
+    /// matches each name with one comparison instead of a scan and a lookup.
+    private let memberCacheNames: UnsafeMutablePointer<UInt8>
+    private let memberCacheLengths: UnsafeMutablePointer<Int>
+    private let memberCacheFields: UnsafeMutablePointer<Int>
     /// Whether every name is ASCII (then a member matches at most one field by its bytes).
     private let namesAreASCII: Bool
 
@@ -79,9 +87,18 @@ public final class EventDecoder {
         nameTable = .allocate(capacity: max(1, names.reduce(0) { $0 + $1.count }))
         nameStarts = .allocate(capacity: fields.count + 1)
         nameStarts[0] = 0
+        memberCacheNames = .allocate(capacity: Self.memberCachePositions * Self.memberCacheWidth)
+        memberCacheLengths = .allocate(capacity: Self.memberCachePositions)
+        memberCacheLengths.initialize(repeating: 0, count: Self.memberCachePositions)
+        memberCacheFields = .allocate(capacity: Self.memberCachePositions)
+        memberCacheFields.initialize(repeating: -1, count: Self.memberCachePositions)
+        nameSlots = .allocate(capacity: Self.nameSlotCount)
+        nameSlots.initialize(repeating: -1, count: Self.nameSlotCount)
         for (index, name) in names.enumerated() {
             (nameTable + nameStarts[index]).initialize(from: name, count: name.count)
             nameStarts[index + 1] = nameStarts[index] + name.count
+            let slot = name.withUnsafeBufferPointer { Self.nameSlot($0) }
+            nameSlots[slot] = nameSlots[slot] == -1 && index < Int(Int16.max) ? Int16(index) : -2
         }
         namesAreASCII = fields.allSatisfy { $0.name.utf8.allSatisfy { $0 < 0x80 } } && Set(fields.map(\.name)).count == fields.count
         let count = max(fields.count, 1)
@@ -114,6 +131,10 @@ public final class EventDecoder {
         jsonScratch.deallocate()
         nameTable.deallocate()
         nameStarts.deallocate()
+        nameSlots.deallocate()
+        memberCacheNames.deallocate()
+        memberCacheLengths.deallocate()
+        memberCacheFields.deallocate()
     }
 
     /// Matches a CSV header to the declared fields; throws naming any field the header lacks.
@@ -152,8 +173,24 @@ public final class EventDecoder {
         var readable = reader.open()
         if readable {
             do {
-                while let name = try reader.nextName() {
-                    let field = namesAreASCII && name.isASCII ? field(named: name.bytes) : -2
+                var position = 0
+                while true {
+                    // The member at this position in the last record, if this one names it too.
+                    let field: Int
+                    let name: (bytes: UnsafeBufferPointer<UInt8>, isASCII: Bool)
+                    if position < Self.memberCachePositions, memberCacheLengths[position] > 0,
+                       reader.nextName(ifItIs: UnsafeBufferPointer(start: memberCacheNames + position * Self.memberCacheWidth,
+                                                                   count: memberCacheLengths[position])) {
+                        field = memberCacheFields[position]
+                        name = (UnsafeBufferPointer(start: memberCacheNames + position * Self.memberCacheWidth + 1,
+                                                    count: memberCacheLengths[position] - 2), true)
+                    } else {
+                        guard let next = try reader.nextName() else { break }
+                        name = next
+                        field = namesAreASCII && name.isASCII ? self.field(named: name.bytes) : -2
+                        rememberMember(at: position, name: name.bytes, field: field)
+                    }
+                    position += 1
                     let value = try reader.value(converting: field != -1)
                     if field == -1 { continue }
                     // Text that is not valid UTF-8 is read as the tree reads it (repaired).
@@ -225,22 +262,64 @@ public final class EventDecoder {
         jsonScratch = .allocate(capacity: jsonScratchCapacity)
     }
 
+    /// Keeps the name at member `position` (in quotes) and the field it names, for the next
+    /// record: when it is ASCII and would be spelled without escapes.
+    private func rememberMember(at position: Int, name: UnsafeBufferPointer<UInt8>, field: Int) {
+        guard position < Self.memberCachePositions else { return }
+        memberCacheLengths[position] = 0
+        guard field >= -1, name.count + 2 <= Self.memberCacheWidth,
+              name.allSatisfy({ $0 >= 0x20 && $0 < 0x80 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else { return }
+        let room = memberCacheNames + position * Self.memberCacheWidth
+        room[0] = UInt8(ascii: "\"")
+        for (offset, byte) in name.enumerated() { room[1 + offset] = byte }
+        room[name.count + 1] = UInt8(ascii: "\"")
+        memberCacheLengths[position] = name.count + 2
+        memberCacheFields[position] = field
+    }
+
+    private static let memberCachePositions = 32
+    private static let memberCacheWidth = 64
+
     /// The field an ASCII member name names, or -1. (A later member of the same name replaces
-    /// an earlier one, as in a dictionary.)
+    /// an earlier one, as in a dictionary.) One probe of `nameSlots` by the name's length and
+    /// end bytes finds the only field it can be, then one comparison.
     private func field(named name: UnsafeBufferPointer<UInt8>) -> Int {
-        guard let first = name.first else {
-            for index in 0..<fieldCount where nameStarts[index + 1] == nameStarts[index] { return index }
-            return -1
-        }
-        for index in 0..<fieldCount {
-            let start = nameStarts[index]
-            guard nameStarts[index + 1] - start == name.count, nameTable[start] == first else { continue }
-            var equal = true
-            for offset in 1..<name.count where nameTable[start + offset] != name[offset] { equal = false; break }
-            if equal { return index }
-        }
+        let slot = Int(nameSlots[Self.nameSlot(name)])
+        if slot == -1 { return -1 }
+        if slot >= 0 { return sameName(slot, name) ? slot : -1 }
+        for index in 0..<fieldCount where sameName(index, name) { return index }
         return -1
     }
+
+    @inline(__always)
+    private func sameName(_ index: Int, _ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        let start = nameStarts[index]
+        guard nameStarts[index + 1] - start == name.count else { return false }
+        guard let other = name.baseAddress else { return true }
+        // Eight bytes at a time: names are short, and memcmp's call cost more than the compare.
+        let mine = nameTable + start
+        var offset = 0
+        while offset + 8 <= name.count {
+            if UnsafeRawPointer(mine + offset).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(other + offset).loadUnaligned(as: UInt64.self) {
+                return false
+            }
+            offset += 8
+        }
+        while offset < name.count {
+            if mine[offset] != other[offset] { return false }
+            offset += 1
+        }
+        return true
+    }
+
+    /// A name's slot in `nameSlots`: its length and first and last bytes, hashed.
+    @inline(__always)
+    private static func nameSlot(_ name: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let first = name.first, let last = name.last else { return 0 }
+        return (name.count &* 31 &+ Int(first) &* 7 &+ Int(last) &* 3) & (nameSlotCount - 1)
+    }
+
+    private static let nameSlotCount = 64
 
     /// Decodes the JSON members found, in field order.
     private func decodeMembers(provenance: Provenance, into batch: inout EventBatch) -> Rejection? {

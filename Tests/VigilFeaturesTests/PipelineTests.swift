@@ -188,13 +188,21 @@ struct SumKernel: ScoringKernel {
             #"{"id": 13, "ts": 1600000000011, "user": 1, "shop": "s"} trailing"#,
             #"[{"id": 14}]"#,
             #"{"id": 15, "tag": "x", "ts": 1600000000012, "user": 1, "shop": "s", "amount": 99999999999999999999}"#,
+            #"{"id": 16, "tag": "x", "ts": 1600000000013, "user": 1, "shop": "s", "amount": 12345678}"#,
+            #"{ "id" : 17 , "tag" : "y" , "ts" : 1600000000014 , "user" : 2 , "shop" : "t" }"#,
+            #"{"id": 18, "t\u0061g": "z", "ts": 1600000000015, "user": 3, "shop": "u", "flag": false}"#,
+            #"{"id": 19, "tag": "w", "ts": 1600000000016, "us": 4, "user": 5, "shop": "v"}"#,
+            #"{"id": 20, "ts": 1600000000017, "tag": "v", "user": 6, "shop": "w", "id": 21}"#,
         ]
-        for record in records {
+        // One decoder for every record, twice over: it remembers the members of the record
+        // before (same names, other order, escaped, missing), which must change nothing.
+        let streamDecoder = pipeline.makeDecoder()
+        for record in records + records + records.reversed() {
             var streamed = pipeline.makeBatch()
             var tree = pipeline.makeBatch()
             let decoder = pipeline.makeDecoder()
             let bytes = Array(record.utf8)
-            let streamedProblem = bytes.withUnsafeBufferPointer { decoder.appendJSON($0, provenance: Provenance(partition: 0, offset: 1), to: &streamed) }
+            let streamedProblem = bytes.withUnsafeBufferPointer { streamDecoder.appendJSON($0, provenance: Provenance(partition: 0, offset: 1), to: &streamed) }
             let treeProblem: Rejection?
             switch Result(catching: { () throws(JSONParseError) -> JSONValue in try JSONParser.parse(bytes) }) {
             case let .success(.object(object)): treeProblem = decoder.appendJSON(object: object, provenance: Provenance(partition: 0, offset: 1), to: &tree)
