@@ -125,42 +125,24 @@ public enum DecimalText {
             // the interval holds a number two digits shorter.
             var roundUp = false
             while vp / 100 > vm / 100 {
-                let quotient = vr / 100
-                roundUp = vr - quotient * 100 >= 50
-                vr = quotient
-                vp /= 100
-                vm /= 100
+                roundUp = removeDigits(100, &vr, &vp, &vm)
                 removed += 2
             }
             if vp / 10 > vm / 10 {
-                let quotient = vr / 10
-                roundUp = vr - quotient * 10 >= 5
-                vr = quotient
-                vp /= 10
-                vm /= 10
+                roundUp = removeDigits(10, &vr, &vp, &vm)
                 removed += 1
             }
             digits = vr + (vr == vm || roundUp ? 1 : 0)
         } else {
             var lastRemovedDigit: UInt64 = 0
-            while vp / 10 > vm / 10 {
+            // Digits one at a time while the interval holds a shorter number, then, when the
+            // lower bound is exact and allowed, while it ends in zeros.
+            while vp / 10 > vm / 10 || (vmIsTrailingZeros && acceptBounds && vm % 10 == 0) {
                 vmIsTrailingZeros = vmIsTrailingZeros && vm % 10 == 0
                 vrIsTrailingZeros = vrIsTrailingZeros && lastRemovedDigit == 0
                 lastRemovedDigit = vr % 10
-                vr /= 10
-                vp /= 10
-                vm /= 10
+                _ = removeDigits(10, &vr, &vp, &vm)
                 removed += 1
-            }
-            if vmIsTrailingZeros && acceptBounds {
-                while vm % 10 == 0 {
-                    vrIsTrailingZeros = vrIsTrailingZeros && lastRemovedDigit == 0
-                    lastRemovedDigit = vr % 10
-                    vr /= 10
-                    vp /= 10
-                    vm /= 10
-                    removed += 1
-                }
             }
             // Round half to even when the value is exactly halfway.
             if vrIsTrailingZeros && lastRemovedDigit == 5 && vr % 2 == 0 { lastRemovedDigit = 4 }
@@ -173,6 +155,18 @@ public enum DecimalText {
             exponent += 1
         }
         return format(digits: digits, exponent: exponent, negative: value.sign == .minus, to: out)
+    }
+
+    /// Divides the value and its bounds by `divisor` (10 or 100); whether the digits dropped
+    /// from the value round it up.
+    @inline(__always)
+    private static func removeDigits(_ divisor: UInt64, _ vr: inout UInt64, _ vp: inout UInt64, _ vm: inout UInt64) -> Bool {
+        let quotient = vr / divisor
+        let roundUp = vr - quotient * divisor >= divisor / 2
+        vr = quotient
+        vp /= divisor
+        vm /= divisor
+        return roundUp
     }
 
     /// `digits · 10^exponent` (exponent < 0) as Swift prints it: plainly when the leading

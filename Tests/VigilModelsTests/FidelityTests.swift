@@ -22,8 +22,8 @@ import Testing
         ("onnx_mlp_tanh.onnx", "onnx_mlp_tanh", 1e-6),
     ]
 
-    static func check(_ kernel: inout any ScoringKernel, against expected: Fixtures.Expected, tolerance: Double,
-                      batch: Int, label: String) {
+    /// The fixture's rows scored in batches of `batch`.
+    static func scores(_ kernel: inout any ScoringKernel, _ expected: Fixtures.Expected, batch: Int) -> [Double] {
         let width = expected.names.count
         var scores = [Double](repeating: .nan, count: expected.rowCount)
         var start = 0
@@ -38,6 +38,12 @@ import Testing
             }
             start += count
         }
+        return scores
+    }
+
+    static func check(_ kernel: inout any ScoringKernel, against expected: Fixtures.Expected, tolerance: Double,
+                      batch: Int, label: String) {
+        let scores = Self.scores(&kernel, expected, batch: batch)
         var worst = 0.0
         var worstRow = -1
         for row in 0..<expected.rowCount {
@@ -66,25 +72,9 @@ import Testing
     func treeScoresDoNotDependOnTheBatchSize(file: String) throws {
         let expected = try Fixtures.expected(String(file.prefix { $0 != "." }))
         var kernel = try ModelLoader.load(path: Fixtures.path(file))
-        let width = expected.names.count
-        func scores(batch: Int) -> [UInt64] {
-            var scores = [Double](repeating: .nan, count: expected.rowCount)
-            var start = 0
-            while start < expected.rowCount {
-                let count = min(batch, expected.rowCount - start)
-                expected.rows.withUnsafeBufferPointer { rows in
-                    scores.withUnsafeMutableBufferPointer { scores in
-                        kernel.score(rows: UnsafeBufferPointer(rebasing: rows[(start * width)..<((start + count) * width)]), rowCount: count,
-                                     into: UnsafeMutableBufferPointer(rebasing: scores[start..<(start + count)]))
-                    }
-                }
-                start += count
-            }
-            return scores.map(\.bitPattern)
-        }
-        let whole = scores(batch: expected.rowCount)
+        let whole = Self.scores(&kernel, expected, batch: expected.rowCount).map(\.bitPattern)
         for batch in [1, 2, 3, 4, 5, 8, 9, 16, 17, 64] {
-            #expect(scores(batch: batch) == whole, "\(file) batch \(batch)")
+            #expect(Self.scores(&kernel, expected, batch: batch).map(\.bitPattern) == whole, "\(file) batch \(batch)")
         }
     }
 
