@@ -38,12 +38,13 @@ void vigil_qs_accumulate_x1(const vigil_qs_model *model, const double *rows, lon
                     entry++;
                 }
             }
-            double sum = 0.0;
+            // Four partial sums, trees taken in turn (the order every path adds a block in).
+            double partial[4] = {0.0, 0.0, 0.0, 0.0};
             const int32_t *leaf_starts = model->leaf_starts + first_tree;
             for (long tree = 0; tree < tree_count; tree++) {
-                sum += model->leaf_values[leaf_starts[tree] + __builtin_ctzll(scratch[tree])];
+                partial[tree & 3] += model->leaf_values[leaf_starts[tree] + __builtin_ctzll(scratch[tree])];
             }
-            scores[row] += sum;
+            scores[row] += (partial[0] + partial[1]) + (partial[2] + partial[3]);
         }
     }
 }
@@ -102,15 +103,17 @@ QS_TARGET void vigil_qs_accumulate_x8(const vigil_qs_model *model, const double 
                     entries++;
                 }
             }
-            __m512d sum = _mm512_setzero_pd();
+            // Four partial sums, trees taken in turn (the order every path adds a block in).
+            __m512d partial[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
             const __m512i sixty_three = _mm512_set1_epi64(63);
             for (long tree = 0; tree < tree_count; tree++) {
                 const __m512i value = _mm512_loadu_si512(scratch + tree * 8);
                 const __m512i lowest = _mm512_and_si512(value, _mm512_sub_epi64(_mm512_setzero_si512(), value));
                 const __m512i leaf = _mm512_sub_epi64(sixty_three, _mm512_lzcnt_epi64(lowest));
                 const __m512i index = _mm512_add_epi64(leaf, _mm512_set1_epi64(model->leaf_starts[first_tree + tree]));
-                sum = _mm512_add_pd(sum, _mm512_i64gather_pd(index, model->leaf_values, 8));
+                partial[tree & 3] = _mm512_add_pd(partial[tree & 3], _mm512_i64gather_pd(index, model->leaf_values, 8));
             }
+            const __m512d sum = _mm512_add_pd(_mm512_add_pd(partial[0], partial[1]), _mm512_add_pd(partial[2], partial[3]));
             double *out = scores + start;
             _mm512_mask_storeu_pd(out, active, _mm512_add_pd(_mm512_maskz_loadu_pd(active, out), sum));
         }

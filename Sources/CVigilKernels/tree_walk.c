@@ -11,8 +11,13 @@
 #define CHAINS 16
 
 void vigil_tree_sum_small(const vigil_tree_node *nodes, const double *leaf_values, const vigil_tree_entry *trees,
-                          long tree_count, const double *rows, long row_count, long feature_count, double *sums) {
-    for (long row = 0; row < row_count; row++) sums[row] = 0.0;
+                          long tree_count, const double *rows, long row_count, long feature_count, int partial_sums,
+                          double *sums) {
+    // Up to four partial sums per row (trees taken in turn), combined as (0 + 1) + (2 + 3).
+    double partial[4][VIGIL_TREE_SMALL_ROWS];
+    const int ways = partial_sums == 4 ? 4 : 1;
+    for (int way = 0; way < ways; way++)
+        for (long row = 0; row < row_count; row++) partial[way][row] = 0.0;
     const long group = row_count >= CHAINS ? 1 : CHAINS / row_count;
     int32_t position[CHAINS];
     for (long first = 0; first < tree_count; first += group) {
@@ -36,7 +41,11 @@ void vigil_tree_sum_small(const vigil_tree_node *nodes, const double *leaf_value
             }
         }
         for (long member = 0; member < members; member++) {
-            for (long row = 0; row < row_count; row++) sums[row] += leaf_values[position[member * row_count + row]];
+            double *sum = partial[(first + member) & (ways - 1)];
+            for (long row = 0; row < row_count; row++) sum[row] += leaf_values[position[member * row_count + row]];
         }
+    }
+    for (long row = 0; row < row_count; row++) {
+        sums[row] = ways == 4 ? (partial[0][row] + partial[1][row]) + (partial[2][row] + partial[3][row]) : partial[0][row];
     }
 }

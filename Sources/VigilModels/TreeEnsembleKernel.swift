@@ -188,11 +188,11 @@ public struct TreeEnsembleKernel: ScoringKernel {
         quickScorer.blockTreeStarts.withUnsafeBufferPointer { blockStarts in
             withUnsafeTemporaryAllocation(of: Double.self, capacity: Int(VIGIL_TREE_SMALL_ROWS)) { sums in
                 vigil_tree_sum_small(nodes.baseAddress, leafValues.baseAddress, walked.baseAddress, walked.count,
-                                     rows, rowCount, featureCount, scores)
+                                     rows, rowCount, featureCount, 1, scores)
                 for block in 0..<quickScorer.blockCount {
                     let first = Int(blockStarts[block])
                     vigil_tree_sum_small(nodes.baseAddress, leafValues.baseAddress, quick.baseAddress! + first,
-                                         Int(blockStarts[block + 1]) - first, rows, rowCount, featureCount, sums.baseAddress)
+                                         Int(blockStarts[block + 1]) - first, rows, rowCount, featureCount, 4, sums.baseAddress)
                     for row in 0..<rowCount { scores[row] += sums[row] }
                 }
             }

@@ -22,11 +22,14 @@ typedef struct {
 #define VIGIL_TREE_SMALL_ROWS 16
 
 /// For each of `row_count` (1...VIGIL_TREE_SMALL_ROWS) row-major rows, the sum of the leaf
-/// values of `tree_count` trees, added in tree order starting from 0 (the order the batch
-/// kernels add them in, so that a score does not depend on the batch size). Trees are walked
-/// several at a time, so that a few rows still give the processor 16 independent walks.
-/// Plain numeric nodes only (no zero-as-missing or categorical flags).
+/// values of `tree_count` trees, added in the order the batch kernels add them in, so that a
+/// score does not depend on the batch size: with `partial_sums` 1, in tree order from 0 (the
+/// walk); with 4, as QuickScorer adds a block (four partial sums, trees taken in turn, then
+/// (0 + 1) + (2 + 3)). Trees are walked several at a time, so that a few rows still give the
+/// processor 16 independent walks. Plain numeric nodes only (no zero-as-missing or categorical
+/// flags).
 void vigil_tree_sum_small(const vigil_tree_node *nodes, const double *leaf_values, const vigil_tree_entry *trees,
-                          long tree_count, const double *rows, long row_count, long feature_count, double *sums);
+                          long tree_count, const double *rows, long row_count, long feature_count, int partial_sums,
+                          double *sums);
 
 #endif
