@@ -91,6 +91,17 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "StageBench",
+            dependencies: [
+                .product(name: "VigilFeatures", package: "Vigil"),
+                .product(name: "VigilTopology", package: "Vigil"),
+                .product(name: "VigilPipeline", package: "Vigil"),
+                .product(name: "VigilCodec", package: "Vigil"),
+                .product(name: "VigilModels", package: "Vigil"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
             name: "KernelBench",
             dependencies: [
                 .product(name: "VigilModels", package: "Vigil"),

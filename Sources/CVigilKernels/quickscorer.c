@@ -6,6 +6,49 @@
 // are found (lowest set bit via AVX-512 CD's leading-zero count) and gathered together.
 #include "CVigilQuickScorer.h"
 
+// One row at a time, for batches too small to fill the eight lanes (the same layout and the
+// same order of additions as vigil_qs_accumulate_x8, so that a score does not depend on the
+// batch size). Portable C.
+void vigil_qs_accumulate_x1(const vigil_qs_model *model, const double *rows, long row_count,
+                            double *scores, uint64_t *scratch) {
+    const long features = model->feature_count;
+    for (long block = 0; block < model->block_count; block++) {
+        const long first_tree = model->block_tree_starts[block];
+        const long tree_count = model->block_tree_starts[block + 1] - first_tree;
+        const int32_t *runs = model->run_starts + block * features;
+        const int32_t *nan_runs = model->nan_run_starts + block * features;
+        for (long row = 0; row < row_count; row++) {
+            const double *values = rows + row * features;
+            for (long tree = 0; tree < tree_count; tree++) scratch[tree] = ~(uint64_t)0;
+            for (long feature = 0; feature < features; feature++) {
+                const double x = values[feature];
+                if (x != x) {
+                    for (long index = nan_runs[feature]; index < nan_runs[feature + 1]; index++) {
+                        const vigil_qs_entry entry = model->nan_entries[index];
+                        scratch[entry.tree] &= entry.mask;
+                    }
+                    continue;
+                }
+                // The run ends in a NaN threshold, which stops every scan.
+                const double *threshold = model->thresholds + runs[feature];
+                const vigil_qs_entry *entry = model->entries + runs[feature];
+                while (*threshold <= x) {
+                    scratch[entry->tree] &= entry->mask;
+                    threshold++;
+                    entry++;
+                }
+            }
+            // Four partial sums, trees taken in turn (the order every path adds a block in).
+            double partial[4] = {0.0, 0.0, 0.0, 0.0};
+            const int32_t *leaf_starts = model->leaf_starts + first_tree;
+            for (long tree = 0; tree < tree_count; tree++) {
+                partial[tree & 3] += model->leaf_values[leaf_starts[tree] + __builtin_ctzll(scratch[tree])];
+            }
+            scores[row] += (partial[0] + partial[1]) + (partial[2] + partial[3]);
+        }
+    }
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -60,15 +103,17 @@ QS_TARGET void vigil_qs_accumulate_x8(const vigil_qs_model *model, const double 
                     entries++;
                 }
             }
-            __m512d sum = _mm512_setzero_pd();
+            // Four partial sums, trees taken in turn (the order every path adds a block in).
+            __m512d partial[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
             const __m512i sixty_three = _mm512_set1_epi64(63);
             for (long tree = 0; tree < tree_count; tree++) {
                 const __m512i value = _mm512_loadu_si512(scratch + tree * 8);
                 const __m512i lowest = _mm512_and_si512(value, _mm512_sub_epi64(_mm512_setzero_si512(), value));
                 const __m512i leaf = _mm512_sub_epi64(sixty_three, _mm512_lzcnt_epi64(lowest));
                 const __m512i index = _mm512_add_epi64(leaf, _mm512_set1_epi64(model->leaf_starts[first_tree + tree]));
-                sum = _mm512_add_pd(sum, _mm512_i64gather_pd(index, model->leaf_values, 8));
+                partial[tree & 3] = _mm512_add_pd(partial[tree & 3], _mm512_i64gather_pd(index, model->leaf_values, 8));
             }
+            const __m512d sum = _mm512_add_pd(_mm512_add_pd(partial[0], partial[1]), _mm512_add_pd(partial[2], partial[3]));
             double *out = scores + start;
             _mm512_mask_storeu_pd(out, active, _mm512_add_pd(_mm512_maskz_loadu_pd(active, out), sum));
         }

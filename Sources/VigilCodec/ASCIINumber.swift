@@ -10,14 +10,16 @@ import Darwin
 /// by one multiplication or division (Clinger's fast path, correctly rounded); anything else
 /// goes to `strtod`, so results always equal `Double(String)`.
 public enum ASCIINumber {
-    private static let powersOfTen: [Double] = (0...22).map { exponent in
-        var value = 1.0
-        for _ in 0..<exponent { value *= 10 }
-        return value
-    }
+    /// 10^0 ... 10^22, all exact in a Double; literals, so that the optimiser lays them out
+    /// statically instead of behind a lazy-initialisation check on every access.
+    private static let powersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+        1e20, 1e21, 1e22,
+    ]
 
     /// The Double spelled by `bytes` (surrounding spaces allowed), or nil if it is not a number.
     public static func parseDouble(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        if let value = parsePlainDecimal(bytes) { return value }
         var start = 0
         var end = bytes.count
         while start < end, bytes[start] == 0x20 { start += 1 }
@@ -64,6 +66,41 @@ public enum ASCIINumber {
             return negative ? -value : value
         }
         return slowParse(bytes, start, end)
+    }
+
+    /// `[-]digits[.digits]` with at most 15 digits in all (so the integer they spell is exact
+    /// in a Double) and nothing else: one pass, then one correctly rounded division, which is
+    /// what the general path computes for such text. Amounts and rates are mostly this form;
+    /// the general path's trimming and bookkeeping cost about as much again.
+    @inline(__always)
+    static func parsePlainDecimal(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        guard let base = bytes.baseAddress, bytes.count > 0, bytes.count <= 17 else { return nil }
+        let count = bytes.count
+        var index = 0
+        let negative = base[0] == UInt8(ascii: "-")
+        if negative { index = 1 }
+        var mantissa: UInt64 = 0
+        let integerStart = index
+        while index < count, base[index] &- 0x30 < 10 {
+            mantissa = mantissa &* 10 &+ UInt64(base[index] &- 0x30)
+            index += 1
+        }
+        var digits = index - integerStart
+        var fractionDigits = 0
+        if index < count, base[index] == UInt8(ascii: ".") {
+            index += 1
+            let fractionStart = index
+            while index < count, base[index] &- 0x30 < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(base[index] &- 0x30)
+                index += 1
+            }
+            fractionDigits = index - fractionStart
+            digits += fractionDigits
+        }
+        guard index == count, digits > 0, digits <= 15 else { return nil }
+        var value = Double(mantissa)
+        if fractionDigits > 0 { value /= powersOfTen[fractionDigits] }
+        return negative ? -value : value
     }
 
     /// The integer spelled by `bytes`; an integral decimal such as `3.0` is accepted too.

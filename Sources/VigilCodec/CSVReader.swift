@@ -18,15 +18,17 @@ public final class CSVReader {
     private var start = 0
     private var end = 0
     private var sourceEnded = false
-    private var fieldStarts: [Int] = []
-    private var fieldEnds: [Int] = []
+    /// The current record's fields as (start, end) offsets into `buffer`, two per field.
+    private var bounds: UnsafeMutablePointer<Int>
+    private var boundsCapacity = 64
+    private var boundCount = 0
     private var quotedFields: [Int] = []
     private var nextLine = 1
 
     /// The 1-based line on which the current record starts.
     public private(set) var lineNumber = 0
     /// How many fields the current record has.
-    public var fieldCount: Int { fieldStarts.count }
+    public var fieldCount: Int { boundCount }
 
     /// Reads CSV from `source`, splitting fields on `delimiter` (`,` by default; SKAB uses `;`).
     public init(source: any ByteSource, delimiter: UInt8 = UInt8(ascii: ","), bufferSize: Int = 1 << 20) {
@@ -34,11 +36,18 @@ public final class CSVReader {
         self.delimiter = delimiter
         name = source.name
         buffer = .allocate(byteCount: max(bufferSize, 64), alignment: 16)
-        fieldStarts.reserveCapacity(64)
-        fieldEnds.reserveCapacity(64)
+        bounds = .allocate(capacity: 2 * boundsCapacity)
     }
 
-    deinit { buffer.deallocate() }
+    deinit {
+        buffer.deallocate()
+        bounds.deallocate()
+    }
+
+    /// The current record's fields; valid until the next call to ``next()``.
+    public var record: CSVRecord {
+        CSVRecord(base: UnsafePointer(buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)), bounds: UnsafePointer(bounds), count: boundCount)
+    }
 
     /// Moves to the next record, skipping empty lines; false at the end of the input.
     ///
@@ -46,8 +55,8 @@ public final class CSVReader {
     public func next() throws -> Bool {
         while true {
             if let recordEnd = try splitRecord() {
-                let isEmptyLine = fieldStarts.count == 1 && fieldStarts[0] == fieldEnds[0] && quotedFields.isEmpty
-                unquoteFields()
+                let isEmptyLine = boundCount == 1 && bounds[0] == bounds[1] && quotedFields.isEmpty
+                if !quotedFields.isEmpty { unquoteFields() }
                 start = recordEnd
                 if isEmptyLine { continue }
                 return true
@@ -56,7 +65,20 @@ public final class CSVReader {
         }
     }
 
+    /// Room for one more field's bounds.
+    private func growBounds() {
+        let larger = UnsafeMutablePointer<Int>.allocate(capacity: 4 * boundsCapacity)
+        larger.update(from: bounds, count: 2 * boundsCapacity)
+        bounds.deallocate()
+        bounds = larger
+        boundsCapacity *= 2
+    }
+
     /// Splits the record at `start` into fields; returns the offset just past it, or nil at the end.
+    ///
+    /// The scan keeps its state in locals and writes the fields through a pointer: a class's
+    /// arrays and counters written per byte or per field paid an exclusivity check each, which
+    /// was a third of decoding's time (perf, bench/README.md "Decoding").
     private func splitRecord() throws -> Int? {
         while true {
             if start == end {
@@ -64,17 +86,43 @@ public final class CSVReader {
                 try refill()
                 continue
             }
-            fieldStarts.removeAll(keepingCapacity: true)
-            fieldEnds.removeAll(keepingCapacity: true)
-            quotedFields.removeAll(keepingCapacity: true)
+            if !quotedFields.isEmpty { quotedFields.removeAll(keepingCapacity: true) }
             let bytes = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            let end = self.end
+            let delimiter = self.delimiter
+            var bounds = self.bounds
+            var capacity = boundsCapacity
+            var count = 0
             var index = start
             var fieldStart = start
             var newlines = 0
             var complete = false
             var recordEnd = end
+            @inline(__always) func addField(_ fieldStart: Int, _ fieldEnd: Int) {
+                if count == capacity {
+                    self.boundCount = count
+                    growBounds()
+                    bounds = self.bounds
+                    capacity = boundsCapacity
+                }
+                bounds[2 * count] = fieldStart
+                bounds[2 * count + 1] = fieldEnd
+                count += 1
+            }
             scan: while index < end {
-                if bytes[index] == UInt8(ascii: "\"") && index == fieldStart {
+                let byte = bytes[index]
+                if byte == delimiter {
+                    addField(fieldStart, index)
+                    index += 1
+                    fieldStart = index
+                } else if byte == UInt8(ascii: "\n") {
+                    var fieldEnd = index
+                    if fieldEnd > fieldStart, bytes[fieldEnd - 1] == UInt8(ascii: "\r") { fieldEnd -= 1 }
+                    addField(fieldStart, fieldEnd)
+                    recordEnd = index + 1
+                    complete = true
+                    break scan
+                } else if byte == UInt8(ascii: "\"") && index == fieldStart {
                     // Quoted field: find the closing quote that is not a doubled quote.
                     var cursor = index + 1
                     var closed = false
@@ -95,24 +143,8 @@ public final class CSVReader {
                         }
                         break scan
                     }
-                    quotedFields.append(fieldStarts.count)
+                    quotedFields.append(count)
                     index = cursor + 1
-                    continue
-                }
-                let byte = bytes[index]
-                if byte == delimiter {
-                    fieldStarts.append(fieldStart)
-                    fieldEnds.append(index)
-                    index += 1
-                    fieldStart = index
-                } else if byte == UInt8(ascii: "\n") {
-                    var fieldEnd = index
-                    if fieldEnd > fieldStart, bytes[fieldEnd - 1] == UInt8(ascii: "\r") { fieldEnd -= 1 }
-                    fieldStarts.append(fieldStart)
-                    fieldEnds.append(fieldEnd)
-                    recordEnd = index + 1
-                    complete = true
-                    break scan
                 } else {
                     index += 1
                 }
@@ -120,12 +152,12 @@ public final class CSVReader {
             if !complete && sourceEnded && index >= end {
                 var fieldEnd = end
                 if fieldEnd > fieldStart, bytes[fieldEnd - 1] == UInt8(ascii: "\r") { fieldEnd -= 1 }
-                fieldStarts.append(fieldStart)
-                fieldEnds.append(fieldEnd)
+                addField(fieldStart, fieldEnd)
                 recordEnd = end
                 complete = true
             }
             if complete {
+                boundCount = count
                 lineNumber = nextLine
                 nextLine += 1 + newlines
                 return recordEnd
@@ -155,12 +187,11 @@ public final class CSVReader {
 
     /// Strips the quotes of quoted fields and turns doubled quotes into one, in place.
     private func unquoteFields() {
-        guard !quotedFields.isEmpty else { return }
         let bytes = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
         for field in quotedFields {
-            var read = fieldStarts[field] + 1
+            var read = bounds[2 * field] + 1
             var write = read
-            let stop = fieldEnds[field]
+            let stop = bounds[2 * field + 1]
             while read < stop {
                 if bytes[read] == UInt8(ascii: "\"") {
                     if read + 1 < stop, bytes[read + 1] == UInt8(ascii: "\"") {
@@ -173,8 +204,8 @@ public final class CSVReader {
                 write += 1
                 read += 1
             }
-            fieldStarts[field] += 1
-            fieldEnds[field] = write
+            bounds[2 * field] += 1
+            bounds[2 * field + 1] = write
         }
     }
 
@@ -185,11 +216,7 @@ public final class CSVReader {
     }
 
     /// The bytes of field `index`; valid until the next call to ``next()``.
-    public func fieldBytes(_ index: Int) -> UnsafeBufferPointer<UInt8> {
-        precondition(index < fieldStarts.count, "CSV field \(index) out of range (\(fieldStarts.count) fields)")
-        let base = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        return UnsafeBufferPointer(start: base + fieldStarts[index], count: fieldEnds[index] - fieldStarts[index])
-    }
+    public func fieldBytes(_ index: Int) -> UnsafeBufferPointer<UInt8> { record[index] }
 
     /// Field `index` as a String.
     public func string(_ index: Int) -> String { String(decoding: fieldBytes(index), as: UTF8.self) }
@@ -202,4 +229,26 @@ public final class CSVReader {
 
     /// All fields of the current record as Strings (for headers).
     public func strings() -> [String] { (0..<fieldCount).map(string) }
+}
+
+/// The fields of the record a ``CSVReader`` is on: a view of the reader's buffer, valid until
+/// the reader moves on.
+public struct CSVRecord {
+    @usableFromInline let base: UnsafePointer<UInt8>
+    @usableFromInline let bounds: UnsafePointer<Int>
+    /// How many fields the record has.
+    public let count: Int
+
+    init(base: UnsafePointer<UInt8>, bounds: UnsafePointer<Int>, count: Int) {
+        self.base = base
+        self.bounds = bounds
+        self.count = count
+    }
+
+    /// The bytes of field `index` (0-based).
+    @inlinable
+    public subscript(index: Int) -> UnsafeBufferPointer<UInt8> {
+        precondition(index >= 0 && index < count, "CSV field \(index) out of range (\(count) fields)")
+        return UnsafeBufferPointer(start: base + bounds[2 * index], count: bounds[2 * index + 1] - bounds[2 * index])
+    }
 }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reads a byte stream line by line (`\n` or `\r\n`), with line numbers; used for JSON lines.
 ///
 /// A line's bytes are valid until the next call to ``next()``.
@@ -27,8 +33,9 @@ public final class LineReader {
         let bytes = { self.buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) }
         var scanned = start
         while true {
-            if let newline = UnsafeRawBufferPointer(rebasing: buffer[scanned..<end]).firstIndex(of: 0x0A) {
-                let stop = scanned + newline
+            // memchr: the generic firstIndex(of:) went a byte at a time (a tenth of JSON-lines decoding).
+            if scanned < end, let found = memchr(buffer.baseAddress! + scanned, 0x0A, end - scanned) {
+                let stop = UnsafeRawPointer(found) - UnsafeRawPointer(buffer.baseAddress!)
                 var lineEnd = stop
                 if lineEnd > start, bytes()[lineEnd - 1] == 0x0D { lineEnd -= 1 }
                 let line = UnsafeBufferPointer(start: bytes() + start, count: lineEnd - start)

@@ -78,7 +78,9 @@ protocol BLASScalar: BinaryFloatingPoint, Sendable {
     static func gemm(rows: Int, inputs: Int, outputs: Int, a: UnsafePointer<Self>, weights: UnsafePointer<Self>, c: UnsafeMutablePointer<Self>)
     static func gemv(inputs: Int, outputs: Int, weights: UnsafePointer<Self>, x: UnsafePointer<Self>, y: UnsafeMutablePointer<Self>)
     /// gemm by Vigil's microkernels, for narrow layers.
-    static func smallGemm(rows: Int, inputs: Int, outputs: Int, a: UnsafePointer<Self>, weights: UnsafePointer<Self>, c: UnsafeMutablePointer<Self>)
+    /// c = a · weights + bias, clamped at 0 when `relu` (Vigil's microkernels, bias and ReLU fused).
+    static func smallGemm(rows: Int, inputs: Int, outputs: Int, a: UnsafePointer<Self>, weights: UnsafePointer<Self>,
+                          bias: UnsafePointer<Self>, relu: Bool, c: UnsafeMutablePointer<Self>)
     static func exponential(_ x: Self) -> Self
     static func hyperbolicTangent(_ x: Self) -> Self
 }
@@ -92,8 +94,9 @@ extension Float: BLASScalar {
     static func gemv(inputs: Int, outputs: Int, weights: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         cblas_sgemv(CblasRowMajor, CblasTrans, blasint(inputs), blasint(outputs), 1, weights, blasint(outputs), x, 1, 0, y, 1)
     }
-    static func smallGemm(rows: Int, inputs: Int, outputs: Int, a: UnsafePointer<Float>, weights: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
-        vigil_gemm_f32(rows, inputs, outputs, a, weights, c)
+    static func smallGemm(rows: Int, inputs: Int, outputs: Int, a: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                          bias: UnsafePointer<Float>, relu: Bool, c: UnsafeMutablePointer<Float>) {
+        vigil_gemm_f32(rows, inputs, outputs, a, weights, bias, relu ? 1 : 0, c)
     }
     static func exponential(_ x: Float) -> Float { expf(x) }
     static func hyperbolicTangent(_ x: Float) -> Float { tanhf(x) }
@@ -108,8 +111,9 @@ extension Double: BLASScalar {
     static func gemv(inputs: Int, outputs: Int, weights: UnsafePointer<Double>, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>) {
         cblas_dgemv(CblasRowMajor, CblasTrans, blasint(inputs), blasint(outputs), 1, weights, blasint(outputs), x, 1, 0, y, 1)
     }
-    static func smallGemm(rows: Int, inputs: Int, outputs: Int, a: UnsafePointer<Double>, weights: UnsafePointer<Double>, c: UnsafeMutablePointer<Double>) {
-        vigil_gemm_f64(rows, inputs, outputs, a, weights, c)
+    static func smallGemm(rows: Int, inputs: Int, outputs: Int, a: UnsafePointer<Double>, weights: UnsafePointer<Double>,
+                          bias: UnsafePointer<Double>, relu: Bool, c: UnsafeMutablePointer<Double>) {
+        vigil_gemm_f64(rows, inputs, outputs, a, weights, bias, relu ? 1 : 0, c)
     }
     static func exponential(_ x: Double) -> Double { exp(x) }
     static func hyperbolicTangent(_ x: Double) -> Double { tanh(x) }
@@ -123,6 +127,8 @@ struct DenseNetwork<Scalar: BLASScalar> {
         var weights: [Scalar]
         var bias: [Scalar]
         var activation: DenseModelSpec.Activation
+        /// What the activation pass adds after a microkernel, which has added the bias already.
+        var noBias: [Scalar]
     }
 
     let layers: [Layer]
@@ -135,7 +141,7 @@ struct DenseNetwork<Scalar: BLASScalar> {
     init(spec: DenseModelSpec, chunkRows: Int) {
         layers = spec.layers.map {
             Layer(inputs: $0.inputs, outputs: $0.outputs, weights: $0.weights.map(Scalar.init),
-                  bias: $0.bias.map(Scalar.init), activation: $0.activation)
+                  bias: $0.bias.map(Scalar.init), activation: $0.activation, noBias: [Scalar](repeating: 0, count: $0.outputs))
         }
         outputIndex = spec.outputIndex
         self.chunkRows = chunkRows
@@ -173,17 +179,24 @@ struct DenseNetwork<Scalar: BLASScalar> {
 
     /// One layer: gemm (gemv for one row), then bias and activation in one pass.
     static func forward(_ layer: Layer, rows: Int, input: UnsafePointer<Scalar>, output: UnsafeMutablePointer<Scalar>) {
+        // The microkernels add the bias and apply ReLU themselves (one pass over the output).
+        let fused = rows > 1 && layer.inputs <= DenseKernel.smallLayerLimit && layer.outputs <= DenseKernel.smallLayerLimit
         layer.weights.withUnsafeBufferPointer { weights in
-            if rows == 1 {
-                Scalar.gemv(inputs: layer.inputs, outputs: layer.outputs, weights: weights.baseAddress!, x: input, y: output)
-            } else if layer.inputs <= DenseKernel.smallLayerLimit, layer.outputs <= DenseKernel.smallLayerLimit {
-                Scalar.smallGemm(rows: rows, inputs: layer.inputs, outputs: layer.outputs, a: input, weights: weights.baseAddress!, c: output)
-            } else {
-                Scalar.gemm(rows: rows, inputs: layer.inputs, outputs: layer.outputs, a: input, weights: weights.baseAddress!, c: output)
+            layer.bias.withUnsafeBufferPointer { bias in
+                if rows == 1 {
+                    Scalar.gemv(inputs: layer.inputs, outputs: layer.outputs, weights: weights.baseAddress!, x: input, y: output)
+                } else if fused {
+                    Scalar.smallGemm(rows: rows, inputs: layer.inputs, outputs: layer.outputs, a: input, weights: weights.baseAddress!,
+                                     bias: bias.baseAddress!, relu: layer.activation == .relu, c: output)
+                } else {
+                    Scalar.gemm(rows: rows, inputs: layer.inputs, outputs: layer.outputs, a: input, weights: weights.baseAddress!, c: output)
+                }
             }
         }
+        if fused && (layer.activation == .identity || layer.activation == .relu) { return }
         let width = layer.outputs
-        layer.bias.withUnsafeBufferPointer { bias in
+        // After the microkernels the bias is in already.
+        (fused ? layer.noBias : layer.bias).withUnsafeBufferPointer { bias in
             for row in 0..<rows {
                 let values = output + row * width
                 switch layer.activation {

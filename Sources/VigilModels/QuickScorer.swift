@@ -18,7 +18,8 @@ import CVigilKernels
 /// past.
 ///
 /// Where the processor has AVX-512, eight rows are scanned together (`CVigilKernels`'
-/// `vigil_qs_accumulate_x8`, vectorised QuickScorer); otherwise one row at a time here.
+/// `vigil_qs_accumulate_x8`, vectorised QuickScorer); otherwise, and for a few rows, one row
+/// at a time (`vigil_qs_accumulate_x1`).
 struct QuickScorer: Sendable {
     /// One scanned split: the leaves to clear in tree `tree` (an index within the block) when
     /// the row's value is at or above the split's threshold (kept in a separate array). A C
@@ -173,7 +174,8 @@ struct QuickScorer: Sendable {
 
     /// Adds the trees' leaf values for `rowCount` rows to `scores`; `scratch` holds at least
     /// ``scratchCount`` words.
-    /// `vectorised` chooses the eight-row scan (tests compare both on one machine).
+    /// `vectorised` chooses the eight-row scan (tests compare both on one machine; batches of
+    /// a few rows take the one-row scan).
     func accumulate(rows: UnsafePointer<Double>, rowCount: Int, into scores: UnsafeMutablePointer<Double>,
                     scratch: UnsafeMutablePointer<UInt64>, vectorised: Bool = Self.vectorised) {
         guard blockCount > 0 else { return }
@@ -186,49 +188,15 @@ struct QuickScorer: Sendable {
         blockTreeStarts.withUnsafeBufferPointer { blockTreeStarts in
         leafStarts.withUnsafeBufferPointer { leafStarts in
         leafValues.withUnsafeBufferPointer { leafValues in
+            var model = vigil_qs_model(
+                feature_count: featureCount, block_count: blockCount, thresholds: thresholds.baseAddress,
+                entries: entries.baseAddress, run_starts: runStarts.baseAddress, nan_entries: nanEntries.baseAddress,
+                nan_run_starts: nanRunStarts.baseAddress, block_tree_starts: blockTreeStarts.baseAddress,
+                leaf_starts: leafStarts.baseAddress, leaf_values: leafValues.baseAddress)
             if vectorised {
-                var model = vigil_qs_model(
-                    feature_count: featureCount, block_count: blockCount, thresholds: thresholds.baseAddress,
-                    entries: entries.baseAddress, run_starts: runStarts.baseAddress, nan_entries: nanEntries.baseAddress,
-                    nan_run_starts: nanRunStarts.baseAddress, block_tree_starts: blockTreeStarts.baseAddress,
-                    leaf_starts: leafStarts.baseAddress, leaf_values: leafValues.baseAddress)
                 vigil_qs_accumulate_x8(&model, rows, rowCount, scores, scratch)
-                return
-            }
-            let bits = scratch
-            let thresholds = thresholds.baseAddress!
-            let entries = entries.baseAddress!
-            for block in 0..<blockCount {
-                let firstTree = Int(blockTreeStarts[block])
-                let treeCount = Int(blockTreeStarts[block + 1]) - firstTree
-                let runs = block * featureCount
-                for row in 0..<rowCount {
-                    let values = rows + row * featureCount
-                    bits.update(repeating: ~0, count: treeCount)
-                    for feature in 0..<featureCount {
-                        let x = values[feature]
-                        if x.isNaN {
-                            for index in Int(nanRunStarts[runs + feature])..<Int(nanRunStarts[runs + feature + 1]) {
-                                let entry = nanEntries[index]
-                                bits[Int(entry.tree)] &= entry.mask
-                            }
-                            continue
-                        }
-                        // The run ends in a NaN threshold, which stops every scan.
-                        var index = Int(runStarts[runs + feature])
-                        while thresholds[index] <= x {
-                            let entry = entries[index]
-                            bits[Int(entry.tree)] &= entry.mask
-                            index &+= 1
-                        }
-                    }
-                    var sum = 0.0
-                    for tree in 0..<treeCount {
-                        let leaf = Int(leafStarts[firstTree + tree]) + bits[tree].trailingZeroBitCount
-                        sum += leafValues[leaf]
-                    }
-                    scores[row] += sum
-                }
+            } else {
+                vigil_qs_accumulate_x1(&model, rows, rowCount, scores, scratch)
             }
         }
         }

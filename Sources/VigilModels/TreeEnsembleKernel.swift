@@ -1,3 +1,4 @@
+import CVigilKernels
 import Foundation
 
 /// A compiled tree ensemble (XGBoost, LightGBM) that scores a batch tree by tree.
@@ -35,19 +36,14 @@ public struct TreeEnsembleKernel: ScoringKernel {
         case breadthFirst
     }
 
-    /// Where a tree starts in the node array and how many steps reach all its leaves.
-    struct TreeEntry {
-        var root: Int32
-        var depth: Int32
-    }
+    /// Where a tree starts in the node array and how many steps reach all its leaves (`root`,
+    /// `depth`). A C type, as the small-batch walk reads the same array.
+    typealias TreeEntry = vigil_tree_entry
 
-    struct Node {
-        /// Left when x < threshold; for categorical nodes, the index of the node's bitset.
-        var threshold: Double
-        var firstChild: Int32
-        /// Feature index << 3 | flags.
-        var featureAndFlags: UInt32
-    }
+    /// `threshold`: left when x < threshold (for categorical nodes, the index of the node's
+    /// bitset); `first_child`; `feature_and_flags`: feature index << 3 | flags. A C type, as
+    /// the small-batch walk reads the same array.
+    typealias Node = vigil_tree_node
 
     static let nanLeftFlag: UInt32 = 1
     static let zeroMissingFlag: UInt32 = 2
@@ -65,6 +61,10 @@ public struct TreeEnsembleKernel: ScoringKernel {
     /// The number of trees scored by QuickScorer; the others are walked.
     public var quickScorerTreeCount: Int { treeCount - trees.count }
     let quickScorer: QuickScorer
+    /// The trees QuickScorer scores, as walks (in its order), for batches too small for it.
+    let quickTrees: [TreeEntry]
+    /// How batches of a few rows are scored.
+    let smallBatchPlan: SmallBatchPlan
     /// QuickScorer's bitvectors, allocated once.
     var quickScorerScratch: [UInt64]
     let nodes: [Node]
@@ -86,11 +86,13 @@ public struct TreeEnsembleKernel: ScoringKernel {
         var builder = Builder(featureCount: spec.inputNames.count, layout: layout)
         var walked: [TreeEntry] = []
         var quick: [TreeEnsembleSpec.Tree] = []
+        var quickEntries: [TreeEntry] = []
         for (index, tree) in spec.trees.enumerated() {
             try builder.add(tree, index: index)
             if traversal == .quickScorer || (traversal == .automatic && Self.prefersQuickScorer(depth: Int(builder.trees[index].depth))),
                QuickScorer.canExpress(tree) {
                 quick.append(tree)
+                quickEntries.append(builder.trees[index])
             } else {
                 walked.append(builder.trees[index])
             }
@@ -100,12 +102,15 @@ public struct TreeEnsembleKernel: ScoringKernel {
         self.layout = layout
         self.traversal = traversal
         quickScorer = QuickScorer(trees: quick, featureCount: spec.inputNames.count)
+        quickTrees = quickEntries
         quickScorerScratch = [UInt64](repeating: 0, count: max(1, quickScorer.scratchCount))
         nodes = builder.nodes
         leafValues = builder.leafValues
         trees = walked
         bitsets = builder.bitsets
         hasSpecialNodes = builder.hasSpecialNodes
+        smallBatchPlan = SmallBatchPlan(quickTrees: quickEntries, walkedTrees: walked, hasSpecialNodes: builder.hasSpecialNodes,
+                                        traversal: traversal)
         baseMargin = spec.baseMargin
         divisor = spec.divisor
         output = spec.output
@@ -124,6 +129,84 @@ public struct TreeEnsembleKernel: ScoringKernel {
         precondition(rows.count >= rowCount * featureCount, "rows holds fewer than rowCount × inputNames.count values")
         precondition(scores.count >= rowCount, "scores holds fewer than rowCount values")
         guard rowCount > 0, let rowBase = rows.baseAddress, let scoreBase = scores.baseAddress else { return }
+        if rowCount <= smallBatchPlan.groupedWalkRows {
+            scoreSmallBatch(rows: rowBase, rowCount: rowCount, into: scoreBase)
+        } else {
+            scoreBatch(rows: rowBase, rowCount: rowCount, into: scoreBase,
+                       vectorised: QuickScorer.vectorised && rowCount > smallBatchPlan.oneRowScanRows)
+        }
+        for row in 0..<rowCount {
+            scoreBase[row] = transform(scoreBase[row])
+        }
+    }
+
+    /// How batches of a few rows are scored (chosen at load time from the trees' shape).
+    /// Live traffic at low rates makes batches of 1–16 events, where the eight-row QuickScorer
+    /// idles most of its lanes and a walk of one tree at a time is a chain of dependent loads.
+    /// Measured (KernelBench, thread CPU time, bench/README.md "Model kernels"):
+    /// - XGBoost 100 trees of depth 6: the grouped walk (``scoreSmallBatch``) 548k / 723k /
+    ///   844k events/s at 1 / 2 / 4 rows against the eight-row scan's 204k / 353k / 590k; at
+    ///   5 rows the scan leads (987k against 776k). So shallow trees walk up to 4 rows.
+    /// - LightGBM 500 trees of 31 leaves (depth up to 18): the one-row scan 163k / 179k / 169k
+    ///   at 1 / 2 / 3 rows against 89k / 146k / 162k; at 4 the eight-row scan leads (250k
+    ///   against 180k), and the grouped walk, which walks a group to its deepest tree, trails
+    ///   both (55k at 1 row). So deep trees take the one-row scan up to 3 rows.
+    struct SmallBatchPlan: Sendable {
+        /// Batches of at most this many rows take the grouped walk (0: none).
+        var groupedWalkRows: Int
+        /// Batches of at most this many rows (and more than `groupedWalkRows`) take QuickScorer's one-row scan.
+        var oneRowScanRows: Int
+
+        init(quickTrees: [TreeEntry], walkedTrees: [TreeEntry], hasSpecialNodes: Bool, traversal: Traversal) {
+            guard traversal == .automatic else {
+                self.init(groupedWalkRows: 0, oneRowScanRows: 0)
+                return
+            }
+            let depths = (quickTrees + walkedTrees).map { Double($0.depth) }
+            let meanDepth = depths.reduce(0, +) / Double(max(depths.count, 1))
+            let shallow = meanDepth <= 8
+            self.init(groupedWalkRows: hasSpecialNodes || !shallow ? 0 : (QuickScorer.vectorised ? 4 : Int(VIGIL_TREE_SMALL_ROWS)),
+                      oneRowScanRows: shallow ? 0 : 3)
+        }
+
+        init(groupedWalkRows: Int, oneRowScanRows: Int) {
+            self.groupedWalkRows = groupedWalkRows
+            self.oneRowScanRows = oneRowScanRows
+        }
+    }
+
+    /// Margins of a few rows: every tree walked, the walks of several trees interleaved (C:
+    /// `vigil_tree_sum_small`). The sums are formed as the batch path forms them (walked
+    /// trees first, then each QuickScorer block's sum), so that a row scores the same
+    /// whatever the size of its batch.
+    func scoreSmallBatch(rows: UnsafePointer<Double>, rowCount: Int, into scores: UnsafeMutablePointer<Double>) {
+        let featureCount = inputNames.count
+        nodes.withUnsafeBufferPointer { nodes in
+        leafValues.withUnsafeBufferPointer { leafValues in
+        trees.withUnsafeBufferPointer { walked in
+        quickTrees.withUnsafeBufferPointer { quick in
+        quickScorer.blockTreeStarts.withUnsafeBufferPointer { blockStarts in
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: Int(VIGIL_TREE_SMALL_ROWS)) { sums in
+                vigil_tree_sum_small(nodes.baseAddress, leafValues.baseAddress, walked.baseAddress, walked.count,
+                                     rows, rowCount, featureCount, 1, scores)
+                for block in 0..<quickScorer.blockCount {
+                    let first = Int(blockStarts[block])
+                    vigil_tree_sum_small(nodes.baseAddress, leafValues.baseAddress, quick.baseAddress! + first,
+                                         Int(blockStarts[block + 1]) - first, rows, rowCount, featureCount, 4, sums.baseAddress)
+                    for row in 0..<rowCount { scores[row] += sums[row] }
+                }
+            }
+        }
+        }
+        }
+        }
+        }
+    }
+
+    /// Margins of a batch: the walked trees a block of rows at a time, then QuickScorer.
+    mutating func scoreBatch(rows rowBase: UnsafePointer<Double>, rowCount: Int, into scoreBase: UnsafeMutablePointer<Double>,
+                             vectorised: Bool = QuickScorer.vectorised) {
+        let featureCount = inputNames.count
         scoreBase.update(repeating: 0, count: rowCount)
         nodes.withUnsafeBufferPointer { nodes in
             leafValues.withUnsafeBufferPointer { leafValues in
@@ -153,10 +236,7 @@ public struct TreeEnsembleKernel: ScoringKernel {
         }
         let quickScorer = self.quickScorer
         quickScorerScratch.withUnsafeMutableBufferPointer { scratch in
-            quickScorer.accumulate(rows: rowBase, rowCount: rowCount, into: scoreBase, scratch: scratch.baseAddress!)
-        }
-        for row in 0..<rowCount {
-            scoreBase[row] = transform(scoreBase[row])
+            quickScorer.accumulate(rows: rowBase, rowCount: rowCount, into: scoreBase, scratch: scratch.baseAddress!, vectorised: vectorised)
         }
     }
 
@@ -181,12 +261,12 @@ public struct TreeEnsembleKernel: ScoringKernel {
             for row in 0..<count {
                 let position = positions[row]
                 let node = nodes[Int(position)]
-                let x = rows[row &* featureCount &+ Int(node.featureAndFlags >> 3)]
+                let x = rows[row &* featureCount &+ Int(node.feature_and_flags >> 3)]
                 // Comparison results as bits rather than `||` or `?:`: the compiler turns those
                 // into branches, and which way a split goes is a coin toss the predictor loses.
                 let less = UInt32(unsafeBitCast(x < node.threshold, to: UInt8.self))
-                let nanLeft = UInt32(unsafeBitCast(x.isNaN, to: UInt8.self)) & node.featureAndFlags
-                let next = node.firstChild &+ Int32(bitPattern: ((less | nanLeft) & 1) ^ 1)
+                let nanLeft = UInt32(unsafeBitCast(x.isNaN, to: UInt8.self)) & node.feature_and_flags
+                let next = node.first_child &+ Int32(bitPattern: ((less | nanLeft) & 1) ^ 1)
                 moved |= next ^ position
                 positions[row] = next
             }
@@ -201,8 +281,8 @@ public struct TreeEnsembleKernel: ScoringKernel {
         for _ in 0..<tree.depth {
             for row in 0..<count {
                 let node = nodes[Int(positions[row])]
-                let x = rows[row * featureCount + Int(node.featureAndFlags >> 3)]
-                let flags = node.featureAndFlags & 7
+                let x = rows[row * featureCount + Int(node.feature_and_flags >> 3)]
+                let flags = node.feature_and_flags & 7
                 let goLeft: Bool
                 if flags & Self.categoricalFlag != 0 {
                     goLeft = Self.inCategory(x, bitset: bitsets[Int(node.threshold)])
@@ -211,7 +291,7 @@ public struct TreeEnsembleKernel: ScoringKernel {
                 } else {
                     goLeft = (x < node.threshold) || (x.isNaN && flags & Self.nanLeftFlag != 0)
                 }
-                positions[row] = node.firstChild &+ (goLeft ? 0 : 1)
+                positions[row] = node.first_child &+ (goLeft ? 0 : 1)
             }
         }
     }
@@ -249,7 +329,7 @@ extension TreeEnsembleKernel {
             var maxDepth = 0
             var cursor = 0
             var pending: [(source: Int, depth: Int)] = [(0, 0)]
-            nodes.append(Node(threshold: 0, firstChild: 0, featureAndFlags: 0))
+            nodes.append(Node(threshold: 0, first_child: 0, feature_and_flags: 0))
             leafValues.append(0)
             // Breadth-first takes from the front, depth-first from the back of the worklist.
             while !pending.isEmpty {
@@ -271,7 +351,7 @@ extension TreeEnsembleKernel {
                         throw ModelFormatError("tree \(index) node \(child) is reached twice (the tree has a cycle or shared node)")
                     }
                     slotOf[child] = nodes.count
-                    nodes.append(Node(threshold: 0, firstChild: 0, featureAndFlags: 0))
+                    nodes.append(Node(threshold: 0, first_child: 0, feature_and_flags: 0))
                     leafValues.append(0)
                 }
                 guard current.depth < 10_000 else { throw ModelFormatError("tree \(index) is deeper than 10000") }
@@ -290,7 +370,7 @@ extension TreeEnsembleKernel {
                 switch node {
                 case .leaf(let value):
                     guard value.isFinite else { throw ModelFormatError("tree \(index) leaf \(source) is not finite") }
-                    nodes[slot] = Node(threshold: -.infinity, firstChild: Int32(slot - 1), featureAndFlags: 0)
+                    nodes[slot] = Node(threshold: -.infinity, first_child: Int32(slot - 1), feature_and_flags: 0)
                     leafValues[slot] = value
                 case .split(let feature, let rule, let left, let right):
                     guard feature >= 0, feature < featureCount else {
@@ -317,8 +397,8 @@ extension TreeEnsembleKernel {
                         hasSpecialNodes = true
                     }
                     guard !threshold.isNaN else { throw ModelFormatError("tree \(index) node \(source) has a NaN threshold") }
-                    nodes[slot] = Node(threshold: threshold, firstChild: Int32(slotOf[left]),
-                                       featureAndFlags: UInt32(feature) << 3 | flags)
+                    nodes[slot] = Node(threshold: threshold, first_child: Int32(slotOf[left]),
+                                       feature_and_flags: UInt32(feature) << 3 | flags)
                 }
             }
             trees.append(TreeEntry(root: Int32(base), depth: Int32(maxDepth)))

@@ -55,11 +55,17 @@ public struct EventBatch: Sendable {
     public mutating func append(time: Int64, sourceValues values: UnsafeBufferPointer<Double>, keys eventKeys: [StateKey],
                                 ids eventIds: [String], provenance origin: Provenance) {
         precondition(values.count == layout.sourceFields.count && eventKeys.count == layout.keyFields.count && eventIds.count == layout.idFields.count)
+        appendDecoded(time: time, sourceValues: values, provenance: origin)
+        keys.append(contentsOf: eventKeys)
+        ids.append(contentsOf: eventIds)
+    }
+
+    /// Appends an event's time, source values and provenance; the caller then appends its
+    /// keys (``appendKey(_:)``) and ids (``appendID(_:)``), without arrays of its own per event.
+    mutating func appendDecoded(time: Int64, sourceValues values: UnsafeBufferPointer<Double>, provenance origin: Provenance) {
         times.append(time)
         rows.append(contentsOf: values)
         rows.append(contentsOf: repeatElement(Double.nan, count: layout.width - values.count))
-        keys.append(contentsOf: eventKeys)
-        ids.append(contentsOf: eventIds)
         provenance.append(origin)
         rejections.append(nil)
     }

@@ -67,8 +67,7 @@ public final class EventReplay {
         if challenger != nil { header.append("challenger_score") }
         for rank in stride(from: 1, through: explain, by: 1) { header += ["reason_\(rank)", "contribution_\(rank)"] }
         try sink.write(header.map { CSVField.quoted($0) }.joined(separator: ",") + "\n")
-        var text = ""
-        text.reserveCapacity(1 << 20)
+        let rows = CSVRowText()
         var driftRecords = 0
         var driftAlerts = 0
         func writeDrift(_ emissions: [DriftEmission]) throws {
@@ -87,40 +86,10 @@ public final class EventReplay {
 
         var summary = try replay(source: source, from: from, until: until, progress: progress) { [self] batch, output, summary in
             let challengerScores = challenger?.score(batch) ?? []
-            for index in 0..<batch.count where batch.rejections[index] == nil {
-                if let from, batch.times[index] < from { continue }
-                var first = true
-                for id in batch.ids(of: index) {
-                    if !first { text.append(",") }
-                    text.append(CSVField.quoted(id))
-                    first = false
-                }
-                for value in batch.features(of: index) {
-                    if !first { text.append(",") }
-                    if !value.isNaN { text.append(value.description) }
-                    first = false
-                }
-                if !output.scores.isEmpty {
-                    text.append(",")
-                    if !output.scores[index].isNaN { text.append(output.scores[index].description) }
-                }
-                if !challengerScores.isEmpty {
-                    text.append(",")
-                    if !challengerScores[index].isNaN { text.append(challengerScores[index].description) }
-                }
-                if explain > 0 {
-                    for reason in pipeline.reasons(batch, index: index, top: explain) {
-                        text.append(",")
-                        text.append(CSVField.quoted(reason.feature))
-                        text.append(",")
-                        text.append(reason.contribution.description)
-                    }
-                }
-                text.append("\n")
-                summary.rowsWritten += 1
-            }
-            try sink.write(text)
-            text.removeAll(keepingCapacity: true)
+            summary.rowsWritten += rows.append(
+                batch, scores: output.scores, challengerScores: challengerScores, from: from,
+                reasons: explain > 0 ? { pipeline.reasons(batch, index: $0, top: explain).map { ($0.feature, $0.contribution) } } : nil)
+            try rows.write(to: sink)
             if monitor != nil { try writeDrift(monitor!.observe(batch, scores: output.scores, from: from)) }
             if let observe {
                 if challengerScores.isEmpty {

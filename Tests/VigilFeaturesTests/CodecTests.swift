@@ -79,6 +79,106 @@ import VigilCodec
         }
     }
 
+    /// The member-by-member reader accepts and rejects what the tree parser does, with the
+    /// same errors, and hands out the same members (the last of a repeated name wins there).
+    @Test func jsonObjectReaderAgreesWithTheTreeParser() throws {
+        let texts = [
+            #"{"a": 1, "b": -2.5e1, "c": "x\u00e9\n", "d": [true, null], "e": {"f": 12345678901234}}"#,
+            #"  {"a":1,"a":"again" , "\u0062": false, "long name with spaces": "abcdefghijklmnopqrstuvwxyz0123456789"}  "#,
+            #"{"n": -0, "big": 123456789012345678901, "lead": 007, "e": 1E+2, "m": -9223372036854775808, "p": 9223372036854775807}"#,
+            #"{"s": "tab\tquote\"slash\\/ \ud83d\ude00 ünïcödé", "z": null, "t": true, "empty": ""}"#,
+            "{}", " { } ", "[1, 2]", "\"text\"", "42",
+            #"{"a": 1,, }"#, #"{"a": 1"#, #"{"a" 1}"#, #"{"a": tru}"#, #"{"a": 1} x"#, #"{"a": "open}"#,
+            #"{"a": "\q"}"#, #"{"a": "\ud800"}"#, #"{"a": [1, }"#, #"{"a": -}"#, #"{"a": 1.}"#, #"{"a": 1e}"#,
+            "{\"a\": \"ctl\u{01}\"}", #"{1: 2}"#, "", "   ", #"{"a": {"b": [[[]]]}, "c": 3}"#,
+        ]
+        for text in texts {
+            let bytes = Array(text.utf8)
+            let tree = Result { () throws(JSONParseError) -> JSONValue in try JSONParser.parse(bytes) }
+            let streamed: Result<[String: JSONValue]?, JSONParseError> = bytes.withUnsafeBufferPointer { buffer in
+                let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: max(buffer.count, 1))
+                defer { scratch.deallocate() }
+                var reader = JSONObjectReader(bytes: buffer, scratch: scratch)
+                guard reader.open() else { return .success(nil) }
+                var members: [String: JSONValue] = [:]
+                do {
+                    while let name = try reader.nextName() {
+                        let key = String(decoding: name.bytes, as: UTF8.self)
+                        switch try reader.value() {
+                        case .null: members[key] = .null
+                        case let .bool(flag): members[key] = .bool(flag)
+                        case let .int(number): members[key] = .int(number)
+                        case let .double(number): members[key] = .double(number)
+                        case let .string(text, isASCII):
+                            #expect(isASCII == text.allSatisfy { $0 < 0x80 }, "\(text)")
+                            members[key] = .string(String(decoding: text, as: UTF8.self))
+                        case .composite: members[key] = .array([])
+                        }
+                    }
+                } catch let error as JSONParseError {
+                    return .failure(error)
+                } catch {
+                    Issue.record("\(error)")
+                }
+                return .success(members)
+            }
+            switch (tree, streamed) {
+            case let (.success(.object(object)), .success(members?)):
+                let scalars = object.mapValues { value -> JSONValue in
+                    if case .array = value { return .array([]) }
+                    if case .object = value { return .array([]) }
+                    return value
+                }
+                #expect(scalars == members, "\(text)")
+            case (.success, .success(nil)):
+                break  // not an object: the decoder asks the tree parser
+            case let (.failure(expected), .failure(error)):
+                #expect(error == expected, "\(text)")
+            case (.failure, .success(nil)):
+                break  // not an object: the decoder asks the tree parser, which names the error
+            default:
+                Issue.record("\(text): tree \(tree), streamed \(streamed)")
+            }
+        }
+    }
+
+    /// DecimalText spells every Double as `description` does: random bit patterns over the
+    /// whole range, the shapes replay writes (means of cent amounts, shares, sigmoid scores,
+    /// counts), and the edges (zeros, powers of two, 2^53, 0.001, subnormals, NaN, infinities).
+    @Test func decimalTextSpellsDoublesAsDescriptionDoes() {
+        var generator = SplitMix(seed: 77)
+        var values: [Double] = [0, -0.0, 1, -1, 0.001, 0.0009999999999999998, 0.1, 0.2, 0.3, 1.0 / 3, 2.0 / 3, 9_007_199_254_740_992,
+                                9_007_199_254_740_991, 9_007_199_254_740_994, 4_503_599_627_370_495.5, 1e15, 1e16, 123456.789,
+                                .nan, .infinity, -.infinity, .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude,
+                                1e-5, 1e-4, 0.0001, 57.16, 81.51, 0.5, 0.25, 0.125, 1.5, 2.5, 1e22, 1e23]
+        for exponent in -20...60 { values.append(Double(sign: .plus, exponent: exponent, significand: 1)); values.append(Double(sign: .plus, exponent: exponent, significand: 1).nextDown) }
+        for _ in 0..<1_000_000 { values.append(Double(bitPattern: generator.next())) }
+        // Random significands with exponents across the range written without an exponent.
+        for _ in 0..<1_000_000 {
+            let exponent = Int(generator.next() % 104) - 51
+            values.append(Double(sign: generator.next() % 2 == 0 ? .plus : .minus, exponent: exponent,
+                                 significand: 1 + Double(generator.next() >> 12) / Double(1 << 52)))
+        }
+        for _ in 0..<500_000 {
+            let count = Double(generator.next() % 60 + 1)
+            var sum = 0.0
+            for _ in 0..<Int(count) { sum += Double(generator.next() % 100_000) / 100 }
+            values.append(sum / count)
+            values.append(Double(generator.next() % 30) / count)
+            values.append(1 / (1 + exp(-(Double(Int64(bitPattern: generator.next()) % 2_000_000) / 100_000))))
+            values.append(Double(generator.next() % 1_000_000) / 1000 * (generator.next() % 2 == 0 ? 1 : -1))
+        }
+        var mismatches: [String] = []
+        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: DecimalText.maximumLength)
+        defer { buffer.deallocate() }
+        for value in values {
+            let count = DecimalText.write(value, to: buffer)
+            let text = String(decoding: UnsafeBufferPointer(start: buffer, count: count), as: UTF8.self)
+            if text != value.description, mismatches.count < 10 { mismatches.append("\(value.description) written as \(text)") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
+
     @Test func lineReaderNumbersLines() throws {
         let reader = LineReader(source: MemoryByteSource(Array("one\r\ntwo\n\nfour".utf8)), bufferSize: 4)
         var lines: [(Int, String)] = []

@@ -150,6 +150,82 @@ struct SumKernel: ScoringKernel {
         #expect([snapshot(0), snapshot(1)] == before)
     }
 
+    /// JSON records decode member by member as they decode through the parsed tree: the
+    /// same events (values, keys, ids, times) or the same reason, whatever the members' types,
+    /// order, repetitions, escapes and bytes.
+    @Test func jsonRecordsDecodeAsTheirParsedTrees() throws {
+        let topology = try TopologyLoader.load(yaml: """
+        name: typed
+        source:
+          topics: [in]
+          format: json
+          key: user
+          id: [id, tag]
+          timestamp: {field: ts, format: epoch_millis}
+          fields: {id: int, tag: string, ts: double, user: int, shop: string, flag: bool, amount: double}
+        stages:
+          - name: user
+            key: user
+            features: [{name: N, kind: count, window: 1h}]
+          - name: shop
+            key: shop
+            features: [{name: S, kind: count, window: 1h}]
+        """, file: "typed.yaml")
+        let pipeline = try Pipeline(topology: topology)
+        let records = [
+            #"{"id": 1, "tag": "a", "ts": 1600000000000, "user": 7, "shop": "s1", "flag": true, "amount": 2.5}"#,
+            #"{"amount": 1e2, "flag": 0, "shop": 12, "user": "8", "ts": 1600000000001.4, "tag": 3.5, "id": -12}"#,
+            #"{"id": 2, "id": 3, "tag": null, "ts": "1600000000002", "user": 9.0, "shop": false, "extra": [1, {"x": 2}]}"#,
+            #"{"\u0069d": 4, "tag": "caf\u00e9 \ud83d\ude00", "ts": 1600000000003, "user": 123456789012345678, "shop": "ß", "flag": "TRUE"}"#,
+            #"{"id": 5, "tag": "x", "ts": 1600000000004, "user": 1.5, "shop": "s"}"#,
+            #"{"id": 6, "tag": "x", "ts": 1600000000005, "shop": "s"}"#,
+            #"{"id": 7, "tag": "x", "ts": true, "user": 1, "shop": "s"}"#,
+            #"{"id": 8, "tag": "x", "ts": 1600000000006, "user": 1, "shop": "s", "flag": [true]}"#,
+            #"{"id": 9, "tag": "x", "ts": 1600000000007, "user": 1, "shop": "s", "amount": "1,5"}"#,
+            #"{"id": 10, "tag": "x", "ts": 1600000000008, "user": 1e30, "shop": "s"}"#,
+            "{\"id\": 11, \"tag\": \"bad \u{FF}\u{FE} bytes\", \"ts\": 1600000000009, \"user\": 1, \"shop\": \"s\"}",
+            #"{"id": 12, "tag": "x", "ts": 1600000000010, "user": -9223372036854775808, "shop": "s", "amount": -0.0}"#,
+            #"{"id": 13, "ts": 1600000000011, "user": 1, "shop": "s"} trailing"#,
+            #"[{"id": 14}]"#,
+            #"{"id": 15, "tag": "x", "ts": 1600000000012, "user": 1, "shop": "s", "amount": 99999999999999999999}"#,
+            #"{"id": 16, "tag": "x", "ts": 1600000000013, "user": 1, "shop": "s", "amount": 12345678}"#,
+            #"{ "id" : 17 , "tag" : "y" , "ts" : 1600000000014 , "user" : 2 , "shop" : "t" }"#,
+            #"{"id": 18, "t\u0061g": "z", "ts": 1600000000015, "user": 3, "shop": "u", "flag": false}"#,
+            #"{"id": 19, "tag": "w", "ts": 1600000000016, "us": 4, "user": 5, "shop": "v"}"#,
+            #"{"id": 20, "ts": 1600000000017, "tag": "v", "user": 6, "shop": "w", "id": 21}"#,
+        ]
+        // One decoder for every record, twice over: it remembers the members of the record
+        // before (same names, other order, escaped, missing), which must change nothing.
+        let streamDecoder = pipeline.makeDecoder()
+        for record in records + records + records.reversed() {
+            var streamed = pipeline.makeBatch()
+            var tree = pipeline.makeBatch()
+            let decoder = pipeline.makeDecoder()
+            let bytes = Array(record.utf8)
+            let streamedProblem = bytes.withUnsafeBufferPointer { streamDecoder.appendJSON($0, provenance: Provenance(partition: 0, offset: 1), to: &streamed) }
+            let treeProblem: Rejection?
+            switch Result(catching: { () throws(JSONParseError) -> JSONValue in try JSONParser.parse(bytes) }) {
+            case let .success(.object(object)): treeProblem = decoder.appendJSON(object: object, provenance: Provenance(partition: 0, offset: 1), to: &tree)
+            case .success: treeProblem = Rejection(stage: "decode", reason: "expected a JSON object")
+            case let .failure(error): treeProblem = Rejection(stage: "decode", reason: "not valid JSON: \(error)")
+            }
+            #expect(streamedProblem == treeProblem, "\(record)")
+            #expect(streamed.count == tree.count, "\(record)")
+            guard streamed.count == 1, tree.count == 1 else { continue }
+            #expect(streamed.times == tree.times, "\(record)")
+            #expect(streamed.keys == tree.keys, "\(record)")
+            #expect(streamed.ids == tree.ids, "\(record)")
+            #expect(streamed.rows.map(\.bitPattern) == tree.rows.map(\.bitPattern), "\(record)")
+        }
+        // The spellings a JSON number leaves in ids and text keys.
+        var batch = pipeline.makeBatch()
+        let decoder = pipeline.makeDecoder()
+        var text = #"{"id": -42, "tag": 2.50, "ts": 1600000000000, "user": 3, "shop": 17}"#
+        #expect(text.withUTF8 { decoder.appendJSON($0, provenance: Provenance(partition: 0, offset: 0), to: &batch) } == nil)
+        #expect(batch.ids == ["-42", "2.5"])
+        #expect(batch.keys == [.int(3), .string("17")])
+    }
+
     @Test func decoderRejectsBadEventsWithTheField() throws {
         let topology = try TopologyLoader.load(yaml: Self.topologyText, file: "two-stage.yaml")
         let pipeline = try Pipeline(topology: topology)

@@ -22,8 +22,8 @@ import Testing
         ("onnx_mlp_tanh.onnx", "onnx_mlp_tanh", 1e-6),
     ]
 
-    static func check(_ kernel: inout any ScoringKernel, against expected: Fixtures.Expected, tolerance: Double,
-                      batch: Int, label: String) {
+    /// The fixture's rows scored in batches of `batch`.
+    static func scores(_ kernel: inout any ScoringKernel, _ expected: Fixtures.Expected, batch: Int) -> [Double] {
         let width = expected.names.count
         var scores = [Double](repeating: .nan, count: expected.rowCount)
         var start = 0
@@ -38,6 +38,12 @@ import Testing
             }
             start += count
         }
+        return scores
+    }
+
+    static func check(_ kernel: inout any ScoringKernel, against expected: Fixtures.Expected, tolerance: Double,
+                      batch: Int, label: String) {
+        let scores = Self.scores(&kernel, expected, batch: batch)
         var worst = 0.0
         var worstRow = -1
         for row in 0..<expected.rowCount {
@@ -55,6 +61,20 @@ import Testing
         #expect(kernel.inputNames == expected.names)
         for batch in [1, 7, 64, 1024] {
             Self.check(&kernel, against: expected, tolerance: tolerance, batch: batch, label: file)
+        }
+    }
+
+    /// A row's score is the same bits whatever the size of its batch: small batches are walked a
+    /// few trees at a time or scanned a row at a time, larger ones scanned eight rows at a time,
+    /// and every path adds the trees' leaves in the same order.
+    @Test(arguments: ["xgb_binary.json", "xgb_regression.json", "lgbm_binary.txt", "lgbm_regression.txt",
+                      "lgbm_zero_missing.txt", "lgbm_categorical.txt"])
+    func treeScoresDoNotDependOnTheBatchSize(file: String) throws {
+        let expected = try Fixtures.expected(String(file.prefix { $0 != "." }))
+        var kernel = try ModelLoader.load(path: Fixtures.path(file))
+        let whole = Self.scores(&kernel, expected, batch: expected.rowCount).map(\.bitPattern)
+        for batch in [1, 2, 3, 4, 5, 8, 9, 16, 17, 64] {
+            #expect(Self.scores(&kernel, expected, batch: batch).map(\.bitPattern) == whole, "\(file) batch \(batch)")
         }
     }
 

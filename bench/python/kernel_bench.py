@@ -4,18 +4,27 @@
 Trains four models on synthetic card-fraud-like data with 15 inputs — XGBoost (100 trees,
 depth 6), LightGBM (500 trees, 31 leaves), an MLP 15→64→64→1 and a logistic regression —,
 converts each to ONNX (onnxmltools for the trees, skl2onnx for the others), then measures
-events/s at batch 1, 64, 256 and 1024 for: Vigil's kernels (bench's KernelBench executable,
-release build), ONNX Runtime (Python API) and the library's own predict, all on the same rows
-and all on one thread: the process is pinned to one core, ONNX Runtime gets intra- and
-inter-op thread counts of 1, XGBoost nthread=1, LightGBM num_threads=1, OpenBLAS one thread
-(OPENBLAS_NUM_THREADS=1, threadpoolctl). Prints one Markdown table (and with --variants a
-second one with the alternative tree layout and dense precision).
+events/s at batch 1, 2, 4, 8, 16, 64, 256 and 1024 for: Vigil's kernels (bench's KernelBench
+executable, release build), ONNX Runtime (Python API) and the library's own predict, all on
+the same rows and all on one thread: the process is pinned to one core, ONNX Runtime gets
+intra- and inter-op thread counts of 1, XGBoost nthread=1, LightGBM num_threads=1, OpenBLAS
+one thread (OPENBLAS_NUM_THREADS=1, threadpoolctl).
 
-Rerun from bench/ with the repository's venv (xgboost lightgbm scikit-learn onnxruntime
-onnxmltools skl2onnx onnx):
-    ../.venv/bin/python python/kernel_bench.py [--variants]
+The tree models also get the compiled peers, called from C (KernelBench loads them with dlopen,
+so no Python call overhead hides their speed): TL2cgen's generated C for both (compiled with
+gcc -O3 -march=native, plain and with TL2cgen's threshold quantisation) and lleaves for
+LightGBM (LLVM-compiled for this CPU, with its default cache blocking and with none, which its
+docs advise for single rows). The table shows each peer's better configuration per batch.
+
+Prints one Markdown table (and with --variants a second one with every configuration, the
+alternative tree layouts and the dense precisions).
+
+Rerun from bench/ with a venv holding xgboost lightgbm scikit-learn onnxruntime onnxmltools
+skl2onnx onnx treelite tl2cgen lleaves (PyPI) and gcc on the PATH:
+    VENV/bin/python python/kernel_bench.py [--variants]
 """
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -39,7 +48,7 @@ from sklearn.neural_network import MLPClassifier  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BATCHES = [1, 64, 256, 1024]
+BATCHES = [1, 2, 4, 8, 16, 64, 256, 1024]
 INPUTS = 15
 
 
@@ -96,6 +105,44 @@ def build_models(directory):
     return models
 
 
+def build_peers(directory, models):
+    """Compiles the tree models with TL2cgen and lleaves into shared libraries: {name: [(kind, path)]}."""
+    import lleaves
+    import tl2cgen
+    import treelite
+
+    peers = {}
+    for name, (file, _, _, _) in models.items():
+        path = os.path.join(directory, file)
+        if file.endswith("xgboost.json"):
+            model = treelite.frontend.load_xgboost_model(path)
+        elif file.endswith("lightgbm.txt"):
+            model = treelite.frontend.load_lightgbm_model(path)
+        else:
+            continue
+        stem = os.path.splitext(file)[0]
+        for label, params in [("tl2cgen", {}), ("tl2cgen-quantize", {"quantize": 1})]:
+            source = os.path.join(directory, f"{stem}-{label}")
+            tl2cgen.generate_c_code(model, dirpath=source, params=params)
+            library = os.path.join(directory, f"{stem}-{label}.so")
+            sources = [os.path.join(source, c) for c in os.listdir(source) if c.endswith(".c")]
+            subprocess.run(["gcc", "-O3", "-march=native", "-fPIC", "-shared", "-o", library, *sources, "-lm"], check=True)
+            peers.setdefault(name, []).append(("tl2cgen", library))
+        if file.endswith("lightgbm.txt"):
+            booster = lgb.Booster(model_file=path)
+            for label, blocksize in [("lleaves", None), ("lleaves-unblocked", booster.num_trees())]:
+                obj = os.path.join(directory, f"{stem}-{label}.o")
+                compiled = lleaves.Model(model_file=path)
+                if blocksize is None:
+                    compiled.compile(cache=obj)
+                else:
+                    compiled.compile(cache=obj, fblocksize=blocksize)
+                library = os.path.join(directory, f"{stem}-{label}.so")
+                subprocess.run(["gcc", "-shared", "-o", library, obj], check=True)
+                peers.setdefault(name, []).append(("lleaves", library))
+    return peers
+
+
 def rate(fn, pool, batch, seconds=1.5):
     """Events/s: best of three runs, consecutive batches from the pool."""
     best = 0.0
@@ -117,14 +164,21 @@ def main():
     parser.add_argument("--variants", action="store_true", help="also the other tree layout and dense precision")
     parser.add_argument("--seconds", type=float, default=1.5, help="seconds per measurement")
     parser.add_argument("--core", type=int, default=1, help="the core everything is pinned to")
+    parser.add_argument("--models", nargs="*", help="only the models whose name contains one of these (e.g. XGBoost MLP)")
+    parser.add_argument("--cpu-time", action="store_true", help="Vigil and the C peers: events per second of thread CPU time")
+    parser.add_argument("--skip-python", action="store_true", help="leave out ONNX Runtime and the libraries' predict")
+    parser.add_argument("--keep", help="write the models, rows and compiled peers to this folder and keep them")
     args = parser.parse_args()
     os.sched_setaffinity(0, {args.core})
 
     subprocess.run(["swift", "build", "-c", "release", "--product", "KernelBench"], cwd=BENCH, check=True,
                    stdout=subprocess.DEVNULL)
     binary = os.path.join(BENCH, ".build", "release", "KernelBench")
-    with tempfile.TemporaryDirectory() as directory:
+    with (contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory()) as directory:
+        os.makedirs(directory, exist_ok=True)
         models = build_models(directory)
+        if args.models:
+            models = {name: model for name, model in models.items() if any(part in name for part in args.models)}
         pool_rows = {}
         for name, (file, _, _, X) in models.items():
             pool = data(8192, 2)[0]
@@ -133,45 +187,75 @@ def main():
             pool_rows[name] = pool
             pool.astype("<f8").tofile(os.path.join(directory, file + ".rows"))
 
+        peers = build_peers(directory, models)
         vigil, variants = {}, {}
         for name, (file, _, _, _) in models.items():
             command = [binary, "--rows", os.path.join(directory, file + ".rows"), "--inputs", str(INPUTS),
                        "--model", f"m={os.path.join(directory, file)}", "--batch", *map(str, BATCHES),
                        "--seconds", str(args.seconds)]
+            for kind, library in peers.get(name, []):
+                command += ["--peer", f"m={kind}:{library}"]
             if args.variants:
                 command.append("--variants")
+            if args.cpu_time:
+                command.append("--cpu-time")
             output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
             for line in output.splitlines():
                 _, variant, batch, events = line.split("\t")
                 (vigil if variant == "default" else variants).setdefault((name, variant), {})[int(batch)] = float(events)
 
-        header = "| model | batch | Vigil events/s | ONNX Runtime events/s | library predict events/s | Vigil / ORT | Vigil / library |"
-        lines = [header, "|---|---:|---:|---:|---:|---:|---:|"]
+        def best_peer(name, prefix, batch):
+            rates = [by_batch[batch] for (model, variant), by_batch in variants.items()
+                     if model == name and variant.startswith("peer:") and prefix in variant]
+            return max(rates) if rates else None
+
+        def cell(value):
+            return f"{value:,.0f}" if value else "–"
+
+        def ratio(ours, theirs):
+            return f"{ours / theirs:.2f}x" if theirs else "–"
+
+        header = ("| model | batch | Vigil events/s | TL2cgen (C) events/s | lleaves (C) events/s | ONNX Runtime events/s | "
+                  "library predict events/s | Vigil / TL2cgen | Vigil / lleaves | Vigil / ORT | Vigil / library |")
+        lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         with threadpool_limits(limits=1):
             for name, (file, _, predict, _) in models.items():
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = 1
                 options.inter_op_num_threads = 1
+                # onnxmltools' tree models declare a label shape of {1}: at batches 2-16 ONNX
+                # Runtime would log a warning per call, which costs it time.
+                options.log_severity_level = 3
                 session = ort.InferenceSession(os.path.join(directory, file + ".onnx"), options,
                                                providers=["CPUExecutionProvider"])
                 input_name = session.get_inputs()[0].name
                 pool = pool_rows[name]
                 pool32 = pool.astype(np.float32)
                 for batch in BATCHES:
-                    onnx_rate = rate(lambda rows: session.run(None, {input_name: rows}), pool32, batch, args.seconds)
-                    library_rate = rate(predict, pool, batch, args.seconds)
+                    if args.skip_python:
+                        onnx_rate = library_rate = float("nan")
+                    else:
+                        onnx_rate = rate(lambda rows: session.run(None, {input_name: rows}), pool32, batch, args.seconds)
+                        library_rate = rate(predict, pool, batch, args.seconds)
                     ours = vigil[(name, "default")][batch]
-                    lines.append(f"| {name} | {batch} | {ours:,.0f} | {onnx_rate:,.0f} | {library_rate:,.0f} | "
-                                 f"{ours / onnx_rate:.1f}x | {ours / library_rate:.1f}x |")
+                    tl2 = best_peer(name, "tl2cgen", batch)
+                    ll = best_peer(name, "lleaves", batch)
+                    lines.append(f"| {name} | {batch} | {ours:,.0f} | {cell(tl2)} | {cell(ll)} | {onnx_rate:,.0f} | {library_rate:,.0f} | "
+                                 f"{ratio(ours, tl2)} | {ratio(ours, ll)} | {ours / onnx_rate:.1f}x | {ours / library_rate:.1f}x |")
         print("\n".join(lines))
-        if variants:
+        if variants and args.variants:
             print()
             print("| model | variant | " + " | ".join(f"batch {b}" for b in BATCHES) + " |")
             print("|---|---|" + "---:|" * len(BATCHES))
             for (name, variant), by_batch in sorted(vigil.items()) + sorted(variants.items()):
                 print(f"| {name} | {variant} | " + " | ".join(f"{by_batch[b]:,.0f}" for b in BATCHES) + " |")
         print()
-        print(f"versions: xgboost {xgb.__version__}, lightgbm {lgb.__version__}, onnxruntime {ort.__version__}; "
+        import lleaves  # noqa: F401
+        import tl2cgen
+        import treelite
+        from importlib.metadata import version
+        print(f"versions: xgboost {xgb.__version__}, lightgbm {lgb.__version__}, onnxruntime {ort.__version__}, "
+              f"treelite {treelite.__version__}, tl2cgen {tl2cgen.__version__}, lleaves {version('lleaves')}; "
               f"one thread each, pinned to core {args.core}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
 
 

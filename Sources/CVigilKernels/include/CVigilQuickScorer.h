@@ -32,4 +32,8 @@ int vigil_qs_x8_available(void);
 void vigil_qs_accumulate_x8(const vigil_qs_model *model, const double *rows, long row_count,
                             double *scores, uint64_t *scratch);
 
+/// The same, a row at a time (any processor); `scratch` holds the most trees of a block.
+void vigil_qs_accumulate_x1(const vigil_qs_model *model, const double *rows, long row_count,
+                            double *scores, uint64_t *scratch);
+
 #endif

@@ -4,6 +4,9 @@
 // kernels beside ONNX Runtime and the training libraries in one table. Standalone:
 //   swift run -c release KernelBench --rows rows.f64 --model xgb=models/xgb.json ...
 // Prints one tab-separated line per (model, variant, batch): name, variant, batch, events/s.
+// Peers compiled to shared libraries (TL2cgen's C, lleaves' LLVM object code) are measured the
+// same way with --peer NAME=KIND:PATH, called through dlopen (CompiledPeer): variant
+// `peer:<library file name>`.
 import ArgumentParser
 import Foundation
 import VigilModels
@@ -33,6 +36,9 @@ struct KernelBench: ParsableCommand {
     @Flag(help: "Divide by the thread's CPU time instead of wall time (for A/B runs on a busy machine).")
     var cpuTime = false
 
+    @Option(parsing: .upToNextOption, help: "NAME=KIND:PATH of a peer's compiled model (KIND tl2cgen or lleaves) for model NAME.")
+    var peer: [String] = []
+
     func run() throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: rows))
         let pool: [Double] = data.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
@@ -60,15 +66,34 @@ struct KernelBench: ParsableCommand {
                     throw ValidationError("\(parts[1]) has \(kernel.inputNames.count) inputs, the rows \(inputs)")
                 }
                 for size in batch {
-                    let rate = measure(&kernel, pool: pool, poolRows: poolRows, batch: size)
+                    let rate = measure(pool: pool, poolRows: poolRows, batch: size) { rows, count, scores in
+                        kernel.score(rows: UnsafeBufferPointer(start: rows, count: count * inputs), rowCount: count,
+                                     into: UnsafeMutableBufferPointer(start: scores, count: count))
+                    }
                     print("\(parts[0])\t\(variant)\t\(size)\t\(Int(rate))")
+                }
+            }
+            for entry in peer where entry.hasPrefix(parts[0] + "=") {
+                let spec = entry.dropFirst(parts[0].count + 1)
+                guard let colon = spec.firstIndex(of: ":"), let kind = CompiledPeer.Kind(rawValue: String(spec[..<colon])) else {
+                    throw ValidationError("--peer takes NAME=KIND:PATH with KIND tl2cgen or lleaves")
+                }
+                let path = String(spec[spec.index(after: colon)...])
+                let compiled = try CompiledPeer(kind: kind, path: path, inputs: inputs)
+                let label = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+                for size in batch {
+                    let rate = measure(pool: pool, poolRows: poolRows, batch: size) { rows, count, scores in
+                        compiled.score(rows: rows, rowCount: count, into: scores)
+                    }
+                    print("\(parts[0])\tpeer:\(label)\t\(size)\t\(Int(rate))")
                 }
             }
         }
     }
 
     /// Events/s: the best of three timed runs, each scoring consecutive batches from the pool.
-    func measure(_ kernel: inout any ScoringKernel, pool: [Double], poolRows: Int, batch: Int) -> Double {
+    func measure(pool: [Double], poolRows: Int, batch: Int,
+                 score: (UnsafePointer<Double>, Int, UnsafeMutablePointer<Double>) -> Void) -> Double {
         var scores = [Double](repeating: 0, count: batch)
         var best = 0.0
         var checksum = 0.0
@@ -89,8 +114,7 @@ struct KernelBench: ParsableCommand {
                     if start + batch > poolRows { start = 0 }
                     pool.withUnsafeBufferPointer { pool in
                         scores.withUnsafeMutableBufferPointer { scores in
-                            kernel.score(rows: UnsafeBufferPointer(rebasing: pool[(start * inputs)..<((start + batch) * inputs)]),
-                                         rowCount: batch, into: scores)
+                            score(pool.baseAddress! + start * inputs, batch, scores.baseAddress!)
                         }
                     }
                     checksum += scores[0]

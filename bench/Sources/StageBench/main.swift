@@ -1,0 +1,315 @@
+// StageBench: what each stage of the pipeline costs per event on the handbook's 1.75M
+// transactions through topologies/card-fraud.yaml, all in one process and one run:
+// decoding (CSV from the LZ4 file, CSV from memory, JSON lines from memory), the features
+// (derived and both stages), scoring (the topology's XGBoost model), and encoding changelog
+// records (each key a transaction touched: its LZ4 state, as the runtime writes them) for
+// transactions of a few sizes. Decoding is measured beside the feature engine here because
+// the issue's target is that it be at least as fast (events/s). Prints a Markdown table.
+//
+//   cd bench && swift build -c release --product StageBench && taskset -c 0 .build/release/StageBench
+import ArgumentParser
+import Foundation
+import VigilCodec
+import VigilFeatures
+import VigilModels
+import VigilPipeline
+import VigilTopology
+
+@main
+struct StageBench: ParsableCommand {
+    @Option(help: "The card-fraud topology.")
+    var topology = "../topologies/card-fraud.yaml"
+
+    @Option(help: "The transactions (CSV, optionally .lz4).")
+    var input = "../../shared/data/fraud-handbook/transactions.csv.lz4"
+
+    @Option(help: "Timed repetitions of each stage (the best is reported).")
+    var repetitions = 3
+
+    @Option(help: "Events per micro-batch (vigil replay's default).")
+    var batchSize = 4096
+
+    @Option(parsing: .upToNextOption, help: "Events per transaction for the changelog rows.")
+    var transactionEvents: [Int] = [500, 5000, 50000]
+
+    @Flag(help: "Print the rows as JSON lines too (for scripts).")
+    var json = false
+
+    @Option(help: "Only the stages whose name contains this (for profiling).")
+    var only: String?
+
+    struct Row {
+        var stage: String
+        var events: Int
+        var seconds: Double
+        var cpuSeconds: Double
+        var note = ""
+    }
+
+    func run() throws {
+        let loaded = try TopologyLoader.load(path: topology)
+        guard let modelPath = loaded.resolvedModelPath else { throw ValidationError("the topology has no model") }
+        let kernel = try ModelLoader.load(path: modelPath)
+        var rows: [Row] = []
+        let loadBefore = Self.loadAverage()
+
+        // The input in memory: the CSV text, and the same events as JSON lines.
+        let csv = try Self.readAll(EncodedFile.openForReading(input))
+        let jsonLines = try Self.jsonLines(fromCSV: csv)
+
+        // Decoding, into one batch reused as vigil replay does (each full batch is emptied).
+        let probe = try Pipeline(topology: loaded, recordsUndo: false)
+        var events = 0
+        rows.append(try measure("decode CSV (LZ4 file → batches)") {
+            events = try Self.decodeCSV(source: EncodedFile.openForReading(input), pipeline: probe, batchSize: batchSize, keep: nil)
+            return events
+        })
+        rows.append(try measure("decode CSV (memory → batches)") {
+            try Self.decodeCSV(source: MemoryByteSource(csv), pipeline: probe, batchSize: batchSize, keep: nil)
+        })
+        rows.append(try measure("decode JSON lines (memory → batches)") {
+            try Self.decodeJSON(source: MemoryByteSource(jsonLines), pipeline: probe, batchSize: batchSize)
+        })
+        // As the runtime decodes record values: each object in place, no line reader.
+        let records = Self.lineRanges(jsonLines)
+        rows.append(try measure("decode JSON records (in place → batches)") {
+            try Self.decodeJSONRecords(jsonLines, ranges: records, pipeline: probe, batchSize: batchSize)
+        })
+
+        // The batches every later stage runs on (not timed).
+        var batches: [EventBatch] = []
+        _ = try Self.decodeCSV(source: MemoryByteSource(csv), pipeline: probe, batchSize: batchSize, keep: &batches)
+
+        // Features, then scores, on the same batches.
+        var scoredBatches: [EventBatch] = []
+        rows.append(try measure("features (derived + 2 stages, 14 features)") {
+            let pipeline = try Pipeline(topology: loaded, recordsUndo: false)
+            var work = batches
+            for index in work.indices { work[index].clearFeatures() }
+            let (seconds, cpu) = Self.clock {
+                for index in work.indices {
+                    pipeline.computeDerived(&work[index])
+                    for stage in pipeline.engines.indices { pipeline.runStage(stage, on: &work[index]) }
+                }
+            }
+            scoredBatches = work
+            return (events, seconds, cpu, "")
+        })
+        rows.append(try measure("score (XGBoost \(kernel.inputNames.count) inputs, batches of \(batchSize))") {
+            let pipeline = try Pipeline(topology: loaded, kernel: kernel, recordsUndo: false)
+            var checksum = 0.0
+            let (seconds, cpu) = Self.clock {
+                for batch in scoredBatches { checksum += pipeline.score(batch).last ?? 0 }
+            }
+            if checksum.isNaN { print("checksum NaN") }
+            return (events, seconds, cpu, "")
+        })
+
+        // Changelog records: the runtime's pipeline keeps undo records; per transaction every
+        // touched key's state is encoded and LZ4-compressed (Pipeline.withSnapshot).
+        for size in transactionEvents {
+            var records = 0
+            let row = try measure("changelog encode (transactions of \(size) events)") {
+                let pipeline = try Pipeline(topology: loaded, recordsUndo: true)
+                var work = batches
+                for index in work.indices { work[index].clearFeatures() }
+                var encodeNanoseconds: UInt64 = 0
+                var encodeCPU = 0.0
+                var bytes = 0
+                records = 0
+                var inTransaction = 0
+                pipeline.beginBatch()
+                for index in work.indices {
+                    var offset = 0
+                    let batch = work[index]
+                    while offset < batch.count {
+                        // Transactions end inside a batch: split it at the boundary.
+                        let take = min(size - inTransaction, batch.count - offset)
+                        var part = pipeline.makeBatch(capacity: take)
+                        for event in offset..<(offset + take) { part.append(event, of: batch) }
+                        _ = pipeline.process(&part)
+                        offset += take
+                        inTransaction += take
+                        if inTransaction == size || (index == work.count - 1 && offset == batch.count) {
+                            let start = DispatchTime.now().uptimeNanoseconds
+                            let cpuStart = Self.threadCPUSeconds()
+                            for stage in pipeline.engines.indices {
+                                for key in pipeline.touchedKeys(stage: stage) {
+                                    bytes += pipeline.withSnapshot(stage: stage, key: key) { $0?.count ?? 0 }
+                                    records += 1
+                                }
+                            }
+                            encodeCPU += Self.threadCPUSeconds() - cpuStart
+                            encodeNanoseconds += DispatchTime.now().uptimeNanoseconds - start
+                            pipeline.commitBatch()
+                            pipeline.beginBatch()
+                            inTransaction = 0
+                        }
+                    }
+                }
+                pipeline.commitBatch()
+                return (events, Double(encodeNanoseconds) / 1e9, encodeCPU, "\(String(format: "%.2f", Double(records) / Double(events))) records/event, \(bytes / max(records, 1)) bytes each")
+            }
+            rows.append(row)
+        }
+        let loadAfter = Self.loadAverage()
+
+        print("StageBench: \(events) handbook transactions, topology \(loaded.name), one thread; best of \(repetitions); load average \(loadBefore) before, \(loadAfter) after")
+        print()
+        print("| stage | events | seconds | CPU seconds | events/s | µs per event | note |")
+        print("|---|---:|---:|---:|---:|---:|---|")
+        for row in rows where row.note != "skipped" {
+            let rate = Double(row.events) / row.seconds
+            print("| \(row.stage) | \(row.events) | \(String(format: "%.3f", row.seconds)) | \(String(format: "%.3f", row.cpuSeconds)) | \(Int(rate)) | \(String(format: "%.3f", row.seconds * 1e6 / Double(row.events))) | \(row.note) |")
+        }
+        if json {
+            for row in rows {
+                let object: [String: Any] = ["stage": row.stage, "events": row.events, "seconds": row.seconds, "cpu_seconds": row.cpuSeconds, "note": row.note]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            }
+        }
+    }
+
+    /// Best of `repetitions` runs of `body`, which returns the events it handled (timed whole).
+    func measure(_ stage: String, _ body: () throws -> Int) throws -> Row {
+        try measure(stage) { () throws -> (Int, Double, Double, String) in
+            var count = 0
+            let (seconds, cpu) = try Self.clock { count = try body() }
+            return (count, seconds, cpu, "")
+        }
+    }
+
+    /// Best of `repetitions` runs of `body`, which times itself: (events, seconds, CPU seconds, note).
+    func measure(_ stage: String, _ body: () throws -> (Int, Double, Double, String)) throws -> Row {
+        if let only, !stage.contains(only) { return Row(stage: stage, events: 1, seconds: .nan, cpuSeconds: .nan, note: "skipped") }
+        var best: Row?
+        for _ in 0..<repetitions {
+            let (count, seconds, cpu, note) = try body()
+            if best == nil || seconds < best!.seconds { best = Row(stage: stage, events: count, seconds: seconds, cpuSeconds: cpu, note: note) }
+        }
+        return best!
+    }
+
+    /// Wall and thread CPU seconds of `body`.
+    static func clock(_ body: () throws -> Void) rethrows -> (Double, Double) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let cpuStart = threadCPUSeconds()
+        try body()
+        return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, threadCPUSeconds() - cpuStart)
+    }
+
+    static func decodeCSV(source: any ByteSource, pipeline: Pipeline, batchSize: Int, keep: UnsafeMutablePointer<[EventBatch]>?) throws -> Int {
+        let decoder = pipeline.makeDecoder()
+        let reader = CSVReader(source: source)
+        guard try reader.next() else { throw ValidationError("empty input") }
+        let binding = try decoder.bind(header: reader.strings(), file: source.name)
+        var batch = pipeline.makeBatch(capacity: batchSize)
+        var events = 0
+        while try reader.next() {
+            if let problem = decoder.appendCSV(reader, binding: binding, provenance: Provenance(partition: -1, offset: Int64(reader.lineNumber)), to: &batch) {
+                throw ValidationError("\(source.name):\(reader.lineNumber): \(problem)")
+            }
+            events += 1
+            if batch.count == batchSize {
+                if let keep { keep.pointee.append(batch); batch = pipeline.makeBatch(capacity: batchSize) } else { batch.removeAll() }
+            }
+        }
+        if let keep, batch.count > 0 { keep.pointee.append(batch) }
+        return events
+    }
+
+    static func decodeCSV(source: any ByteSource, pipeline: Pipeline, batchSize: Int, keep: inout [EventBatch]) throws -> Int {
+        try withUnsafeMutablePointer(to: &keep) { try decodeCSV(source: source, pipeline: pipeline, batchSize: batchSize, keep: $0) }
+    }
+
+    /// JSON lines as vigil replay reads a `.jsonl` file: a line at a time, each object decoded.
+    static func decodeJSON(source: any ByteSource, pipeline: Pipeline, batchSize: Int) throws -> Int {
+        let decoder = pipeline.makeDecoder()
+        let reader = LineReader(source: source)
+        var batch = pipeline.makeBatch(capacity: batchSize)
+        var events = 0
+        while let line = try reader.next() {
+            if let problem = decoder.appendJSON(line, provenance: Provenance(partition: -1, offset: Int64(reader.lineNumber)), to: &batch) {
+                throw ValidationError("line \(reader.lineNumber): \(problem)")
+            }
+            events += 1
+            if batch.count == batchSize { batch.removeAll() }
+        }
+        return events
+    }
+
+    /// The start and end of every line of `text` (without its line end).
+    static func lineRanges(_ text: [UInt8]) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        var start = 0
+        for (index, byte) in text.enumerated() where byte == 0x0A {
+            ranges.append(start..<index)
+            start = index + 1
+        }
+        if start < text.count { ranges.append(start..<text.count) }
+        return ranges
+    }
+
+    static func decodeJSONRecords(_ text: [UInt8], ranges: [Range<Int>], pipeline: Pipeline, batchSize: Int) throws -> Int {
+        let decoder = pipeline.makeDecoder()
+        var batch = pipeline.makeBatch(capacity: batchSize)
+        try text.withUnsafeBufferPointer { text in
+            for (index, range) in ranges.enumerated() {
+                if let problem = decoder.appendJSON(UnsafeBufferPointer(rebasing: text[range]), provenance: Provenance(partition: 0, offset: Int64(index)), to: &batch) {
+                    throw ValidationError("record \(index): \(problem)")
+                }
+                if batch.count == batchSize { batch.removeAll() }
+            }
+        }
+        return ranges.count
+    }
+
+    static func readAll(_ source: any ByteSource) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    /// The CSV's rows as JSON objects, one a line, every column a member (numbers as numbers,
+    /// other text as strings), in the column order.
+    static func jsonLines(fromCSV csv: [UInt8]) throws -> [UInt8] {
+        let reader = CSVReader(source: MemoryByteSource(csv))
+        guard try reader.next() else { return [] }
+        let names = reader.strings()
+        var out: [UInt8] = []
+        out.reserveCapacity(csv.count * 2)
+        while try reader.next() {
+            out.append(UInt8(ascii: "{"))
+            for (column, name) in names.enumerated() {
+                if column > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(UInt8(ascii: "\""))
+                out.append(contentsOf: name.utf8)
+                out.append(contentsOf: "\":".utf8)
+                let field = reader.fieldBytes(column)
+                if ASCIINumber.parseDouble(field) != nil {
+                    out.append(contentsOf: field)
+                } else {
+                    out.append(UInt8(ascii: "\""))
+                    out.append(contentsOf: field)
+                    out.append(UInt8(ascii: "\""))
+                }
+            }
+            out.append(contentsOf: "}\n".utf8)
+        }
+        return out
+    }
+
+    static func threadCPUSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+
+    static func loadAverage() -> String {
+        ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3).joined(separator: " ")
+    }
+}
