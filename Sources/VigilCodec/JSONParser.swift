@@ -10,9 +10,14 @@ public struct JSONParseError: Error, Equatable, CustomStringConvertible {
 
 /// A small strict JSON parser (RFC 8259) over bytes, for one event per line or per record.
 public enum JSONParser {
+    /// The deepest nesting of objects and arrays ``parse(_:maxDepth:)`` accepts by default.
+    public static let defaultMaxDepth = 128
+
     /// Parses one JSON value filling the whole of `bytes` (surrounding whitespace allowed).
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
-        var parser = Cursor(bytes: bytes)
+    /// Objects and arrays nested deeper than `maxDepth`, and strings that are not UTF-8, are
+    /// errors (RFC 8259 requires UTF-8; a replacement character would silently change a key).
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
+        var parser = Cursor(bytes: bytes, maxDepth: maxDepth)
         parser.skipWhitespace()
         let value = try parser.value(depth: 0)
         parser.skipWhitespace()
@@ -21,9 +26,9 @@ public enum JSONParser {
     }
 
     /// Parses one JSON value from `bytes`.
-    public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
         do {
-            return try bytes.withUnsafeBufferPointer { buffer in try parse(buffer) }
+            return try bytes.withUnsafeBufferPointer { buffer in try parse(buffer, maxDepth: maxDepth) }
         } catch let error as JSONParseError {
             throw error
         } catch {
@@ -33,6 +38,7 @@ public enum JSONParser {
 
     private struct Cursor {
         let bytes: UnsafeBufferPointer<UInt8>
+        let maxDepth: Int
         var index = 0
 
         func error(_ detail: String) -> JSONParseError { JSONParseError(column: index + 1, detail: detail) }
@@ -42,7 +48,7 @@ public enum JSONParser {
         }
 
         mutating func value(depth: Int) throws(JSONParseError) -> JSONValue {
-            guard depth < 128 else { throw error("nesting deeper than 128 levels") }
+            guard depth < maxDepth else { throw error("nesting deeper than \(maxDepth) levels") }
             guard index < bytes.count else { throw error("expected a value, found the end of the text") }
             switch bytes[index] {
             case UInt8(ascii: "{"): return try object(depth: depth)
@@ -107,14 +113,21 @@ public enum JSONParser {
             // Fast path: no escapes.
             while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"), bytes[index] >= 0x20 { index += 1 }
             if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
-                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[begin..<index]), as: UTF8.self)
+                // Validating costs what String(decoding:) costs (it validates to repair).
+                guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[begin..<index]), as: UTF8.self) else {
+                    throw error("a string is not valid UTF-8")
+                }
                 index += 1
                 return text
             }
             var utf8 = Array(bytes[begin..<index])
             while index < bytes.count {
                 let byte = bytes[index]
-                if byte == UInt8(ascii: "\"") { index += 1; return String(decoding: utf8, as: UTF8.self) }
+                if byte == UInt8(ascii: "\"") {
+                    guard let text = String(validating: utf8, as: UTF8.self) else { throw error("a string is not valid UTF-8") }
+                    index += 1
+                    return text
+                }
                 if byte < 0x20 { throw error("control character inside a string") }
                 if byte != UInt8(ascii: "\\") { utf8.append(byte); index += 1; continue }
                 index += 1

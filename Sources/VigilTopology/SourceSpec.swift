@@ -14,6 +14,8 @@ public struct SourceSpec: Sendable, Equatable {
     public var timestamp: TimestampSpec
     /// The fields an event has, in declaration order.
     public var fields: [FieldSpec]
+    /// Bounds on a record's size and shape and on its event time.
+    public var limits = SourceLimits()
 
     /// Creates a source description.
     public init(topics: [String], format: EventFormat, delimiter: UInt8 = UInt8(ascii: ","), keyFields: [String], idFields: [String],
@@ -45,10 +47,14 @@ public struct FieldSpec: Sendable, Equatable {
     public var name: String
     /// Its type; numbers and booleans can feed features.
     public var type: FieldType
+    /// The values it may take (a categorical field), as written in the topology; nil for any.
+    /// An event with another value is refused. Numbers compare by value (`1` matches `1.0`).
+    public var allowedValues: [String]?
 
-    public init(name: String, type: FieldType) {
+    public init(name: String, type: FieldType, allowedValues: [String]? = nil) {
         self.name = name
         self.type = type
+        self.allowedValues = allowedValues
     }
 }
 

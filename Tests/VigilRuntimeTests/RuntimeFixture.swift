@@ -309,18 +309,18 @@ extension RuntimeFixture {
         text = text.replacingOccurrences(of: #"  allowed_lateness: [^\n]*\n"#, with: "", options: .regularExpression)
         text = text.replacingOccurrences(of: #"  state_ttl: [^\n]*\n"#, with: "", options: .regularExpression)
         text = text.replacingOccurrences(of: "processing:\n", with: "processing:\n  allowed_lateness: \(lateness)\n  state_ttl: \(stateTTL)\n")
-        // Model and drift profile paths are relative to the topology's folder: make them absolute for the copy.
-        var lines: [String] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if let key = ["  path: ", "  profile: "].first(where: { line.hasPrefix($0) }) {
-                let relative = String(line.dropFirst(key.count))
-                lines.append(key + original.deletingLastPathComponent().appendingPathComponent(relative).standardized.path)
-            } else {
-                lines.append(String(line))
+        // Model and drift profile paths are relative to the topology's folder, and must stay
+        // inside it (PathConfinement): the copy gets a folder of its own with copies of both.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-topology-\(name)")
+        for relative in ["models/card-fraud-xgboost.json", "profiles/card-fraud.json"] {
+            let target = folder.appendingPathComponent(relative)
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            if !FileManager.default.fileExists(atPath: target.path) {
+                try FileManager.default.copyItem(at: original.deletingLastPathComponent().appendingPathComponent(relative), to: target)
             }
         }
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).yaml")
-        try lines.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        let file = folder.appendingPathComponent("\(name).yaml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
         return file.path
     }
 
