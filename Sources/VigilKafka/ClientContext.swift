@@ -48,6 +48,12 @@ let logCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, U
         case 5, 6: .info
         default: .debug
         }
+    // A broker connection failing (TLS handshake, plaintext to a TLS port, SASL) is often only
+    // logged, not reported through the error callback: keep it as the client's last error, so
+    // that a call that times out says why.
+    if facilityText == "FAIL", level <= 6 {
+        context.lastError.withLock { $0 = KafkaError(code: .transport, message: text) }
+    }
     context.logger.log(level: swiftLevel, "\(text)", metadata: ["librdkafka.facility": "\(facilityText)"])
 }
 

@@ -65,7 +65,9 @@ final class RdKafkaHandle: @unchecked Sendable {
 
     /// The most recent client-level error, added to a timeout's message so that it says why.
     func explain(_ error: KafkaError) -> KafkaError {
-        guard let last = context.lastError.withLock({ $0 }), last.code != error.code else { return error }
+        // Compared by message, not code: a timeout's _TRANSPORT says nothing, the last client
+        // error's _TRANSPORT may say "connecting to a SSL listener?".
+        guard let last = context.lastError.withLock({ $0 }), !error.message.contains(last.message) else { return error }
         return KafkaError(code: error.code, message: "\(error.message) (last client error: \(last.message))", severity: error.severity)
     }
 
