@@ -116,4 +116,56 @@ struct BrokerFaultTests {
             print("broker restarts: \(events.count) events, \(scores.count) score records, \(duplicates) duplicates, committed at the restarts \(committedAtRestarts), \(lines.count) log lines")
         }
     }
+    /// `vigil run` started before its broker: it waits and retries with backoff, logging the
+    /// wait a few times rather than on every retry, `/health` says it is not ready (503 with
+    /// the reason) while it waits, and processing starts once the broker appears.
+    @Test(.disabled("""
+        needs runtime fix: vigil run gives up after 10 s ("critical vigil.run: could not reach Kafka \
+        at 127.0.0.1:PORT within 10.0 seconds: Local: Broker transport failure") and exits 1, and \
+        until then /health answers 200 ok; it should retry the start with backoff, log the wait once \
+        per interval, answer 503 with the reason until it processes, and go on when the broker comes
+        """))
+    func aBrokerThatIsNotThereYetIsWaitedFor() async throws {
+        try await BlockingCall.run {
+            let port = LocalServices.latePort
+            LocalServices.stopBroker(port: port)
+            let name = RuntimeFixture.unique("late")
+            let file = try RuntimeFixture.topologyFile(name: name, lateness: "7d")
+            let vigil = try VigilProcess([
+                "run", "--topology", file, "--bootstrap", "127.0.0.1:\(port)", "--instance-id", "late", "--session-timeout", "2",
+                "--metrics-address", "127.0.0.1:0", "--log-level", "info",
+            ])
+            defer { vigil.stop() }
+            #expect(vigil.waitForOutput(containing: "metrics on http://", within: .seconds(30)))
+            let metricsPort = try #require(vigil.errors.split(separator: "\n").lazy.compactMap { line -> UInt16? in
+                guard let range = line.range(of: "metrics on http://127.0.0.1:") else { return nil }
+                return UInt16(line[range.upperBound...].prefix { $0.isNumber })
+            }.first)
+
+            // Not ready while the broker is missing, with the reason; still running after 20 s.
+            let waitEnd = ContinuousClock.now + .seconds(20)
+            var sawNotReady = false
+            while ContinuousClock.now < waitEnd, vigil.process.isRunning {
+                if let health = try? HTTPTestClient.get("/health", port: metricsPort), health.status == 503 { sawNotReady = true }
+                Thread.sleep(forTimeInterval: 0.5)  // polling a condition over a fixed window
+            }
+            #expect(vigil.process.isRunning, "vigil run gave up: \(vigil.errors.suffix(2000))")
+            #expect(sawNotReady, "/health should answer 503 while the broker is missing")
+            // A few lines about the wait, not one per retry.
+            let waitingLines = vigil.errors.split(separator: "\n").filter { $0.contains("127.0.0.1:\(port)") }
+            #expect(waitingLines.count <= 10, "\(waitingLines.count) lines in 20 s: \(waitingLines.prefix(5))")
+
+            // The broker appears; the service starts processing.
+            try LocalServices.script("broker", ["start", String(port)])
+            defer { LocalServices.stopBroker(port: port) }
+            let kafka = LocalServices.kafka(port: port)
+            try Admin(configuration: kafka, logger: RuntimeFixture.logger).createTopics([NewTopic(name: "\(name).transactions", partitions: 1)])
+            let events = try RuntimeFixture.transactions(100)
+            try RuntimeFixture.produce(events, to: "\(name).transactions", kafka: kafka)
+            let ids = try SecureBrokerTests.readIDs(kafka: kafka, topic: "\(name).scores", count: events.count)
+            #expect(Set(ids) == Set(events.map(\.id)))
+            #expect(try HTTPTestClient.get("/health", port: metricsPort).status == 200)
+            #expect(vigil.stop() == 0)
+        }
+    }
 }
