@@ -17,23 +17,14 @@ public struct PartitionReader: Sendable {
 
     /// Calls `body` for every record of the partitions from their start offsets up to their
     /// ends as of now (in offset order within each partition), and returns how many it read.
-    /// Blocks; gives up with an error after `timeout` without progress. An error `body` throws
-    /// comes back as a ``RecordError`` naming the record (topic/partition@offset).
+    /// Blocks; gives up with an error after `timeout` without progress.
     @discardableResult
     public func read(
         _ starts: [TopicPartition: Int64], timeout: Duration = .seconds(30),
         _ body: (ConsumedMessage) throws -> Void
     ) throws -> Int {
         try readBatches(starts, timeout: timeout) { messages in
-            for message in messages {
-                do {
-                    try body(message)
-                } catch let error as RecordError {
-                    throw error
-                } catch {
-                    throw RecordError(topic: message.topic, partition: message.partition, offset: message.offset, underlying: error)
-                }
-            }
+            for message in messages { try body(message) }
         }
     }
 
@@ -71,22 +62,4 @@ public struct PartitionReader: Sendable {
         }
         return count
     }
-}
-
-/// An error met on one record, with where the record is: `topic/partition@offset: why`.
-public struct RecordError: Error, CustomStringConvertible {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
-    /// What went wrong with it.
-    public var underlying: any Error
-
-    public init(topic: String, partition: Int32, offset: Int64, underlying: any Error) {
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
-        self.underlying = underlying
-    }
-
-    public var description: String { "\(topic)/\(partition)@\(offset): \(underlying)" }
 }

@@ -182,20 +182,10 @@ public struct ServiceConfiguration: Sendable, Equatable, CustomStringConvertible
     /// A secret file's contents without the line end editors and `echo` add. The error names
     /// the file, never its contents.
     static func readSecretFile(_ path: String) throws(SecretFileError) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SecretFileError(path: path, problem: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = read(fd, &buffer, buffer.count)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw SecretFileError(path: path, problem: String(cString: strerror(errno)))
-            }
-            if count == 0 { break }
-            bytes += buffer[0..<count]
-            guard bytes.count <= 1 << 20 else { throw SecretFileError(path: path, problem: "larger than 1 MiB; is it the right file?") }
+        var bytes: [UInt8]
+        switch readBytes(path, limit: 1 << 20) {
+        case .success(let read): bytes = read
+        case .failure(let problem): throw SecretFileError(path: path, problem: problem.text)
         }
         while let last = bytes.last, last == 10 || last == 13 { bytes.removeLast() }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw SecretFileError(path: path, problem: "not UTF-8 text") }
@@ -284,8 +274,23 @@ public struct ServiceConfiguration: Sendable, Equatable, CustomStringConvertible
 
     /// The file's text; errors say why in the system's words ("No such file or directory").
     private static func readFile(_ path: String) throws(ServiceConfigurationError) -> String {
+        let bytes: [UInt8]
+        switch readBytes(path, limit: .max) {
+        case .success(let read): bytes = read
+        case .failure(let problem): throw ServiceConfigurationError(file: path, problem: "cannot read the file: \(problem.text)")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ServiceConfigurationError(file: path, problem: "the file is not UTF-8 text")
+        }
+        return text
+    }
+
+    struct ReadProblem: Error { var text: String }
+
+    /// A file's bytes, or why not in the system's words; more than `limit` bytes is a problem.
+    static func readBytes(_ path: String, limit: Int) -> Result<[UInt8], ReadProblem> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ServiceConfigurationError(file: path, problem: "cannot read the file: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { return .failure(ReadProblem(text: String(cString: strerror(errno)))) }
         defer { close(fd) }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -293,15 +298,12 @@ public struct ServiceConfiguration: Sendable, Equatable, CustomStringConvertible
             let count = read(fd, &buffer, buffer.count)
             if count < 0 {
                 if errno == EINTR { continue }
-                throw ServiceConfigurationError(file: path, problem: "cannot read the file: \(String(cString: strerror(errno)))")
+                return .failure(ReadProblem(text: String(cString: strerror(errno))))
             }
-            if count == 0 { break }
+            if count == 0 { return .success(bytes) }
             bytes += buffer[0..<count]
+            if bytes.count > limit { return .failure(ReadProblem(text: "larger than \(limit) bytes; is it the right file?")) }
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw ServiceConfigurationError(file: path, problem: "the file is not UTF-8 text")
-        }
-        return text
     }
 }
 

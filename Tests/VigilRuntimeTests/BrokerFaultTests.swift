@@ -17,13 +17,12 @@ struct BrokerFaultTests {
     /// replay computes, checked by each score's provenance (source partition and offset).
     /// Duplicates may come only from transactions open at a restart (this broker shows aborted
     /// records to read_committed readers): at most one transaction's events per restart.
-    @Test(.disabled("""
-        needs a fix (runtime restore, or the broker's S3 storage): after a restart the group \
-        rebalances, and restore's read of the changelogs gets no partition end within 30 s \
-        ("rebalance handling failed: reading <name>.changelog.customer/0, …: no progress and no \
-        end of partition within 30.0 seconds"), so vigil run exits 1 instead of resuming; \
-        `vigil replay --topic` on this storage shows the same missing partition end without any \
-        restart. Restore should retry (with backoff) rather than fail the instance.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["VIGIL_TEST_BROKER_RESTARTS"] == "1", """
+        off by default (set VIGIL_TEST_BROKER_RESTARTS=1): 3-4 minutes on the S3-backed test broker, and not yet \
+        steady. On the runtime of 2026-12-04 (StateRestorer) one run scored all 3000 events with no duplicate \
+        (210 s, 43 log lines); an earlier run left 294 source records unscored 180 s after the last restart \
+        with vigil run still up, not explained yet. Before that runtime, the restore after the rebalance \
+        timed out waiting for a partition end and vigil run exited 1.
         """))
     func brokerRestartsMidStreamLoseNothing() async throws {
         try await BlockingCall.run {
@@ -102,7 +101,8 @@ struct BrokerFaultTests {
             var expectedSources = Set<String>()
             for partition in 0..<2 { for offset in 0..<produced[partition] { expectedSources.insert("\(partition)@\(offset)") } }
             let scoredSources = scores.compactMap { $0.source.map { "\($0.partition)@\($0.offset)" } }
-            #expect(Set(scoredSources) == expectedSources, "\(expectedSources.subtracting(scoredSources).count) source records have no score")
+            let missing = expectedSources.subtracting(scoredSources)
+            #expect(missing.isEmpty, "\(missing.count) source records have no score, e.g. \(missing.sorted().prefix(5)); vigil run's log: \(output.suffix(4000))")
             #expect(Set(scores.map(\.id)) == ids)
             // Scored twice only by transactions open at a restart.
             let duplicates = scoredSources.count - Set(scoredSources).count
@@ -119,12 +119,7 @@ struct BrokerFaultTests {
     /// `vigil run` started before its broker: it waits and retries with backoff, logging the
     /// wait a few times rather than on every retry, `/health` says it is not ready (503 with
     /// the reason) while it waits, and processing starts once the broker appears.
-    @Test(.disabled("""
-        needs runtime fix: vigil run gives up after 10 s ("critical vigil.run: could not reach Kafka \
-        at 127.0.0.1:PORT within 10.0 seconds: Local: Broker transport failure") and exits 1, and \
-        until then /health answers 200 ok; it should retry the start with backoff, log the wait once \
-        per interval, answer 503 with the reason until it processes, and go on when the broker comes
-        """))
+    @Test
     func aBrokerThatIsNotThereYetIsWaitedFor() async throws {
         try await BlockingCall.run {
             let port = LocalServices.latePort
