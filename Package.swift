@@ -109,6 +109,15 @@ let package = Package(
             linkerSettings: rdkafkaLinkerSettings
         ),
 
+        // Fuzzing (scripts/fuzz): the harness every fuzz target runs, and its driver — libFuzzer
+        // when built with -sanitize=fuzzer -DVIGIL_FUZZING, a corpus replayer otherwise.
+        .target(
+            name: "VigilFuzzHarness",
+            dependencies: ["VigilCodec", "VigilFeatures", "VigilModels", "VigilPipeline", "VigilTopology"],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "vigil-fuzz", dependencies: ["VigilFuzzHarness"], path: "Sources/vigil-fuzz", swiftSettings: strict),
+
         .target(
             name: "VigilTestSupport",
             dependencies: ["VigilKafka", .product(name: "Logging", package: "swift-log")],
@@ -134,7 +143,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilFeaturesTests",
-            dependencies: ["VigilFeatures", "VigilTopology", "VigilPipeline", "VigilCodec", "VigilReplay", "VigilModels", "VigilTestSupport"],
+            dependencies: ["VigilFeatures", "VigilTopology", "VigilPipeline", "VigilCodec", "VigilReplay", "VigilModels", "VigilTestSupport", "VigilFuzzHarness"],
             swiftSettings: strict + rdkafkaSwiftSettings,
             linkerSettings: rdkafkaLinkerSettings
         ),

@@ -10,10 +10,13 @@ struct JSONCursor {
     var index = 0
     let scratch: UnsafeMutablePointer<UInt8>
     var scratchEnd = 0
+    /// Objects and arrays nested deeper than this are errors.
+    let maxDepth: Int
 
-    init(bytes: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutablePointer<UInt8>) {
+    init(bytes: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutablePointer<UInt8>, maxDepth: Int = JSONParser.defaultMaxDepth) {
         self.bytes = bytes
         self.scratch = scratch
+        self.maxDepth = maxDepth
     }
 
     func error(_ detail: String) -> JSONParseError { JSONParseError(column: index + 1, detail: detail) }
@@ -25,7 +28,7 @@ struct JSONCursor {
 
     /// One value; a tree when `build`, else only validated (and `.null` returned).
     mutating func value(depth: Int, build: Bool) throws(JSONParseError) -> JSONValue {
-        guard depth < 128 else { throw error("nesting deeper than 128 levels") }
+        guard depth < maxDepth else { throw error("nesting deeper than \(maxDepth) levels") }
         guard index < bytes.count else { throw error("expected a value, found the end of the text") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try object(depth: depth, build: build)
@@ -96,7 +99,15 @@ struct JSONCursor {
 
     /// The string at the cursor (which is on its opening quote), unescaped: its bytes in the
     /// text when it has no escapes, else in `scratch`; and whether all of them are ASCII.
+    /// A string that is not UTF-8 is an error (RFC 8259 requires it; a replacement character
+    /// would silently change a key or a value). Only strings with non-ASCII bytes are checked.
     mutating func string() throws(JSONParseError) -> (bytes: UnsafeBufferPointer<UInt8>, isASCII: Bool) {
+        let found = try unvalidatedString()
+        if !found.isASCII, String(validating: found.bytes, as: UTF8.self) == nil { throw error("a string is not valid UTF-8") }
+        return found
+    }
+
+    private mutating func unvalidatedString() throws(JSONParseError) -> (bytes: UnsafeBufferPointer<UInt8>, isASCII: Bool) {
         index += 1
         let begin = index
         var high: UInt8 = 0

@@ -31,8 +31,8 @@ public struct JSONObjectReader {
     private var ended = false
 
     /// A reader of `bytes`; `scratch` holds at least `bytes.count` bytes.
-    public init(bytes: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutablePointer<UInt8>) {
-        cursor = JSONCursor(bytes: bytes, scratch: scratch)
+    public init(bytes: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutablePointer<UInt8>, maxDepth: Int = JSONParser.defaultMaxDepth) {
+        cursor = JSONCursor(bytes: bytes, scratch: scratch, maxDepth: maxDepth)
     }
 
     /// Moves into the object; false when the text does not start with one (whitespace aside).

@@ -10,11 +10,16 @@ public struct JSONParseError: Error, Equatable, CustomStringConvertible {
 
 /// A small strict JSON parser (RFC 8259) over bytes, for one event per line or per record.
 public enum JSONParser {
+    /// The deepest nesting of objects and arrays ``parse(_:maxDepth:)`` accepts by default.
+    public static let defaultMaxDepth = 128
+
     /// Parses one JSON value filling the whole of `bytes` (surrounding whitespace allowed).
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
+    /// Objects and arrays nested deeper than `maxDepth`, and strings that are not UTF-8, are
+    /// errors (RFC 8259 requires UTF-8; a replacement character would silently change a key).
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
         let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: max(bytes.count, 1))
         defer { scratch.deallocate() }
-        var parser = JSONCursor(bytes: bytes, scratch: scratch)
+        var parser = JSONCursor(bytes: bytes, scratch: scratch, maxDepth: maxDepth)
         parser.skipWhitespace()
         let value = try parser.value(depth: 0, build: true)
         parser.skipWhitespace()
@@ -23,9 +28,9 @@ public enum JSONParser {
     }
 
     /// Parses one JSON value from `bytes`.
-    public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
         do {
-            return try bytes.withUnsafeBufferPointer { buffer in try parse(buffer) }
+            return try bytes.withUnsafeBufferPointer { buffer in try parse(buffer, maxDepth: maxDepth) }
         } catch let error as JSONParseError {
             throw error
         } catch {

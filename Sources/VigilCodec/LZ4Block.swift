@@ -37,7 +37,12 @@ public enum LZ4Block {
     public static func decompress(_ block: [UInt8]) throws -> [UInt8] {
         guard block.count >= 4 else { throw CodecError.binary(detail: "LZ4 block shorter than its length prefix") }
         let size = Int(block.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 0, as: UInt32.self)) })
-        guard size <= Int(LZ4_MAX_INPUT_SIZE) else { throw CodecError.binary(detail: "LZ4 block claims \(size) bytes") }
+        // LZ4 expands at most about 255:1 (each further length byte adds 255), so a stated size
+        // beyond that is corrupt: refuse it before allocating it (a 10-byte record must not
+        // make a restore allocate 2 GiB).
+        guard size <= Int(LZ4_MAX_INPUT_SIZE), size <= (block.count - 4) * 256 + 64 else {
+            throw CodecError.binary(detail: "LZ4 block of \(block.count) bytes claims \(size) bytes, more than LZ4 can expand to")
+        }
         var output = [UInt8](repeating: 0, count: size)
         if size == 0 { return output }
         let decoded = output.withUnsafeMutableBytes { out in

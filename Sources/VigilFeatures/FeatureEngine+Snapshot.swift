@@ -43,15 +43,71 @@ extension FeatureEngine {
 
     /// Installs a snapshot made by ``snapshot(key:)`` of an engine with the same stage layout,
     /// replacing the key's current state; returns the key. Not recorded in the open batch.
+    ///
+    /// A snapshot that does not decode (corrupt, truncated, of another stage layout or format
+    /// version) throws ``StateSnapshotError`` saying what is wrong, and leaves the engine as it
+    /// was: the key's previous state, if any, is kept.
     @discardableResult
-    public func restore(snapshot: [UInt8]) throws -> StateKey {
-        let encoded = try LZ4Block.decompress(snapshot)
+    public func restore(snapshot: [UInt8]) throws(StateSnapshotError) -> StateKey {
+        let encoded: [UInt8]
+        do {
+            encoded = try LZ4Block.decompress(snapshot)
+            // Checked before anything is released, so that a bad record changes nothing.
+            try validate(encoded: encoded)
+        } catch let error as StateSnapshotError {
+            throw error
+        } catch {
+            throw StateSnapshotError(problem: "\(error)", bytes: snapshot.count)
+        }
         if let key = try? Self.decodeKey(encoded), let slot = slotOf(key) { releaseSlot(Int(slot)) }
         if keyCount >= configuration.maxKeys, lruTail >= 0 {
             releaseSlot(Int(lruTail))
             statistics.keysEvictedForCapacity += 1
         }
-        return try install(encoded: encoded)
+        do {
+            return try install(encoded: encoded)
+        } catch {
+            throw StateSnapshotError(problem: "\(error)", bytes: snapshot.count)
+        }
+    }
+
+    /// Checks a decompressed snapshot's envelope and cursors without installing it: magic,
+    /// version, stage layout, and that every cursor lies within the buffered events it claims
+    /// (a corrupt cursor would otherwise send the window scans far outside them).
+    func validate(encoded: [UInt8]) throws {
+        var reader = ByteReader(encoded)
+        guard try reader.readUInt32() == Self.snapshotMagic else { throw StateSnapshotError(problem: "not a Vigil state snapshot (wrong magic number)", bytes: encoded.count) }
+        let version = try reader.readUInt8()
+        guard SnapshotLayout(rawValue: version) != nil else {
+            throw StateSnapshotError(problem: "state snapshot version \(version); this build reads versions 1 and \(Self.snapshotVersion)", bytes: encoded.count)
+        }
+        guard try reader.readUInt64() == plan.fingerprint else {
+            throw StateSnapshotError(problem: "a state snapshot of a different stage layout (the topology's features changed since it was written)", bytes: encoded.count)
+        }
+        _ = try Self.readKey(&reader)
+        guard try reader.readCount() == plan.headerSize else { throw StateSnapshotError(problem: "the state header's size differs from this stage's", bytes: encoded.count) }
+        var words: [Int64] = []
+        for _ in stride(from: 0, to: plan.headerSize, by: 8) { words.append(try reader.readInt64()) }
+        let count = try reader.readCount(limit: 1 << 28)
+        let base = words[StagePlan.baseOffset / 8], end = words[StagePlan.endOffset / 8]
+        // Every buffered event takes at least one byte further on (its time or a column value).
+        guard base >= 0, end >= base, end - base == Int64(count), count <= encoded.count - reader.offset else {
+            throw StateSnapshotError(problem: "the buffered-event cursors (\(base)..<\(end)) do not match the \(count) events the snapshot holds", bytes: encoded.count)
+        }
+        for group in plan.groups.indices {
+            let enter = words[(StagePlan.groupsOffset + group * 16) / 8], evict = words[(StagePlan.groupsOffset + group * 16 + 8) / 8]
+            guard base <= evict, evict <= enter, enter <= end else {
+                throw StateSnapshotError(problem: "window \(group)'s cursors (\(evict)..<\(enter)) lie outside the buffered events (\(base)..<\(end))", bytes: encoded.count)
+            }
+        }
+        for window in plan.columnWindows {
+            for (keeps, offset) in [(window.keepsMin, window.minDequeOffset), (window.keepsMax, window.maxDequeOffset)] where keeps {
+                let from = words[offset / 8], to = words[(offset + 8) / 8]
+                guard from >= 0, to >= from, to - from <= Int64(count) else {
+                    throw StateSnapshotError(problem: "a min/max deque's cursors (\(from)..<\(to)) are not within the \(count) buffered events", bytes: encoded.count)
+                }
+            }
+        }
     }
 
     /// Drops a key's state (a changelog tombstone); not recorded in the open batch.

@@ -16,14 +16,17 @@ final class ClientContext: Sendable {
 
     let logger: Logger
     let bootstrapServers: String
+    /// Masks the client's secret property values in what librdkafka logs or reports.
+    let redactor: SecretRedactor
     let rebalanceHandler: Mutex<(@Sendable (RebalanceEvent) -> Void)?> = Mutex(nil)
     let delivery = Mutex(DeliveryState())
     /// The newest client-level error librdkafka reported (broker down, resolve failure, …).
     let lastError = Mutex<KafkaError?>(nil)
 
-    init(logger: Logger, bootstrapServers: String) {
+    init(logger: Logger, bootstrapServers: String, redactor: SecretRedactor = .none) {
         self.logger = logger
         self.bootstrapServers = bootstrapServers
+        self.redactor = redactor
     }
 
     static func from(_ opaque: UnsafeMutableRawPointer?) -> ClientContext? {
@@ -31,11 +34,12 @@ final class ClientContext: Sendable {
     }
 }
 
-/// librdkafka's log lines, routed to swift-log at the matching level.
+/// librdkafka's log lines, routed to swift-log at the matching level, secrets masked (with
+/// `debug` set, librdkafka logs what it sends and was configured with).
 let logCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Void = {
     handle, level, facility, message in
     guard let handle, let context = ClientContext.from(rd_kafka_opaque(handle)) else { return }
-    let text = message.map { String(cString: $0) } ?? ""
+    let text = context.redactor.redact(message.map { String(cString: $0) } ?? "")
     let facilityText = facility.map { String(cString: $0) } ?? ""
     let swiftLevel: Logger.Level =
         switch level {
@@ -44,6 +48,12 @@ let logCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?, U
         case 5, 6: .info
         default: .debug
         }
+    // A broker connection failing (TLS handshake, plaintext to a TLS port, SASL) is often only
+    // logged, not reported through the error callback: keep it as the client's last error, so
+    // that a call that times out says why.
+    if facilityText == "FAIL", level <= 6 {
+        context.lastError.withLock { $0 = KafkaError(code: .transport, message: text) }
+    }
     context.logger.log(level: swiftLevel, "\(text)", metadata: ["librdkafka.facility": "\(facilityText)"])
 }
 
@@ -53,7 +63,7 @@ let errorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<CChar>?,
     guard let context = ClientContext.from(opaque) else { return }
     let error = KafkaError(
         code: KafkaError.Code(rawValue: code),
-        message: reason.map { String(cString: $0) } ?? "unknown error"
+        message: context.redactor.redact(reason.map { String(cString: $0) } ?? "unknown error")
     )
     context.lastError.withLock { $0 = error }
     context.logger.warning("kafka client error: \(error)")

@@ -20,19 +20,21 @@ final class RdKafkaHandle: @unchecked Sendable {
         defer { if confOwned { rd_kafka_conf_destroy(conf) } }
 
         var errorText = CStringBuffer()
+        // librdkafka's own messages may quote a value it was given: mask every secret in them.
+        let redactor = SecretRedactor(secrets: properties.filter { KafkaConfiguration.isSecret($0.0) }.map(\.1))
         var bootstrap = ""
         for (name, value) in properties {
             if name == "bootstrap.servers" { bootstrap = value }
             let result = rd_kafka_conf_set(conf, name, value, &errorText.storage, errorText.count)
             guard result == RD_KAFKA_CONF_OK else {
-                let shown = KafkaConfiguration.isSecret(name) ? "***" : "'\(value)'"
+                let shown = KafkaConfiguration.isSecret(name) ? "***" : redactor.redact("'\(value)'")
                 throw KafkaError(
                     code: .invalidConfiguration,
-                    message: "invalid Kafka property \(name)=\(shown): \(errorText.string)"
+                    message: "invalid Kafka property \(name)=\(shown): \(redactor.redact(errorText.string))"
                 )
             }
         }
-        let context = ClientContext(logger: logger, bootstrapServers: bootstrap)
+        let context = ClientContext(logger: logger, bootstrapServers: bootstrap, redactor: redactor)
         let retained = Unmanaged.passRetained(context)
         rd_kafka_conf_set_opaque(conf, retained.toOpaque())
         rd_kafka_conf_set_log_cb(conf, logCallback)
@@ -43,7 +45,7 @@ final class RdKafkaHandle: @unchecked Sendable {
         let type = kind == .producer ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER
         guard let handle = rd_kafka_new(type, conf, &errorText.storage, errorText.count) else {
             retained.release()
-            throw KafkaError(code: .invalidConfiguration, message: "could not create Kafka client: \(errorText.string)")
+            throw KafkaError(code: .invalidConfiguration, message: "could not create Kafka client: \(redactor.redact(errorText.string))")
         }
         confOwned = false  // rd_kafka_new took it
         self.pointer = handle
@@ -63,7 +65,9 @@ final class RdKafkaHandle: @unchecked Sendable {
 
     /// The most recent client-level error, added to a timeout's message so that it says why.
     func explain(_ error: KafkaError) -> KafkaError {
-        guard let last = context.lastError.withLock({ $0 }), last.code != error.code else { return error }
+        // Compared by message, not code: a timeout's _TRANSPORT says nothing, the last client
+        // error's _TRANSPORT may say "connecting to a SSL listener?".
+        guard let last = context.lastError.withLock({ $0 }), !error.message.contains(last.message) else { return error }
         return KafkaError(code: error.code, message: "\(error.message) (last client error: \(last.message))", severity: error.severity)
     }
 

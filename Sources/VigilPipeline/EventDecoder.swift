@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 public import VigilCodec
 import VigilFeatures
 public import VigilTopology
@@ -68,6 +73,15 @@ public final class EventDecoder {
     /// Unescaped JSON strings; at least as large as the record.
     private var jsonScratch: UnsafeMutablePointer<UInt8>
     private var jsonScratchCapacity: Int
+    /// The topology's bounds on a record.
+    private let limits: SourceLimits
+    /// The values each categorical field may take: texts of string fields, numbers of others.
+    private let allowedTexts: [Set<String>?]
+    private let allowedNumbers: [Set<Double>?]
+    /// The wall clock (ms) for `max_ahead`, read every ``wallClockEvents`` events, not per event.
+    private var wallClock: Int64 = 0
+    private var eventsSinceWallClock = Int.max
+    private static let wallClockEvents = 4096
 
     /// A decoder for `topology`'s source.
     public init(topology: Topology) {
@@ -83,6 +97,7 @@ public final class EventDecoder {
         var keeps = Array(repeating: false, count: fields.count)
         for index in keyFieldIndex + idFieldIndex { keeps[index] = true }
         keeps[timestampField] = true
+        for (index, field) in fields.enumerated() where field.allowedValues != nil { keeps[index] = true }
         keepsText = keeps
         fieldCount = fields.count
         let names = fields.map { Array($0.name.utf8) }
@@ -119,6 +134,9 @@ public final class EventDecoder {
         members.initialize(repeating: nil, count: count)
         jsonScratchCapacity = 4096
         jsonScratch = .allocate(capacity: jsonScratchCapacity)
+        limits = topology.source.limits
+        allowedTexts = fields.map { field in field.type == .string ? field.allowedValues.map(Set.init) : nil }
+        allowedNumbers = fields.map { field in field.type != .string ? field.allowedValues.map { Set($0.compactMap(Double.init)) } : nil }
     }
 
     deinit {
@@ -137,6 +155,12 @@ public final class EventDecoder {
         memberCacheNames.deallocate()
         memberCacheLengths.deallocate()
         memberCacheFields.deallocate()
+    }
+
+    /// Refuses a record larger than the topology's `max_record_bytes`.
+    public func checkSize(_ count: Int) -> Rejection? {
+        guard count > limits.maxRecordBytes else { return nil }
+        return Rejection(stage: "decode", reason: "the record is \(count) bytes, more than the limit of \(limits.maxRecordBytes) (source.limits.max_record_bytes)")
     }
 
     /// Matches a CSV header to the declared fields; throws naming any field the header lacks.
@@ -167,6 +191,7 @@ public final class EventDecoder {
         guard record.count >= binding.minimumFieldCount else {
             return Rejection(stage: "decode", reason: "expected at least \(binding.minimumFieldCount) fields, found \(record.count)")
         }
+        guard record.count <= limits.maxFields else { return tooManyFields(record.count) }
         let problem: Rejection? = binding.columns.withUnsafeBufferPointer { columns in
             for index in 0..<columns.count {
                 if let problem = decodeField(index, record[columns[index]]) { return problem }
@@ -181,9 +206,10 @@ public final class EventDecoder {
 
     /// Decodes one JSON object (a line of a file or a record value) into `batch`.
     public func appendJSON(_ bytes: UnsafeBufferPointer<UInt8>, provenance: Provenance, to batch: inout EventBatch) -> Rejection? {
+        if let tooLarge = checkSize(bytes.count) { return tooLarge }
         reserveJSONScratch(bytes.count)
         for index in 0..<fieldCount { members[index] = nil }
-        var reader = JSONObjectReader(bytes: bytes, scratch: jsonScratch)
+        var reader = JSONObjectReader(bytes: bytes, scratch: jsonScratch, maxDepth: limits.maxJSONDepth)
         var readable = reader.open()
         if readable {
             do {
@@ -205,6 +231,7 @@ public final class EventDecoder {
                         rememberMember(at: position, name: name.bytes, field: field)
                     }
                     position += 1
+                    if position > limits.maxFields { return tooManyFields(position) }
                     let value = try reader.value(converting: field != -1)
                     if field == -1 { continue }
                     // Text that is not valid UTF-8 is read as the tree reads it (repaired).
@@ -228,11 +255,12 @@ public final class EventDecoder {
         guard readable else {
             let value: JSONValue
             do {
-                value = try JSONParser.parse(bytes)
+                value = try JSONParser.parse(bytes, maxDepth: limits.maxJSONDepth)
             } catch {
                 return Rejection(stage: "decode", reason: "not valid JSON: \(error)")
             }
             guard case let .object(object) = value else { return Rejection(stage: "decode", reason: "expected a JSON object") }
+            guard object.count <= limits.maxFields else { return tooManyFields(object.count) }
             return appendJSON(object: object, provenance: provenance, to: &batch)
         }
         return decodeMembers(provenance: provenance, into: &batch)
@@ -354,7 +382,10 @@ public final class EventDecoder {
                 hasInteger[index] = true
                 // Its text is written only if read (an id's; an int key uses the integer).
                 textIsInteger[index] = true
+                if let problem = checkAllowed(index) { return problem }
             case let .double(number):
+                // 1e999 reads as infinity.
+                guard number.isFinite else { return Rejection(stage: "decode", reason: "field \(fields[index].name): \(number) is not a finite number") }
                 guard type != .int || number.rounded() == number else {
                     return Rejection(stage: "decode", reason: "field \(fields[index].name): expected an integer, found \(number)")
                 }
@@ -362,6 +393,7 @@ public final class EventDecoder {
                 hasInteger[index] = false
                 textIsInteger[index] = false
                 if keepsText[index] { texts[index] = writeNumberText(index, String(number)) }
+                if let problem = checkAllowed(index) { return problem }
             case let .bool(flag):
                 guard type == .bool || type == .string else {
                     return Rejection(stage: "decode", reason: "field \(fields[index].name): expected \(type.rawValue), found a boolean")
@@ -429,6 +461,10 @@ public final class EventDecoder {
             hasInteger[index] = true
         case .double:
             guard let value = ASCIINumber.parseDouble(bytes) else { return typeProblem(index, bytes) }
+            // strtod reads nan and inf: refused, as a missing value is written empty.
+            guard value.isFinite else {
+                return Rejection(stage: "decode", reason: "field \(fields[index].name): '\(String(decoding: bytes.prefix(64), as: UTF8.self))' is not a finite number")
+            }
             values[index] = value
         case .bool:
             switch bytes.count {
@@ -441,10 +477,36 @@ public final class EventDecoder {
             }
         case .string:
             values[index] = .nan
+            // A replacement character would silently change a key or an id.
+            if bytes.contains(where: { $0 >= 0x80 }), String(validating: bytes, as: UTF8.self) == nil {
+                return Rejection(stage: "decode", reason: "field \(fields[index].name): not valid UTF-8")
+            }
         }
         if keepsText[index] { texts[index] = bytes }
         textIsInteger[index] = false
+        return checkAllowed(index)
+    }
+
+    /// Refuses a value outside a categorical field's declared values (rare fields: the text is made here).
+    private func checkAllowed(_ index: Int) -> Rejection? {
+        if let allowed = allowedTexts[index] {
+            let text = String(decoding: text(of: index), as: UTF8.self)
+            return allowed.contains(text) ? nil : unknownValue(index, text)
+        }
+        if let allowed = allowedNumbers[index], !allowed.contains(values[index]) {
+            return unknownValue(index, keepsText[index] ? String(decoding: text(of: index), as: UTF8.self) : String(values[index]))
+        }
         return nil
+    }
+
+    private func unknownValue(_ index: Int, _ text: String) -> Rejection {
+        let field = fields[index]
+        let declared = (field.allowedValues ?? []).prefix(10).joined(separator: ", ")
+        return Rejection(stage: "decode", reason: "field \(field.name): '\(text.prefix(64))' is not one of its declared values (\(declared)\((field.allowedValues?.count ?? 0) > 10 ? ", …" : ""))")
+    }
+
+    private func tooManyFields(_ count: Int) -> Rejection {
+        Rejection(stage: "decode", reason: "the event has \(count) fields, more than the limit of \(limits.maxFields) (source.limits.max_fields)")
     }
 
     private func typeProblem(_ index: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Rejection {
@@ -464,6 +526,7 @@ public final class EventDecoder {
         guard let time else {
             return Rejection(stage: "decode", reason: "field \(topology.source.timestamp.field): '\(String(decoding: text(of: timestampField), as: UTF8.self))' is not a \(format.rawValue) timestamp")
         }
+        if let problem = checkTime(time) { return problem }
         batch.appendDecoded(time: time, sourceValues: UnsafeBufferPointer(start: values, count: fields.count), provenance: provenance)
         for index in keyFieldIndex {
             // An int key is the integer its text spells (exact beyond 2^53, where the row's Double is not).
@@ -476,5 +539,41 @@ public final class EventDecoder {
         }
         for index in idFieldIndex { batch.appendID(textIsInteger[index] ? String(integers[index]) : String(decoding: texts[index], as: UTF8.self)) }
         return nil
+    }
+}
+
+extension EventDecoder {
+    /// Refuses an event time before `not_before` or further past the wall clock than
+    /// `max_ahead`: either would move a partition's stream time by years. The wall clock is
+    /// read once every few thousand events (a clock call per event cost a tenth of decoding).
+    private func checkTime(_ time: Int64) -> Rejection? {
+        let field = topology.source.timestamp.field
+        if let earliest = limits.notBefore, time < earliest {
+            return Rejection(stage: "decode", reason: "field \(field): \(Self.utc(time)) is before \(Self.utc(earliest)) (source.limits.not_before)")
+        }
+        eventsSinceWallClock += 1
+        if eventsSinceWallClock >= Self.wallClockEvents || time > wallClock {
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            wallClock = Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+            eventsSinceWallClock = 0
+        }
+        if time > wallClock, time - wallClock > limits.maxAhead {
+            return Rejection(stage: "decode", reason: "field \(field): \(Self.utc(time)) is more than \(DurationText.text(limits.maxAhead)) ahead of the wall clock (source.limits.max_ahead)")
+        }
+        return nil
+    }
+
+    /// A time as `YYYY-MM-DDTHH:MM:SSZ` (years outside 0...9999 as milliseconds).
+    static func utc(_ time: Int64) -> String {
+        guard time > -62_167_219_200_000, time < 253_402_300_800_000 else { return "\(time) ms since the epoch" }
+        var seconds = time_t(time >= 0 ? time / 1000 : (time - 999) / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let digits = String(value)
+            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))Z"
     }
 }

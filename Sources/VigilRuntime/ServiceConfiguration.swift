@@ -123,7 +123,16 @@ public struct ServiceConfiguration: Sendable, Equatable, CustomStringConvertible
             guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
                 throw fail("--property", "expected name=value, got \"\(assignment.prefix { $0 != "=" })=…\"")
             }
-            merged.kafkaProperties[String(assignment[..<equals])] = String(assignment[assignment.index(after: equals)...])
+            let name = String(assignment[..<equals]), value = String(assignment[assignment.index(after: equals)...])
+            if let property = Self.filePropertyTarget(name) {
+                do throws(SecretFileError) {
+                    merged.kafkaProperties[property] = try Self.readSecretFile(value)
+                } catch {
+                    throw fail("--property \(name)", error.description)
+                }
+            } else {
+                merged.kafkaProperties[name] = value
+            }
         }
         if let value = overrides.instanceID {
             if let problem = Self.instanceIDProblem(value) { throw fail("--instance-id", problem) }
@@ -151,6 +160,37 @@ public struct ServiceConfiguration: Sendable, Equatable, CustomStringConvertible
             merged.stateSnapshotInterval = try Self.parsePositiveDuration(value) { fail("--state-snapshot-interval", $0) }
         }
         return merged
+    }
+
+    // MARK: - Secrets
+
+    /// Masks the values of secret properties (passwords, keys, tokens; see
+    /// ``KafkaConfiguration/isSecret(_:)``) wherever they appear: give it to the log handler
+    /// so that no log line can show one.
+    public var redactor: SecretRedactor { SecretRedactor(configuration: kafka) }
+
+    /// A property named `NAME_file` sets `NAME` to the contents of the file it names (a
+    /// mounted secret: Kubernetes, systemd's `LoadCredential=`, Docker secrets).
+    static let fileSuffix = "_file"
+
+    /// The property a `NAME_file` property sets, or nil for an ordinary property.
+    static func filePropertyTarget(_ name: String) -> String? {
+        guard name.hasSuffix(fileSuffix), name.count > fileSuffix.count else { return nil }
+        return String(name.dropLast(fileSuffix.count))
+    }
+
+    /// A secret file's contents without the line end editors and `echo` add. The error names
+    /// the file, never its contents.
+    static func readSecretFile(_ path: String) throws(SecretFileError) -> String {
+        var bytes: [UInt8]
+        switch readBytes(path, limit: 1 << 20) {
+        case .success(let read): bytes = read
+        case .failure(let problem): throw SecretFileError(path: path, problem: problem.text)
+        }
+        while let last = bytes.last, last == 10 || last == 13 { bytes.removeLast() }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw SecretFileError(path: path, problem: "not UTF-8 text") }
+        guard !text.isEmpty else { throw SecretFileError(path: path, problem: "the file is empty") }
+        return text
     }
 
     // MARK: - Values
@@ -234,8 +274,23 @@ public struct ServiceConfiguration: Sendable, Equatable, CustomStringConvertible
 
     /// The file's text; errors say why in the system's words ("No such file or directory").
     private static func readFile(_ path: String) throws(ServiceConfigurationError) -> String {
+        let bytes: [UInt8]
+        switch readBytes(path, limit: .max) {
+        case .success(let read): bytes = read
+        case .failure(let problem): throw ServiceConfigurationError(file: path, problem: "cannot read the file: \(problem.text)")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ServiceConfigurationError(file: path, problem: "the file is not UTF-8 text")
+        }
+        return text
+    }
+
+    struct ReadProblem: Error { var text: String }
+
+    /// A file's bytes, or why not in the system's words; more than `limit` bytes is a problem.
+    static func readBytes(_ path: String, limit: Int) -> Result<[UInt8], ReadProblem> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ServiceConfigurationError(file: path, problem: "cannot read the file: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { return .failure(ReadProblem(text: String(cString: strerror(errno)))) }
         defer { close(fd) }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -243,16 +298,20 @@ public struct ServiceConfiguration: Sendable, Equatable, CustomStringConvertible
             let count = read(fd, &buffer, buffer.count)
             if count < 0 {
                 if errno == EINTR { continue }
-                throw ServiceConfigurationError(file: path, problem: "cannot read the file: \(String(cString: strerror(errno)))")
+                return .failure(ReadProblem(text: String(cString: strerror(errno))))
             }
-            if count == 0 { break }
+            if count == 0 { return .success(bytes) }
             bytes += buffer[0..<count]
+            if bytes.count > limit { return .failure(ReadProblem(text: "larger than \(limit) bytes; is it the right file?")) }
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw ServiceConfigurationError(file: path, problem: "the file is not UTF-8 text")
-        }
-        return text
     }
+}
+
+/// A secret file that could not be read: its path and why (never its contents).
+struct SecretFileError: Error, CustomStringConvertible {
+    var path: String
+    var problem: String
+    var description: String { "cannot read the secret file \(path): \(problem)" }
 }
 
 /// A configuration that could not be loaded: where (file, line, column), which field, why.
@@ -406,7 +465,20 @@ private struct Reader {
                 // An empty value has no place of its own: point at its name.
                 throw error(ServiceConfiguration.isNull(value) ? key : value, field, "expected a single value (quote it if it is empty: \"\")")
             }
-            result[name] = try expand(valueScalar.string, node: value, field: field)
+            let text = try expand(valueScalar.string, node: value, field: field)
+            if let property = ServiceConfiguration.filePropertyTarget(name) {
+                do throws(SecretFileError) {
+                    result[property] = try ServiceConfiguration.readSecretFile(text)
+                } catch {
+                    throw self.error(value, field, error.description)
+                }
+            } else {
+                result[name] = text
+            }
+        }
+        let names = Set(mapping.compactMap { $0.key.scalar?.string })
+        for name in names.sorted() where names.contains(name + ServiceConfiguration.fileSuffix) {
+            throw error(node, "kafka.properties.\(name)", "set either \(name) or \(name)\(ServiceConfiguration.fileSuffix), not both")
         }
         return result
     }

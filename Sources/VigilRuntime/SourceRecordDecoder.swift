@@ -50,6 +50,7 @@ final class SourceRecordDecoder {
             for (index, message) in messages.enumerated() {
                 let rejection: Rejection? = message.withValue { value in
                     guard let value, value.count > 0 else { return noValue }
+                    if let tooLarge = decoder.checkSize(value.count) { return tooLarge }
                     // One pass per value on this per-event path: line ends, and whether any quote needs the closer look.
                     var quoted = false
                     for byte in value {

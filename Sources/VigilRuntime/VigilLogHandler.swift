@@ -1,4 +1,5 @@
 import VigilCodec
+public import VigilKafka
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -56,16 +57,19 @@ public struct VigilLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     private let sink: LogSink
+    /// Masks secret values in every line, whatever logged it (a message, metadata, an error).
+    public let redactor: SecretRedactor
 
     public init(
         label: String, level: Logger.Level = .info, format: LogFormat = .text, sink: LogSink = .standardError,
-        metadataProvider: Logger.MetadataProvider? = nil
+        metadataProvider: Logger.MetadataProvider? = nil, redactor: SecretRedactor = .none
     ) {
         self.label = label
         self.format = format
         logLevel = level
         self.sink = sink
         self.metadataProvider = metadataProvider
+        self.redactor = redactor
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -82,13 +86,29 @@ public struct VigilLogHandler: LogHandler {
             merged.merge(own) { _, own in own }
         }
         let timestamp = LogTimestamp.now()
-        let message = event.message.description
-        let errorText = event.error.map { String(describing: $0) }
+        if !redactor.isEmpty { merged = merged.mapValues(redact) }
+        let message = redactor.redact(event.message.description)
+        let errorText = event.error.map { redactor.redact(String(describing: $0)) }
+        let line: String
         switch format {
         case .text:
-            sink.writeLine(Self.textLine(timestamp: timestamp, level: event.level, label: label, message: message, metadata: merged, error: errorText))
+            line = Self.textLine(timestamp: timestamp, level: event.level, label: label, message: message, metadata: merged, error: errorText)
         case .json:
-            sink.writeLine(Self.jsonLine(timestamp: timestamp, level: event.level, label: label, message: message, metadata: merged, error: errorText))
+            line = Self.jsonLine(timestamp: timestamp, level: event.level, label: label, message: message, metadata: merged, error: errorText)
+        }
+        // The whole line, after quoting: a secret cannot slip through in a metadata value, and
+        // JSON escaping cannot split one (secrets with characters JSON escapes are masked in
+        // the message before it is escaped).
+        sink.writeLine(redactor.redact(line))
+    }
+
+    /// A metadata value with secrets masked before it is quoted (quoting could split one).
+    private func redact(_ value: Logger.Metadata.Value) -> Logger.Metadata.Value {
+        switch value {
+        case .string(let text): .string(redactor.redact(text))
+        case .stringConvertible(let convertible): .string(redactor.redact(convertible.description))
+        case .array(let values): .array(values.map(redact))
+        case .dictionary(let values): .dictionary(values.mapValues(redact))
         }
     }
 
@@ -168,9 +188,10 @@ public struct VigilLogHandler: LogHandler {
 public enum VigilLogging {
     /// Installs ``VigilLogHandler`` for every logger created from now on. Call it once, first
     /// thing in `main` (swift-log allows a single bootstrap per process).
-    public static func bootstrap(level: Logger.Level, format: LogFormat, sink: LogSink = .standardError) {
+    /// `redactor` masks secrets (the service configuration's) in every line.
+    public static func bootstrap(level: Logger.Level, format: LogFormat, sink: LogSink = .standardError, redactor: SecretRedactor = .none) {
         LoggingSystem.bootstrap { label in
-            VigilLogHandler(label: label, level: level, format: format, sink: sink)
+            VigilLogHandler(label: label, level: level, format: format, sink: sink, redactor: redactor)
         }
     }
 }

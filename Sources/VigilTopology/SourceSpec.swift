@@ -17,6 +17,8 @@ public struct SourceSpec: Sendable, Equatable {
     /// Fields a record may lack, even a key (whose value is then empty: one key for all such
     /// records), and a CSV file's header may leave out.
     public var optionalFields: [String] = []
+    /// Bounds on a record's size and shape and on its event time.
+    public var limits = SourceLimits()
 
     /// Creates a source description.
     public init(topics: [String], format: EventFormat, delimiter: UInt8 = UInt8(ascii: ","), keyFields: [String], idFields: [String],
@@ -48,10 +50,14 @@ public struct FieldSpec: Sendable, Equatable {
     public var name: String
     /// Its type; numbers and booleans can feed features.
     public var type: FieldType
+    /// The values it may take (a categorical field), as written in the topology; nil for any.
+    /// An event with another value is refused. Numbers compare by value (`1` matches `1.0`).
+    public var allowedValues: [String]?
 
-    public init(name: String, type: FieldType) {
+    public init(name: String, type: FieldType, allowedValues: [String]? = nil) {
         self.name = name
         self.type = type
+        self.allowedValues = allowedValues
     }
 }
 

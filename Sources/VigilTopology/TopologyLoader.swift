@@ -13,7 +13,13 @@ import Yams
 public enum TopologyLoader {
     /// Reads and loads the topology file at `path`. `requireDriftProfile` (default true) checks
     /// that the drift section's profile file exists; `vigil profile`, which writes it, turns it off.
-    public static func load(path: String, requireDriftProfile: Bool = true) throws(TopologyLoadError) -> Topology {
+    ///
+    /// The model and drift profile must resolve (following `..` and symbolic links) inside the
+    /// topology's folder or one of `allowedDirectories` (default: those of
+    /// `VIGIL_ALLOWED_DIRECTORIES`); see ``PathConfinement``.
+    public static func load(
+        path: String, requireDriftProfile: Bool = true, allowedDirectories: [String] = PathConfinement.environmentDirectories()
+    ) throws(TopologyLoadError) -> Topology {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -21,15 +27,18 @@ public enum TopologyLoader {
             throw TopologyLoadError(diagnostics: [TopologyDiagnostic(file: path, line: 0, column: 0, message: "cannot read the file: \(error.localizedDescription)")])
         }
         let directory = (path as NSString).deletingLastPathComponent
-        return try load(yaml: text, file: path, directory: directory.isEmpty ? "." : directory, requireDriftProfile: requireDriftProfile)
+        return try load(yaml: text, file: path, directory: directory.isEmpty ? "." : directory, requireDriftProfile: requireDriftProfile,
+                        allowedDirectories: allowedDirectories)
     }
 
     /// Loads a topology from YAML text; `file` names it in diagnostics, `directory` resolves
-    /// the model and drift profile paths (the working directory when nil).
+    /// the model and drift profile paths (the working directory when nil) and, when given,
+    /// confines them to itself and `allowedDirectories`.
     public static func load(yaml: String, file: String, directory: String? = nil,
-                            requireDriftProfile: Bool = true) throws(TopologyLoadError) -> Topology {
+                            requireDriftProfile: Bool = true, allowedDirectories: [String] = []) throws(TopologyLoadError) -> Topology {
         let parser = TopologyParser(file: file)
-        let topology = parser.parse(yaml: yaml, directory: directory, requireDriftProfile: requireDriftProfile)
+        let confinement = directory.map { PathConfinement(directory: $0, extra: allowedDirectories) }
+        let topology = parser.parse(yaml: yaml, directory: directory, requireDriftProfile: requireDriftProfile, confinement: confinement)
         if let topology, parser.diagnostics.isEmpty { return topology }
         let sorted = parser.diagnostics.sorted { ($0.line, $0.column) < ($1.line, $1.column) }
         throw TopologyLoadError(diagnostics: sorted)
@@ -151,7 +160,10 @@ final class TopologyParser {
     /// Names of features that failed to parse: known to exist, so later checks do not cascade.
     private var unparsedNames = Set<String>()
 
-    func parse(yaml: String, directory: String?, requireDriftProfile: Bool = true) -> Topology? {
+    /// Where the model path was written, for the confinement check.
+    private var modelPathMark: Mark?
+
+    func parse(yaml: String, directory: String?, requireDriftProfile: Bool = true, confinement: PathConfinement? = nil) -> Topology? {
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -182,13 +194,24 @@ final class TopologyParser {
         var topology = Topology(name: name, source: source, derived: derived, stages: stages, model: model,
                                 outputs: outputs, processing: processing, directory: directory)
         check(&topology, ttlGiven: ttlGiven, ttlMark: ttlMark, root: root)
+        if let confinement {
+            // Before the drift profile is looked for: a path outside is refused, not probed.
+            if let model = topology.model, let resolved = topology.resolvedModelPath,
+               let problem = confinement.problem(with: model.path, resolved: resolved) {
+                report(modelPathMark, "model path \(problem)")
+            }
+            if let drift, let profile = drift.profile, let problem = confinement.problem(with: profile, resolved: topology.resolve(profile)) {
+                report(drift.profileMark, "drift profile \(problem)")
+                return topology
+            }
+        }
         if let drift { topology.drift = resolveDrift(drift, in: topology, requireProfile: requireDriftProfile) }
         if let evaluation { topology.evaluation = checkEvaluation(evaluation, in: topology) }
         return topology
     }
 
     private func parseSource(_ node: Node?) -> SourceSpec? {
-        let allowed = ["topics", "format", "delimiter", "key", "id", "timestamp", "fields", "optional"]
+        let allowed = ["topics", "format", "delimiter", "key", "id", "timestamp", "fields", "optional", "limits"]
         guard let node, let pairs = mapping(node, "source", allowed: allowed) else { return nil }
         let topics = strings(required(pairs, "topics", in: "source", at: node.mark), "source topics") ?? []
         let format = oneOf(required(pairs, "format", in: "source", at: node.mark), "source format", EventFormat.self)
@@ -211,8 +234,8 @@ final class TopologyParser {
         if let fieldsNode = required(pairs, "fields", in: "source", at: node.mark),
            let fieldPairs = mapping(fieldsNode, "source fields", allowed: []) {
             for pair in fieldPairs {
-                if let type = oneOf(pair.value, "the type of field '\(pair.key)'", FieldType.self) {
-                    fields.append(FieldSpec(name: pair.key, type: type))
+                if let field = parseField(pair.key, pair.value) {
+                    fields.append(field)
                     if let mark = pair.mark { nameMarks["field:" + pair.key] = mark }
                 }
             }
@@ -228,6 +251,7 @@ final class TopologyParser {
             report(lookup(pairs, "optional")?.mark, field == timestamp.field ? "the timestamp field '\(field)' cannot be optional"
                                                                               : "source optional field '\(field)' is not declared under source fields")
         }
+        if let limitsNode = lookup(pairs, "limits") { source.limits = parseLimits(limitsNode) }
         for (list, what, listNode) in [(keyFields, "key", lookup(pairs, "key")), (idFields, "id", lookup(pairs, "id"))] {
             for field in list where source.field(named: field) == nil {
                 report(listNode?.mark, "source \(what) field '\(field)' is not declared under source fields")
@@ -237,6 +261,54 @@ final class TopologyParser {
             report(lookup(pairs, "timestamp")?.mark, "timestamp field '\(timestamp.field)' is not declared under source fields")
         }
         return source
+    }
+
+    /// A field written `NAME: type`, or `NAME: { type: string, values: [a, b] }` for a
+    /// categorical field whose other values are refused.
+    private func parseField(_ name: String, _ node: Node) -> FieldSpec? {
+        guard case .mapping = node else {
+            return oneOf(node, "the type of field '\(name)'", FieldType.self).map { FieldSpec(name: name, type: $0) }
+        }
+        guard let pairs = mapping(node, "field '\(name)'", allowed: ["type", "values"]),
+              let type = oneOf(required(pairs, "type", in: "field '\(name)'", at: node.mark), "the type of field '\(name)'", FieldType.self) else { return nil }
+        var field = FieldSpec(name: name, type: type)
+        if let valuesNode = lookup(pairs, "values") {
+            guard case let .sequence(sequence) = valuesNode, !sequence.isEmpty else {
+                report(valuesNode.mark, "values of field '\(name)' must be a non-empty list")
+                return field
+            }
+            var values: [String] = []
+            for item in sequence {
+                guard let text = item.scalar?.string else { report(item.mark, "values of field '\(name)' must be plain values"); continue }
+                if type != .string, Double(text) == nil { report(item.mark, "value '\(text)' of field '\(name)' is not a number"); continue }
+                values.append(text)
+            }
+            field.allowedValues = values
+        }
+        return field
+    }
+
+    private func parseLimits(_ node: Node) -> SourceLimits {
+        var limits = SourceLimits()
+        guard let pairs = mapping(node, "source limits", allowed: ["max_record_bytes", "max_fields", "max_json_depth", "max_ahead", "not_before"]) else { return limits }
+        if let valueNode = lookup(pairs, "max_record_bytes") {
+            if let text = valueNode.scalar?.string, let bytes = ByteCountText.bytes(text), bytes > 0 { limits.maxRecordBytes = bytes } else {
+                report(valueNode.mark, "max_record_bytes must be a positive size such as 65536, 64KiB or 1MiB")
+            }
+        }
+        for (key, minimum) in [("max_fields", 1), ("max_json_depth", 1)] {
+            guard let valueNode = lookup(pairs, key), let value = int(valueNode, key) else { continue }
+            guard value >= minimum else { report(valueNode.mark, "\(key) must be at least \(minimum)"); continue }
+            if key == "max_fields" { limits.maxFields = value } else { limits.maxJSONDepth = min(value, 128) }
+        }
+        if let value = lookup(pairs, "max_ahead").flatMap({ duration($0, "max_ahead") }) { limits.maxAhead = value }
+        if let valueNode = lookup(pairs, "not_before") {
+            let text = valueNode.scalar?.string ?? ""
+            if text == "none" { limits.notBefore = nil } else if let time = DateText.milliseconds(text) { limits.notBefore = time } else {
+                report(valueNode.mark, "not_before must be a date written YYYY-MM-DD (UTC), or none")
+            }
+        }
+        return limits
     }
 
     private func parseDerived(_ node: Node?) -> [DerivedFeature] {
@@ -399,7 +471,9 @@ final class TopologyParser {
             if let mark = scoreNode.mark { nameMarks["input:" + feature] = mark }
             return ModelSpec(scoreFeature: feature, version: lookup(pairs, "version").flatMap { string($0, "model version") } ?? "1")
         }
-        let path = string(required(pairs, "path", in: "model", at: node.mark), "model path")
+        let pathNode = required(pairs, "path", in: "model", at: node.mark)
+        modelPathMark = pathNode?.mark
+        let path = string(pathNode, "model path")
         let inputs = strings(required(pairs, "inputs", in: "model", at: node.mark), "model inputs") ?? []
         let version = lookup(pairs, "version").flatMap { string($0, "model version") } ?? "1"
         if let inputsNode = lookup(pairs, "inputs"), case let .sequence(sequence) = inputsNode {

@@ -4,6 +4,7 @@ import Logging
 import VigilEvaluation
 import VigilModels
 import VigilPipeline
+import VigilKafka
 import VigilReplay
 import VigilRuntime
 import VigilTopology
@@ -158,9 +159,9 @@ struct ReplayCommand: ParsableCommand {
     /// The file, or the topic with the Kafka settings of --config and --bootstrap.
     private func makeSource() throws -> any ReplaySource {
         guard let topic else { return FileSource(path: input ?? "") }
-        VigilLogging.bootstrap(level: .warning, format: .text)
         do {
             let kafka = try ServiceConfiguration.kafka(config: config, bootstrap: bootstrap, clientID: "vigil-replay")
+            VigilLogging.bootstrap(level: .warning, format: .text, redactor: SecretRedactor(configuration: kafka))
             return TopicSource(topic: topic, kafka: kafka, logger: Logger(label: "vigil.replay"))
         } catch {
             printError("error: \(error)")

@@ -29,11 +29,17 @@ struct RunCommand: ParsableCommand {
     var brokerShowsAbortedRecords = false
     @Flag(inversion: .prefixedNo, help: "Join the group as a static member (group.instance.id from the instance id).")
     var staticMembership = true
+    @Flag(help: "Print the resolved service configuration (file, environment, secret files and flags; secrets as ***) and exit.")
+    var printConfig = false
 
     func run() throws {
         let config: ServiceConfiguration
         do { config = try service.resolve() } catch { throw ValidationError("\(error)") }
-        VigilLogging.bootstrap(level: config.logLevel, format: config.logFormat)
+        if printConfig {
+            print(config.redactor.redact(config.description))
+            return
+        }
+        VigilLogging.bootstrap(level: config.logLevel, format: config.logFormat, redactor: config.redactor)
         let logger = Logger(label: "vigil.run")
         try LibrdkafkaVersion.requireSupported()
         let loaded: Topology

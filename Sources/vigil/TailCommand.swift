@@ -76,10 +76,10 @@ struct TailCommand: ParsableCommand {
 
     func run() throws {
         // Records go to stdout; anything else (warnings, librdkafka's complaints) to stderr.
-        VigilLogging.bootstrap(level: .warning, format: .text)
         let logger = Logger(label: "vigil.tail")
         do {
             let kafka = try ServiceConfiguration.kafka(config: config, bootstrap: bootstrap, clientID: "vigil-tail")
+            VigilLogging.bootstrap(level: .warning, format: .text, redactor: SecretRedactor(configuration: kafka))
             var tail = TopicTail(topic: topic, kafka: kafka)
             tail.fromBeginning = fromBeginning
             tail.partition = partition

@@ -17,6 +17,7 @@ import VigilTopology
           key: k
           timestamp: {field: ts, format: epoch_millis}
           fields: {k: string, ts: int, x: double, c: int}
+          limits: {not_before: none}   # the events are days after the epoch
         stages:
           - name: s
             key: k

@@ -53,10 +53,57 @@ import VigilTopology
         let snapshot = try #require(driver.engine.snapshot(key: .int(5)))
         var raw = try LZ4Block.decompress(snapshot)
         raw[4] = 99  // the version byte
-        #expect(throws: CodecError.self) { try driver.engine.restore(snapshot: LZ4Block.compress(raw)) }
+        #expect { try driver.engine.restore(snapshot: LZ4Block.compress(raw)) } throws: { error in
+            (error as? StateSnapshotError)?.problem == "state snapshot version 99; this build reads versions 1 and 2"
+        }
         let other = EngineDriver([FeatureSpec(name: "n", aggregation: .count, window: .sliding(size: 1_000))])
-        #expect(throws: CodecError.self) { try other.engine.restore(snapshot: snapshot) }
-        #expect(throws: CodecError.self) { try other.engine.restore(snapshot: Array(snapshot.prefix(6))) }
+        #expect { try other.engine.restore(snapshot: snapshot) } throws: { error in
+            (error as? StateSnapshotError)?.problem.contains("different stage layout") == true
+        }
+        #expect { try other.engine.restore(snapshot: Array(snapshot.prefix(6))) } throws: { error in
+            (error as? StateSnapshotError)?.problem.contains("does not decode") == true
+        }
+    }
+
+    /// A corrupt record never crashes, never allocates what it claims, and leaves the key's
+    /// state as it was; the error says what is wrong and what to do.
+    @Test func corruptSnapshotsAreRefusedWithoutChangingState() throws {
+        let driver = EngineDriver(Self.features)
+        for second in 1...20 { _ = driver.feed(.int(5), at: Double(second), ["x": Double(second), "flag": 0]) }
+        let good = try #require(driver.engine.snapshot(key: .int(5)))
+        let raw = try LZ4Block.decompress(good)
+        var failures: [String] = []
+        func refused(_ bytes: [UInt8]) {
+            do {
+                try driver.engine.restore(snapshot: bytes)
+                failures.append("accepted")
+            } catch {
+                failures.append(error.problem)
+            }
+        }
+        // Every single-byte corruption of the header and cursors is either caught or harmless.
+        var caught = 0
+        for position in 4..<min(raw.count, 200) {
+            var corrupt = raw
+            corrupt[position] ^= 0xFF
+            do { try driver.engine.restore(snapshot: LZ4Block.compress(corrupt)); try driver.engine.restore(snapshot: good) } catch { caught += 1 }
+        }
+        #expect(caught > 0)
+        // A 10-byte block that claims 2 GiB is refused before anything is allocated.
+        refused([0xFF, 0xFF, 0xFF, 0x7F, 1, 2, 3, 4, 5, 6])
+        // The buffered-event count beyond what the record holds.
+        var cursors = raw
+        // Magic, version, fingerprint, int key tag and value, header size (a varint); then the
+        // header's words: base, end, …
+        let header = 4 + 1 + 8 + 1 + 8 + (driver.engine.plan.headerSize < 128 ? 1 : 2)
+        cursors.replaceSubrange((header + 8)..<(header + 16), with: withUnsafeBytes(of: Int64.max.littleEndian, Array.init))
+        refused(LZ4Block.compress(cursors))
+        #expect(failures.count == 2 && !failures.contains("accepted"), "\(failures)")
+        #expect(failures[0].contains("more than LZ4 can expand to"))
+        #expect(failures[1].contains("cursors"), "\(failures[1])")
+        // The key still has the state of the last good restore: the same snapshot again.
+        #expect(driver.engine.snapshot(key: .int(5)) == good)
+        #expect(StateSnapshotError(problem: "why", bytes: 3).description == "state record of 3 bytes cannot be restored: why")
     }
 
     /// Version 1 snapshots (every buffered value as its 8 bytes, as undo records still are)

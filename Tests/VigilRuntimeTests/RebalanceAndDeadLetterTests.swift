@@ -65,21 +65,39 @@ struct RebalanceAndDeadLetterTests {
             var topology = try RuntimeFixture.topology(name: name, lateness: 0)
             // Late events are scored by default (the next test); here they are dead-lettered.
             topology.processing.lateEvents = .deadLetter
+            // Limits low enough for test records to cross them (the defaults are 1 MiB and 1000).
+            topology.source.limits.maxRecordBytes = 1024
+            topology.source.limits.maxFields = 50
+            // TX_FRAUD as a categorical field: a label is 0 or 1.
+            let fraud = try #require(topology.source.fields.firstIndex { $0.name == "TX_FRAUD" })
+            topology.source.fields[fraud].allowedValues = ["0", "1"]
             let source = topology.source.topics[0]
             let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
             try admin.createTopics([NewTopic(name: source, partitions: 1)])
             try admin.createTopics([NewTopic(name: "\(name).repartition.terminal", partitions: 1)])
             let good = try RuntimeFixture.transactions(20)
-            let bad: [(String, String?, String)] = [
-                ("two lines", "1000001,2018-04-01 00:00:31,596,3156,57.16,0\n1000002,2018-04-01 00:02:10,4961,3412,81.51,0", "exactly one line"),
-                ("too few fields", "1000003,2018-04-01 00:07:56,2", "fields"),
-                ("amount not a number", "1000004,2018-04-01 00:09:29,4128,8737,abc,0", "TX_AMOUNT"),
-                ("bad timestamp", "1000005,yesterday,927,9906,50.00,0", "TX_DATETIME"),
+            let line = { (text: String) -> [UInt8]? in Array(text.utf8) }
+            let bad: [(String, [UInt8]?, String)] = [
+                ("two lines", line("1000001,2018-04-01 00:00:31,596,3156,57.16,0\n1000002,2018-04-01 00:02:10,4961,3412,81.51,0"), "exactly one line"),
+                ("too few fields", line("1000003,2018-04-01 00:07:56,2"), "fields"),
+                ("amount not a number", line("1000004,2018-04-01 00:09:29,4128,8737,abc,0"), "TX_AMOUNT"),
+                ("bad timestamp", line("1000005,yesterday,927,9906,50.00,0"), "TX_DATETIME"),
                 ("empty", nil, "no value"),
                 // Customer 596's first transaction is at 00:00:31; this one is a day earlier.
-                ("too late", "1000006,2018-03-31 00:00:00,596,3156,10.00,0", "late"),
+                ("too late", line("1000006,2018-03-31 00:00:00,596,3156,10.00,0"), "late"),
                 // A quote that would run on into the lines of the good records after it.
-                ("unclosed quote", "1000007,\"2018-04-01 00:10:00,927,9906,50.00,0", "quoted CSV field is not closed"),
+                ("unclosed quote", line("1000007,\"2018-04-01 00:10:00,927,9906,50.00,0"), "quoted CSV field is not closed"),
+                ("missing key", line("1000008,2018-04-01 00:10:30,,9906,50.00,0"), "CUSTOMER_ID is missing"),
+                ("NaN amount", line("1000009,2018-04-01 00:11:00,927,9906,NaN,0"), "TX_AMOUNT: 'NaN' is not a finite number"),
+                ("infinite amount", line("1000010,2018-04-01 00:11:10,927,9906,-inf,0"), "TX_AMOUNT: '-inf' is not a finite number"),
+                // Accepted, either would move the partition's stream time by centuries and
+                // expire every key's state: the good events after them would lose their history.
+                ("far future", line("1000011,2999-01-01 00:00:00,927,9906,5.00,0"), "ahead of the wall clock (source.limits.max_ahead)"),
+                ("far past", line("1000012,1970-01-01 00:00:05,927,9906,5.00,0"), "before 2000-01-01T00:00:00Z (source.limits.not_before)"),
+                ("invalid UTF-8", Array("1000013,2018-04-01 00:12:00".utf8) + [0xC3, 0x28] + Array(",927,9906,5.00,0".utf8), "TX_DATETIME: not valid UTF-8"),
+                ("oversized", line("1000014,2018-04-01 00:13:00,927,9906,5.00,0," + String(repeating: "x", count: 2000)), "2044 bytes, more than the limit of 1024"),
+                ("too many fields", line("1000015,2018-04-01 00:14:00,927,9906,5.00,0" + String(repeating: ",0", count: 60)), "66 fields, more than the limit of 50"),
+                ("unknown category", line("1000016,2018-04-01 00:15:00,927,9906,5.00,7"), "TX_FRAUD: '7' is not one of its declared values (0, 1)"),
             ]
             let producer = try Producer(configuration: ProducerConfiguration(kafka: RuntimeFixture.kafka), logger: RuntimeFixture.logger)
             func send(_ events: ArraySlice<(id: String, customer: String, line: String)>) throws {
@@ -87,7 +105,7 @@ struct RebalanceAndDeadLetterTests {
             }
             try send(good[..<10])
             for (label, value, _) in bad {
-                try producer.send(ProducerRecord(topic: source, key: Array(label.utf8), value: value.map { Array($0.utf8) }))
+                try producer.send(ProducerRecord(topic: source, key: Array(label.utf8), value: value))
             }
             try send(good[10...])
             // A record on the repartition topic that Vigil did not write.
@@ -101,13 +119,17 @@ struct RebalanceAndDeadLetterTests {
             instance.stop()
 
             #expect(Set(scores.map(\.id)) == Set(good.map(\.id)))
+            // The good events after the poison ones have their history: the same features and
+            // scores as a replay of the good events alone.
+            let expected = try RuntimeFixture.replayFeatures(topology, Array(good))
+            #expect(RuntimeFixture.mismatchedIDs(scores, expected: expected).isEmpty)
             #expect(letters.count == bad.count + 1)
             for (label, value, reason) in bad {
                 guard let letter = letters.first(where: { $0.key == Array(label.utf8) }) else {
                     Issue.record("no dead letter for '\(label)'")
                     continue
                 }
-                #expect(letter.value == value.map { Array($0.utf8) }, "the dead letter keeps the original value")
+                #expect(letter.value == value, "the dead letter keeps the original value")
                 let why = letter.header(RecordHeaders.errorReason)?.stringValue ?? ""
                 #expect(why.contains(reason), "'\(label)': reason '\(why)' should mention '\(reason)'")
                 #expect(letter.header(RecordHeaders.sourceTopic)?.stringValue == source)

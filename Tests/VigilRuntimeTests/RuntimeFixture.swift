@@ -56,7 +56,7 @@ enum RuntimeFixture {
     }
 
     /// Produces the lines to the source topic, keyed by customer.
-    static func produce(_ events: [(id: String, customer: String, line: String)], to topic: String) throws {
+    static func produce(_ events: [(id: String, customer: String, line: String)], to topic: String, kafka: KafkaConfiguration = RuntimeFixture.kafka) throws {
         let producer = try Producer(configuration: ProducerConfiguration(kafka: kafka), logger: logger)
         for event in events {
             try producer.send(ProducerRecord(topic: topic, key: Array(event.customer.utf8), value: Array(event.line.utf8)))
@@ -161,7 +161,7 @@ enum RuntimeFixture {
     /// Reads the scores topic from the start until `count` records have arrived, or `done` says
     /// what has arrived is enough (or the deadline).
     static func readScores(_ topic: String, featureNames: [String], atLeast count: Int, within deadline: Duration = .seconds(60),
-                           until done: ([ScoreRecord]) -> Bool = { _ in false }) throws -> [ScoreRecord] {
+                           until done: ([ScoreRecord]) -> Bool = { _ in false }, kafka: KafkaConfiguration = RuntimeFixture.kafka) throws -> [ScoreRecord] {
         var configuration = ConsumerConfiguration(kafka: kafka, groupID: unique("reader"))
         configuration.reportsPartitionEOF = false
         let consumer = try Consumer(configuration: configuration, logger: logger)
@@ -309,18 +309,18 @@ extension RuntimeFixture {
         text = text.replacingOccurrences(of: #"  allowed_lateness: [^\n]*\n"#, with: "", options: .regularExpression)
         text = text.replacingOccurrences(of: #"  state_ttl: [^\n]*\n"#, with: "", options: .regularExpression)
         text = text.replacingOccurrences(of: "processing:\n", with: "processing:\n  allowed_lateness: \(lateness)\n  state_ttl: \(stateTTL)\n")
-        // Model and drift profile paths are relative to the topology's folder: make them absolute for the copy.
-        var lines: [String] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if let key = ["  path: ", "  profile: "].first(where: { line.hasPrefix($0) }) {
-                let relative = String(line.dropFirst(key.count))
-                lines.append(key + original.deletingLastPathComponent().appendingPathComponent(relative).standardized.path)
-            } else {
-                lines.append(String(line))
+        // Model and drift profile paths are relative to the topology's folder, and must stay
+        // inside it (PathConfinement): the copy gets a folder of its own with copies of both.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-topology-\(name)")
+        for relative in ["models/card-fraud-xgboost.json", "profiles/card-fraud.json"] {
+            let target = folder.appendingPathComponent(relative)
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            if !FileManager.default.fileExists(atPath: target.path) {
+                try FileManager.default.copyItem(at: original.deletingLastPathComponent().appendingPathComponent(relative), to: target)
             }
         }
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).yaml")
-        try lines.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        let file = folder.appendingPathComponent("\(name).yaml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
         return file.path
     }
 
@@ -340,7 +340,7 @@ extension RuntimeFixture {
     /// The group's committed offsets for the source partitions.
     /// The offset after the last record of `partition`, markers included, from the partition
     /// end a fetch reports (this broker answers ListOffsets "latest" wrongly).
-    static func endOffset(of partition: TopicPartition, within deadline: Duration = .seconds(30)) throws -> Int64 {
+    static func endOffset(of partition: TopicPartition, within deadline: Duration = .seconds(30), kafka: KafkaConfiguration = RuntimeFixture.kafka) throws -> Int64 {
         var configuration = ConsumerConfiguration(kafka: kafka, groupID: unique("end"))
         configuration.reportsPartitionEOF = true
         configuration.isolationLevel = .readUncommitted
@@ -355,7 +355,7 @@ extension RuntimeFixture {
         throw FixtureError("no end of \(partition) within \(deadline)")
     }
 
-    static func committedOffsets(group: String, topic: String, partitions: Int32) throws -> [Int32: Int64] {
+    static func committedOffsets(group: String, topic: String, partitions: Int32, kafka: KafkaConfiguration = RuntimeFixture.kafka) throws -> [Int32: Int64] {
         let consumer = try Consumer(configuration: ConsumerConfiguration(kafka: kafka, groupID: group), logger: logger)
         defer { try? consumer.close() }
         let committed = try consumer.committed((0..<partitions).map { TopicPartition(topic, $0) })
