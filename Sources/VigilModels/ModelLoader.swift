@@ -90,7 +90,7 @@ extension ModelLoader {
             switch format {
             case .xgboostJSON: return try TreeExplainer(spec: XGBoostModelReader.read(bytes))
             case .lightGBMText: return try TreeExplainer(spec: LightGBMModelReader.read(bytes))
-            case .vigilDenseJSON, .onnx:
+            case .vigilDenseJSON, .onnx, .vigilIsolationForestJSON:
                 throw ModelFormatError("explanations (TreeSHAP) need a tree ensemble (XGBoost or LightGBM); this is a \(format) model")
             }
         } catch {

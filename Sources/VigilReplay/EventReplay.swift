@@ -88,7 +88,7 @@ public final class EventReplay {
             let challengerScores = challenger?.score(batch) ?? []
             summary.rowsWritten += rows.append(
                 batch, scores: output.scores, challengerScores: challengerScores, from: from,
-                reasons: explain > 0 ? { pipeline.reasons(batch, index: $0, top: explain).map { ($0.feature, $0.contribution) } } : nil)
+                reasons: explain > 0 ? { self.pipeline.reasons(batch, index: $0, top: explain).map { ($0.feature, $0.contribution) } } : nil)
             try rows.write(to: sink)
             if monitor != nil { try writeDrift(monitor!.observe(batch, scores: output.scores, from: from)) }
             if let observe {

@@ -3,13 +3,11 @@
 /// still has records waiting is paused until that one catches up. Without it, a backlog read
 /// partition by partition reaches a later stage (behind a repartition topic) far out of order.
 ///
-/// Whether a partition has records waiting is the consumer's position (which moves past the
-/// transaction markers it fetches) against the high watermark its fetches saw — not the offset
-/// after the last record processed: a partition written in transactions ends with a commit
-/// marker that is never a record, so by that measure it would look forever behind and hold
-/// every other partition paused. (Not partition EOF either: librdkafka 2.8 moves the position
-/// one past an EOF it reports, so a pause and resume after one skips a record.) No I/O: tested
-/// without a broker.
+/// Whether a partition has records waiting is not the offset after its last record against the
+/// high watermark: a partition written in transactions ends with a commit marker that is never
+/// a record, so by that measure it would look forever behind and hold every other partition
+/// paused. The runtime tells which partitions are caught up by the consumer's position, which
+/// moves past the markers it fetches (see ``StreamRuntime``). No I/O: tested without a broker.
 struct SourceAligner {
     /// How far ahead of the oldest waiting partition another may run (ms): half the allowed lateness, at least 1.
     let slack: Int64

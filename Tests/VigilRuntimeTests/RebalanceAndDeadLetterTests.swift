@@ -35,6 +35,15 @@ struct RebalanceAndDeadLetterTests {
             try RuntimeFixture.produce(Array(events[6000..<9000]), to: source)
             first.stop()
             let scores = try RuntimeFixture.readScores(relaxed.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: events.count)
+            if scores.count < events.count {
+                let committed = try RuntimeFixture.committedOffsets(group: "vigil.\(name)", topic: source, partitions: 4)
+                let ends = try (0..<4).map { try RuntimeFixture.endOffset(of: TopicPartition(source, Int32($0))) }
+                let rc = try RuntimeFixture.committedOffsets(group: "vigil.\(name)", topic: "\(name).repartition.terminal", partitions: 4)
+                let rends = try (0..<4).map { try RuntimeFixture.endOffset(of: TopicPartition("\(name).repartition.terminal", Int32($0))) }
+                print("rebalance test failed: source committed \(committed.sorted { $0.key < $1.key }.map(\.value)) ends \(ends); repartition committed \(rc.sorted { $0.key < $1.key }.map(\.value)) ends \(rends)")
+                print("rebalance test failed: first \(first.runtime.statistics)")
+                print("rebalance test failed: second \(second.runtime.statistics) health \(second.runtime.metrics.health.unhealthyReason ?? "ok")")
+            }
             second.stop()
             #expect(first.failure == nil && second.failure == nil, "\(String(describing: first.failure)) \(String(describing: second.failure))")
             #expect(first.runtime.statistics.scored > 0 && second.runtime.statistics.scored > 0)

@@ -146,6 +146,15 @@ enum RuntimeFixture {
         return mismatched
     }
 
+    /// Every record of a topic's partitions, from the start to the end (read_committed).
+    static func readAll(_ topic: String, partitions: Int32) throws -> [ConsumerRecord] {
+        var records: [ConsumerRecord] = []
+        try PartitionReader(kafka: kafka, logger: logger).read(Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(topic, $0), KafkaOffset.beginning) })) {
+            records.append($0.record)
+        }
+        return records
+    }
+
     /// Polls until the group has committed `total` source offsets over the partitions (or fails after the deadline).
     static func waitForCommitted(group: String, topic: String, partitions: Int32, total: Int64, within deadline: Duration = .seconds(60)) throws {
         let clock = ContinuousClock()
@@ -333,6 +342,11 @@ extension RuntimeFixture {
             + (TestBroker.showsAbortedRecords ? ["--broker-shows-aborted-records"] : [])
             + (staticMembership ? [] : ["--no-static-membership"]) + extra
         process.standardOutput = FileHandle.nullDevice
+        // Not the test runner's own stderr: a process left behind by a test that died would hold
+        // it open, and `swift test` would wait for it forever.
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-\(instance)-\(UUID().uuidString.prefix(8)).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
         return process
     }

@@ -1,0 +1,318 @@
+import Foundation
+import Testing
+import VigilCodec
+import VigilFeatures
+import VigilKafka
+import VigilPipeline
+@testable import VigilRuntime
+import VigilTestSupport
+import VigilTopology
+
+/// The exactly-once verifier, in the manner of Kafka Streams' `EosTestDriver` and
+/// `streams_eos_test.py`: real `vigil run` processes and in-process instances of one group
+/// score a paced stream over three source partitions while faults are injected — instances
+/// joining and leaving under load, a zombie (SIGSTOP past the session timeout, then SIGCONT),
+/// SIGKILL rounds, failover to an instance with another id, and an injected send failure and
+/// restore failure — and then every output is checked by its provenance headers.
+@Suite(.serialized)
+struct ExactlyOnceVerifierTests {
+    static let partitions: Int32 = 3
+    static let maxTransactionEvents = 1000
+
+    /// Where the group had committed when a fault was injected: duplicates on a broker that
+    /// shows aborted records may only come from transactions open then.
+    struct Fault {
+        var name: String
+        var committed: [Int32: Int64]
+    }
+
+    @Test func everyEventIsScoredExactlyOnceUnderFaults() async throws {
+        try await BlockingCall.run {
+            let name = RuntimeFixture.unique("eos")
+            let file = try RuntimeFixture.topologyFile(name: name, lateness: "2d")
+            let topology = try TopologyLoader.load(path: file)
+            let source = topology.source.topics[0]
+            let group = "vigil.\(name)"
+            let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
+            try admin.createTopics([NewTopic(name: source, partitions: Self.partitions)])
+
+            // The input: handbook transactions, each customer's in one partition, with bad
+            // records among them, produced at about 400 events/s (faster than real time: a day
+            // of transactions every ~25 s).
+            let events = try RuntimeFixture.transactions(16_000)
+            var records: [(partition: Int32, key: String, line: String, bad: Bool)] = []
+            for (index, event) in events.enumerated() {
+                records.append((Int32(Int(event.customer)! % Int(Self.partitions)), event.customer, event.line, false))
+                if index % 2000 == 1000 {
+                    records.append((Int32(index / 2000 % Int(Self.partitions)), "bad", "\(9_000_000 + index),not a time,1,2,3.0,0", true))
+                }
+            }
+            let input = records
+            let producing = DispatchSemaphore(value: 0)
+            let producerFailure = LockedBox<(any Error)?>(nil)
+            let produced = LockedBox<[Int32: Int64]>([:])
+            let badOffsets = LockedBox<Set<Int64>>([])  // partition * 10^9 + offset of each bad record
+            Thread {
+                do {
+                    let producer = try Producer(configuration: ProducerConfiguration(kafka: RuntimeFixture.kafka), logger: RuntimeFixture.logger)
+                    for chunk in stride(from: 0, to: input.count, by: 40) {
+                        for record in input[chunk..<min(chunk + 40, input.count)] {
+                            try producer.send(ProducerRecord(topic: source, partition: record.partition, key: Array(record.key.utf8), value: Array(record.line.utf8)))
+                        }
+                        try producer.flush()
+                        Thread.sleep(forTimeInterval: 0.1)  // pacing of the input, not synchronisation
+                    }
+                } catch { producerFailure.value = error }
+                producing.signal()
+            }.start()
+            // Offsets are given per partition in production order: work them out from the records.
+            var next: [Int32: Int64] = [:]
+            var bad = Set<Int64>()
+            var offsetOf: [String: (Int32, Int64)] = [:]
+            for record in records {
+                let offset = next[record.partition, default: 0]
+                next[record.partition] = offset + 1
+                if record.bad { bad.insert(Int64(record.partition) * 1_000_000_000 + offset) } else {
+                    offsetOf[String(record.line.prefix { $0 != "," })] = (record.partition, offset)
+                }
+            }
+            badOffsets.value = bad
+            produced.value = next
+
+            var faults: [Fault] = []
+            func noteFault(_ what: String) throws {
+                faults.append(Fault(name: what, committed: try RuntimeFixture.committedOffsets(group: group, topic: source, partitions: Self.partitions)))
+            }
+            func committedTotal() throws -> Int64 {
+                try RuntimeFixture.committedOffsets(group: group, topic: source, partitions: Self.partitions).values.reduce(0) { $0 + max($1, 0) }
+            }
+            /// Waits until the group commits more than it had, so that each fault lands on a working group.
+            func awaitProgress(within deadline: Duration = .seconds(60)) throws {
+                let before = try committedTotal()
+                let clock = ContinuousClock()
+                let end = clock.now + deadline
+                while try committedTotal() <= before {
+                    guard clock.now < end else { throw FixtureError("no progress past \(before) committed offsets within \(deadline)") }
+                    Thread.sleep(forTimeInterval: 0.1)  // polling a condition, with a deadline
+                }
+            }
+            let extra = ["--snapshot-interval", "1", "--max-transaction-events", "\(Self.maxTransactionEvents)"]
+            func inProcess(_ id: String, faults injected: FaultInjection? = nil) throws -> RuntimeFixture.RunningInstance {
+                try RuntimeFixture.RunningInstance(topology: topology, instance: id, snapshotInterval: .seconds(1), faults: injected) {
+                    $0.maxEventsPerTransaction = Self.maxTransactionEvents
+                }
+            }
+
+            // 1. Two processes; a third instance joins under load and leaves.
+            var first = try RuntimeFixture.startVigil(topologyFile: file, instance: "v1", extra: extra)
+            var second = try RuntimeFixture.startVigil(topologyFile: file, instance: "v2", extra: extra)
+            try awaitProgress()
+            let third = try inProcess("v3")
+            try awaitProgress()
+            try noteFault("v3 leaves")
+            third.stop()
+            #expect(third.failure == nil, "\(String(describing: third.failure))")
+            try awaitProgress()
+
+            // 2. An instance whose sends fail once (the transaction aborts) and whose first
+            // restore read fails (its partitions wait and are restored again).
+            try awaitProgress()
+            let injected = FaultInjection()
+            injected.fail(.read, with: FaultInjection.readFailure)
+            try noteFault("v5 joins with a failing send")
+            injected.fail(.send(topic: topology.outputs.scoresTopic), after: 50, with: FaultInjection.abortable)
+            let fifth = try inProcess("v5", faults: injected)
+
+            // 3. A zombie: v1 stops past the session timeout (2 s), its partitions move to v2,
+            // then it wakes up and must be fenced, not commit.
+            try noteFault("v1 stopped (zombie)")
+            try Self.signal(first, SIGSTOP)
+            Thread.sleep(forTimeInterval: 5)  // the fault itself: a process frozen past the session timeout
+            try Self.signal(first, SIGCONT)
+            try awaitProgress()
+
+            // 4. SIGKILL rounds on v2, restarted with the same id (it fences its predecessor).
+            var generator = SystemRandomNumberGenerator()
+            for _ in 0..<3 {
+                try awaitProgress()
+                Thread.sleep(forTimeInterval: Double.random(in: 0...1.0, using: &generator))  // a random moment: mid-batch, mid-commit, mid-snapshot
+                try noteFault("v2 killed")
+                try Self.signal(second, SIGKILL)
+                second.waitUntilExit()
+                second = try RuntimeFixture.startVigil(topologyFile: file, instance: "v2", extra: extra)
+            }
+
+            // 5. Failover: v1 dies and an instance with another id takes its place.
+            try awaitProgress()
+            try noteFault("v1 killed, v4 replaces it")
+            // The zombie woke to find its partitions gone: it aborted and rejoined (or, had its
+            // producer been fenced, exited); either way it dies here.
+            if first.isRunning { try Self.signal(first, SIGKILL) }
+            first.waitUntilExit()
+            first = try RuntimeFixture.startVigil(topologyFile: file, instance: "v4", extra: extra)
+
+            producing.wait()
+            #expect(producerFailure.value == nil)
+            let total = produced.value.values.reduce(0, +)
+            try RuntimeFixture.waitForCommitted(group: group, topic: source, partitions: Self.partitions, total: total, within: .seconds(120))
+            fifth.stop()
+            for process in [first, second] {
+                try Self.signal(process, SIGTERM)
+                process.waitUntilExit()
+            }
+            #expect(fifth.failure == nil, "\(String(describing: fifth.failure))")
+            #expect(injected.injectedCount(.read) == 1 && injected.injectedCount(.send(topic: topology.outputs.scoresTopic)) == 1,
+                    "the injected faults fired: \(injected.injectedCount(.read)) read, \(injected.injectedCount(.send(topic: topology.outputs.scoresTopic))) send")
+
+            try Self.verify(topology: topology, events: events, offsetOf: offsetOf, badOffsets: badOffsets.value, faults: faults, group: group)
+        }
+    }
+
+    /// Sends a signal to a `vigil run` process (never to a process group: pid 0 would be ours).
+    static func signal(_ process: Process, _ signal: Int32) throws {
+        guard process.processIdentifier > 0, process.isRunning else { throw FixtureError("vigil run is not running (status \(process.terminationStatus))") }
+        kill(process.processIdentifier, signal)
+    }
+
+    /// The checks, by the provenance headers of what was committed.
+    static func verify(topology: Topology, events: [(id: String, customer: String, line: String)], offsetOf: [String: (Int32, Int64)],
+                       badOffsets: Set<Int64>, faults: [Fault], group: String) throws {
+        let layout = RowLayout(topology: topology)
+        let scores = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: .max, within: .seconds(15)) {
+            Set($0.map(\.id)).count >= events.count
+        }
+        // Every input is scored.
+        let scoredIDs = Set(scores.map(\.id))
+        let unscored = events.filter { !scoredIDs.contains($0.id) }
+        var ranges: [Int32: (Int64, Int64, Int)] = [:]
+        for event in unscored { if let (p, o) = offsetOf[event.id] { let r = ranges[p] ?? (o, o, 0); ranges[p] = (min(r.0, o), max(r.1, o), r.2 + 1) } }
+        #expect(unscored.isEmpty, "\(unscored.count) events have no score, e.g. \(unscored.prefix(3).map(\.id)); by partition (first, last, count): \(ranges); faults \(faults.map { "\($0.name) \($0.committed.sorted { $0.key < $1.key }.map(\.value))" })")
+        // Scores carry the provenance of their event.
+        let misplaced = scores.filter { record in offsetOf[record.id].map { $0 != record.source ?? (-1, -1) } ?? true }
+        #expect(misplaced.isEmpty, "\(misplaced.count) scores name another source record than their event's")
+
+        // None twice, except — on a broker that shows aborted records — inside the offsets of a
+        // transaction open at a fault: at or after the committed offset then, within the two
+        // transactions a fault can catch (one may commit between the note and the fault).
+        var seen: [String: Int] = [:]
+        for record in scores { seen[record.id, default: 0] += 1 }
+        let duplicated = seen.filter { $0.value > 1 }.map(\.key)
+        if TestBroker.showsAbortedRecords {
+            let window = Int64(3 * maxTransactionEvents)
+            let unexplained = duplicated.filter { id in
+                guard let (partition, offset) = offsetOf[id] else { return true }
+                return !faults.contains { fault in
+                    let committed = max(fault.committed[partition] ?? 0, 0)
+                    return offset >= committed && offset < committed + window
+                }
+            }
+            #expect(unexplained.isEmpty, "\(unexplained.count) of \(duplicated.count) duplicates lie outside every transaction open at a fault, e.g. \(unexplained.prefix(3))")
+        } else {
+            #expect(duplicated.isEmpty, "\(duplicated.count) events scored twice on a broker that hides aborted records")
+        }
+
+        // Every score equals a replay's, except late ones (scored unplaced), which are rare.
+        let late = Set(scores.filter(\.late).map(\.id))
+        let expected = try RuntimeFixture.replayFeatures(topology, events)
+        let mismatched = RuntimeFixture.mismatchedIDs(scores.filter { !late.contains($0.id) }, expected: expected)
+        #expect(mismatched.isEmpty, "\(mismatched.count) events scored with other features than a replay, e.g. \(mismatched.prefix(3))")
+        #expect(late.count * 100 <= events.count, "\(late.count) of \(events.count) events scored late")
+
+        // Alerts are the rule applied to the scores.
+        let alerts = try RuntimeFixture.readAll(topology.outputs.alertsTopic, partitions: partitions)
+        let alerted = Set(alerts.map { String(decoding: $0.key ?? [], as: UTF8.self) })
+        let threshold = topology.outputs.alertRule!.conditions[0].threshold
+        let shouldAlert = Set(scores.filter { ($0.features.last ?? 0) >= threshold }.map(\.id))
+        #expect(alerted == shouldAlert, "\(alerted.symmetricDifference(shouldAlert).count) events differ between the alerts and the rule on the scores")
+
+        // The dead letters are the bad inputs.
+        let letters = try RuntimeFixture.readAll(topology.outputs.deadLetterTopic, partitions: partitions)
+        let lettered = Set(letters.compactMap { letter -> Int64? in
+            guard let partition = letter.header(RecordHeaders.sourcePartition)?.stringValue.flatMap({ Int64($0) }),
+                  let offset = letter.header(RecordHeaders.sourceOffset)?.stringValue.flatMap({ Int64($0) }) else { return nil }
+            return partition * 1_000_000_000 + offset
+        })
+        #expect(lettered == badOffsets, "dead letters \(lettered.count), bad inputs \(badOffsets.count)")
+
+        // Each partition's restored state equals a replay of what was committed, key by key.
+        try verifyRestoredState(topology: topology, events: events.filter { !late.contains($0.id) }, group: group)
+        print("verifier: \(events.count) events, \(scores.count) score records, \(duplicated.count) duplicated (broker shows aborted records: \(TestBroker.showsAbortedRecords)), \(late.count) late, \(alerts.count) alerts, \(letters.count) dead letters; faults: \(faults.map(\.name))")
+    }
+
+    /// Restores every partition as a new owner would, and compares each key's state with a
+    /// replay of the events (those scored late changed no state, so they are left out): both
+    /// engines get the same probe event after the stream, and must give the same features.
+    static func verifyRestoredState(topology: Topology, events: [(id: String, customer: String, line: String)], group: String) throws {
+        let plan = try TopicPlan(topology: topology)
+        let store = PipelineStore(topology: topology) { try RuntimeFixture.kernel(topology) }
+        let committedReader = try Consumer(configuration: ConsumerConfiguration(kafka: RuntimeFixture.kafka, groupID: group), logger: RuntimeFixture.logger)
+        defer { try? committedReader.close() }
+        let restorer = StateRestorer(
+            plan: plan, topology: topology, partitionCount: partitions, pipelines: store,
+            context: StateRestorer.Context(
+                committed: { try committedReader.committed($0) },
+                makeReader: {
+                    var configuration = ConsumerConfiguration(kafka: RuntimeFixture.kafka, groupID: "verifier-restore")
+                    configuration.reportsPartitionEOF = true
+                    configuration.offsetReset = .error
+                    return try Consumer(configuration: configuration, logger: RuntimeFixture.logger)
+                }),
+            checksSourceOffsets: TestBroker.showsAbortedRecords, metrics: RuntimeMetrics(), logger: RuntimeFixture.logger)
+        let inputs = plan.segments.flatMap { segment in (0..<partitions).map { TopicPartition(segment.inputTopic, $0) } }
+        restorer.enqueue(inputs)
+        let clock = ContinuousClock()
+        let end = clock.now + .seconds(60)
+        var restored = 0
+        while restored < inputs.count, clock.now < end { restored += restorer.step(until: clock.now + .milliseconds(200)).count }
+        #expect(restored == inputs.count && restorer.lastFailure == nil, "\(restored) of \(inputs.count) partitions restored: \(restorer.lastFailure ?? "")")
+
+        let replay = try Pipeline(topology: topology, kernel: nil, recordsUndo: false)
+        var batch = replay.makeBatch(capacity: events.count)
+        let decoder = replay.makeDecoder()
+        let binding = try decoder.bind(header: topology.source.fields.map(\.name), file: "verifier")
+        let reader = CSVReader(source: MemoryByteSource(Array(events.map(\.line).joined(separator: "\n").utf8)))
+        while try reader.next() { _ = decoder.appendCSV(reader, binding: binding, provenance: Provenance(partition: 0, offset: 0), to: &batch) }
+        _ = replay.process(&batch)
+        let probeTime = (batch.times.max() ?? 0) + 1
+
+        var differing: [String] = []
+        var keys = 0
+        for (segmentIndex, segment) in plan.segments.enumerated() {
+            for stage in segment.stages {
+                let expectedKeys = Set(replay.engines[stage].allKeys)
+                var restoredKeys = Set<StateKey>()
+                for partition in 0..<partitions {
+                    guard let pipeline = store[partition] else { continue }
+                    for key in pipeline.engines[stage].allKeys {
+                        restoredKeys.insert(key)
+                        var text = key.description
+                        let owner = segmentIndex == 0
+                            ? Int32(Int(text)! % Int(partitions))
+                            : text.withUTF8 { SegmentProcessor.partition(of: UnsafeRawBufferPointer($0), count: partitions) }
+                        if owner != partition { differing.append("stage \(stage) key \(key) restored in partition \(partition), owned by \(owner)") }
+                        let a = probe(pipeline.engines[stage], key: key, at: probeTime)
+                        let b = probe(replay.engines[stage], key: key, at: probeTime)
+                        keys += 1
+                        if zip(a, b).contains(where: { !(abs($0 - $1) <= 1e-9 || ($0.isNaN && $1.isNaN)) }) {
+                            differing.append("stage \(stage) key \(key): \(a) vs \(b)")
+                        }
+                    }
+                }
+                let missing = expectedKeys.subtracting(restoredKeys)
+                if !missing.isEmpty { differing.append("stage \(stage): \(missing.count) keys not restored, e.g. \(missing.prefix(3))") }
+            }
+        }
+        #expect(keys > 0 && differing.isEmpty, "\(differing.count) differences in \(keys) restored keys, e.g. \(differing.prefix(5))")
+    }
+
+    /// The features an engine gives a probe event of `key` at `time` (inputs 1.0): equal for
+    /// two engines whose state for the key is the same.
+    static func probe(_ engine: FeatureEngine, key: StateKey, at time: Int64) -> [Double] {
+        let inputs = Array(repeating: 1.0, count: engine.inputNames.count)
+        var features = Array(repeating: Double.nan, count: engine.featureNames.count)
+        _ = inputs.withUnsafeBufferPointer { input in
+            features.withUnsafeMutableBufferPointer { engine.process(key: key, time: time, inputs: input, into: $0) }
+        }
+        return features
+    }
+}
