@@ -103,7 +103,10 @@ struct JSONCursor {
     /// would silently change a key or a value). Only strings with non-ASCII bytes are checked.
     mutating func string() throws(JSONParseError) -> (bytes: UnsafeBufferPointer<UInt8>, isASCII: Bool) {
         let found = try unvalidatedString()
-        if !found.isASCII, String(validating: found.bytes, as: UTF8.self) == nil { throw error("a string is not valid UTF-8") }
+        // Named at the string's closing quote, as a check while reading it would.
+        if !found.isASCII, String(validating: found.bytes, as: UTF8.self) == nil {
+            throw JSONParseError(column: index, detail: "a string is not valid UTF-8")
+        }
         return found
     }
 

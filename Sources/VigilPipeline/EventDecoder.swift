@@ -80,7 +80,7 @@ public final class EventDecoder {
     private let allowedNumbers: [Set<Double>?]
     /// The wall clock (ms) for `max_ahead`, read every ``wallClockEvents`` events, not per event.
     private var wallClock: Int64 = 0
-    private var eventsSinceWallClock = Int.max
+    private var eventsSinceWallClock = 4096  // ``wallClockEvents``: the first event reads the clock
     private static let wallClockEvents = 4096
 
     /// A decoder for `topology`'s source.

@@ -123,8 +123,12 @@ struct ReplayCommand: ParsableCommand {
                 champion = try ModelKernels.kernel(for: topology, explain: explain > 0)
                 if let path = topology.resolvedModelPath { names.append(.init(file: path, version: topology.model?.version ?? "")) }
             }
-            if champion == nil, report != nil || challenger != nil || explain > 0 {
-                printError("error: the topology '\(topology.name)' has no model; give one with --model")
+            // An anomaly report needs no model (a detector's output is the score), a backtest does.
+            let backtest = report != nil && !anomalyReport.applies(to: topology)
+            if champion == nil, topology.model?.scoreFeature == nil, backtest || challenger != nil || explain > 0 {
+                printError(backtest
+                    ? "error: --report: the topology '\(topology.name)' has no model to backtest and no anomaly detector; give a model with --model, or --anomaly-label to evaluate its score as an anomaly score"
+                    : "error: the topology '\(topology.name)' has no model; give one with --model")
                 throw ExitCode(1)
             }
             let second = try challenger.map { try ModelKernels.kernel(path: $0, for: topology) }
@@ -138,8 +142,8 @@ struct ReplayCommand: ParsableCommand {
         }
     }
 
-    /// The report for the topology's kind. One kind so far: fraud (labels, card precision);
-    /// the anomaly report (issue 13) plugs in here.
+    /// The labelled backtest of a scoring model (labels, card precision); anomaly topologies get
+    /// ``AnomalyReportOptions``' report instead (see `run`).
     private func makeReport(_ topology: Topology, layout: RowLayout, models: [FraudReportBuilder.Model], from: Int64?, until: Int64?) throws -> any ReplayReport {
         let knownFromTime = try knownFrom.map { try ReplayConsole.time($0, option: "--known-from") }
         do {

@@ -16,6 +16,8 @@ struct AnomalyReplayCommandTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let fixtures = RepositoryFiles.root + "/Tests/VigilModelsTests/Fixtures"
         let topology = folder.appendingPathComponent("iforest.yaml").path
+        // Model paths must stay inside the topology's folder: the model goes beside it.
+        try FileManager.default.copyItem(atPath: fixtures + "/iforest.json", toPath: folder.appendingPathComponent("iforest.json").path)
         try """
         name: iforest
         source:
@@ -31,7 +33,7 @@ struct AnomalyReplayCommandTests {
             features:
               - { name: SEEN, kind: count, window: 1d }
         model:
-          path: \(fixtures)/iforest.json
+          path: iforest.json
           inputs: [a, b, c, d]
         outputs:
           alerts: { rule: score >= 0.6 }
