@@ -6,6 +6,8 @@ public protocol RecordFetching: AnyObject {
     func assign(_ offsets: [TopicPartition: Int64]) throws(KafkaError)
     /// Hands at most `maxRecords` fetched records (and partition ends and errors) to `body`.
     func withBatch<R>(maxRecords: Int, timeout: Duration, fill: Bool, _ body: (ConsumerBatch) throws -> R) throws -> R
+    /// The low and high watermarks this reader's fetches last saw for `partition` (nil before any).
+    func cachedWatermarks(_ partition: TopicPartition) -> (low: Int64, high: Int64)?
     /// Stops reading; safe to call more than once.
     func close() throws(KafkaError)
 }

@@ -49,6 +49,8 @@ final class StateRestorer {
         var wanted: [SegmentPartition: Int64] = [:]
         var changelogs: [TopicPartition: (stage: Int, segment: Int, upTo: Int64)] = [:]
         var remaining: Set<TopicPartition> = []
+        /// Partitions whose read reached an open transaction: where it starts.
+        var openTransactions: [TopicPartition: Int64] = [:]
         var applied: [SegmentPartition: AppliedSourceOffsets] = [:]
         var passedOver: Set<SegmentPartition> = []
         var records = 0
@@ -240,7 +242,20 @@ final class StateRestorer {
                         throw RestoreError(place: "\(message.topic)/\(message.partition)@\(message.offset)", underlying: error)
                     }
                 }
-                for partition in batch.partitionEnds.keys { job.remaining.remove(partition) }
+                for (partition, end) in batch.partitionEnds {
+                    // A read_committed read ends at the last stable offset. Below the high
+                    // watermark, that is the start of a transaction still open — another
+                    // instance's, dead or a zombie, whose outcome decides what comes after it
+                    // (including what later owners committed behind it): the restore waits for
+                    // it to end, as KIP-447's stable offsets make a new owner wait on Kafka. A
+                    // restore that stopped there would lose every later committed record.
+                    if let high = reader.cachedWatermarks(partition)?.high, end < high {
+                        job.openTransactions[partition] = end
+                        continue
+                    }
+                    job.openTransactions.removeValue(forKey: partition)
+                    job.remaining.remove(partition)
+                }
                 if !batch.messages.isEmpty || !batch.partitionEnds.isEmpty {
                     job.lastProgress = clock.now
                     waiting = nil
@@ -251,7 +266,11 @@ final class StateRestorer {
             // back until the broker times it out (transaction.timeout.ms): wait, and say so.
             if now - job.lastProgress > .seconds(10), now - job.lastWaitLog > .seconds(10) {
                 job.lastWaitLog = now
-                let reason = "restoring \(job.partitions.map(\.description).joined(separator: ", ")): no progress for \(Int((now - job.lastProgress) / .seconds(1))) s reading \(job.remaining.sorted().map(\.description).joined(separator: ", ")) (an open transaction of another instance, a broker that does not answer, or an offset past the end of the log); the partitions stay paused"
+                let open = job.openTransactions.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }
+                let cause = open.isEmpty
+                    ? "an open transaction of another instance, a broker that does not answer, or an offset past the end of the log"
+                    : "a transaction of another instance is open at \(open.joined(separator: ", ")); the broker aborts it after its transaction.timeout.ms"
+                let reason = "restoring \(job.partitions.map(\.description).joined(separator: ", ")): no progress for \(Int((now - job.lastProgress) / .seconds(1))) s reading \(job.remaining.sorted().map(\.description).joined(separator: ", ")) (\(cause)); the partitions stay paused"
                 waiting = reason
                 logger.warning("\(reason)")
             }

@@ -150,5 +150,7 @@ public final class FaultInjectingReader: RecordFetching {
         return try wrapped.withBatch(maxRecords: maxRecords, timeout: timeout, fill: fill, body)
     }
 
+    public func cachedWatermarks(_ partition: TopicPartition) -> (low: Int64, high: Int64)? { wrapped.cachedWatermarks(partition) }
+
     public func close() throws(KafkaError) { try wrapped.close() }
 }
