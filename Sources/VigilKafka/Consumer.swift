@@ -172,6 +172,12 @@ public final class Consumer: @unchecked Sendable {
         try list.throwFirstError("commit")
     }
 
+    /// Whether the group has taken this consumer's partitions away without a revoke: its
+    /// session expired (librdkafka counts the time since the last heartbeat answer) or the
+    /// coordinator no longer knows it. Until the rebalance handler hears of it, the consumer
+    /// is a zombie: whatever it commits for those partitions races their new owner.
+    public var assignmentLost: Bool { handle.withHandle { rd_kafka_assignment_lost($0) } != 0 }
+
     /// The group membership that a transaction needs to commit offsets for this consumer.
     public func groupMetadata() throws(KafkaError) -> ConsumerGroupMetadata {
         guard let pointer = handle.withHandle({ rd_kafka_consumer_group_metadata($0) }) else {

@@ -390,7 +390,9 @@ public final class StreamRuntime: @unchecked Sendable {
         let sourceEvents = order.reduce(0) { $0 + (plan.segment(consuming: $1.topic) == 0 ? groups[$1]!.count : 0) }
         counts.eventsIn += sourceEvents
         metrics.eventsIn.increment(by: sourceEvents)
-        driver.took(events: order.reduce(0) { $0 + groups[$1]!.count })
+        let consumed = order.reduce(0) { $0 + groups[$1]!.count }
+        driver.took(events: consumed)
+        transaction!.events += consumed
         let ownership = SegmentProcessor.Ownership(isActive: { [active] in active.contains($0) }, committed: { [committedOffsets] in committedOffsets[$0] })
         for partition in order {
             guard let segment = plan.segment(consuming: partition.topic) else { continue }
@@ -441,7 +443,11 @@ public final class StreamRuntime: @unchecked Sendable {
         }
         let pause = desired.subtracting(paused)
         let resume = paused.subtracting(desired).intersection(assigned)
-        if !pause.isEmpty { try consumer.pause(Array(pause)); paused.formUnion(pause) }
+        if !pause.isEmpty {
+            logger.debug("pausing \(pause.sorted()) (restoring: \(pause.subtracting(active).count), holding sources: \(holding), ahead in event time: \(ahead.sorted()), back-pressure: \(pressure.paused))")
+            try consumer.pause(Array(pause))
+            paused.formUnion(pause)
+        }
         if !resume.isEmpty {
             try consumer.resume(Array(resume))
             paused.subtract(resume)
@@ -454,6 +460,7 @@ public final class StreamRuntime: @unchecked Sendable {
                 resumeAt[partition] = transaction?.nextOffsets[partition] ?? committedOffsets[partition] ?? KafkaOffset.beginning
             }
             if !resumeAt.isEmpty { try consumer.seek(resumeAt) }
+            logger.debug("resumed \(resume.sorted()) at \(resumeAt.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" })")
         }
         paused.formIntersection(assigned)
     }
@@ -474,14 +481,17 @@ public final class StreamRuntime: @unchecked Sendable {
 
     /// Source partitions with nothing waiting by their position: the consumer's (past any
     /// transaction marker it fetched), or where processing stands when the consumer has none
-    /// (right after a seek), has reached the high watermark its fetches saw. No request is sent.
+    /// (right after a seek), has reached the high watermark its fetches saw. A partition the
+    /// group never committed is read from its start, so its position is the log's start until a
+    /// record is read: an empty partition is caught up, not waiting forever (which would hold
+    /// every other partition of the instance). No request is sent.
     private func caughtUp(_ sources: Set<TopicPartition>) throws -> Set<Int32> {
         let positions = try consumer.position(Array(sources))
         return Set(sources.filter { partition in
-            guard let high = consumer.cachedWatermarks(partition)?.high else { return false }
+            guard let (low, high) = consumer.cachedWatermarks(partition) else { return false }
             let consumed = positions[partition] ?? KafkaOffset.invalid
-            let position = consumed >= 0 ? consumed : transaction?.nextOffsets[partition] ?? committedOffsets[partition] ?? KafkaOffset.invalid
-            return position >= 0 && position >= high
+            let position = consumed >= 0 ? consumed : transaction?.nextOffsets[partition] ?? committedOffsets[partition] ?? max(low, 0)
+            return position >= high
         }.map(\.partition))
     }
 
@@ -494,7 +504,16 @@ public final class StreamRuntime: @unchecked Sendable {
         expireIdleKeys()
         try writeChangelogs()
         let offsets = transaction!.nextOffsets
-        try driver.commit(offsets: offsets) { () throws(KafkaError) in try consumer.groupMetadata() }
+        try driver.commit(offsets: offsets) { () throws(KafkaError) in
+            // KIP-447 has the broker refuse the offsets of a member the group dropped; a broker
+            // that does not (Tansu 0.6, measured: a departed member's offsets commit) would let
+            // a zombie commit over the partitions' new owner. What the client knows, it acts on.
+            guard !consumer.assignmentLost else {
+                throw KafkaError(code: .state, message: "the group took this instance's partitions away (its session expired): aborting instead of committing",
+                                 severity: .abortRequired)
+            }
+            return try consumer.groupMetadata()
+        }
         let committed = transaction!
         transaction = nil
         for (partition, offset) in committed.nextOffsets { committedOffsets[partition] = offset }
@@ -608,6 +627,7 @@ public final class StreamRuntime: @unchecked Sendable {
         }
         if !rewind.isEmpty { try consumer.seek(rewind) }
         counts.transactionsAborted += 1
+        counts.eventsRolledBack += aborted.events
         metrics.transactionsAborted.increment()
     }
 
