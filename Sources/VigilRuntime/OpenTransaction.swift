@@ -8,6 +8,8 @@ struct OpenTransaction {
     /// The next input offset per partition whose consumed events' outputs are all queued in
     /// this transaction (only those are committed).
     var nextOffsets: [TopicPartition: Int64] = [:]
+    /// Input events (source and repartitioned) this transaction consumed.
+    var events = 0
     /// Input partitions whose records this transaction consumed (rewound on an abort, whatever
     /// of them was processed).
     var consumed: Set<TopicPartition> = []

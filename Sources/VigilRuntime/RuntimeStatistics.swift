@@ -9,6 +9,8 @@ public struct RuntimeStatistics: Sendable, Equatable {
     public var lateScored = 0
     public var transactionsCommitted = 0
     public var transactionsAborted = 0
+    /// Input events (source and repartitioned) of the aborted transactions, done again after the rewind.
+    public var eventsRolledBack = 0
     public var snapshotsWritten = 0
     public var changelogRecords = 0
     public var restoredRecords = 0

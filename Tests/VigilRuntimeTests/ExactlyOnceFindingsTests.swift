@@ -278,6 +278,97 @@ struct ExactlyOnceFindingsTests {
         }
     }
 
+    /// Finding 8, restore side: a transaction left open in a changelog (a dead instance's, or a
+    /// zombie's) ends a read_committed read at its start, below the high watermark, and what
+    /// later owners commit behind it comes after. A restore waits for it to end — as KIP-447's
+    /// stable offsets make a new owner wait on Kafka — instead of stopping there, which would
+    /// lose every later committed record at the next restore. Tansu never times a transaction
+    /// out, so the test ends it as the broker would, by initialising its transactional id again.
+    @Test func aRestoreWaitsForATransactionLeftOpenInTheChangelog() async throws {
+        try await BlockingCall.run {
+            let name = RuntimeFixture.unique("open")
+            let topology = try RuntimeFixture.topology(name: name, lateness: 86_400_000)
+            let plan = try TopicPlan(topology: topology)
+            let source = topology.source.topics[0]
+            let group = "vigil.\(name)"
+            try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger).createTopics([NewTopic(name: source, partitions: 1)])
+            let events = try RuntimeFixture.transactions(3000)
+            try RuntimeFixture.produce(Array(events[..<1000]), to: source)
+            let first = try RuntimeFixture.RunningInstance(topology: topology, instance: "a")
+            try RuntimeFixture.waitForCommitted(group: group, topic: source, partitions: 1, total: 1000)
+            first.stop()
+
+            // A transaction left open in the customer stage's changelog.
+            var configuration = ProducerConfiguration(kafka: RuntimeFixture.kafka, transactionalID: RuntimeFixture.unique("dead"))
+            configuration.linger = .zero
+            let dead = try TransactionalProducer(configuration: configuration, logger: RuntimeFixture.logger)
+            try dead.initTransactions()
+            try dead.beginTransaction()
+            try dead.send(ProducerRecord(topic: plan.changelogTopics[0], partition: 0, key: [0] + Array("open".utf8), value: nil))
+            try dead.flush()
+
+            // The next owner waits, says why, and scores nothing meanwhile.
+            try RuntimeFixture.produce(Array(events[1000..<2000]), to: source)
+            let second = try RuntimeFixture.RunningInstance(topology: topology, instance: "b")
+            try ExactlyOnceVerifierTests.await("the restore's reason on /health", within: .seconds(30)) {
+                second.runtime.metrics.health.unhealthyReason?.contains("is open at \(plan.changelogTopics[0])/0@") ?? false
+            }
+            #expect(try RuntimeFixture.committedOffsets(group: group, topic: source, partitions: 1)[0] == 1000, "nothing committed while the restore cannot be complete")
+            #expect(second.runtime.statistics.scored == 0)
+
+            // The transaction ends (Kafka: transaction.timeout.ms after its last call).
+            _ = try TransactionalProducer(configuration: configuration, logger: RuntimeFixture.logger).initTransactions()
+            try RuntimeFixture.waitForCommitted(group: group, topic: source, partitions: 1, total: 2000)
+            second.stop()
+
+            // A third owner restores what the second committed behind the transaction.
+            try RuntimeFixture.produce(Array(events[2000...]), to: source)
+            let third = try RuntimeFixture.RunningInstance(topology: topology, instance: "c")
+            try RuntimeFixture.waitForCommitted(group: group, topic: source, partitions: 1, total: 3000)
+            third.stop()
+            let scores = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: RowLayout(topology: topology).featureNames,
+                                                       atLeast: .max, within: .seconds(20)) { Set($0.map(\.id)).count >= events.count }
+            #expect(Set(scores.map(\.id)) == Set(events.map(\.id)))
+            let expected = try RuntimeFixture.replayFeatures(topology, events)
+            let lastWave = Set(events[2000...].map(\.id))
+            let mismatched = RuntimeFixture.mismatchedIDs(scores.filter { lastWave.contains($0.id) }, expected: expected)
+            #expect(mismatched.isEmpty, "\(mismatched.count) events of the last wave scored with other features than a replay: \(RuntimeFixture.describeMismatches(scores, expected: expected))")
+        }
+    }
+
+    /// A source partition that has never held a record has no position and no committed
+    /// offset: it is caught up (its log starts where it ends), not the oldest partition with
+    /// records waiting, which would hold every other partition of the instance forever.
+    @Test func anEmptySourcePartitionDoesNotHoldTheOthers() async throws {
+        try await BlockingCall.run {
+            let name = RuntimeFixture.unique("empty")
+            let topology = try RuntimeFixture.topology(name: name, lateness: 3_600_000)
+            let source = topology.source.topics[0]
+            try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger).createTopics([NewTopic(name: source, partitions: 3)])
+            let events = try RuntimeFixture.transactions(2000)
+            let producer = try Producer(configuration: ProducerConfiguration(kafka: RuntimeFixture.kafka), logger: RuntimeFixture.logger)
+            func produce(_ part: ArraySlice<(id: String, customer: String, line: String)>) throws {
+                for event in part {
+                    try producer.send(ProducerRecord(topic: source, partition: Int32(Int(event.customer)! % 2), key: Array(event.customer.utf8), value: Array(event.line.utf8)))
+                }
+                try producer.flush()
+            }
+            // Two waves, so that the second arrives after partitions 0 and 1 have event times.
+            try produce(events[..<1000])
+            let instance = try RuntimeFixture.RunningInstance(topology: topology, instance: "a")
+            let layout = RowLayout(topology: topology)
+            _ = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: .max, within: .seconds(30)) {
+                Set($0.map(\.id)).count == 1000
+            }
+            try produce(events[1000...])
+            let scores = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: .max, within: .seconds(30)) {
+                Set($0.map(\.id)).count == events.count
+            }
+            instance.stop()
+            #expect(Set(scores.map(\.id)) == Set(events.map(\.id)), "\(Set(scores.map(\.id)).count) of \(events.count) scored with partition 2 empty")
+        }
+    }
+
     /// Finding 8's settings: a dead instance's transaction blocks readers for at most 10 s, and
     /// instances join as static members where the broker supports it.
     @Test func transactionsTimeOutInTenSecondsAndMembersAreStatic() {

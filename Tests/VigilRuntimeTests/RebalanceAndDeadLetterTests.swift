@@ -58,11 +58,8 @@ struct RebalanceAndDeadLetterTests {
             #expect(scores.count == events.count, "\(scores.count - Set(scores.map(\.id)).count) duplicates")
             #expect(Set(scores.map(\.id)) == Set(events.map(\.id)))
             let expected = try RuntimeFixture.replayFeatures(relaxed, events)
-            let mismatched = scores.filter { record in
-                guard let reference = expected[record.id] else { return true }
-                return zip(record.features, reference).contains { !(abs($0 - $1) <= 1e-9 || ($0.isNaN && $1.isNaN)) }
-            }
-            #expect(mismatched.isEmpty, "\(mismatched.count) events with other features than a single run")
+            let mismatched = RuntimeFixture.mismatchedIDs(scores, expected: expected)
+            #expect(mismatched.isEmpty, "\(mismatched.count) events with other features than a single run: \(RuntimeFixture.describeMismatches(scores, expected: expected))")
         }
     }
 

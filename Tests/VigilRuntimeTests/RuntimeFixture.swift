@@ -146,6 +146,17 @@ enum RuntimeFixture {
         return mismatched
     }
 
+    /// The first `limit` mismatched records, each with the features a replay gives and where
+    /// it came from, in source order: what a failure message needs to tell state lost from
+    /// state applied twice.
+    static func describeMismatches(_ scores: [ScoreRecord], expected: [String: [Double]], limit: Int = 3) -> String {
+        let mismatched = mismatchedIDs(scores, expected: expected)
+        let records = scores.filter { mismatched.contains($0.id) }.sorted { ($0.source?.partition ?? 0, $0.source?.offset ?? 0) < ($1.source?.partition ?? 0, $1.source?.offset ?? 0) }
+        return records.prefix(limit).map { record in
+            "\(record.id) from \(record.source.map { "\($0.partition)@\($0.offset)" } ?? "?") scored at \(record.partition)@\(record.offset)\(record.late ? " late" : ""): \(record.features) vs replay \(expected[record.id] ?? [])"
+        }.joined(separator: "; ")
+    }
+
     /// Every record of a topic's partitions, from the start to the end (read_committed).
     static func readAll(_ topic: String, partitions: Int32) throws -> [ConsumerRecord] {
         var records: [ConsumerRecord] = []
@@ -334,11 +345,11 @@ extension RuntimeFixture {
     }
 
     /// Starts `vigil run` as a process of its own.
-    static func startVigil(topologyFile: String, instance: String, extra: [String] = []) throws -> Process {
+    static func startVigil(topologyFile: String, instance: String, extra: [String] = [], logLevel: String = "error") throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try vigilExecutable)
         process.arguments = ["run", "--topology", topologyFile, "--bootstrap", bootstrap, "--instance-id", instance,
-                             "--session-timeout", "2", "--log-level", "error", "--metrics-address", "127.0.0.1:0"]
+                             "--session-timeout", "2", "--log-level", logLevel, "--metrics-address", "127.0.0.1:0"]
             + (TestBroker.showsAbortedRecords ? ["--broker-shows-aborted-records"] : [])
             + (staticMembership ? [] : ["--no-static-membership"]) + extra
         process.standardOutput = FileHandle.nullDevice
@@ -348,7 +359,21 @@ extension RuntimeFixture {
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
+        vigilLogs.withValue { $0.append((instance, process.processIdentifier, log.path)) }
         return process
+    }
+
+    /// The log file of every `vigil run` started: instance id, pid, path.
+    static let vigilLogs = LockedBox<[(instance: String, pid: Int32, path: String)]>([])
+
+    /// The last `lines` lines of the logs of the `vigil run` processes started for `instances`,
+    /// for a failure message that says what the processes were doing.
+    static func vigilLogTails(_ instances: Set<String>, lines: Int = 15) -> String {
+        vigilLogs.value.filter { instances.contains($0.instance) }.map { entry in
+            let text = (try? String(contentsOfFile: entry.path, encoding: .utf8)) ?? ""
+            let tail = text.split(separator: "\n", omittingEmptySubsequences: true).suffix(lines).joined(separator: "\n")
+            return "--- \(entry.instance) (pid \(entry.pid), \(entry.path)):\n\(tail)"
+        }.joined(separator: "\n")
     }
 
     /// The group's committed offsets for the source partitions.

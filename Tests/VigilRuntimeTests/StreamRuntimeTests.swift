@@ -101,7 +101,11 @@ struct StreamRuntimeTests {
             instance.stop()
             #expect(instance.failure == nil, "\(String(describing: instance.failure))")
             #expect(instance.runtime.statistics.deadLettered == 0)
-            #expect(instance.runtime.statistics.duplicatesSkipped == 0, "no transaction aborted, so nothing is a copy")
+            // Nothing is a copy unless a transaction aborted (none is injected here; a busy
+            // broker can still time one out).
+            let statistics = instance.runtime.statistics
+            #expect(statistics.duplicatesSkipped == 0 || statistics.transactionsAborted > 0,
+                    "\(statistics.duplicatesSkipped) copies skipped with \(statistics.transactionsAborted) transactions aborted")
             #expect(scores.count == events.count)
             #expect(Set(scores.map(\.id)) == Set(events.map(\.id)), "every event scored once")
             let expected = try RuntimeFixture.replayFeatures(topology, events)
@@ -120,7 +124,12 @@ struct StreamRuntimeTests {
     /// (which this broker shows although aborted) and the terminal stage's work on them; with
     /// local delivery, they are the first after the switch, whose terminal-stage state changes
     /// came from events handed over inside the instance.
-    @Test(arguments: [true, false]) func anAbortedTransactionIsRolledBackAndDoneAgain(localDelivery: Bool) async throws {
+    ///
+    /// With `slowCommits`, every commit takes 1.5 s (a busy broker): longer than the local
+    /// delivery coordinator waits for the repartition topic to catch up with its barriers, so
+    /// events go both ways around the aborts.
+    @Test(arguments: [(true, false), (false, false), (true, true)])
+    func anAbortedTransactionIsRolledBackAndDoneAgain(localDelivery: Bool, slowCommits: Bool) async throws {
         try await BlockingCall.run {
             let name = RuntimeFixture.unique("abort")
             var topology = try RuntimeFixture.topology(name: name, lateness: 0)
@@ -132,6 +141,7 @@ struct StreamRuntimeTests {
             let layout = RowLayout(topology: topology)
             let instance: RuntimeFixture.RunningInstance
             let faults = FaultInjection()
+            if slowCommits { faults.slow(.commit, by: .milliseconds(1500)) }
             if localDelivery {
                 try RuntimeFixture.produce(Array(events[..<1000]), to: source)
                 instance = try RuntimeFixture.RunningInstance(topology: topology, instance: "a", faults: faults)
@@ -168,6 +178,7 @@ struct StreamRuntimeTests {
             print("abort test (local delivery \(localDelivery)): \(statistics.transactionsAborted) aborted, \(statistics.deliveredLocally) delivered locally, \(statistics.duplicatesSkipped) repartitioned copies skipped")
 
             #expect(localDelivery == (statistics.deliveredLocally > 0), "\(statistics.deliveredLocally) delivered locally")
+            faults.slow(.commit, by: .zero)
 
             // This broker shows aborted records to read_committed readers, so the topic holds the
             // aborted transactions' scores too — those sent before the abort (librdkafka drops
@@ -178,14 +189,16 @@ struct StreamRuntimeTests {
             // Scores twice only for events of an aborted transaction that had reached the
             // terminal stage (how many did depends on timing).
             let duplicates = scores.count - events.count
-            #expect(duplicates <= 2 * RuntimeOptions(kafka: RuntimeFixture.kafka, instanceID: "x").maxEventsPerTransaction, "\(duplicates) duplicate scores")
+            #expect(statistics.eventsRolledBack > 0)
+            #expect(duplicates <= statistics.eventsRolledBack, "\(duplicates) duplicate scores, \(statistics.eventsRolledBack) events in the aborted transactions")
+            if !TestBroker.showsAbortedRecords { #expect(duplicates == 0, "a broker that hides aborted records shows no duplicates") }
             // Every record, from an aborted transaction or from the one that did it again, carries
             // the features a replay computes: the rollback restored the state exactly (a customer
             // state left with an aborted batch in it would count those events twice for every
             // later event of the customer that day).
             let expected = try RuntimeFixture.replayFeatures(topology, events)
             let mismatched = RuntimeFixture.mismatchedIDs(scores, expected: expected)
-            #expect(mismatched.isEmpty, "\(mismatched.count) events scored with wrong features, e.g. \(mismatched.prefix(3))")
+            #expect(mismatched.isEmpty, "\(mismatched.count) events scored with wrong features: \(RuntimeFixture.describeMismatches(scores, expected: expected))")
         }
     }
 }

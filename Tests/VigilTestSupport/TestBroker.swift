@@ -59,6 +59,13 @@ public enum TestBroker {
         return records
     }
 
+    /// Whether the broker aborts a transaction left open longer than its `transaction.timeout.ms`.
+    /// Tansu 0.6 never does (its README lists it; measured: a transaction left open by a killed
+    /// producer holds the last stable offset of its partitions for good), so this is false
+    /// unless VIGIL_TEST_BROKER_TIMES_OUT_TRANSACTIONS=1 says the broker is a Kafka. Finding out
+    /// would take a probe as long as the broker's abort check interval (10 s on Kafka).
+    public static let timesOutTransactions = ProcessInfo.processInfo.environment["VIGIL_TEST_BROKER_TIMES_OUT_TRANSACTIONS"] == "1"
+
     /// Whether the broker shows records of aborted transactions to read_committed readers (Tansu
     /// does; Kafka does not): found out once per test run by aborting a transaction and reading
     /// its topic. Tests run the runtime with ``RuntimeOptions/brokerShowsAbortedRecords`` set to
