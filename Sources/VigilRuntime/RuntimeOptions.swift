@@ -29,8 +29,8 @@ public struct RuntimeOptions: Sendable {
     /// the maximum an event waits for one commit, not for the interval.
     public var commitsWhenDrained = true
     /// Whether events keyed to a repartition partition this instance owns skip the topic (see
-    /// ``VigilTopology/ProcessingSpec/localDelivery``). Default true.
-    public var deliversLocally = true
+    /// ``VigilTopology/ProcessingSpec/localDelivery``). Default false.
+    public var deliversLocally = false
     /// Most input events per transaction (source and repartitioned). Default 50,000: it bounds
     /// a transaction's size under a backlog, where the commit interval ends most transactions.
     public var maxEventsPerTransaction: Int = 50_000

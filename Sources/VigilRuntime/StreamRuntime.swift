@@ -206,6 +206,9 @@ public final class StreamRuntime: @unchecked Sendable {
             "topology": "\(topology.name)", "instance": "\(options.instanceID)", "partitions": "\(partitionCount)",
             "inputs": "\(plan.inputTopics.joined(separator: ","))",
         ])
+        if options.brokerShowsAbortedRecords, delivery.enabled {
+            logger.warning("local delivery on a broker that shows aborted records: after an instance dies mid-transaction, a restore can take its aborted local deliveries as committed and skip those events' scores (README, Local delivery); set processing.local_delivery: false")
+        }
         return true
     }
 

@@ -33,9 +33,9 @@ import VigilTopology
         #expect(topology.outputs.alertsTopic == "t.alerts" && topology.outputs.driftTopic == "t.drift")
         #expect(topology.processing.batchSize == 500 && topology.processing.commitInterval == 100)
         #expect(topology.processing.stateTTL == 86_400_000)  // at least a day, else the longest window plus lateness
-        #expect(topology.processing.localDelivery && topology.processing.commitWhenDrained)
-        let strict = try TopologyLoader.load(yaml: Self.valid + "\nprocessing:\n  local_delivery: false\n", file: "t.yaml")
-        #expect(!strict.processing.localDelivery)
+        #expect(!topology.processing.localDelivery && topology.processing.commitWhenDrained)
+        let local = try TopologyLoader.load(yaml: Self.valid + "\nprocessing:\n  local_delivery: true\n", file: "t.yaml")
+        #expect(local.processing.localDelivery)
     }
 
     func diagnostics(_ yaml: String) -> [TopologyDiagnostic] {

@@ -17,7 +17,9 @@ struct ExactlyOnceFindingsTests {
     @Test func aFailedSendNeverCommitsAHalfDoneTransaction() async throws {
         try await BlockingCall.run {
             let name = RuntimeFixture.unique("failsend")
-            let topology = try RuntimeFixture.topology(name: name, lateness: 0)
+            var topology = try RuntimeFixture.topology(name: name, lateness: 0)
+            // Local delivery (opt-in): the transaction that consumes the source also sends its scores.
+            topology.processing.localDelivery = true
             let source = topology.source.topics[0]
             let events = try RuntimeFixture.transactions(2000)
             try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger).createTopics([NewTopic(name: source, partitions: 1)])
@@ -63,7 +65,9 @@ struct ExactlyOnceFindingsTests {
     @Test func everyTransactionalCallFailsThroughTheCycle() async throws {
         try await BlockingCall.run {
             let name = RuntimeFixture.unique("calls")
-            let topology = try RuntimeFixture.topology(name: name, lateness: 0)
+            var topology = try RuntimeFixture.topology(name: name, lateness: 0)
+            // Local delivery (opt-in): the transaction that consumes the source also sends its scores.
+            topology.processing.localDelivery = true
             let source = topology.source.topics[0]
             let events = try RuntimeFixture.transactions(3000)
             try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger).createTopics([NewTopic(name: source, partitions: 1)])
@@ -249,10 +253,7 @@ struct ExactlyOnceFindingsTests {
     /// old events in a transaction and goes idle; partition 0's later events must all be scored.
     @Test func anIdleTransactionalPartitionDoesNotHoldTheOthers() async throws {
         try await BlockingCall.run {
-            let name = RuntimeFixture.unique("align")
-            let topology = try RuntimeFixture.topology(name: name, lateness: 3_600_000)
-            let source = topology.source.topics[0]
-            try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger).createTopics([NewTopic(name: source, partitions: 2)])
+            let (_, topology, source) = try RuntimeFixture.freshTopology("align", lateness: 3_600_000, partitions: 2)
             let events = try RuntimeFixture.transactions(3000)
             var configuration = ProducerConfiguration(kafka: RuntimeFixture.kafka, transactionalID: RuntimeFixture.unique("writer"))
             configuration.linger = .zero
@@ -286,16 +287,20 @@ struct ExactlyOnceFindingsTests {
     /// out, so the test ends it as the broker would, by initialising its transactional id again.
     @Test func aRestoreWaitsForATransactionLeftOpenInTheChangelog() async throws {
         try await BlockingCall.run {
-            let name = RuntimeFixture.unique("open")
-            let topology = try RuntimeFixture.topology(name: name, lateness: 86_400_000)
+            let (name, topology, source) = try RuntimeFixture.freshTopology("open", lateness: 86_400_000, partitions: 1)
             let plan = try TopicPlan(topology: topology)
-            let source = topology.source.topics[0]
             let group = "vigil.\(name)"
-            try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger).createTopics([NewTopic(name: source, partitions: 1)])
             let events = try RuntimeFixture.transactions(3000)
+            let layout = RowLayout(topology: topology)
+            /// Waits until the first `count` events are scored (through the repartition topic).
+            func awaitScored(_ count: Int) throws -> [RuntimeFixture.ScoreRecord] {
+                try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: .max, within: .seconds(60)) {
+                    Set($0.map(\.id)).count >= count
+                }
+            }
             try RuntimeFixture.produce(Array(events[..<1000]), to: source)
             let first = try RuntimeFixture.RunningInstance(topology: topology, instance: "a")
-            try RuntimeFixture.waitForCommitted(group: group, topic: source, partitions: 1, total: 1000)
+            _ = try awaitScored(1000)
             first.stop()
 
             // A transaction left open in the customer stage's changelog.
@@ -318,16 +323,14 @@ struct ExactlyOnceFindingsTests {
 
             // The transaction ends (Kafka: transaction.timeout.ms after its last call).
             _ = try TransactionalProducer(configuration: configuration, logger: RuntimeFixture.logger).initTransactions()
-            try RuntimeFixture.waitForCommitted(group: group, topic: source, partitions: 1, total: 2000)
+            _ = try awaitScored(2000)
             second.stop()
 
             // A third owner restores what the second committed behind the transaction.
             try RuntimeFixture.produce(Array(events[2000...]), to: source)
             let third = try RuntimeFixture.RunningInstance(topology: topology, instance: "c")
-            try RuntimeFixture.waitForCommitted(group: group, topic: source, partitions: 1, total: 3000)
+            let scores = try awaitScored(events.count)
             third.stop()
-            let scores = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: RowLayout(topology: topology).featureNames,
-                                                       atLeast: .max, within: .seconds(20)) { Set($0.map(\.id)).count >= events.count }
             #expect(Set(scores.map(\.id)) == Set(events.map(\.id)))
             let expected = try RuntimeFixture.replayFeatures(topology, events)
             let lastWave = Set(events[2000...].map(\.id))
@@ -341,10 +344,7 @@ struct ExactlyOnceFindingsTests {
     /// records waiting, which would hold every other partition of the instance forever.
     @Test func anEmptySourcePartitionDoesNotHoldTheOthers() async throws {
         try await BlockingCall.run {
-            let name = RuntimeFixture.unique("empty")
-            let topology = try RuntimeFixture.topology(name: name, lateness: 3_600_000)
-            let source = topology.source.topics[0]
-            try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger).createTopics([NewTopic(name: source, partitions: 3)])
+            let (_, topology, source) = try RuntimeFixture.freshTopology("empty", lateness: 3_600_000, partitions: 3)
             let events = try RuntimeFixture.transactions(2000)
             let producer = try Producer(configuration: ProducerConfiguration(kafka: RuntimeFixture.kafka), logger: RuntimeFixture.logger)
             func produce(_ part: ArraySlice<(id: String, customer: String, line: String)>) throws {

@@ -15,6 +15,8 @@ struct RebalanceAndDeadLetterTests {
             let topology = try RuntimeFixture.topology(name: name, lateness: 7 * 86_400_000)
             var relaxed = topology
             relaxed.processing.stateTTL = 45 * 86_400_000
+            // Both ways to the terminal stage are under test here (local delivery is opt-in).
+            relaxed.processing.localDelivery = true
             let source = relaxed.source.topics[0]
             let events = try RuntimeFixture.transactions(9000)
             let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)

@@ -29,6 +29,16 @@ enum RuntimeFixture {
         try renamed(TopologyLoader.load(path: repository.appendingPathComponent("topologies/card-fraud.yaml").path), name: name, lateness: lateness)
     }
 
+    /// The card-fraud topology under a fresh name, with its source topic created with
+    /// `partitions` partitions: what most runtime tests start from.
+    static func freshTopology(_ prefix: String, lateness: Int64, partitions: Int32) throws -> (name: String, topology: Topology, source: String) {
+        let name = unique(prefix)
+        let topology = try self.topology(name: name, lateness: lateness)
+        let source = topology.source.topics[0]
+        try Admin(configuration: kafka, logger: logger).createTopics([NewTopic(name: source, partitions: partitions)])
+        return (name, topology, source)
+    }
+
     /// `topology` under a fresh name (its own topics), with features in the score records.
     static func renamed(_ original: Topology, name: String, lateness: Int64) -> Topology {
         var topology = original.renamed(name, sourceTopics: ["\(name).transactions"])

@@ -15,6 +15,8 @@ struct StreamRuntimeTests {
             var topology = try RuntimeFixture.topology(name: name, lateness: 0)
             // Hourly drift windows, so that the 3000 events (about eight hours) close several.
             topology.drift?.windowLength = 3_600_000
+            // Local delivery (opt-in) is part of what this run covers.
+            topology.processing.localDelivery = true
             let events = try RuntimeFixture.transactions(3000)
             let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
             // One source partition: the run sees the events in file order, as the replay does.
