@@ -15,6 +15,9 @@ public struct RuntimeStatistics: Sendable, Equatable {
     public var changelogRecords = 0
     public var restoredRecords = 0
     public var rebalances = 0
+    /// Records the consumer handed out again below where processing stands (already processed
+    /// in the open transaction or committed), dropped before they reach a stage.
+    public var refetchedSkipped = 0
     /// Repartitioned events skipped because their source event was already applied: copies
     /// from an aborted transaction that a broker showed to read_committed readers (Tansu does).
     public var duplicatesSkipped = 0

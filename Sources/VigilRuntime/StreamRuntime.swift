@@ -383,6 +383,20 @@ public final class StreamRuntime: @unchecked Sendable {
         // are read again from the committed offset once the restore completes. Records of a
         // partition revoked inside the poll are left to its new owner.
         order.removeAll { !active.contains($0) }
+        // Never a record twice: one below where processing stands — processed in the open
+        // transaction, or committed — is dropped, whatever made the consumer hand it out again
+        // (measured: a run with no abort skipped 1,530 repartitioned copies at the terminal
+        // stage's applied-offset guard; the source's stage has no such guard).
+        for partition in order {
+            guard let next = transaction?.nextOffsets[partition] ?? committedOffsets[partition] else { continue }
+            let indices = groups[partition]!
+            let kept = indices.filter { batch.messages[$0].offset >= next }
+            guard kept.count < indices.count else { continue }
+            counts.refetchedSkipped += indices.count - kept.count
+            logger.warning("dropped \(indices.count - kept.count) records of \(partition) below \(next), where processing stands: the consumer handed them out again")
+            groups[partition] = kept
+        }
+        order.removeAll { groups[$0]!.isEmpty }
         guard !order.isEmpty else { return }
         if transaction == nil { transaction = OpenTransaction() }
         // Consumed from here on, whatever happens next: an abort rewinds them.

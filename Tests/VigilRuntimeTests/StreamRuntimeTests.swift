@@ -107,7 +107,8 @@ struct StreamRuntimeTests {
             // broker can still time one out).
             let statistics = instance.runtime.statistics
             #expect(statistics.duplicatesSkipped == 0 || statistics.transactionsAborted > 0,
-                    "\(statistics.duplicatesSkipped) copies skipped with \(statistics.transactionsAborted) transactions aborted")
+                    "\(statistics.duplicatesSkipped) copies skipped with \(statistics.transactionsAborted) transactions aborted, \(statistics.refetchedSkipped) records handed out again dropped")
+            print("three segments: \(statistics.duplicatesSkipped) copies skipped, \(statistics.transactionsAborted) aborted, \(statistics.refetchedSkipped) refetched records dropped, \(statistics.rebalances) rebalances")
             #expect(scores.count == events.count)
             #expect(Set(scores.map(\.id)) == Set(events.map(\.id)), "every event scored once")
             let expected = try RuntimeFixture.replayFeatures(topology, events)
