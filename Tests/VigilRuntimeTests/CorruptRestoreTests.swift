@@ -36,7 +36,7 @@ struct CorruptRestoreTests {
             // The instance keeps running, the partition stays paused (no state is made up), and
             // /health says which record and why, while the restore is retried with a backoff.
             let second = try RuntimeFixture.RunningInstance(topology: topology, instance: "a")
-            try RebalanceAndDeadLetterTests.waitUntil { second.runtime.metrics.health.unhealthyReason != nil || second.failure != nil }
+            try RuntimeFixture.waitUntil { second.runtime.metrics.health.unhealthyReason != nil || second.failure != nil }
             let reason = second.runtime.metrics.health.unhealthyReason ?? ""
             let more = try RuntimeFixture.transactions(60).suffix(10)
             try RuntimeFixture.produce(Array(more), to: source)

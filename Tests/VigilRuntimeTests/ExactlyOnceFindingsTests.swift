@@ -315,7 +315,7 @@ struct ExactlyOnceFindingsTests {
             // The next owner waits, says why, and scores nothing meanwhile.
             try RuntimeFixture.produce(Array(events[1000..<2000]), to: source)
             let second = try RuntimeFixture.RunningInstance(topology: topology, instance: "b")
-            try ExactlyOnceVerifierTests.await("the restore's reason on /health", within: .seconds(30)) {
+            try RuntimeFixture.waitUntil("the restore's reason on /health", within: .seconds(30)) {
                 second.runtime.metrics.health.unhealthyReason?.contains("is open at \(plan.changelogTopics[0])/0@") ?? false
             }
             #expect(try RuntimeFixture.committedOffsets(group: group, topic: source, partitions: 1)[0] == 1000, "nothing committed while the restore cannot be complete")

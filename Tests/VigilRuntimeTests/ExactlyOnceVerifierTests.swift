@@ -123,7 +123,7 @@ struct ExactlyOnceVerifierTests {
             // Any send: v5 may own only source partitions, whose events go to the repartition topic.
             injected.fail(.send(topic: nil), after: 50, with: FaultInjection.abortable)
             let fifth = try inProcess("v5", faults: injected)
-            try Self.await("v5's injected faults to fire") { injected.injectedCount(.read) == 1 && injected.injectedCount(.send(topic: nil)) == 1 }
+            try RuntimeFixture.waitUntil("v5's injected faults to fire") { injected.injectedCount(.read) == 1 && injected.injectedCount(.send(topic: nil)) == 1 }
 
             // 3. A zombie: v1 stops past the session timeout (2 s), its partitions move to v2,
             // then it wakes up and must be fenced, not commit.
@@ -189,15 +189,6 @@ struct ExactlyOnceVerifierTests {
                     "the injected faults fired: \(injected.injectedCount(.read)) read, \(injected.injectedCount(.send(topic: nil))) send")
 
             try Self.verify(topology: topology, events: events, offsetOf: offsetOf, badOffsets: badOffsets.value, faults: faults, group: group)
-        }
-    }
-
-    /// Waits for `condition`, polling, for at most `deadline`.
-    static func await(_ what: String, within deadline: Duration = .seconds(60), _ condition: () -> Bool) throws {
-        let end = ContinuousClock.now + deadline
-        while !condition() {
-            guard ContinuousClock.now < end else { throw FixtureError("no \(what) within \(deadline)") }
-            Thread.sleep(forTimeInterval: 0.05)  // polling a condition, with a deadline
         }
     }
 

@@ -31,7 +31,7 @@ struct RebalanceAndDeadLetterTests {
             try RuntimeFixture.produce(Array(events[3000..<6000]), to: source)
             let second = try RuntimeFixture.RunningInstance(topology: relaxed, instance: "second")
             // Cooperative rebalancing: the first gives up some partitions, the second takes them.
-            try Self.waitUntil { second.runtime.statistics.rebalances > 0 && first.runtime.statistics.rebalances > 1 }
+            try RuntimeFixture.waitUntil { second.runtime.statistics.rebalances > 0 && first.runtime.statistics.rebalances > 1 }
 
             // The first leaves cleanly while events still arrive.
             try RuntimeFixture.produce(Array(events[6000..<9000]), to: source)
@@ -196,14 +196,5 @@ struct RebalanceAndDeadLetterTests {
         let end = clock.now + .seconds(60)
         while records.count < count, clock.now < end { records += try consumer.poll(timeout: .milliseconds(200)) }
         return records
-    }
-
-    static func waitUntil(_ condition: () -> Bool) throws {
-        let clock = ContinuousClock()
-        let end = clock.now + .seconds(60)
-        while !condition() {
-            guard clock.now < end else { throw FixtureError("condition not reached within 60 s") }
-            Thread.sleep(forTimeInterval: 0.05)  // polling a condition with a deadline
-        }
     }
 }

@@ -29,6 +29,15 @@ enum RuntimeFixture {
         try renamed(TopologyLoader.load(path: repository.appendingPathComponent("topologies/card-fraud.yaml").path), name: name, lateness: lateness)
     }
 
+    /// Waits for `condition`, polling, for at most `deadline`; throws naming `what` after it.
+    static func waitUntil(_ what: String = "the condition", within deadline: Duration = .seconds(60), _ condition: () -> Bool) throws {
+        let end = ContinuousClock.now + deadline
+        while !condition() {
+            guard ContinuousClock.now < end else { throw FixtureError("no \(what) within \(deadline)") }
+            Thread.sleep(forTimeInterval: 0.05)  // polling a condition, with a deadline
+        }
+    }
+
     /// The card-fraud topology under a fresh name, with its source topic created with
     /// `partitions` partitions: what most runtime tests start from.
     static func freshTopology(_ prefix: String, lateness: Int64, partitions: Int32) throws -> (name: String, topology: Topology, source: String) {
