@@ -30,6 +30,10 @@ struct LocalDeliveryCoordinator {
     /// Per repartition partition this instance owns: the highest source offset applied per
     /// source partition (from the topic, its barriers, or local deliveries).
     private(set) var applied: [Int32: AppliedSourceOffsets] = [:]
+    /// ``applied`` as it was when the open transaction began (put back if it aborts), with the
+    /// marks of partitions restored since then as restored: an abort must not wipe what a
+    /// restore completed in the middle of the transaction brought back.
+    private var appliedAtBegin: [Int32: AppliedSourceOffsets]?
     private var catchUpSince: ContinuousClock.Instant?
 
     /// What local delivery did in the open transaction.
@@ -58,6 +62,7 @@ struct LocalDeliveryCoordinator {
     /// source's barrier goes out again, so that `target` learns what it has to catch up to.
     mutating func repartitionAssigned(_ target: Int32, restored: AppliedSourceOffsets) {
         applied[target] = restored
+        appliedAtBegin?[target] = restored
         guard enabled else { return }
         barriersDue.formUnion(sent.keys)
     }
@@ -67,7 +72,15 @@ struct LocalDeliveryCoordinator {
         barriersDue.remove(source)
     }
 
-    mutating func repartitionRevoked(_ target: Int32) { applied.removeValue(forKey: target) }
+    mutating func repartitionRevoked(_ target: Int32) {
+        applied.removeValue(forKey: target)
+        appliedAtBegin?.removeValue(forKey: target)
+    }
+
+    // MARK: Transactions
+
+    /// A transaction began: an abort puts the applied marks back as they are now.
+    mutating func transactionBegan() { appliedAtBegin = applied }
 
     // MARK: Barriers
 
@@ -83,13 +96,19 @@ struct LocalDeliveryCoordinator {
         catchUpSince = nil
     }
 
-    /// The transaction that carried the barriers committed: they are no longer due.
-    mutating func committed() { barriersDue.removeAll() }
+    /// The open transaction committed: its barriers are no longer due, its applied marks stand.
+    mutating func committed() {
+        barriersDue.removeAll()
+        appliedAtBegin = nil
+    }
 
-    /// The open transaction was aborted: what it forwarded through the topic is void, so every
-    /// owned source's barrier goes out again, marking where the repartition partitions now
-    /// stand (the catch-up waits for those, not for the aborted records).
+    /// The open transaction was aborted: the applied marks go back to where they were when it
+    /// began, and what it forwarded through the topic is void, so every owned source's barrier
+    /// goes out again, marking where the repartition partitions now stand (the catch-up waits
+    /// for those, not for the aborted records).
     mutating func aborted() {
+        if let saved = appliedAtBegin { applied = saved }
+        appliedAtBegin = nil
         guard enabled else { return }
         barriersDue.formUnion(sent.keys)
     }
@@ -130,11 +149,6 @@ struct LocalDeliveryCoordinator {
 
     /// The applied offsets of `target` (written to its changelog where they are kept).
     func appliedOffsets(of target: Int32) -> AppliedSourceOffsets? { applied[target] }
-
-    /// Puts back applied offsets as they were when an aborted transaction began.
-    mutating func restoreApplied(_ saved: [Int32: AppliedSourceOffsets]) {
-        for target in applied.keys { applied[target] = saved[target] ?? AppliedSourceOffsets() }
-    }
 
     // MARK: Holding the sources
 

@@ -26,8 +26,6 @@ struct OpenTransaction {
     var driftCheckpoint: PipelineDriftMonitor.Checkpoint?
     /// Local delivery's view of the transaction (handed-over events, barriers sent).
     var delivery = LocalDeliveryCoordinator.Transaction()
-    /// The applied-offset guard as it was when the transaction began (put back on an abort).
-    var appliedAtBegin: [Int32: AppliedSourceOffsets] = [:]
 
     /// Notes that `pipeline`'s state is changed by this transaction; true the first time.
     mutating func touch(pipeline partition: Int32) -> Bool { touchedPipelines.insert(partition).inserted }

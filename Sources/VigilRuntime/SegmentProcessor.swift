@@ -100,6 +100,8 @@ final class SegmentProcessor {
                               messageOfEvent: inout [Int], delivery: inout LocalDeliveryCoordinator) throws {
         let tracked = segmentIndex == 1
         var skipped = 0
+        // Per source partition: the first and last offset skipped, for the log.
+        var skippedRanges: [Int32: (first: Int64, last: Int64)] = [:]
         for (index, message) in messages.enumerated() {
             let value = message.value ?? []
             if value.isEmpty, tracked, let barrier = message.headers.first(where: { $0.name == RecordHeaders.barrier })?.stringValue,
@@ -119,12 +121,16 @@ final class SegmentProcessor {
             } else {
                 events.dropLast()
                 skipped += 1
+                let range = skippedRanges[source.partition]
+                skippedRanges[source.partition] = (range?.first ?? source.offset, source.offset)
             }
         }
         if skipped > 0 {
             duplicatesSkipped += skipped
             metrics.duplicatesSkipped.increment(by: skipped)
-            logger.info("skipped \(skipped) repartitioned events of \(partition) whose source events are applied already (copies from an aborted transaction that the broker delivered)")
+            let ranges = skippedRanges.sorted { $0.key < $1.key }.map { "source \($0.key)@\($0.value.first)...\($0.value.last)" }
+            let marks = delivery.appliedOffsets(of: partition.partition)?.offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" } ?? []
+            logger.info("skipped \(skipped) repartitioned events of \(partition) at \(messages[0].offset)...\(messages[messages.count - 1].offset) whose source events are applied already (copies from an aborted transaction that the broker delivered): \(ranges.joined(separator: ", ")); applied \(marks.joined(separator: ", "))")
         }
     }
 

@@ -424,7 +424,7 @@ public final class StreamRuntime: @unchecked Sendable {
     private func beginIfIdle() throws {
         guard try driver.beginIfIdle() else { return }
         transaction!.driftCheckpoint = processor.driftCheckpoint()
-        transaction!.appliedAtBegin = delivery.applied
+        delivery.transactionBegan()
         for due in snapshotDue where transaction!.touchedSegments[due] == nil { transaction!.touchedSegments[due] = position(of: due) }
         guard delivery.enabled else { return }
         let topic = plan.segments[1].inputTopic
@@ -643,7 +643,6 @@ public final class StreamRuntime: @unchecked Sendable {
             snapshotDue.formUnion(aborted.delivery.localSources.keys.map { SegmentPartition(segment: 1, partition: $0) })
         }
         if let saved = aborted.driftCheckpoint { processor.restoreDrift(saved) }
-        delivery.restoreApplied(aborted.appliedAtBegin)
         delivery.aborted()
         var rewind: [TopicPartition: Int64] = [:]
         for partition in aborted.consumed.union(aborted.nextOffsets.keys) where active.contains(partition) {

@@ -45,13 +45,43 @@ struct LocalDeliveryCoordinatorTests {
         coordinator.repartitionAssigned(0, restored: AppliedSourceOffsets())
         coordinator.barrierSent(source: 3, below: 49, to: 0)
         coordinator.committed()
-        let saved = coordinator.applied
+        coordinator.transactionBegan()
         let result3 = coordinator.apply(0, source: 3, offset: 60)
         #expect(result3)
-        coordinator.restoreApplied(saved)
         coordinator.aborted()
         #expect(coordinator.appliedOffsets(of: 0)?.offsets[3] == nil)
         #expect(coordinator.dueBarriers { _ in 50 }.map(\.source) == [3])
+    }
+
+    /// A repartition partition whose restore completes while a transaction is open keeps its
+    /// restored marks when that transaction aborts (they were wiped: every copy of an applied
+    /// event still in the topic was then applied, and scored, a second time).
+    @Test func anAbortKeepsTheMarksOfAPartitionRestoredDuringTheTransaction() {
+        for enabled in [true, false] {
+            var coordinator = LocalDeliveryCoordinator(enabled: enabled, commitInterval: .milliseconds(100))
+            coordinator.repartitionAssigned(0, restored: AppliedSourceOffsets())
+            coordinator.transactionBegan()
+            _ = coordinator.apply(0, source: 1, offset: 10)
+            var restored = AppliedSourceOffsets()
+            _ = restored.apply(partition: 2, offset: 500)
+            coordinator.repartitionAssigned(1, restored: restored)
+            _ = coordinator.apply(1, source: 2, offset: 501)
+            coordinator.aborted()
+            #expect(coordinator.appliedOffsets(of: 1)?.offsets == [2: 500], "enabled \(enabled)")
+            #expect(coordinator.appliedOffsets(of: 0)?.offsets == [:], "enabled \(enabled)")
+            let copyApplied = coordinator.apply(1, source: 2, offset: 500)
+            #expect(!copyApplied, "a copy of an applied event is still refused")
+            // A committed transaction's marks stand, and a later abort goes back to them.
+            coordinator.transactionBegan()
+            _ = coordinator.apply(1, source: 2, offset: 520)
+            coordinator.committed()
+            coordinator.transactionBegan()
+            _ = coordinator.apply(1, source: 2, offset: 530)
+            coordinator.repartitionRevoked(0)
+            coordinator.aborted()
+            #expect(coordinator.appliedOffsets(of: 1)?.offsets == [2: 520], "enabled \(enabled)")
+            #expect(coordinator.appliedOffsets(of: 0) == nil, "a revoked partition does not come back with an abort")
+        }
     }
 
     @Test func theSourcesWaitAtMostTheLimitThenRetryLater() {
