@@ -170,6 +170,25 @@ struct ExactlyOnceVerifierTests {
             let total = produced.value.values.reduce(0, +)
             do {
                 try RuntimeFixture.waitForCommitted(group: group, topic: source, partitions: Self.partitions, total: total, within: .seconds(120))
+                // The source read to its end is not the end: the terminal stage may still be
+                // reading the last events' copies from the repartition topic (seen on a loaded
+                // machine: the instances stopped first, and the last events of each partition
+                // had no score). Wait until no record lies beyond the group's committed offsets
+                // there either (by reading: the end of a partition written in transactions is
+                // one or more commit or abort markers).
+                let repartition = try TopicPlan(topology: topology).segments[1].inputTopic
+                var beyond = -1
+                var repartitionCommitted: [Int32: Int64] = [:]
+                do {
+                    try RuntimeFixture.waitUntil("end of the repartition topic's reading", within: .seconds(60)) {
+                        repartitionCommitted = (try? RuntimeFixture.committedOffsets(group: group, topic: repartition, partitions: Self.partitions)) ?? [:]
+                        let starts = Dictionary(uniqueKeysWithValues: (0..<Self.partitions).map { (TopicPartition(repartition, $0), max(repartitionCommitted[$0] ?? 0, 0)) })
+                        beyond = (try? PartitionReader(kafka: RuntimeFixture.kafka, logger: RuntimeFixture.logger).read(starts) { _ in }) ?? -1
+                        return beyond == 0
+                    }
+                } catch {
+                    throw FixtureError("\(error): \(beyond) records beyond the committed offsets \(repartitionCommitted.sorted { $0.key < $1.key }.map(\.value))")
+                }
             } catch {
                 // Say where the group stopped and what each instance was doing.
                 let committed = (try? RuntimeFixture.committedOffsets(group: group, topic: source, partitions: Self.partitions)) ?? [:]
@@ -217,16 +236,36 @@ struct ExactlyOnceVerifierTests {
             let target = terminal.withUTF8 { SegmentProcessor.partition(of: UnsafeRawBufferPointer($0), count: partitions) }
             return "\(event.id)@\(offsetOf[event.id].map { "\($0.0):\($0.1)" } ?? "?")->r\(target)"
         }
-        // A known failure, open (issue 12's closing note): on a broker that shows aborted
-        // records, in about one run in four, 4–10 events of one repartition partition after the
-        // failover have no score although the restored state holds them — the terminal stage
-        // skipped their repartitioned records as copies (its applied-offset guard, which exists
-        // only for such brokers, restored a mark too high). Recorded as a known issue there, so
-        // that it is seen in every run's output; on a broker that hides aborted records it fails.
-        withKnownIssue("events unscored after the failover, behind the duplicate guard of a broker that shows aborted records", isIntermittent: true) {
-            #expect(unscored.isEmpty, "\(unscored.count) events have no score: \(targets.prefix(20)); by partition (first, last, count): \(ranges); faults \(faults.map { "\($0.name) \($0.committed.sorted { $0.key < $1.key }.map(\.value))" })")
-        } when: {
-            TestBroker.showsAbortedRecords
+        // Where an unscored event's trail ends. Its source record is committed (the group
+        // read the source to its end), and if a committed copy of it is in the repartition
+        // topic too, which the terminal stage read to its end, the copy was never handed to
+        // the stage. The test broker does that (Tansu 0.6, 2 of about 40 runs on a loaded machine):
+        // with librdkafka's fetch debugging on, the owner's log showed a read_committed fetch
+        // answered "MaxOffset 712, LSO 712" whose records were offsets 696–702 and the
+        // commit marker at 711 — the committed batch at 703–710 was not in it, so the
+        // consumer went on from 712 and never saw it (no abort list, no aborted batch; a
+        // fresh reader sees the batch): the broker left a committed batch out of a fetch
+        // whose end lay past it. Recorded as a known issue on that broker, and only with that
+        // signature; an unscored event without a committed copy, or one a `vigil run` skipped
+        // as a copy, or any on a broker that hides aborted records (a conformant one), fails.
+        var excusedTerminalKeys = Set<String>()
+        if !unscored.isEmpty {
+            let copied = try repartitionedSources(topology: topology)
+            let skipped = skippedCopies(repartitionTopic: try TopicPlan(topology: topology).segments[1].inputTopic)
+            let lostInTransit = unscored.filter { event in
+                guard let (partition, offset) = offsetOf[event.id] else { return false }
+                return copied.contains(Int64(partition) * 1_000_000_000 + offset)
+                    && !skipped.contains { $0.partition == partition && $0.offsets.contains(offset) }
+            }
+            let detail = "\(unscored.count) events have no score: \(targets.prefix(20)); by partition (first, last, count): \(ranges); faults \(faults.map { "\($0.name) \($0.committed.sorted { $0.key < $1.key }.map(\.value))" })"
+            if lostInTransit.count == unscored.count, TestBroker.showsAbortedRecords {
+                excusedTerminalKeys = Set(lostInTransit.map { String($0.line.split(separator: ",", omittingEmptySubsequences: false)[terminalColumn]) })
+                withKnownIssue("committed repartitioned records never handed to their reader by a broker that shows aborted records", isIntermittent: true) {
+                    Issue.record("\(detail); each has a committed copy in the repartition topic")
+                }
+            } else {
+                Issue.record("\(detail); \(unscored.count - lostInTransit.count) have no copy in the repartition topic, or a `vigil run` skipped it as a copy")
+            }
         }
         // Scores carry the provenance of their event.
         let misplaced = scores.filter { record in offsetOf[record.id].map { $0 != record.source ?? (-1, -1) } ?? true }
@@ -276,14 +315,51 @@ struct ExactlyOnceVerifierTests {
         #expect(lettered == badOffsets, "dead letters \(lettered.count), bad inputs \(badOffsets.count)")
 
         // Each partition's restored state equals a replay of what was committed, key by key.
-        try verifyRestoredState(topology: topology, events: events.filter { !late.contains($0.id) }, group: group)
+        // (The terminal state of keys whose events the broker never handed over cannot match.)
+        try verifyRestoredState(topology: topology, events: events.filter { !late.contains($0.id) }, group: group, excusedTerminalKeys: excusedTerminalKeys)
         print("verifier: \(events.count) events, \(scores.count) score records, \(duplicated.count) duplicated (broker shows aborted records: \(TestBroker.showsAbortedRecords)), \(late.count) late, \(alerts.count) alerts, \(letters.count) dead letters; faults: \(faults.map(\.name))")
+    }
+
+    /// The source offsets each `vigil run` of the test logged skipping at the terminal
+    /// stage's duplicate guard ("skipped N repartitioned events of … : source P@A...B, …").
+    static func skippedCopies(repartitionTopic: String) -> [(partition: Int32, offsets: ClosedRange<Int64>)] {
+        var found: [(partition: Int32, offsets: ClosedRange<Int64>)] = []
+        for entry in RuntimeFixture.vigilLogs.value {
+            guard let text = try? String(contentsOfFile: entry.path, encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n") where line.contains("repartitioned events of \(repartitionTopic)/") {
+                for part in line.split(separator: " ") where part.contains("@") && part.contains("...") {
+                    let fields = part.trimmingCharacters(in: CharacterSet(charactersIn: ",;")).split(separator: "@")
+                    guard fields.count == 2, let partition = Int32(fields[0]) else { continue }
+                    let bounds = fields[1].components(separatedBy: "...")
+                    guard bounds.count == 2, let low = Int64(bounds[0]), let high = Int64(bounds[1]), low <= high else { continue }
+                    found.append((partition, low...high))
+                }
+            }
+        }
+        return found
+    }
+
+    /// The source records (partition * 10^9 + offset) of which the repartition topic holds a
+    /// committed copy, read as a new reader would.
+    static func repartitionedSources(topology: Topology) throws -> Set<Int64> {
+        let topic = try TopicPlan(topology: topology).segments[1].inputTopic
+        let pipeline = try Pipeline(topology: topology, kernel: nil, recordsUndo: false)
+        var sources = Set<Int64>()
+        for record in try RuntimeFixture.readAll(topic, partitions: partitions) {
+            guard let value = record.value, !value.isEmpty else { continue }
+            var batch = pipeline.makeBatch(capacity: 1)
+            try batch.appendEncoded(value)
+            let provenance = batch.provenance[0]
+            sources.insert(Int64(provenance.partition) * 1_000_000_000 + provenance.offset)
+        }
+        return sources
     }
 
     /// Restores every partition as a new owner would, and compares each key's state with a
     /// replay of the events (those scored late changed no state, so they are left out): both
     /// engines get the same probe event after the stream, and must give the same features.
-    static func verifyRestoredState(topology: Topology, events: [(id: String, customer: String, line: String)], group: String) throws {
+    static func verifyRestoredState(topology: Topology, events: [(id: String, customer: String, line: String)], group: String,
+                                    excusedTerminalKeys: Set<String> = []) throws {
         let plan = try TopicPlan(topology: topology)
         let store = PipelineStore(topology: topology) { try RuntimeFixture.kernel(topology) }
         let committedReader = try Consumer(configuration: ConsumerConfiguration(kafka: RuntimeFixture.kafka, groupID: group), logger: RuntimeFixture.logger)
@@ -322,9 +398,10 @@ struct ExactlyOnceVerifierTests {
             for stage in segment.stages {
                 let expectedKeys = Set(replay.engines[stage].allKeys)
                 var restoredKeys = Set<StateKey>()
+                let excused = segmentIndex == 1 ? excusedTerminalKeys : []
                 for partition in 0..<partitions {
                     guard let pipeline = store[partition] else { continue }
-                    for key in pipeline.engines[stage].allKeys {
+                    for key in pipeline.engines[stage].allKeys where !excused.contains(key.description) {
                         restoredKeys.insert(key)
                         var text = key.description
                         let owner = segmentIndex == 0
@@ -339,8 +416,8 @@ struct ExactlyOnceVerifierTests {
                         }
                     }
                 }
-                let missing = expectedKeys.subtracting(restoredKeys)
-                if !missing.isEmpty { differing.append("stage \(stage): \(missing.count) keys not restored, e.g. \(missing.prefix(3))") }
+                let missing = expectedKeys.subtracting(restoredKeys).filter { !excused.contains($0.description) }
+                if !missing.isEmpty { differing.append("stage \(stage): \(missing.count) keys not restored, e.g. \(missing.prefix(3).map(\.description))") }
             }
         }
         #expect(keys > 0 && differing.isEmpty, "\(differing.count) differences in \(keys) restored keys, e.g. \(differing.prefix(5))")
