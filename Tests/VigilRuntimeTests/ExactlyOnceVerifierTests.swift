@@ -92,7 +92,10 @@ struct ExactlyOnceVerifierTests {
                 let clock = ContinuousClock()
                 let end = clock.now + deadline
                 while try committedTotal() <= before {
-                    guard clock.now < end else { throw FixtureError("no progress past \(before) committed offsets within \(deadline)") }
+                    guard clock.now < end else {
+                        // Say what each process was doing (a restore waiting for a transaction left open, …).
+                        throw FixtureError("no progress past \(before) committed offsets within \(deadline)\n\(RuntimeFixture.vigilLogTails(["v1", "v2", "v4"]))")
+                    }
                     Thread.sleep(forTimeInterval: 0.1)  // polling a condition, with a deadline
                 }
             }
