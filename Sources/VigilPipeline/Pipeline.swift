@@ -224,6 +224,9 @@ public final class Pipeline {
     /// Keeps the open batch's state changes.
     public func commitBatch() { for engine in engines { engine.commitBatch() } }
 
+    /// Keys the open batch evicted for capacity (`processing.max_keys`), over every stage.
+    public var keysEvictedInBatch: Int { engines.reduce(0) { $0 + $1.keysEvictedInBatch } }
+
     /// Undoes the open batch's state changes on every stage.
     public func rollbackBatch() {
         streamTime = streamTimeAtBatchStart

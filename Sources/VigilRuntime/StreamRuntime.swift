@@ -541,7 +541,13 @@ public final class StreamRuntime: @unchecked Sendable {
         let committed = transaction!
         transaction = nil
         for (partition, offset) in committed.nextOffsets { committedOffsets[partition] = offset }
-        for partition in committed.touchedPipelines { pipelines[partition]?.commitBatch() }
+        var evicted = 0
+        for partition in committed.touchedPipelines {
+            guard let pipeline = pipelines[partition] else { continue }
+            evicted += pipeline.keysEvictedInBatch
+            pipeline.commitBatch()
+        }
+        if evicted > 0 { metrics.keysEvicted.increment(by: evicted) }
         for segmentPartition in committed.snapshotted {
             lastSnapshot[segmentPartition] = clock.now
             changedSinceSnapshot.remove(segmentPartition)

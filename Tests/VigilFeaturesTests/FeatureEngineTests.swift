@@ -206,6 +206,33 @@ import VigilTopology
         #expect(driver.feed(.int(2), at: 6).1 == [1])
         #expect(driver.engine.statistics.keysEvictedForCapacity == 2)
     }
+
+    /// What the runtime adds to `vigil_keys_evicted_total` when a transaction commits: the
+    /// batch's own evictions, none of an earlier batch's, and none of a rolled-back one's.
+    @Test func evictionsOfABatchAreCountedOnceAndNotAfterARollback() {
+        var configuration = FeatureEngine.Configuration()
+        configuration.maxKeys = 2
+        let driver = EngineDriver([FeatureSpec(name: "n", aggregation: .count, window: .sliding(size: 100_000))], configuration: configuration)
+        driver.engine.beginBatch()
+        for key in 1...5 { driver.feed(.int(Int64(key)), at: Double(key)) }
+        #expect(driver.engine.keysEvictedInBatch == 3)
+        driver.engine.commitBatch()
+        #expect(driver.engine.keysEvictedInBatch == 0)
+        driver.engine.beginBatch()
+        driver.feed(.int(6), at: 6)
+        driver.feed(.int(7), at: 7)
+        #expect(driver.engine.keysEvictedInBatch == 2)
+        driver.engine.rollbackBatch()
+        #expect(driver.engine.keysEvictedInBatch == 0)
+        #expect(driver.engine.statistics.keysEvictedForCapacity == 3)
+        #expect(driver.engine.keysByRecency == [.int(4), .int(5)])
+        driver.engine.beginBatch()
+        driver.feed(.int(4), at: 8)  // held: no eviction
+        driver.feed(.int(8), at: 9)  // evicts 5
+        #expect(driver.engine.keysEvictedInBatch == 1)
+        driver.engine.commitBatch()
+        #expect(driver.engine.statistics.keysEvictedForCapacity == 4)
+    }
 }
 
 /// A small deterministic generator for test streams.

@@ -113,6 +113,7 @@ struct MetricsRegistryTests {
         metrics.consumerLag(topic: "events", partition: 2).set(17)
         metrics.stateKeys.labels("card").set(1000)
         metrics.rebalances.labels("assigned").increment()
+        metrics.keysEvicted.increment(by: 5)
         metrics.recordCommitted(eventTimesMillis: [1_000, 1_500], ingestTimesMillis: [1_900], committedAtMillis: 2_000)
         metrics.health.markUnhealthy("producer fenced")
         let text = metrics.registry.render()
@@ -124,7 +125,7 @@ struct MetricsRegistryTests {
             "vigil_consumer_lag_records{topic=\"events\",partition=\"2\"} 17", "vigil_state_keys{stage=\"card\"} 1000",
             "# TYPE vigil_state_bytes gauge", "vigil_restore_records_total 0", "vigil_restore_partitions 0",
             "vigil_transactions_committed_total 0", "vigil_transactions_aborted_total 0",
-            "vigil_rebalances_total{kind=\"assigned\"} 1", "vigil_healthy 0",
+            "vigil_rebalances_total{kind=\"assigned\"} 1", "vigil_healthy 0", "vigil_keys_evicted_total 5", "vigil_keys_expired_total 0",
         ] {
             #expect(text.contains(name + "\n"), "missing \(name)")
         }
