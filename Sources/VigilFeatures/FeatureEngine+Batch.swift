@@ -8,6 +8,7 @@ extension FeatureEngine {
         touched.removeAll(keepingCapacity: true)
         undoLog.removeAll(keepingCapacity: true)
         statisticsAtBatchStart = statistics
+        batchOpen = true
     }
 
     /// Keys whose state the open batch changed (created, updated or evicted), in first-touch order.
@@ -24,6 +25,7 @@ extension FeatureEngine {
         touched.removeAll(keepingCapacity: true)
         batchEpoch += 1
         statisticsAtBatchStart = statistics
+        batchOpen = false
     }
 
     /// Undoes every change since ``beginBatch()``: keys created are removed, keys changed or
@@ -46,5 +48,6 @@ extension FeatureEngine {
         undoLog.removeAll(keepingCapacity: true)
         touched.removeAll(keepingCapacity: true)
         batchEpoch += 1
+        batchOpen = false
     }
 }

@@ -9,8 +9,10 @@ extension FeatureEngine {
         let slot = allocateSlot(for: key)
         let state = header(slot)
         state.epoch = batchEpoch
-        touched.append(key)
-        if configuration.recordsUndo { undoLog.append((key, nil)) }
+        if batchOpen {
+            touched.append(key)
+            if configuration.recordsUndo { undoLog.append((key, nil)) }
+        }
         return slot
     }
 
@@ -70,11 +72,12 @@ extension FeatureEngine {
         slotReleases &+= 1
     }
 
-    /// Records a key as touched in the open batch, and its prior state for rollback, once per batch.
+    /// Records a key as touched in the open batch, and its prior state for rollback, once per
+    /// batch; nothing without an open batch.
     @inline(__always)
     func noteTouch(_ slot: Int) {
         let state = header(slot)
-        guard state.epoch != batchEpoch else { return }
+        guard batchOpen, state.epoch != batchEpoch else { return }
         state.epoch = batchEpoch
         let key = keys[slot]!
         touched.append(key)

@@ -94,6 +94,11 @@ public final class FeatureEngine {
 
     // Batch bookkeeping.
     @exclusivity(unchecked) var batchEpoch: Int64 = 1
+    /// Whether a batch is open (``beginBatch()`` until ``commitBatch()`` or ``rollbackBatch()``):
+    /// only then are touched keys and undo records kept. A driver that never opens one (`vigil
+    /// replay`) would otherwise collect every key it ever created, 24 bytes each: 0.6 GB of
+    /// RSS per 13M new keys in KeyExplosionBench, however small `max_keys`.
+    @exclusivity(unchecked) var batchOpen = false
     @exclusivity(unchecked) var touched: [StateKey] = []
     @exclusivity(unchecked) var undoLog: [(key: StateKey, state: [UInt8]?)] = []
     var statisticsAtBatchStart = EngineStatistics()

@@ -207,6 +207,26 @@ import VigilTopology
         #expect(driver.engine.statistics.keysEvictedForCapacity == 2)
     }
 
+    /// A driver that never opens a batch (`vigil replay`) keeps no touched keys and no undo
+    /// records: they used to pile up, one per key ever created, so a replay's memory grew with
+    /// the keys it had seen however small `max_keys` (KeyExplosionBench, bench/README.md).
+    @Test func withoutAnOpenBatchNothingIsKeptPerKey() {
+        var configuration = FeatureEngine.Configuration()
+        configuration.maxKeys = 10
+        let driver = EngineDriver([FeatureSpec(name: "n", aggregation: .count, window: .sliding(size: 100_000))], configuration: configuration)
+        for key in 0..<1000 { driver.feed(.int(Int64(key)), at: Double(key)) }
+        #expect(driver.engine.keyCount == 10)
+        #expect(driver.engine.touchedKeys.isEmpty)
+        #expect(driver.engine.statistics.keysEvictedForCapacity == 990)
+        // A batch opened afterwards sees only its own keys, and none once it is committed.
+        driver.engine.beginBatch()
+        driver.feed(.int(5000), at: 5000)
+        #expect(driver.engine.touchedKeys == [.int(990), .int(5000)], "the evicted least recent key and the new one")
+        driver.engine.commitBatch()
+        driver.feed(.int(5001), at: 5001)
+        #expect(driver.engine.touchedKeys.isEmpty)
+    }
+
     /// What the runtime adds to `vigil_keys_evicted_total` when a transaction commits: the
     /// batch's own evictions, none of an earlier batch's, and none of a rolled-back one's.
     @Test func evictionsOfABatchAreCountedOnceAndNotAfterARollback() {
