@@ -102,6 +102,30 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "KeyExplosionBench",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "VigilKafka", package: "Vigil"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "VigilFeatures", package: "Vigil"),
+                .product(name: "VigilTopology", package: "Vigil"),
+                .product(name: "VigilPipeline", package: "Vigil"),
+                .product(name: "VigilCodec", package: "Vigil"),
+                .product(name: "VigilModels", package: "Vigil"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "StalledBrokerBench",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "VigilKafka", package: "Vigil"),
+                .product(name: "VigilTopology", package: "Vigil"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
             name: "KernelBench",
             dependencies: [
                 .product(name: "VigilModels", package: "Vigil"),

@@ -61,6 +61,28 @@ public enum Handbook {
         return topology
     }
 
+    /// The card-fraud topology file under `name`, reading `<name>.transactions`, with `edit`
+    /// applied to its text, written in a folder of its own with copies of its model and drift
+    /// profile (their paths are relative to the file and may not leave its folder): for a
+    /// `vigil run` process. Returns the file's path.
+    public static func topologyFile(name: String, edit: (String) -> String = { $0 }) throws -> String {
+        let original = repository.appendingPathComponent("topologies/card-fraud.yaml")
+        var text = try String(contentsOf: original, encoding: .utf8)
+        text = text.replacingOccurrences(of: "name: card-fraud", with: "name: \(name)")
+        text = text.replacingOccurrences(of: "topics: [transactions]", with: "topics: [\(name).transactions]")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-topology-\(name)")
+        for relative in ["models/card-fraud-xgboost.json", "profiles/card-fraud.json"] {
+            let target = folder.appendingPathComponent(relative)
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            if !FileManager.default.fileExists(atPath: target.path) {
+                try FileManager.default.copyItem(at: original.deletingLastPathComponent().appendingPathComponent(relative), to: target)
+            }
+        }
+        let file = folder.appendingPathComponent("\(name).yaml")
+        try edit(text).write(to: file, atomically: true, encoding: .utf8)
+        return file.path
+    }
+
     public static func kernel(_ topology: Topology) throws -> (any ScoringKernel)? {
         guard let path = topology.resolvedModelPath else { return nil }
         return try ModelLoader.load(path: path)
