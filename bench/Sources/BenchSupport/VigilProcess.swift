@@ -1,9 +1,7 @@
 import Foundation
-public import Logging
-public import VigilKafka
 
 /// `vigil run` as a process of its own, watched from outside as an operator would: its
-/// resident memory (/proc/PID/statm), its /metrics, and the group's committed offsets.
+/// resident memory (/proc/PID/statm) and its /metrics.
 public final class VigilProcess {
     public let process: Process
     /// Where its log (stderr) goes.
@@ -65,12 +63,5 @@ public final class VigilProcess {
             values[String(parts[0].prefix { $0 != "{" }), default: 0] += value
         }
         return values
-    }
-
-    /// The offset `group` has committed for `partition`, if any.
-    public static func committed(group: String, partition: TopicPartition, kafka: KafkaConfiguration, logger: Logger) throws -> Int64? {
-        let consumer = try Consumer(configuration: ConsumerConfiguration(kafka: kafka, groupID: group), logger: logger)
-        defer { try? consumer.close() }
-        return try consumer.committed([partition])[partition]
     }
 }

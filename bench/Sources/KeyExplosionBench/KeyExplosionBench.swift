@@ -41,8 +41,11 @@ struct KeyExplosionBench: ParsableCommand {
     @Option(help: "Terminals of the steady run (the handbook has 10,000).")
     var terminals = 10_000
 
-    @Option(help: "Days of event time the events span (2,087 days: the handbook's ~9,600 transactions a day).")
-    var days = 2_087
+    @Option(help: "Events a day of event time (the handbook's: 1,754,155 transactions over 183 days).")
+    var eventsPerDay = 9_585
+
+    /// Days of event time `count` events span at ``eventsPerDay`` (20M: 2,087 days).
+    func days(_ count: Int) -> Int { max(1, count / eventsPerDay) }
 
     @Option(help: "processing.state_ttl in days; long, so that only max_keys bounds the state.")
     var stateTTLDays = 3_650
@@ -106,7 +109,7 @@ struct KeyExplosionBench: ParsableCommand {
                                   ("explosion", .distinct(keys: runtimeKeys))] {
                 let run = RuntimeKeyExplosion(
                     bootstrap: bootstrap, vigil: vigil, metricsAddress: metricsAddress, events: runtimeEvents, keys: runtimeKeys,
-                    maxKeys: runtimeMaxKeys, draw: draw, label: label, days: max(1, days * runtimeEvents / max(events, 1)),
+                    maxKeys: runtimeMaxKeys, draw: draw, label: label, days: days(runtimeEvents),
                     stateTTLDays: stateTTLDays, sampleInterval: sampleInterval)
                 outcomes.append(try run.run())
             }
@@ -128,7 +131,7 @@ struct KeyExplosionBench: ParsableCommand {
         print()
         print("uptime before: \(before)")
         print()
-        print("| run | customers / terminals | events | seconds (first score to last commit) | events/s | keys held, most seen (vigil_state_keys) | evicted (vigil_keys_evicted_total) | RSS at first score (MiB) | RSS peak (MiB) | transactions |")
+        print("| run | customers / terminals | events | seconds (first score to last) | events/s | keys held, most seen (vigil_state_keys) | evicted (vigil_keys_evicted_total) | RSS at first score (MiB) | RSS peak (MiB) | transactions |")
         print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for outcome in outcomes {
             let keys = outcome.label == "steady" ? "\(customers) / \(terminals)" : "\(runtimeKeys) / \(runtimeKeys)"
@@ -203,7 +206,7 @@ struct KeyExplosionBench: ParsableCommand {
         var drift = try PipelineDriftMonitor.load(topology: loaded)
         let draw: SyntheticTransactions.KeyDraw = mode == .steady ? .population(customers: customers, terminals: terminals) : .distinct(keys: keys)
         let source = SyntheticTransactions(events: events, limit: count, draw: draw, startMillis: 1_522_540_800_000,  // 2018-04-01
-                                           spanMillis: Int64(days) * 86_400_000)
+                                           spanMillis: Int64(days(events)) * 86_400_000)
         let decoder = pipeline.makeDecoder()
         let reader = CSVReader(source: source)
         guard try reader.next() else { throw ValidationError("no header") }
@@ -267,7 +270,7 @@ struct KeyExplosionBench: ParsableCommand {
         process.executableURL = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
         process.arguments = [
             "--child", mode.rawValue, "--topology", topology, "--events", String(events), "--keys", String(keys),
-            "--max-keys", String(maxKeys), "--customers", String(customers), "--terminals", String(terminals), "--days", String(days),
+            "--max-keys", String(maxKeys), "--customers", String(customers), "--terminals", String(terminals), "--events-per-day", String(eventsPerDay),
             "--state-ttl-days", String(stateTTLDays), "--unbounded-events", String(unboundedEvents), "--batch-size", String(batchSize),
             "--sample-interval", String(sampleInterval),
         ]
@@ -316,7 +319,7 @@ struct KeyExplosionBench: ParsableCommand {
     static func mib(_ bytes: Int) -> String { String(format: "%.0f", Double(bytes) / 1_048_576) }
 
     func printReport(_ results: [RunResult], before: String, after: String) {
-        print("KeyExplosionBench: \(topology) through Pipeline (CSV decode, 2 stages, XGBoost, drift), \(events) events over \(days) days of event time, batches of \(batchSize), state_ttl \(stateTTLDays) d")
+        print("KeyExplosionBench: \(topology) through Pipeline (CSV decode, 2 stages, XGBoost, drift), \(events) events over \(days(events)) days of event time, batches of \(batchSize), state_ttl \(stateTTLDays) d")
         print()
         print("uptime before: \(before)")
         print()
