@@ -83,7 +83,7 @@ struct KeyExplosionBench: ParsableCommand {
     @Option(help: "Where to write the SVG chart of the `vigil run` runs.")
     var runtimeSvg = "figures/key-explosion-runtime.svg"
 
-    @Option(help: "Only this in-process run (steady, explosion or unbounded).")
+    @Option(help: "Only this run (steady, explosion or unbounded; steady or explosion of the `vigil run` runs).")
     var only: String?
 
     @Option(help: .hidden)
@@ -106,7 +106,7 @@ struct KeyExplosionBench: ParsableCommand {
         var outcomes: [RuntimeKeyExplosion.Outcome] = []
         if runtimeEvents > 0 {
             for (label, draw) in [("steady", SyntheticTransactions.KeyDraw.population(customers: customers, terminals: terminals)),
-                                  ("explosion", .distinct(keys: runtimeKeys))] {
+                                  ("explosion", .distinct(keys: runtimeKeys))] where only == nil || only == label {
                 let run = RuntimeKeyExplosion(
                     bootstrap: bootstrap, vigil: vigil, metricsAddress: metricsAddress, events: runtimeEvents, keys: runtimeKeys,
                     maxKeys: runtimeMaxKeys, draw: draw, label: label, days: days(runtimeEvents),
