@@ -108,8 +108,9 @@ struct BrokerFaultTests {
             let duplicates = scoredSources.count - Set(scoredSources).count
             #expect(duplicates <= restarts * maxTransactionEvents, "\(duplicates) duplicate scores")
             // The state survived: every score carries the features a replay of the events computes.
-            let mismatched = RuntimeFixture.mismatchedIDs(scores, expected: try RuntimeFixture.replayFeatures(topology, events))
-            #expect(mismatched.isEmpty, "\(mismatched.count) events scored with wrong features, e.g. \(mismatched.prefix(3))")
+            let expected = try RuntimeFixture.replayFeatures(topology, events)
+            let mismatched = RuntimeFixture.mismatchedIDs(scores, expected: expected)
+            #expect(mismatched.isEmpty, "\(mismatched.count) events scored with wrong features: \(RuntimeFixture.describeMismatches(scores, expected: expected)); vigil run's log: \(output.suffix(3000))")
             // A clear log, not a flood: a few lines per restart.
             let lines = output.split(separator: "\n")
             #expect(lines.count < 200 * restarts, "\(lines.count) log lines for \(restarts) restarts: \(lines.suffix(20).joined(separator: "\n"))")
