@@ -8,11 +8,11 @@ import VigilTestSupport
 /// (here through `vigil demo`, the same runtime) carries its three reasons, largest first.
 @Suite struct AlertReasonsRunTests {
     @Test func everyCommittedAlertCarriesItsReasons() throws {
-        let (status, text, _) = try RuntimeFixture.runVigil([
+        let (status, text, errors) = try RuntimeFixture.runVigil([
             "demo", "--events", "3000", "--rate", "8000", "--bootstrap", TestBroker.bootstrap,
             "--topology", RuntimeFixture.repository.appendingPathComponent("topologies/card-fraud.yaml").path,
         ])
-        #expect(status == 0, "\(text)")
+        #expect(status == 0, "\(text)\n\(errors.suffix(3000))")
         // "… N alerts (score >= 0.5) …" and "Topics: X.scores, X.alerts;"
         let alertCount = try #require(text.firstMatch(of: /, (\d+) alerts \(/).flatMap { Int($0.1) })
         let topic = try #require(text.firstMatch(of: /Topics: \S+\.scores, (\S+\.alerts);/).map { String($0.1) })
