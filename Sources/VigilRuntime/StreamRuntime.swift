@@ -275,11 +275,17 @@ public final class StreamRuntime: @unchecked Sendable {
             try restoreStep()
             try snapshotIdlePartitions()
             let timeout = restorer.isIdle ? options.batchDelay : .zero
+            let pollStart = clock.now
+            var polled = pollStart
             let drained = try consumer.withBatch(maxRecords: options.batchSize, timeout: timeout, fill: false) { batch in
+                polled = clock.now
                 for error in batch.errors { logger.warning("\(error)") }
                 try handle(batch)
                 return batch.messages.count + batch.errors.count + batch.partitionEnds.count < options.batchSize
             }
+            let handled = clock.now
+            counts.phases.polling += polled - pollStart
+            counts.phases.processing += handled - polled
             if let failure = pendingFailure {
                 pendingFailure = nil
                 throw failure
@@ -527,6 +533,8 @@ public final class StreamRuntime: @unchecked Sendable {
         let commitStart = clock.now
         expireIdleKeys()
         try writeChangelogs()
+        let changelogWritten = clock.now
+        counts.phases.changelog += changelogWritten - commitStart
         let offsets = transaction!.nextOffsets
         try driver.commit(offsets: offsets) { () throws(KafkaError) in
             // KIP-447 has the broker refuse the offsets of a member the group dropped; a broker
@@ -538,6 +546,7 @@ public final class StreamRuntime: @unchecked Sendable {
             }
             return try consumer.groupMetadata()
         }
+        counts.phases.committing += clock.now - changelogWritten
         let committed = transaction!
         transaction = nil
         for (partition, offset) in committed.nextOffsets { committedOffsets[partition] = offset }
