@@ -70,20 +70,44 @@ public struct TransactionalPipe: Sendable {
 }
 
 extension TransactionalPipe {
+    /// One hop of a live pipe: every record read from `input` is copied to `output` (same key,
+    /// same partition number).
+    public struct Hop: Sendable {
+        public var input: String, output: String
+        public init(input: String, output: String) { (self.input, self.output) = (input, output) }
+    }
+
     /// The same pipe run live, as the runtime runs: a poll takes what has been fetched (up to
     /// 500 records, waiting up to `batchDelay` only when nothing has arrived), a transaction
-    /// opens with the first record and commits as soon as the input is drained or after
-    /// `commitInterval`. Runs until `stop` answers true; returns the transactions committed.
-    /// The floor under any exactly-once consume→produce hop's latency on a broker.
+    /// opens with the first record and commits as soon as the input is drained (when
+    /// `commitsWhenDrained`) or after `commitInterval`. Runs until `stop` answers true; returns
+    /// the transactions committed. The floor under any exactly-once consume→produce hop's
+    /// latency on a broker.
     public func runLive(input: String, output: String, group: String, transactionalID: String, fetchWait: Duration,
                         batchDelay: Duration = .milliseconds(20), commitInterval: Duration = .milliseconds(100),
                         stop: () -> Bool) throws -> Int {
+        try runLive(hops: [Hop(input: input, output: output)], group: group, transactionalID: transactionalID, fetchWait: fetchWait,
+                    batchDelay: batchDelay, commitInterval: commitInterval) { _ in stop() }
+    }
+
+    /// The live pipe over several hops at once, as one runtime instance runs a topology with a
+    /// repartition topic: one consumer of every hop's input, one transactional producer, each
+    /// transaction copying what the poll took from each input to its output. With two hops
+    /// (source → middle → output) a record crosses two transactions, as an event of a
+    /// two-stage topology does. `stop` is asked after each round with the records the last hop
+    /// copied in committed transactions so far; `onFirstRecords` is called when the first poll
+    /// returns records.
+    public func runLive(hops: [Hop], group: String, transactionalID: String, fetchWait: Duration,
+                        batchDelay: Duration = .milliseconds(20), commitInterval: Duration = .milliseconds(100),
+                        commitsWhenDrained: Bool = true, onFirstRecords: () -> Void = {}, onCommit: (Int) -> Void = { _ in },
+                        stop: (Int) -> Bool) throws -> Int {
         var configuration = ConsumerConfiguration(kafka: kafka, groupID: group)
         configuration.sessionTimeout = .seconds(6)
         configuration.kafka.properties["fetch.wait.max.ms"] = String(Int(fetchWait / .milliseconds(1)))
         let consumer = try Consumer(configuration: configuration, logger: logger)
         defer { try? consumer.close() }
-        try consumer.subscribe([input])
+        try consumer.subscribe(hops.map(\.input))
+        let outputs = Dictionary(uniqueKeysWithValues: hops.map { ($0.input, $0.output) })
         var producerConfiguration = ProducerConfiguration(kafka: kafka, transactionalID: transactionalID)
         producerConfiguration.linger = .milliseconds(1)
         let producer = try TransactionalProducer(configuration: producerConfiguration, logger: logger)
@@ -92,32 +116,67 @@ extension TransactionalPipe {
         var next: [TopicPartition: Int64] = [:]
         var openedAt: ContinuousClock.Instant?
         var transactions = 0
-        while !stop() {
+        var inTransaction = 0
+        var copied = 0
+        var started = false
+        let lastInput = hops[hops.count - 1].input
+        while !stop(copied) {
             let drained = try consumer.withBatch(maxRecords: 500, timeout: batchDelay, fill: false) { batch in
                 if !batch.messages.isEmpty, openedAt == nil {
+                    if !started { onFirstRecords() }
+                    started = true
                     try producer.beginTransaction()
                     openedAt = clock.now
                 }
                 for message in batch.messages {
                     try message.withKey { key in
                         try message.withValue { value in
-                            try producer.send(topic: output, partition: message.partition, key: key, value: value)
+                            try producer.send(topic: outputs[message.topic]!, partition: message.partition, key: key, value: value)
                         }
                     }
                     next[message.topicPartition] = message.offset + 1
+                    if message.topic == lastInput { inTransaction += 1 }
                 }
                 return batch.messages.count < 500
             }
-            if let opened = openedAt, drained || clock.now - opened >= commitInterval {
+            if let opened = openedAt, (commitsWhenDrained && drained) || clock.now - opened >= commitInterval {
                 try producer.sendOffsetsToTransaction(next, groupMetadata: consumer.groupMetadata())
                 try producer.commitTransaction()
                 next.removeAll()
                 openedAt = nil
                 transactions += 1
+                copied += inTransaction
+                inTransaction = 0
+                onCommit(copied)
             }
         }
         try consumer.close()
         return transactions
+    }
+
+    /// The live pipe over a preloaded backlog of `messages` records in `input`, with the
+    /// runtime's commit policy (`commitInterval`, commit when drained) instead of a fixed
+    /// number of records per transaction: the peer of the runtime's throughput with the same
+    /// transactions. With `middle`, two hops (input → middle → output), as every event of a
+    /// two-stage topology crosses its repartition topic. Timed as `EndToEndBench` times the
+    /// runtime: from the first commit to the commit that copies the last record to `output`,
+    /// the records of the first transaction left out (none are left when the backlog fits in
+    /// one transaction: give more records).
+    public func runBacklog(input: String, middle: String? = nil, output: String, messages: Int, group: String, transactionalID: String,
+                           commitInterval: Duration, batchDelay: Duration = .milliseconds(20)) throws -> Result {
+        let clock = ContinuousClock()
+        var first: (time: ContinuousClock.Instant, copied: Int)?
+        var last: ContinuousClock.Instant?
+        let hops = middle.map { [Hop(input: input, output: $0), Hop(input: $0, output: output)] } ?? [Hop(input: input, output: output)]
+        let transactions = try runLive(hops: hops, group: group, transactionalID: transactionalID,
+                                       fetchWait: batchDelay, batchDelay: batchDelay, commitInterval: commitInterval,
+                                       onCommit: { copied in
+                                           if first == nil, copied > 0 { first = (clock.now, copied) }
+                                           last = clock.now
+                                       },
+                                       stop: { $0 >= messages })
+        guard let first, let last else { return Result(records: 0, transactions: 0, time: .zero) }
+        return Result(records: messages - first.copied, transactions: transactions, time: last - first.time)
     }
 }
 

@@ -29,6 +29,10 @@ struct EndToEndBench: ParsableCommand {
     @Option(help: "The Python with quixstreams and xgboost.") var python = "../.venv/bin/python"
     @Option(help: "linger.ms of the latency runs' paced producer (librdkafka's default is 5).") var producerLingerMs = 5
     @Flag(inversion: .prefixedNo, help: "Also run the raw transactional pipe live at each latency rate (the broker's floor).") var latencyPipe = true
+    @Option(help: "First rate (events/s) of the sustained-rate ladder (0: no ladder; the latency rates are then fractions of the backlog rate).") var sustainedStart = 0
+    @Option(help: "Each step of the ladder goes this many times faster.") var sustainedFactor = 1.5
+    @Option(help: "Seconds of paced input in each step of the ladder.") var sustainedSeconds = 10
+    @Option(help: "The ladder stops at this rate (events/s).") var sustainedMax = 200_000
     @Flag(inversion: .prefixedNo, help: "Also run Vigil without drift and without local delivery (every event through the repartition topic, as Kafka Streams does).") var throughTopic = true
 
     func run() throws {
@@ -44,7 +48,8 @@ struct EndToEndBench: ParsableCommand {
         let suffix = UUID().uuidString.prefix(8).lowercased()
         // Enough events for the latency runs at up to 40k events/s (a run is cut short where the
         // data ends, and says so in its events column).
-        let latencyEventsNeeded = latencyRate.map { $0 * latencySeconds + 1 } ?? latencySeconds * 40_000
+        let latencyEventsNeeded = max(latencyRate.map { $0 * latencySeconds + 1 } ?? latencySeconds * 40_000,
+                                      sustainedStart > 0 ? min(sustainedMax, 80_000) * sustainedSeconds + 1 : 0)
         let data = try Handbook.transactions(max(events, quixEvents, min(latencyEventsNeeded, 1_700_000)))
         print("loaded \(data.count) handbook transactions", to: &standardError)
 
@@ -67,7 +72,7 @@ struct EndToEndBench: ParsableCommand {
             let scored = last.statistics.scored + last.statistics.deadLettered - first.statistics.scored - first.statistics.deadLettered
             let statistics = last.statistics
             let cpuPerEvent = (last.cpuSeconds - first.cpuSeconds) / Double(scored) * 1e6
-            print("Vigil (\(label)): \(scored) events (scored or dead-lettered) in \(String(format: "%.2f", seconds)) s = \(Int(Double(scored) / seconds))/s; runtime thread \(String(format: "%.1f", cpuPerEvent)) µs CPU per event; \(statistics.transactionsCommitted) transactions, dead-lettered \(statistics.deadLettered), changelog records \(statistics.changelogRecords), snapshots \(statistics.snapshotsWritten)", to: &standardError)
+            print("Vigil (\(label)): \(scored) events (scored or dead-lettered) in \(String(format: "%.2f", seconds)) s = \(Int(Double(scored) / seconds))/s; runtime thread \(String(format: "%.1f", cpuPerEvent)) µs CPU per event; \(statistics.transactionsCommitted) transactions, dead-lettered \(statistics.deadLettered), changelog records \(statistics.changelogRecords), snapshots \(statistics.snapshotsWritten); \(Self.phaseShares(from: first, to: last))", to: &standardError)
             return (scored, seconds, Double(scored) / seconds)
         }
         let shipped = try runVigil(topology, label: "as shipped")
@@ -83,10 +88,21 @@ struct EndToEndBench: ParsableCommand {
         topicOnly.processing.localDelivery = false
         let throughTopicRun = throughTopic ? try runVigil(topicOnly, label: "without drift, through the repartition topic") : nil
 
-        // 2. The raw transactional pipe over the same records.
+        // 2. The raw transactional pipe over the same records (its outputs made with the source's partitions).
+        try admin.createTopics(["pipe-out", "pipe-policy-out", "pipe-policy-middle", "pipe-policy2-out"].map { NewTopic(name: "\(name).\($0)", partitions: partitions) })
         let pipe = try TransactionalPipe(kafka: kafka, transactionSize: 1000, logger: logger)
             .run(input: source, output: "\(name).pipe-out", partitions: partitions, messages: events, group: "pipe-\(suffix)", transactionalID: "pipe-\(suffix)")
         print("raw pipe: \(pipe.records) in \(String(format: "%.2f", pipe.time.seconds)) s = \(Int(pipe.recordsPerSecond))/s", to: &standardError)
+        // The same pipe with the runtime's commit policy (its commit interval, commit when
+        // drained): the peer of the partitions target; one hop, and two as the topology's events take.
+        let policyPipe = try TransactionalPipe(kafka: kafka, logger: logger)
+            .runBacklog(input: source, output: "\(name).pipe-policy-out", messages: events, group: "pipe-policy-\(suffix)", transactionalID: "pipe-policy-\(suffix)",
+                        commitInterval: .milliseconds(Int(topology.processing.commitInterval)))
+        print("raw pipe, the runtime's commit policy: \(policyPipe.records) in \(String(format: "%.2f", policyPipe.time.seconds)) s = \(Int(policyPipe.recordsPerSecond))/s, \(policyPipe.transactions) transactions", to: &standardError)
+        let policyPipeTwoHops = try TransactionalPipe(kafka: kafka, logger: logger)
+            .runBacklog(input: source, middle: "\(name).pipe-policy-middle", output: "\(name).pipe-policy2-out", messages: events, group: "pipe-policy2-\(suffix)",
+                        transactionalID: "pipe-policy2-\(suffix)", commitInterval: .milliseconds(Int(topology.processing.commitInterval)))
+        print("raw pipe, two hops, the runtime's commit policy: \(policyPipeTwoHops.records) in \(String(format: "%.2f", policyPipeTwoHops.time.seconds)) s = \(Int(policyPipeTwoHops.recordsPerSecond))/s, \(policyPipeTwoHops.transactions) transactions", to: &standardError)
 
         // 3. Quix Streams.
         var quix: (rate: Double, seconds: Double, events: Int, maxDifference: Double, compared: Int)?
@@ -95,14 +111,37 @@ struct EndToEndBench: ParsableCommand {
         }
 
         // 4. Latency at half the maximum rate (and lower), per commit interval and fetch wait.
-        let rates = latencyRate.map { [$0] } ?? latencyFractions.map { Int(vigilRate * $0) }
+        // 4. The sustained live rate of each (a ladder of paced rates), then latency at fractions of Vigil's.
+        var sustained: [(subject: LatencySubject, rate: Int, steps: [String])] = []
+        if sustainedStart > 0 {
+            for subject in [LatencySubject.pipe, .pipeTwoHops, .vigil] {
+                var rate = sustainedStart, best = 0, steps: [String] = [], number = 0
+                while rate <= sustainedMax {
+                    let result = try measureLatency(subject, data: data, rate: rate, seconds: sustainedSeconds, interval: Int(topology.processing.commitInterval), kafka: kafka,
+                                                    vigilKafka: vigilKafka, admin: admin, logger: logger, suffix: "\(suffix)-s\(subject)\(number)")
+                    let held = result.matched == result.produced && Double(result.lastP50) <= 1.5 * Double(max(1, result.firstP50))
+                    steps.append("\(rate): \(result.trend)\(held ? "" : " ✗")")
+                    print("\(subject) at \(rate)/s: p50 first → last second \(result.trend), p99 \(f1(result.p99)) ms: \(held ? "sustained" : "not sustained")", to: &standardError)
+                    guard held else { break }
+                    best = rate
+                    rate = Int(Double(rate) * sustainedFactor)
+                    number += 1
+                }
+                sustained.append((subject, best, steps))
+            }
+        }
+        let vigilSustained = sustained.first { $0.subject == .vigil }?.rate ?? 0
+        let rates = latencyRate.map { [$0] } ?? latencyFractions.map { Int((vigilSustained > 0 ? Double(vigilSustained) : vigilRate) * $0) }
         var latencies: [(rate: Int, interval: Int, fetchWait: Int?, result: LatencyResult)] = []
-        var pipeLatencies: [(rate: Int, result: LatencyResult)] = []
+        var pipeLatencies: [(rate: Int, hops: Int, result: LatencyResult)] = []
         let shippedInterval = Int(topology.processing.commitInterval)
         for (number, rate) in rates.enumerated() where latencySeconds > 0 && latencyPipe {
-            let result = try measureLatency(.pipe, data: data, rate: rate, interval: shippedInterval, kafka: kafka, vigilKafka: vigilKafka, admin: admin, logger: logger, suffix: "\(suffix)-p\(number)")
-            print("pipe latency at \(rate)/s: p50 \(result.p50) p99 \(result.p99) p99.9 \(result.p999) ms (\(result.matched)/\(result.produced) matched)", to: &standardError)
-            pipeLatencies.append((rate, result))
+            for subject in [LatencySubject.pipe, .pipeTwoHops] {
+                let result = try measureLatency(subject, data: data, rate: rate, interval: shippedInterval, kafka: kafka, vigilKafka: vigilKafka, admin: admin, logger: logger,
+                                                suffix: "\(suffix)-\(subject)\(number)")
+                print("\(subject) latency at \(rate)/s: p50 \(result.p50) p99 \(result.p99) p99.9 \(result.p999) ms (\(result.matched)/\(result.produced) matched)", to: &standardError)
+                pipeLatencies.append((rate, subject == .pipe ? 1 : 2, result))
+            }
         }
         for (number, (rate, variant)) in rates.flatMap({ rate in latencyVariant.map { (rate, $0) } }).enumerated() where latencySeconds > 0 {
             let parts = variant == "shipped" ? [shippedInterval] : variant.split(separator: "/").map { Int($0) }
@@ -116,6 +155,11 @@ struct EndToEndBench: ParsableCommand {
         }
         let commitCosts = latencySeconds == 0 ? [] : try measureCommitCost(kafka: kafka, admin: admin, logger: logger, suffix: String(suffix))
 
+        /// A pipe's row: records, seconds, records/s and Vigil's share ("-" when one transaction held the backlog: nothing was timed).
+        func rateColumns(_ result: TransactionalPipe.Result) -> String {
+            guard result.records > 0, result.time > .zero else { return "| \(events) | - | - (one transaction: give more --events) | |" }
+            return "| \(result.records) | \(f2(result.time.seconds)) | \(Int(result.recordsPerSecond)) | \(f2(vigilRate / result.recordsPerSecond))x (\(Int(100 * vigilRate / result.recordsPerSecond)) %)"
+        }
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
         print("""
         Broker: Tansu at \(bootstrap), \(partitions) partitions; librdkafka \(LibrdkafkaVersion.string); topology card-fraud \
@@ -125,7 +169,9 @@ struct EndToEndBench: ParsableCommand {
         |---|---:|---:|---:|---:|---|
         | Vigil, card-fraud as shipped (with its drift monitor), exactly-once | \(vigilScored) | \(f2(vigilSeconds)) | \(Int(vigilRate)) | 1.00x | |
         | Vigil, card-fraud without drift (the Quix app's work), exactly-once | \(withoutDrift.scored) | \(f2(withoutDrift.seconds)) | \(Int(withoutDrift.rate)) | | |
-        \(throughTopicRun.map { "| Vigil, card-fraud without drift, every event through the repartition topic (local delivery off) | \($0.scored) | \(f2($0.seconds)) | \(Int($0.rate)) | | |\n" } ?? "")| raw transactional pipe (1000/txn) | \(pipe.records) | \(f2(pipe.time.seconds)) | \(Int(pipe.recordsPerSecond)) | \(f2(vigilRate / pipe.recordsPerSecond))x (\(Int(100 * vigilRate / pipe.recordsPerSecond)) %) | ≥ 60 %: \(vigilRate >= 0.6 * pipe.recordsPerSecond ? "met" : "missed") |
+        \(throughTopicRun.map { "| Vigil, card-fraud without drift, every event through the repartition topic (local delivery off) | \($0.scored) | \(f2($0.seconds)) | \(Int($0.rate)) | | |\n" } ?? "")| raw transactional pipe (1000/txn) | \(pipe.records) | \(f2(pipe.time.seconds)) | \(Int(pipe.recordsPerSecond)) | \(f2(vigilRate / pipe.recordsPerSecond))x (\(Int(100 * vigilRate / pipe.recordsPerSecond)) %) | |
+        | raw transactional pipe, Vigil's commit policy (\(Int(topology.processing.commitInterval)) ms, commit when drained; \(policyPipe.transactions) transactions) \(rateColumns(policyPipe)) | ≥ 60 %: \(vigilRate >= 0.6 * policyPipe.recordsPerSecond ? "met" : "missed") |
+        | raw transactional pipe, two hops (through a middle topic, as the repartition), Vigil's commit policy (\(policyPipeTwoHops.transactions) transactions) \(rateColumns(policyPipeTwoHops)) | ≥ 60 %: \(vigilRate >= 0.6 * policyPipeTwoHops.recordsPerSecond ? "met" : "missed") |
         """)
         if let quix {
             let ratio = withoutDrift.rate / quix.rate
@@ -139,8 +185,33 @@ struct EndToEndBench: ParsableCommand {
         for (rate, interval, fetchWait, result) in latencies {
             print("| Vigil, card-fraud | \(rate) | \(interval) ms | \(fetchWait.map(String.init) ?? "20 (the batch delay)") | \(result.matched) | \(f1(result.transactionsPerSecond)) | \(f1(result.p50)) | \(f1(result.p99)) | \(f1(result.p999)) | \(f1(result.max)) | \(result.trend) | \(result.p99 < 50 ? "met" : "missed") |")
         }
-        for (rate, result) in pipeLatencies {
-            print("| raw transactional pipe, live (copies each record, commits when drained) | \(rate) | \(shippedInterval) ms | 20 | \(result.matched) | \(f1(result.transactionsPerSecond)) | \(f1(result.p50)) | \(f1(result.p99)) | \(f1(result.p999)) | \(f1(result.max)) | \(result.trend) | \(result.p99 < 50 ? "under 50" : "over 50") |")
+        for (rate, hops, result) in pipeLatencies {
+            let label = hops == 1 ? "raw transactional pipe, live (copies each record, commits when drained)" : "raw transactional pipe, live, two hops (source → middle → output, one transaction per hop, as the topology's repartition)"
+            print("| \(label) | \(rate) | \(shippedInterval) ms | 20 | \(result.matched) | \(f1(result.transactionsPerSecond)) | \(f1(result.p50)) | \(f1(result.p99)) | \(f1(result.p999)) | \(f1(result.max)) | \(result.trend) | \(result.p99 < 50 ? "under 50" : "over 50") |")
+        }
+        if !latencies.isEmpty, !pipeLatencies.isEmpty {
+            print("""
+
+            | Vigil p99 / the pipe's p99 at the same rate | rate events/s | vs one hop | vs two hops | target ≤ 1.5x (two hops) |
+            |---|---:|---:|---:|---|
+            """)
+            for (rate, _, _, result) in latencies {
+                let one = pipeLatencies.first { $0.rate == rate && $0.hops == 1 }?.result.p99 ?? .nan
+                let two = pipeLatencies.first { $0.rate == rate && $0.hops == 2 }?.result.p99 ?? .nan
+                print("| Vigil, card-fraud | \(rate) | \(f2(result.p99 / one))x | \(f2(result.p99 / two))x | \(result.p99 <= 1.5 * two ? "met" : "missed") |")
+            }
+        }
+        if !sustained.isEmpty {
+            print("""
+
+            | sustained live rate (last second's p50 ≤ 1.5x the first's; \(sustainedSeconds) s a step) | events/s | steps: rate: p50 first → last second (ms) | Vigil / system | target ≥ 50 % |
+            |---|---:|---|---:|---|
+            """)
+            for (subject, rate, steps) in sustained {
+                let ratio = Double(vigilSustained) / Double(max(1, rate))
+                let label = ["pipe": "raw transactional pipe, live, one hop", "pipeTwoHops": "raw transactional pipe, live, two hops", "vigil": "Vigil, card-fraud"]["\(subject)"]!
+                print("| \(label) | \(rate) | \(steps.joined(separator: "; ")) | \(subject == .vigil ? "" : "\(Int(100 * ratio)) %") | \(subject == .vigil ? "" : ratio >= 0.5 ? "met" : "missed") |")
+            }
         }
         print("""
 
@@ -151,7 +222,7 @@ struct EndToEndBench: ParsableCommand {
         if let quix {
             print("\nQuix scores compared with Vigil's for the same \(quix.compared) transactions: largest difference \(quix.maxDifference)")
         }
-        try? admin.deleteTopics([source, "\(name).pipe-out"], ignoreMissing: true)
+        try? admin.deleteTopics([source, "\(name).pipe-out", "\(name).pipe-policy-out", "\(name).pipe-policy-middle", "\(name).pipe-policy2-out"], ignoreMissing: true)
     }
 
     // MARK: Quix Streams
@@ -237,16 +308,40 @@ struct EndToEndBench: ParsableCommand {
         var transactionsPerSecond: Double
         /// p50 of the first and the last second of the run: a growing latency means the rate is not sustained.
         var trend: String
+        /// Where Vigil's runtime thread spent the run (nil for the pipe).
+        var phases: String? = nil
+        var firstP50 = 0, lastP50 = 0
+    }
+
+    /// The runtime thread's wall time between two commits by phase of its loop (shares of the
+    /// time, ms per transaction), its CPU per event, and the changelog records per event.
+    static func phaseShares(from first: (time: ContinuousClock.Instant, statistics: RuntimeStatistics, cpuSeconds: Double),
+                            to last: (time: ContinuousClock.Instant, statistics: RuntimeStatistics, cpuSeconds: Double)) -> String {
+        let wall = (last.time - first.time).seconds
+        let transactions = Double(last.statistics.transactionsCommitted - first.statistics.transactionsCommitted)
+        let events = Double(last.statistics.eventsIn - first.statistics.eventsIn)
+        let (a, b) = (first.statistics.phases, last.statistics.phases)
+        func share(_ label: String, _ duration: Duration) -> String {
+            "\(label) \(Int((100 * duration.seconds / wall).rounded())) % (\(f1(duration.seconds * 1000 / transactions)) ms/txn)"
+        }
+        let cpu = (last.cpuSeconds - first.cpuSeconds) / events * 1e6
+        let changelog = Double(last.statistics.changelogRecords - first.statistics.changelogRecords) / events
+        return [share("polling", b.polling - a.polling), share("processing", b.processing - a.processing),
+                share("changelog", b.changelog - a.changelog), share("committing", b.committing - a.committing)].joined(separator: ", ")
+            + "; \(f1(events / transactions)) events/txn, \(f1(cpu)) µs CPU/event, \(f2(changelog)) changelog records/event"
     }
 
     /// What a latency run measures: Vigil, or the raw transactional pipe run live (its floor).
-    enum LatencySubject { case vigil, pipe }
+    /// (`pipeTwoHops`: the pipe copying source → middle → output in one instance's
+    /// transactions, the floor of a two-stage topology whose events cross a repartition topic.)
+    enum LatencySubject { case vigil, pipe, pipeTwoHops }
 
     /// Produces at `rate` for `latencySeconds` into a fresh topology's source, each record stamped
     /// with its produce time; a read_committed reader notes when each score arrives (or, for the
     /// pipe, each copied record).
-    func measureLatency(_ subject: LatencySubject = .vigil, data: [Handbook.Transaction], rate: Int, interval: Int, kafka: KafkaConfiguration,
+    func measureLatency(_ subject: LatencySubject = .vigil, data: [Handbook.Transaction], rate: Int, seconds: Int? = nil, interval: Int, kafka: KafkaConfiguration,
                         vigilKafka: KafkaConfiguration, admin: Admin, logger: Logger, suffix: String) throws -> LatencyResult {
+        let latencySeconds = seconds ?? latencySeconds
         let name = "lat-\(suffix)"
         var topology = try Handbook.topology(name: name)
         topology.processing.commitInterval = Int64(interval)
@@ -267,18 +362,20 @@ struct EndToEndBench: ParsableCommand {
             let scoresPartitions = try Handbook.waitForTopic(topology.outputs.scoresTopic, admin: admin)
             reader = ScoreReader(topic: topology.outputs.scoresTopic, partitions: scoresPartitions, kafka: kafka, logger: logger, indices: idToIndex, capacity: total + 1,
                                  identify: Handbook.scoreID)
-        case .pipe:
+        case .pipe, .pipeTwoHops:
             // The same hop with nothing in it: consume the source, copy each record, commit the
             // offsets with it — as the runtime commits (when drained, at most `interval`), with
-            // its fetch wait (the batch delay) and linger.
+            // its fetch wait (the batch delay) and linger. Two hops: through a middle topic too.
             let output = "\(name).pipe-out"
-            try admin.createTopics([NewTopic(name: output, partitions: partitions)])
+            let hops = subject == .pipe ? [TransactionalPipe.Hop(input: source, output: output)]
+                : [TransactionalPipe.Hop(input: source, output: "\(name).pipe-middle"), TransactionalPipe.Hop(input: "\(name).pipe-middle", output: output)]
+            try admin.createTopics(hops.map { NewTopic(name: $0.output, partitions: partitions) })
             let pipe = TransactionalPipe(kafka: vigilKafka, logger: logger)
             let fetchWait = Int(vigilKafka.properties["fetch.wait.max.ms"] ?? "20") ?? 20
             Thread {
                 do {
-                    pipeTransactions.value = try pipe.runLive(input: source, output: output, group: "\(name).pipe", transactionalID: "\(name).pipe",
-                                                              fetchWait: .milliseconds(fetchWait), commitInterval: .milliseconds(interval), stop: { pipeStop.value })
+                    pipeTransactions.value = try pipe.runLive(hops: hops, group: "\(name).pipe", transactionalID: "\(name).pipe",
+                                                              fetchWait: .milliseconds(fetchWait), commitInterval: .milliseconds(interval), stop: { _ in pipeStop.value })
                 } catch {
                     print("pipe failed: \(error)", to: &standardError)
                 }
@@ -287,7 +384,7 @@ struct EndToEndBench: ParsableCommand {
             reader = ScoreReader(topic: output, partitions: partitions, kafka: kafka, logger: logger, indices: idToIndex, capacity: total + 1, identify: Handbook.lineID)
         }
         func stopPipe() -> Int {
-            guard subject == .pipe, !pipeStop.value else { return pipeTransactions.value }
+            guard subject != .vigil, !pipeStop.value else { return pipeTransactions.value }
             pipeStop.value = true
             pipeDone.wait()
             return pipeTransactions.value
@@ -332,9 +429,11 @@ struct EndToEndBench: ParsableCommand {
         try producer.flush()
         _ = reader.waitForAll(timeout: .seconds(60))
         let transactionsPerSecond: Double
+        var phases: String?
         if let instance {
             let commits = instance.commits.filter { $0.time >= start }
             transactionsPerSecond = commits.count > 1 ? Double(commits.count - 1) / (commits.last!.time - commits.first!.time).seconds : .nan
+            if commits.count > 1 { phases = Self.phaseShares(from: commits.first!, to: commits.last!) }
         } else {
             // Counted when the pipe stops (after the last record is read): the whole run, warm-up included.
             transactionsPerSecond = Double(stopPipe()) / (clock.now - origin).seconds
@@ -351,8 +450,10 @@ struct EndToEndBench: ParsableCommand {
         let trend = "\(bySecond.first ?? "-") → \(bySecond.last ?? "-")"
         latencies.sort()
         func percentile(_ p: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int((p * Double(latencies.count)).rounded(.up)) - 1)] }
+        if let phases { print("runtime thread at \(rate)/s: \(phases)", to: &standardError) }
         return LatencyResult(produced: total, matched: latencies.count, p50: percentile(0.5), p99: percentile(0.99), p999: percentile(0.999), max: latencies.last ?? .nan,
-                             transactionsPerSecond: transactionsPerSecond, trend: trend)
+                             transactionsPerSecond: transactionsPerSecond, trend: trend, phases: phases,
+                             firstP50: bySecond.first.flatMap { Int($0) } ?? 0, lastP50: bySecond.last.flatMap { Int($0) } ?? Int.max)
     }
 }
 
