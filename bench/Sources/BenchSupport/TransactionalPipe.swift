@@ -96,11 +96,11 @@ extension TransactionalPipe {
     /// (source → middle → output) a record crosses two transactions, as an event of a
     /// two-stage topology does. `stop` is asked after each round with the records the last hop
     /// copied in committed transactions so far; `onFirstRecords` is called when the first poll
-    /// returns records.
+    /// returns records; `onCommitted` with how long each transaction's offsets and commit took.
     public func runLive(hops: [Hop], group: String, transactionalID: String, fetchWait: Duration,
                         batchDelay: Duration = .milliseconds(20), commitInterval: Duration = .milliseconds(100),
                         commitsWhenDrained: Bool = true, onFirstRecords: () -> Void = {}, onCommit: (Int) -> Void = { _ in },
-                        stop: (Int) -> Bool) throws -> Int {
+                        onCommitted: (Duration) -> Void = { _ in }, stop: (Int) -> Bool) throws -> Int {
         var configuration = ConsumerConfiguration(kafka: kafka, groupID: group)
         configuration.sessionTimeout = .seconds(6)
         configuration.kafka.properties["fetch.wait.max.ms"] = String(Int(fetchWait / .milliseconds(1)))
@@ -140,8 +140,10 @@ extension TransactionalPipe {
                 return batch.messages.count < 500
             }
             if let opened = openedAt, (commitsWhenDrained && drained) || clock.now - opened >= commitInterval {
+                let commitStart = clock.now
                 try producer.sendOffsetsToTransaction(next, groupMetadata: consumer.groupMetadata())
                 try producer.commitTransaction()
+                onCommitted(clock.now - commitStart)
                 next.removeAll()
                 openedAt = nil
                 transactions += 1

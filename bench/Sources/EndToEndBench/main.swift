@@ -355,6 +355,7 @@ struct EndToEndBench: ParsableCommand {
         let pipeStop = Locked(false)
         let pipeDone = DispatchSemaphore(value: 0)
         let pipeTransactions = Locked(0)
+        let pipeCommitting = Locked(Duration.zero)
         switch subject {
         case .vigil:
             let running = try RunningInstance(topology: topology, options: Handbook.options(for: topology, kafka: vigilKafka, instanceID: "bench"), logger: logger)
@@ -375,7 +376,8 @@ struct EndToEndBench: ParsableCommand {
             Thread {
                 do {
                     pipeTransactions.value = try pipe.runLive(hops: hops, group: "\(name).pipe", transactionalID: "\(name).pipe",
-                                                              fetchWait: .milliseconds(fetchWait), commitInterval: .milliseconds(interval), stop: { _ in pipeStop.value })
+                                                              fetchWait: .milliseconds(fetchWait), commitInterval: .milliseconds(interval),
+                                                              onCommitted: { pipeCommitting.value += $0 }, stop: { _ in pipeStop.value })
                 } catch {
                     print("pipe failed: \(error)", to: &standardError)
                 }
@@ -436,7 +438,9 @@ struct EndToEndBench: ParsableCommand {
             if commits.count > 1 { phases = Self.phaseShares(from: commits.first!, to: commits.last!) }
         } else {
             // Counted when the pipe stops (after the last record is read): the whole run, warm-up included.
-            transactionsPerSecond = Double(stopPipe()) / (clock.now - origin).seconds
+            let transactions = stopPipe()
+            transactionsPerSecond = Double(transactions) / (clock.now - origin).seconds
+            phases = "committing (offsets and commit) \(f1(pipeCommitting.value.seconds * 1000 / Double(max(1, transactions)))) ms/txn"
         }
         let readAt = reader.readTimes(origin: origin)
         var latencies: [Double] = []
@@ -450,7 +454,7 @@ struct EndToEndBench: ParsableCommand {
         let trend = "\(bySecond.first ?? "-") → \(bySecond.last ?? "-")"
         latencies.sort()
         func percentile(_ p: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int((p * Double(latencies.count)).rounded(.up)) - 1)] }
-        if let phases { print("runtime thread at \(rate)/s: \(phases)", to: &standardError) }
+        if let phases { print("\(subject) at \(rate)/s: \(phases)", to: &standardError) }
         return LatencyResult(produced: total, matched: latencies.count, p50: percentile(0.5), p99: percentile(0.99), p999: percentile(0.999), max: latencies.last ?? .nan,
                              transactionsPerSecond: transactionsPerSecond, trend: trend, phases: phases,
                              firstP50: bySecond.first.flatMap { Int($0) } ?? 0, lastP50: bySecond.last.flatMap { Int($0) } ?? Int.max)
