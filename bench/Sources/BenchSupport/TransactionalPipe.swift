@@ -160,25 +160,22 @@ extension TransactionalPipe {
     /// runtime's commit policy (`commitInterval`, commit when drained) instead of a fixed
     /// number of records per transaction: the peer of the runtime's throughput with the same
     /// transactions. With `middle`, two hops (input → middle → output), as every event of a
-    /// two-stage topology crosses its repartition topic. Timed as `EndToEndBench` times the
-    /// runtime: from the first commit to the commit that copies the last record to `output`,
-    /// the records of the first transaction left out (none are left when the backlog fits in
-    /// one transaction: give more records).
+    /// two-stage topology crosses its repartition topic. Timed from the first poll that returns
+    /// records (the group join is before it) to the commit that copies the last record to
+    /// `output`, every record counted. (Timed from the first commit, as the runtime is, the
+    /// figure depends on how much of the backlog the consumer had prefetched into the first
+    /// transaction: 31k-726k records/s over the same 200k records in one session.)
     public func runBacklog(input: String, middle: String? = nil, output: String, messages: Int, group: String, transactionalID: String,
                            commitInterval: Duration, batchDelay: Duration = .milliseconds(20)) throws -> Result {
         let clock = ContinuousClock()
-        var first: (time: ContinuousClock.Instant, copied: Int)?
+        var first: ContinuousClock.Instant?
         var last: ContinuousClock.Instant?
         let hops = middle.map { [Hop(input: input, output: $0), Hop(input: $0, output: output)] } ?? [Hop(input: input, output: output)]
         let transactions = try runLive(hops: hops, group: group, transactionalID: transactionalID,
                                        fetchWait: batchDelay, batchDelay: batchDelay, commitInterval: commitInterval,
-                                       onCommit: { copied in
-                                           if first == nil, copied > 0 { first = (clock.now, copied) }
-                                           last = clock.now
-                                       },
-                                       stop: { $0 >= messages })
+                                       onFirstRecords: { first = clock.now }, onCommit: { _ in last = clock.now }, stop: { $0 >= messages })
         guard let first, let last else { return Result(records: 0, transactions: 0, time: .zero) }
-        return Result(records: messages - first.copied, transactions: transactions, time: last - first.time)
+        return Result(records: messages, transactions: transactions, time: last - first)
     }
 }
 

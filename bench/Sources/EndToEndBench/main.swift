@@ -29,7 +29,7 @@ struct EndToEndBench: ParsableCommand {
     @Option(help: "The Python with quixstreams and xgboost.") var python = "../.venv/bin/python"
     @Option(help: "linger.ms of the latency runs' paced producer (librdkafka's default is 5).") var producerLingerMs = 5
     @Flag(inversion: .prefixedNo, help: "Also run the raw transactional pipe live at each latency rate (the broker's floor).") var latencyPipe = true
-    @Option(help: "First rate (events/s) of the sustained-rate ladder (0: no ladder; the latency rates are then fractions of the backlog rate).") var sustainedStart = 0
+    @Option(help: "First rate (events/s) of the sustained-rate ladder (0: no ladder; the latency rates are then fractions of the backlog rate). The ladder stops after two rates in a row not sustained.") var sustainedStart = 0
     @Option(help: "Each step of the ladder goes this many times faster.") var sustainedFactor = 1.5
     @Option(help: "Seconds of paced input in each step of the ladder.") var sustainedSeconds = 10
     @Option(help: "The ladder stops at this rate (events/s).") var sustainedMax = 200_000
@@ -114,44 +114,58 @@ struct EndToEndBench: ParsableCommand {
         // 4. The sustained live rate of each (a ladder of paced rates), then latency at fractions of Vigil's.
         var sustained: [(subject: LatencySubject, rate: Int, steps: [String])] = []
         if sustainedStart > 0 {
-            for subject in [LatencySubject.pipe, .pipeTwoHops, .vigil] {
-                var rate = sustainedStart, best = 0, steps: [String] = [], number = 0
-                while rate <= sustainedMax {
+            // The three climb together, a rate at a time, so that each step of each runs on a
+            // broker about as used as the others' (Tansu slows with every topic and batch).
+            // Each keeps the highest rate it held, and stops after two rates in a row that it
+            // did not (on this broker one step's p50 can creep past 1.5x at any rate).
+            sustained = [(.pipe, 0, []), (.pipeTwoHops, 0, []), (.vigil, 0, [])]
+            var missed = [0, 0, 0]
+            var rate = sustainedStart, number = 0
+            while rate <= sustainedMax, missed.contains(where: { $0 < 2 }) {
+                for index in sustained.indices where missed[index] < 2 {
+                    let subject = sustained[index].subject
                     let result = try measureLatency(subject, data: data, rate: rate, seconds: sustainedSeconds, interval: Int(topology.processing.commitInterval), kafka: kafka,
                                                     vigilKafka: vigilKafka, admin: admin, logger: logger, suffix: "\(suffix)-s\(subject)\(number)")
                     let held = result.matched == result.produced && Double(result.lastP50) <= 1.5 * Double(max(1, result.firstP50))
-                    steps.append("\(rate): \(result.trend)\(held ? "" : " ✗")")
+                    sustained[index].steps.append("\(rate): \(result.trend)\(held ? "" : " ✗")")
                     print("\(subject) at \(rate)/s: p50 first → last second \(result.trend), p99 \(f1(result.p99)) ms: \(held ? "sustained" : "not sustained")", to: &standardError)
-                    guard held else { break }
-                    best = rate
-                    rate = Int(Double(rate) * sustainedFactor)
-                    number += 1
+                    if held { sustained[index].rate = rate }
+                    missed[index] = held ? 0 : missed[index] + 1
                 }
-                sustained.append((subject, best, steps))
+                rate = Int(Double(rate) * sustainedFactor)
+                number += 1
             }
         }
         let vigilSustained = sustained.first { $0.subject == .vigil }?.rate ?? 0
-        let rates = latencyRate.map { [$0] } ?? latencyFractions.map { Int((vigilSustained > 0 ? Double(vigilSustained) : vigilRate) * $0) }
+        // Fractions of Vigil's sustained rate; of the ladder's first rate when not even that held
+        // (said in the output); of the backlog rate without a ladder.
+        let base = sustainedStart > 0 ? Double(vigilSustained > 0 ? vigilSustained : sustainedStart) : vigilRate
+        if sustainedStart > 0, vigilSustained == 0 {
+            print("Vigil sustained no rate of the ladder: the latency rates are fractions of its first rate, \(sustainedStart)/s", to: &standardError)
+        }
+        let rates = latencyRate.map { [$0] } ?? latencyFractions.map { Int(base * $0) }
         var latencies: [(rate: Int, interval: Int, fetchWait: Int?, result: LatencyResult)] = []
         var pipeLatencies: [(rate: Int, hops: Int, result: LatencyResult)] = []
         let shippedInterval = Int(topology.processing.commitInterval)
-        for (number, rate) in rates.enumerated() where latencySeconds > 0 && latencyPipe {
-            for subject in [LatencySubject.pipe, .pipeTwoHops] {
+        // Per rate, the pipes and then Vigil, so that each pair runs on a broker about as used.
+        for (number, rate) in rates.enumerated() where latencySeconds > 0 {
+            for subject in [LatencySubject.pipe, .pipeTwoHops] where latencyPipe {
                 let result = try measureLatency(subject, data: data, rate: rate, interval: shippedInterval, kafka: kafka, vigilKafka: vigilKafka, admin: admin, logger: logger,
                                                 suffix: "\(suffix)-\(subject)\(number)")
                 print("\(subject) latency at \(rate)/s: p50 \(result.p50) p99 \(result.p99) p99.9 \(result.p999) ms (\(result.matched)/\(result.produced) matched)", to: &standardError)
                 pipeLatencies.append((rate, subject == .pipe ? 1 : 2, result))
             }
-        }
-        for (number, (rate, variant)) in rates.flatMap({ rate in latencyVariant.map { (rate, $0) } }).enumerated() where latencySeconds > 0 {
-            let parts = variant == "shipped" ? [shippedInterval] : variant.split(separator: "/").map { Int($0) }
-            guard let interval = parts.first ?? nil, parts.allSatisfy({ $0 != nil }) else { throw ValidationError("--latency-variant takes COMMIT_MS or COMMIT_MS/FETCH_WAIT_MS, got \(variant)") }
-            var variantKafka = vigilKafka
-            let fetchWait = parts.count > 1 ? parts[1] : nil
-            if let fetchWait { variantKafka.properties["fetch.wait.max.ms"] = String(fetchWait) }
-            let result = try measureLatency(data: data, rate: rate, interval: interval, kafka: kafka, vigilKafka: variantKafka, admin: admin, logger: logger, suffix: "\(suffix)-\(number)")
-            print("latency at \(rate)/s, variant \(variant): p50 \(result.p50) p99 \(result.p99) p99.9 \(result.p999) ms (\(result.matched)/\(result.produced) matched)", to: &standardError)
-            latencies.append((rate, interval, fetchWait, result))
+            for (variantNumber, variant) in latencyVariant.enumerated() {
+                let parts = variant == "shipped" ? [shippedInterval] : variant.split(separator: "/").map { Int($0) }
+                guard let interval = parts.first ?? nil, parts.allSatisfy({ $0 != nil }) else { throw ValidationError("--latency-variant takes COMMIT_MS or COMMIT_MS/FETCH_WAIT_MS, got \(variant)") }
+                var variantKafka = vigilKafka
+                let fetchWait = parts.count > 1 ? parts[1] : nil
+                if let fetchWait { variantKafka.properties["fetch.wait.max.ms"] = String(fetchWait) }
+                let result = try measureLatency(data: data, rate: rate, interval: interval, kafka: kafka, vigilKafka: variantKafka, admin: admin, logger: logger,
+                                                suffix: "\(suffix)-\(number)-\(variantNumber)")
+                print("latency at \(rate)/s, variant \(variant): p50 \(result.p50) p99 \(result.p99) p99.9 \(result.p999) ms (\(result.matched)/\(result.produced) matched)", to: &standardError)
+                latencies.append((rate, interval, fetchWait, result))
+            }
         }
         let commitCosts = latencySeconds == 0 ? [] : try measureCommitCost(kafka: kafka, admin: admin, logger: logger, suffix: String(suffix))
 
