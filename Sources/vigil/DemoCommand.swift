@@ -37,7 +37,9 @@ struct DemoCommand: ParsableCommand {
             printError("\(error)\n(run the demo from the repository's folder, or pass --topology)")
             throw ExitCode(1)
         }
-        let runName = "\(loaded.name)-demo-\(Int(Date().timeIntervalSince1970))"
+        // The time, and a random suffix: two demos started in the same second (the test suite
+        // runs two side by side) must not share topics.
+        let runName = "\(loaded.name)-demo-\(Int(Date().timeIntervalSince1970))-\(UInt16.random(in: .min ... .max))"
         loaded = loaded.renamed(runName, sourceTopics: ["\(runName).transactions"])
         loaded.outputs.includeFeatures = true
         let kafka = KafkaConfiguration(bootstrapServers: bootstrap, clientID: "vigil-demo")

@@ -372,7 +372,7 @@ extension RuntimeFixture {
             + (TestBroker.showsAbortedRecords ? ["--broker-shows-aborted-records"] : [])
             + (staticMembership ? [] : ["--no-static-membership"]) + extra
             // librdkafka's own debug contexts in the process's log (diagnosis only).
-            + (ProcessInfo.processInfo.environment["VIGIL_TEST_RDKAFKA_DEBUG"].map { ["--property", "debug=\($0)"] } ?? [])
+            + (ProcessInfo.processInfo.environment["VIGIL_TEST_RDKAFKA_DEBUG"].flatMap { $0.isEmpty ? nil : ["--property", "debug=\($0)"] } ?? [])
         process.standardOutput = FileHandle.nullDevice
         // Not the test runner's own stderr: a process left behind by a test that died would hold
         // it open, and `swift test` would wait for it forever.
