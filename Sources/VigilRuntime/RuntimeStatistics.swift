@@ -18,9 +18,6 @@ public struct RuntimeStatistics: Sendable, Equatable {
     /// Records the consumer handed out again below where processing stands (already processed
     /// in the open transaction or committed), dropped before they reach a stage.
     public var refetchedSkipped = 0
-    /// Gaps in a partition's offsets that held records when read again (a broker that left a
-    /// batch out of a fetch; checked only where the broker shows aborted records).
-    public var gapsRecovered = 0
     /// Repartitioned events skipped because their source event was already applied: copies
     /// from an aborted transaction that a broker showed to read_committed readers (Tansu does).
     public var duplicatesSkipped = 0

@@ -74,7 +74,6 @@ public final class StreamRuntime: @unchecked Sendable {
     /// Set by a rebalance: the partitions kept are sought to where processing stands after the poll.
     private var repositionAfterRebalance = false
     private var counts = RuntimeStatistics()
-    private var gapCheck = FetchGapCheck()
     private let published = Mutex(RuntimeStatistics())
 
     /// Counts of what the instance has done (safe to read from any thread; updated after each step).
@@ -404,29 +403,6 @@ public final class StreamRuntime: @unchecked Sendable {
             counts.refetchedSkipped += indices.count - kept.count
             logger.warning("dropped \(indices.count - kept.count) records of \(partition) below \(next), where processing stands: the consumer handed them out again")
             groups[partition] = kept
-        }
-        // On a broker that shows aborted records, a gap other than a marker is read again
-        // before anything past it is processed (``FetchGapCheck``).
-        if options.brokerShowsAbortedRecords {
-            var rereads: [TopicPartition: Int64] = [:]
-            for partition in order {
-                let indices = groups[partition]!
-                guard !indices.isEmpty else { continue }
-                let recovered = gapCheck.gapsRecovered
-                switch gapCheck.check(partition, expected: processingPosition(of: partition), offsets: indices.map { batch.messages[$0].offset }) {
-                case .processAll:
-                    break
-                case .reread(let keep, let seekTo):
-                    groups[partition] = Array(indices.prefix(keep))
-                    rereads[partition] = seekTo
-                    logger.debug("reading \(partition) again from \(seekTo): the poll went on at \(batch.messages[indices[keep]].offset)")
-                }
-                if gapCheck.gapsRecovered > recovered {
-                    counts.gapsRecovered = gapCheck.gapsRecovered
-                    logger.warning("records of \(partition) from \(processingPosition(of: partition) ?? -1) on came only when read again: the broker had left them out of a fetch")
-                }
-            }
-            if !rereads.isEmpty { try consumer.seek(rereads) }
         }
         order.removeAll { groups[$0]!.isEmpty }
         guard !order.isEmpty else { return }
@@ -763,7 +739,6 @@ public final class StreamRuntime: @unchecked Sendable {
             active.remove(partition)
             paused.remove(partition)
             committedOffsets.removeValue(forKey: partition)
-            gapCheck.forget(partition)
             guard let segment = plan.segment(consuming: partition.topic) else { continue }
             if segment == 0 {
                 aligner.forget(partition.partition)

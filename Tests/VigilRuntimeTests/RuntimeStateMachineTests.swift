@@ -181,31 +181,3 @@ struct BackPressureTests {
     }
 }
 
-/// The gap check a broker that shows aborted records gets (``FetchGapCheck``).
-struct FetchGapCheckTests {
-    let partition = TopicPartition("t", 0)
-
-    @Test func markersPassAndAWiderGapIsReadAgainOnce() {
-        var check = FetchGapCheck()
-        // One marker between transactions (offset 13) is no gap worth a second read.
-        #expect(check.check(partition, expected: 10, offsets: [10, 11, 12, 14, 15]) == .processAll)
-        // A fetch that went on at 25 from 16: the first record is kept, the rest read again from 17.
-        #expect(check.check(partition, expected: 16, offsets: [16, 25, 26]) == .reread(keep: 1, seekTo: 17))
-        // Read again, the same gap: markers (several transactions ended there), accepted.
-        #expect(check.check(partition, expected: 17, offsets: [25, 26]) == .processAll)
-        #expect(check.gapsRecovered == 0)
-    }
-
-    @Test func aBatchLeftOutOfAFetchIsFoundWhenReadAgain() {
-        var check = FetchGapCheck()
-        // Measured on Tansu: 696–702, then the marker 711 and 712 on; 703–710 missing.
-        #expect(check.check(partition, expected: 696, offsets: Array(696...702) + [712, 713]) == .reread(keep: 7, seekTo: 703))
-        #expect(check.check(partition, expected: 703, offsets: Array(703...710) + [712, 713]) == .processAll)
-        #expect(check.gapsRecovered == 1)
-        // A gap at the very start of a poll, against where processing stands.
-        #expect(check.check(partition, expected: 714, offsets: [720]) == .reread(keep: 0, seekTo: 714))
-        check.forget(partition)
-        #expect(check.check(partition, expected: 714, offsets: [720]) == .reread(keep: 0, seekTo: 714), "forgotten: checked afresh")
-        #expect(check.check(partition, expected: nil, offsets: [900, 901]) == .processAll, "no position yet: taken as it comes")
-    }
-}
