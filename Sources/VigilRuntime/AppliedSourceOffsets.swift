@@ -8,7 +8,7 @@ import VigilCodec
 /// changelog with the state, so it is restored with it. It never moves back: replaying a
 /// source from an earlier offset needs fresh state (a new topology name), as the state
 /// downstream would count the replayed events again anyway.
-struct AppliedSourceOffsets: Equatable {
+struct AppliedSourceOffsets: Equatable, CustomStringConvertible {
     private(set) var offsets: [Int32: Int64] = [:]
 
     /// Records `offset` of source `partition` as applied; false when it already was.
@@ -17,6 +17,9 @@ struct AppliedSourceOffsets: Equatable {
         offsets[partition] = offset
         return true
     }
+
+    /// `0@12, 1@5`: partition@offset, by partition (for logs).
+    var description: String { offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ", ") }
 
     var encoded: [UInt8] {
         var writer = ByteWriter(capacity: 8 + offsets.count * 12)

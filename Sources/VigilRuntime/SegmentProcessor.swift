@@ -129,8 +129,8 @@ final class SegmentProcessor {
             duplicatesSkipped += skipped
             metrics.duplicatesSkipped.increment(by: skipped)
             let ranges = skippedRanges.sorted { $0.key < $1.key }.map { "source \($0.key)@\($0.value.first)...\($0.value.last)" }
-            let marks = delivery.appliedOffsets(of: partition.partition)?.offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" } ?? []
-            logger.info("skipped \(skipped) repartitioned events of \(partition) at \(messages[0].offset)...\(messages[messages.count - 1].offset) whose source events are applied already (copies from an aborted transaction that the broker delivered): \(ranges.joined(separator: ", ")); applied \(marks.joined(separator: ", "))")
+            let marks = delivery.appliedOffsets(of: partition.partition)?.description ?? ""
+            logger.info("skipped \(skipped) repartitioned events of \(partition) at \(messages[0].offset)...\(messages[messages.count - 1].offset) whose source events are applied already (copies from an aborted transaction that the broker delivered): \(ranges.joined(separator: ", ")); applied \(marks)")
         }
     }
 

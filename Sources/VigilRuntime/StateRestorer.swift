@@ -313,7 +313,7 @@ final class StateRestorer {
             logger.info("restored state", metadata: [
                 "partitions": "\(job.partitions.map(\.description).joined(separator: ","))", "records": "\(job.records)",
                 "from_snapshots": "\(job.fromSnapshots)", "seconds": "\(clock.now - job.started)",
-                "applied": "\(job.applied.sorted { $0.key.partition < $1.key.partition }.map { "\($0.key.partition):\($0.value.offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" })" })",
+                "applied": "\(job.applied.sorted { $0.key.partition < $1.key.partition }.map { "\($0.key.partition): \($0.value)" })",
                 "committed": "\(job.committed.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" })",
             ])
         }
