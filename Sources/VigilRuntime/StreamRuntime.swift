@@ -45,6 +45,7 @@ public final class StreamRuntime: @unchecked Sendable {
     private var collector: RecordCollector!
     private var processor: SegmentProcessor!
     private var restorer: StateRestorer!
+    private var freezeDetector: FreezeDetector!
     private var partitionCount: Int32 = 1
 
     private let pipelines: PipelineStore
@@ -171,6 +172,10 @@ public final class StreamRuntime: @unchecked Sendable {
         var consumerConfiguration = ConsumerConfiguration(kafka: options.kafka, groupID: options.groupID ?? "vigil.\(topology.name)")
         consumerConfiguration.sessionTimeout = options.sessionTimeout
         consumerConfiguration.heartbeatInterval = min(.seconds(3), options.sessionTimeout / 4)
+        // A freeze of half the session timeout can outlast it at the coordinator (whose clock
+        // runs from the last heartbeat it received); librdkafka hears of that within a
+        // heartbeat interval and a round trip once the process runs again.
+        freezeDetector = FreezeDetector(threshold: options.sessionTimeout / 2, grace: consumerConfiguration.heartbeatInterval + .seconds(1))
         consumerConfiguration.maxPollInterval = options.maxPollInterval
         // No partition ends: librdkafka 2.8 moves a partition's position one past an end it
         // reports, and a pause — its own during a rebalance included — resumes from there,
@@ -428,6 +433,7 @@ public final class StreamRuntime: @unchecked Sendable {
 
     /// Opens a transaction when none is: saves what an abort puts back, and sends due barriers.
     private func beginIfIdle() throws {
+        if !driver.inTransaction { try confirmMembership() }
         guard try driver.beginIfIdle() else { return }
         transaction!.driftCheckpoint = processor.driftCheckpoint()
         delivery.transactionBegan()
@@ -530,24 +536,32 @@ public final class StreamRuntime: @unchecked Sendable {
     /// Writes the open transaction's state changes (and due snapshots), adds the offsets, commits.
     private func commit() throws {
         guard transaction != nil else { return }
+        // Not a record of state from a zombie: it would land behind the new owner's.
+        try confirmMembership()
         let commitStart = clock.now
         expireIdleKeys()
         try writeChangelogs()
         let changelogWritten = clock.now
         counts.phases.changelog += changelogWritten - commitStart
-        let offsets = transaction!.nextOffsets
+        // Every partition whose state the transaction writes has its offset in it, unchanged
+        // where nothing of it was consumed (a snapshot of an idle partition): the commit then
+        // passes the membership check below and, on Kafka, the coordinator's generation check
+        // (KIP-447), as the records of a zombie's snapshot must not (measured on the test
+        // broker: a zombie's offset-less snapshot committed after its partition moved on,
+        // and every later restore started from it).
+        var offsets = transaction!.nextOffsets
+        for segmentPartition in transaction!.touchedSegments.keys {
+            let input = TopicPartition(plan.segments[segmentPartition.segment].inputTopic, segmentPartition.partition)
+            if offsets[input] == nil, let committed = committedOffsets[input] { offsets[input] = committed }
+        }
         try driver.commit(offsets: offsets) { () throws(KafkaError) in
-            // KIP-447 has the broker refuse the offsets of a member the group dropped; a broker
-            // that does not (Tansu 0.6, measured: a departed member's offsets commit) would let
-            // a zombie commit over the partitions' new owner. What the client knows, it acts on.
-            guard !consumer.assignmentLost else {
-                throw KafkaError(code: .state, message: "the group took this instance's partitions away (its session expired): aborting instead of committing",
-                                 severity: .abortRequired)
-            }
+            try confirmMembership()
             return try consumer.groupMetadata()
         }
         counts.phases.committing += clock.now - changelogWritten
         let committed = transaction!
+        // What a transaction committed, for reconstructing who wrote which state after a fault.
+        logger.debug("committed \(offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }); state of \(committed.touchedSegments.sorted { $0.key.partition < $1.key.partition || ($0.key.partition == $1.key.partition && $0.key.segment < $1.key.segment) }.map { "\($0.key)@\($0.value)" }); snapshots \(committed.snapshotted.map(\.description).sorted())")
         transaction = nil
         for (partition, offset) in committed.nextOffsets { committedOffsets[partition] = offset }
         var evicted = 0
@@ -574,6 +588,26 @@ public final class StreamRuntime: @unchecked Sendable {
         purgeRepartitionTopics()
         publishStatistics()
         onCommit?(statistics)
+    }
+
+    /// Throws (abort required) when this instance may no longer write for its partitions: the
+    /// group took them away, or — after the process stood still long enough for its session
+    /// to expire — first waits until librdkafka can have heard so (see ``FreezeWatch``).
+    ///
+    /// KIP-447 has Kafka refuse the offsets of a member the group dropped, and Kafka hides the
+    /// records of the transaction it then aborts. A broker that does neither (Tansu 0.6,
+    /// measured: a departed member's offsets commit, aborted records are shown) would take a
+    /// zombie's records as committed state — behind the records of the partitions' new owner,
+    /// where a restore applies them last. What the client knows, it acts on.
+    private func confirmMembership() throws(KafkaError) {
+        let waited = freezeDetector.waitOutRecentFreeze()
+        if waited > .zero {
+            logger.warning("the process stood still for long enough that its group session may have expired: waited \(waited) for the group's answer before writing")
+        }
+        guard !consumer.assignmentLost else {
+            throw KafkaError(code: .state, message: "the group took this instance's partitions away (its session expired): aborting instead of writing for them",
+                             severity: .abortRequired)
+        }
     }
 
     /// Drops keys idle past the state TTL (by stream time) in the stages the open transaction
@@ -624,7 +658,8 @@ public final class StreamRuntime: @unchecked Sendable {
     /// its interval has passed, in a transaction of its own, so that its restore never replays
     /// more than an interval of changelog.
     private func snapshotIdlePartitions() throws {
-        guard transaction == nil, !changedSinceSnapshot.isEmpty else { return }
+        // Not while the group has taken the partitions away: the poll that follows hands them over.
+        guard transaction == nil, !changedSinceSnapshot.isEmpty, !consumer.assignmentLost else { return }
         let due = changedSinceSnapshot.filter { segmentPartition in
             let input = TopicPartition(plan.segments[segmentPartition.segment].inputTopic, segmentPartition.partition)
             return active.contains(input) && lastSnapshot[segmentPartition].map { clock.now - $0 >= options.snapshotInterval } ?? true

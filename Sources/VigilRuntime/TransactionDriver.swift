@@ -69,13 +69,17 @@ final class TransactionDriver {
     }
 
     /// Adds the offsets and commits, retrying retriable failures as the cycle allows.
-    func commit(offsets: [TopicPartition: Int64], groupMetadata: () throws(KafkaError) -> ConsumerGroupMetadata) throws {
+    /// `membership` gives the group membership the offsets are committed under, or throws when
+    /// the instance can no longer commit for its partitions; it is asked again right before
+    /// the commit itself, since the process can stand still in between (see ``FreezeWatch``).
+    func commit(offsets: [TopicPartition: Int64], membership: () throws(KafkaError) -> ConsumerGroupMetadata) throws {
         if !offsets.isEmpty {
-            let metadata = try groupMetadata()
+            let metadata = try membership()
             try perform(.sendOffsets) { () throws(KafkaError) in
                 try producer.sendOffsetsToTransaction(offsets, groupMetadata: metadata, timeout: .seconds(30))
             }
         }
+        _ = try membership()
         try perform(.commit) { () throws(KafkaError) in try producer.commitTransaction(timeout: .seconds(30)) }
         inTransaction = false
         cycle.committed()

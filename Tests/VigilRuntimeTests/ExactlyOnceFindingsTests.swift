@@ -57,6 +57,38 @@ struct ExactlyOnceFindingsTests {
         }
     }
 
+    /// A zombie's snapshot (found by the verifier): a transaction holding only the snapshot of
+    /// an idle partition committed no offsets, so neither the runtime's membership check nor,
+    /// on Kafka, the coordinator's generation check (KIP-447) applied to it. A zombie woken
+    /// from SIGSTOP committed one for a partition whose new owner had processed 630 records
+    /// further, and every later restore started from that stale snapshot. Now every
+    /// transaction that writes a partition's state commits that partition's offset with it.
+    @Test func aSnapshotOfAnIdlePartitionCommitsUnderTheGroupsMembership() async throws {
+        try await BlockingCall.run {
+            let name = RuntimeFixture.unique("idlesnap")
+            let topology = try RuntimeFixture.topology(name: name, lateness: 0)
+            let source = topology.source.topics[0]
+            let events = try RuntimeFixture.transactions(500)
+            try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger).createTopics([NewTopic(name: source, partitions: 1)])
+            try RuntimeFixture.produce(events, to: source)
+            let faults = FaultInjection()
+            // The first snapshot is due an interval after the first commit: by then the events
+            // are processed (about a second), and it comes in a transaction of its own.
+            let instance = try RuntimeFixture.RunningInstance(topology: topology, instance: "a", snapshotInterval: .seconds(3), faults: faults)
+            try RuntimeFixture.waitUntil("every event scored", within: .seconds(60)) { instance.runtime.statistics.scored >= events.count }
+            let processed = instance.runtime.statistics
+            try RuntimeFixture.waitUntil("an idle snapshot", within: .seconds(20)) {
+                let now = instance.runtime.statistics
+                return now.transactionsCommitted > processed.transactionsCommitted && now.snapshotsWritten > processed.snapshotsWritten
+            }
+            #expect(instance.runtime.statistics.eventsIn == processed.eventsIn, "a transaction of its own, with no events")
+            instance.stop()
+            #expect(instance.failure == nil)
+            #expect(faults.callCount(.commit) == faults.callCount(.sendOffsets),
+                    "\(faults.callCount(.commit)) commits, \(faults.callCount(.sendOffsets)) of them with offsets")
+        }
+    }
+
     /// Finding 5 and back-pressure: transactional calls outside the commit — begin, a send that
     /// finds the producer's queue full, the offsets — fail once each, and a commit fails with a
     /// retriable error. Each failure goes through the cycle: the first three abort, rewind and
