@@ -101,7 +101,7 @@ struct ExactlyOnceVerifierTests {
             }
             let extra = ["--snapshot-interval", "1", "--max-transaction-events", "\(Self.maxTransactionEvents)"]
             func inProcess(_ id: String, faults injected: FaultInjection? = nil) throws -> RuntimeFixture.RunningInstance {
-                try RuntimeFixture.RunningInstance(topology: topology, instance: id, snapshotInterval: .seconds(1), faults: injected) {
+                try RuntimeFixture.RunningInstance(topology: topology, instance: id, snapshotInterval: .seconds(1), faults: injected, logFile: true) {
                     $0.maxEventsPerTransaction = Self.maxTransactionEvents
                 }
             }
@@ -420,10 +420,72 @@ struct ExactlyOnceVerifierTests {
                     }
                 }
                 let missing = expectedKeys.subtracting(restoredKeys).filter { !excused.contains($0.description) }
-                if !missing.isEmpty { differing.append("stage \(stage): \(missing.count) keys not restored, e.g. \(missing.prefix(3).map(\.description))") }
+                if !missing.isEmpty {
+                    differing.append("stage \(stage): \(missing.count) keys not restored, e.g. \(missing.prefix(3).map(\.description))")
+                    print("verifier: where the unrestored keys of stage \(stage) are:\n\(try traceKeys(missing.map(\.description), stage: stage, segment: segmentIndex, plan: plan, group: group))")
+                }
             }
         }
         #expect(keys > 0 && differing.isEmpty, "\(differing.count) differences in \(keys) restored keys, e.g. \(differing.prefix(5))")
+    }
+
+    /// Where the changelog records of `keys` lie (a diagnosis of a failed restored-state
+    /// comparison): per changelog partition, the newest checkpoint's start, the group's
+    /// committed offsets, and each key's records read committed and uncommitted with the
+    /// offsets their headers carry — so a failure says whether the records were never
+    /// committed (the runtime's loss) or are committed and were not read (the reader's).
+    static func traceKeys(_ keys: [String], stage: Int, segment: Int, plan: TopicPlan, group: String) throws -> String {
+        let wanted = Set(keys)
+        let topic = plan.changelogTopics[stage]
+        let starts = Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(topic, $0), KafkaOffset.beginning) })
+        func records(_ isolation: ConsumerConfiguration.IsolationLevel) throws -> [Int32: [(key: String, offset: Int64, headers: String)]] {
+            var reader = PartitionReader(kafka: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
+            reader.isolationLevel = isolation
+            var found: [Int32: [(key: String, offset: Int64, headers: String)]] = [:]
+            try reader.read(starts) { message in
+                let record = message.record
+                let key = String(decoding: record.key ?? [], as: UTF8.self)
+                let isMarker = record.key?.first == 0
+                guard wanted.contains(key) || isMarker else { return }
+                let headers = record.headers.map { "\($0.name)=\($0.stringValue ?? "?")" }.joined(separator: " ")
+                found[record.partition, default: []].append((isMarker ? "<\(key.dropFirst())>" : key, record.offset, headers + (record.value == nil ? " tombstone" : "")))
+            }
+            return found
+        }
+        let committedRead = try records(.readCommitted)
+        let uncommittedRead = try records(.readUncommitted)
+        var checkpoints: [Int32: [(Int64, String)]] = [:]
+        try PartitionReader(kafka: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
+            .read(Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(plan.checkpointTopic, $0), KafkaOffset.beginning) })) { message in
+                let text = String(decoding: message.record.value ?? [], as: UTF8.self)
+                if text.contains("segment=\(segment) ") { checkpoints[message.record.partition, default: []].append((message.record.offset, text)) }
+            }
+        let inputTopic = plan.segments[segment].inputTopic
+        let committed = try RuntimeFixture.committedOffsets(group: group, topic: inputTopic, partitions: partitions)
+        let sourceCommitted = try RuntimeFixture.committedOffsets(group: group, topic: plan.segments[0].inputTopic, partitions: partitions)
+        var lines = ["committed: \(inputTopic) \(committed.sorted { $0.key < $1.key }), source \(sourceCommitted.sorted { $0.key < $1.key })"]
+        for partition in 0..<partitions {
+            let inCommitted = committedRead[partition] ?? []
+            let inAll = uncommittedRead[partition] ?? []
+            let missingHere = Set(inAll.map(\.key)).intersection(wanted)
+            guard !missingHere.isEmpty else { continue }
+            lines.append("\(topic)/\(partition): checkpoints (offset, value) \(checkpoints[partition] ?? [])")
+            // Each snapshot (from its marker to the next), with how many of the keys it holds.
+            let markers = inCommitted.filter { $0.key == "<vigil.snapshot>" }
+            for (index, marker) in markers.enumerated() {
+                let end = index + 1 < markers.count ? markers[index + 1].offset : Int64.max
+                let held = Set(inCommitted.filter { $0.offset > marker.offset && $0.offset < end && missingHere.contains($0.key) }.map(\.key)).count
+                lines.append("  snapshot @\(marker.offset) [\(marker.headers)]: holds \(held) of the \(missingHere.count) keys by the next snapshot")
+            }
+            for key in missingHere.sorted().prefix(12) {
+                let committedOffsets = inCommitted.filter { $0.key == key }.map { "\($0.offset) [\($0.headers)]" }
+                let allOffsets = inAll.filter { $0.key == key }.map { "\($0.offset) [\($0.headers)]" }
+                lines.append("  key \(key): read committed \(committedOffsets); read uncommitted \(allOffsets)")
+            }
+        }
+        let nowhere = wanted.subtracting(uncommittedRead.values.flatMap { $0.map(\.key) })
+        if !nowhere.isEmpty { lines.append("in no changelog record at all: \(nowhere.count), e.g. \(nowhere.sorted().prefix(5))") }
+        return lines.joined(separator: "\n")
     }
 
     /// The features an engine gives a probe event of `key` at `time` (inputs 1.0): equal for

@@ -272,12 +272,13 @@ enum RuntimeFixture {
         private(set) var failure: (any Error)?
 
         /// `faults` makes its clients fail where asked; `configure` adjusts its options.
+        /// `logFile` takes its log at debug level (kept for diagnosis, as a `vigil run`'s is).
         init(topology: Topology, instance: String, snapshotInterval: Duration = .seconds(60), faults: FaultInjection? = nil,
-             configure: (inout RuntimeOptions) -> Void = { _ in }) throws {
+             logFile: Bool = false, configure: (inout RuntimeOptions) -> Void = { _ in }) throws {
             var options = RuntimeFixture.options(topology: topology, instance: instance)
             options.snapshotInterval = snapshotInterval
             configure(&options)
-            runtime = try StreamRuntime(topology: topology, options: options, logger: RuntimeFixture.logger,
+            runtime = try StreamRuntime(topology: topology, options: options, logger: logFile ? RuntimeFixture.fileLogger(instance: instance) : RuntimeFixture.logger,
                                         clients: faults.map(RuntimeFixture.clients) ?? .kafka) { try RuntimeFixture.kernel(topology) }
             let thread = Thread { [self] in
                 do { try runtime.run() } catch { failure = error }
@@ -385,6 +386,18 @@ extension RuntimeFixture {
     }
 
     /// The log file of every `vigil run` started: instance id, pid, path.
+    /// A debug-level logger of an in-process instance into a file of its own, listed with the
+    /// `vigil run` logs (``vigilLogs``, pid 0).
+    static func fileLogger(instance: String) throws -> Logger {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-\(instance)-\(UUID().uuidString.prefix(8)).log").path
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        vigilLogs.withValue { $0.append((instance, 0, path)) }
+        let lock = NSLock()
+        let sink = LogSink { line in lock.withLock { handle.write(Data((line + "\n").utf8)) } }
+        return Logger(label: "vigil.\(instance)") { VigilLogHandler(label: $0, level: .debug, sink: sink) }
+    }
+
     static let vigilLogs = LockedBox<[(instance: String, pid: Int32, path: String)]>([])
 
     /// The last `lines` lines of the logs of the `vigil run` processes started for `instances`,
