@@ -65,11 +65,8 @@ struct ExactlyOnceFindingsTests {
     /// transaction that writes a partition's state commits that partition's offset with it.
     @Test func aSnapshotOfAnIdlePartitionCommitsUnderTheGroupsMembership() async throws {
         try await BlockingCall.run {
-            let name = RuntimeFixture.unique("idlesnap")
-            let topology = try RuntimeFixture.topology(name: name, lateness: 0)
-            let source = topology.source.topics[0]
+            let (_, topology, source) = try RuntimeFixture.freshTopology("idlesnap", lateness: 0, partitions: 1)
             let events = try RuntimeFixture.transactions(500)
-            try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger).createTopics([NewTopic(name: source, partitions: 1)])
             try RuntimeFixture.produce(events, to: source)
             let faults = FaultInjection()
             // The first snapshot is due an interval after the first commit: by then the events
