@@ -190,15 +190,6 @@ public final class StreamRuntime: @unchecked Sendable {
         // better on Tansu: at 5 ms its idle fetches slowed its transaction calls tenfold.
         consumerConfiguration.kafka.properties["fetch.wait.max.ms"] = consumerConfiguration.kafka.properties["fetch.wait.max.ms"]
             ?? String(max(5, Int(options.batchDelay / .milliseconds(1))))
-        // librdkafka postpones a partition's next fetch by fetch.queue.backoff.ms (1 s by
-        // default) while its queue holds more than queued.min.messages, as a backlog's
-        // prefetch does: a source partition the aligner paused and resumed (sought) then waited
-        // up to a second with nothing fetched. Measured with 4–16 source partitions under a
-        // backlog: the runtime's thread waited in empty polls 33–47 % of its time, 4–7 % with
-        // the batch delay instead, and 5 of 6 runs went from 40–58k to 60–105k events/s
-        // (bench/README.md, issue 16).
-        consumerConfiguration.kafka.properties["fetch.queue.backoff.ms"] = consumerConfiguration.kafka.properties["fetch.queue.backoff.ms"]
-            ?? String(max(5, Int(options.batchDelay / .milliseconds(1))))
         consumer = try Consumer(configuration: consumerConfiguration, logger: logger) { [unowned self] event in
             self.rebalance(event)
         }
