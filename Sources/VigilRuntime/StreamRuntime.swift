@@ -561,7 +561,7 @@ public final class StreamRuntime: @unchecked Sendable {
         counts.phases.committing += clock.now - changelogWritten
         let committed = transaction!
         // What a transaction committed, for reconstructing who wrote which state after a fault.
-        logger.debug("committed \(offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }); state of \(committed.touchedSegments.sorted { $0.key.partition < $1.key.partition || ($0.key.partition == $1.key.partition && $0.key.segment < $1.key.segment) }.map { "\($0.key)@\($0.value)" }); snapshots \(committed.snapshotted.map(\.description).sorted())")
+        logger.debug("committed \(offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }); state of \(committed.touchedSegments.map { "\($0.key)@\($0.value)" }.sorted()); snapshots \(committed.snapshotted.map(\.description).sorted())")
         transaction = nil
         for (partition, offset) in committed.nextOffsets { committedOffsets[partition] = offset }
         var evicted = 0
