@@ -58,6 +58,7 @@ public struct RuntimeMetrics: Sendable {
     public let partitionsRestoring: Gauge
     public let transactionsCommitted: Counter
     public let transactionsAborted: Counter
+    public let producerReplacements: Counter
     public let duplicatesSkipped: Counter
     public let deliveredLocally: Counter
     /// Label `kind`: `assigned`, `revoked` or `lost`.
@@ -116,6 +117,9 @@ public struct RuntimeMetrics: Sendable {
         partitionsRestoring = registry.gauge("vigil_restore_partitions", help: "Partitions whose state is still being restored.")
         transactionsCommitted = registry.counter("vigil_transactions_committed_total", help: "Kafka transactions committed.")
         transactionsAborted = registry.counter("vigil_transactions_aborted_total", help: "Kafka transactions aborted.")
+        producerReplacements = registry.counter(
+            "vigil_producer_replacements_total",
+            help: "Times the transactional producer was replaced because it could not abort a failed transaction.")
         duplicatesSkipped = registry.counter(
             "vigil_repartition_duplicates_skipped_total",
             help: "Repartitioned events skipped as copies of applied ones (records of aborted transactions a broker showed).")

@@ -149,12 +149,6 @@ public final class StreamRuntime: @unchecked Sendable {
         }
         checkTopicConfigurations()
 
-        var producerConfiguration = ProducerConfiguration(kafka: options.kafka, transactionalID: transactionalID)
-        producerConfiguration.linger = .milliseconds(1)
-        producerConfiguration.transactionTimeout = options.transactionTimeout
-        producerConfiguration.queueFullTimeout = options.queueFullTimeout
-        producerConfiguration.maxQueuedMessages = options.maxQueuedRecords
-        producerConfiguration.maxMessageBytes = options.maxRecordBytes
         let producer = try clients.makeProducer(producerConfiguration, logger)
         driver = TransactionDriver(
             producer: producer,
@@ -215,6 +209,17 @@ public final class StreamRuntime: @unchecked Sendable {
             logger.warning("local delivery on a broker that shows aborted records: after an instance dies mid-transaction, a restore can take its aborted local deliveries as committed and skip those events' scores (README, Local delivery); set processing.local_delivery: false")
         }
         return true
+    }
+
+    /// The configuration of this instance's transactional producer (and of its replacements).
+    private var producerConfiguration: ProducerConfiguration {
+        var configuration = ProducerConfiguration(kafka: options.kafka, transactionalID: transactionalID)
+        configuration.linger = .milliseconds(1)
+        configuration.transactionTimeout = options.transactionTimeout
+        configuration.queueFullTimeout = options.queueFullTimeout
+        configuration.maxQueuedMessages = options.maxQueuedRecords
+        configuration.maxMessageBytes = options.maxRecordBytes
+        return configuration
     }
 
     /// The cluster's topics, once the broker answers: while it cannot be reached the instance
@@ -306,12 +311,15 @@ public final class StreamRuntime: @unchecked Sendable {
 
     /// Acts on an error that escaped a round: stop when it is fatal, otherwise abort and rewind.
     private func recover(from error: any Error) throws {
+        if let failed = error as? TransactionDriver.AbortFailed { return try replaceProducer(after: failed.error) }
         if case .stopped = driver.cycle.state { try stopWith(error) }
         if let kafkaError = error as? KafkaError, kafkaError.severity == .fatal { try stopWith(kafkaError) }
         if let fatal = driver.processingFailed(error) { try stopWith(fatal) }
         logger.warning("transaction failed, aborting and rewinding: \(error)")
         do {
             try abortAndRewind()
+        } catch let failed as TransactionDriver.AbortFailed {
+            try replaceProducer(after: failed.error)
         } catch {
             try stopWith(error)
         }
@@ -321,6 +329,37 @@ public final class StreamRuntime: @unchecked Sendable {
             metrics.backPressurePauses.increment()
             try reconcilePauses()
         }
+    }
+
+    /// The failed transaction could not be aborted: a new producer of the same transactional id
+    /// takes the place of this one (its initialisation fences the old one and ends what it left
+    /// open), and since what the broker made of that transaction is unknown here, every
+    /// assigned partition is restored again from the group's committed offsets and the
+    /// changelogs, as after a rebalance. A replacement that cannot be initialised is fatal.
+    private func replaceProducer(after error: KafkaError) throws {
+        let partitions = assigned.sorted()
+        logger.error("the failed transaction could not be aborted (\(error)): replacing the producer and restoring \(partitions.count) partitions from their committed offsets")
+        metrics.health.markUnhealthy("replacing the producer: \(error)")
+        if let aborted = transaction {
+            transaction = nil
+            if let saved = aborted.driftCheckpoint { processor.restoreDrift(saved) }
+            delivery.aborted()
+            counts.transactionsAborted += 1
+            counts.eventsRolledBack += aborted.events
+            metrics.transactionsAborted.increment()
+        }
+        drop(partitions)
+        do {
+            try driver.replaceProducer(with: clients.makeProducer(producerConfiguration, logger))
+        } catch {
+            try stopWith(error)
+        }
+        metrics.producerReplacements.increment()
+        metrics.health.markHealthy()
+        try consumer.pause(partitions)
+        paused.formUnion(partitions)
+        assigned.formUnion(partitions)
+        restorer.enqueue(partitions)
     }
 
     private func stopWith(_ error: any Error) throws -> Never {
@@ -761,7 +800,8 @@ public final class StreamRuntime: @unchecked Sendable {
             }
         } catch {
             logger.error("rebalance handling failed: \(error)")
-            driver.stop()
+            // A failed abort is recovered from (the loop replaces the producer); anything else stops.
+            if !(error is TransactionDriver.AbortFailed) { driver.stop() }
             pendingFailure = error
         }
         publishStatistics()

@@ -16,7 +16,10 @@ public struct TransactionCycle: Sendable {
         /// A call or the processing of the open transaction failed: it must be aborted (and the
         /// input rewound) before anything else.
         case failed
-        /// The producer was fenced, failed fatally, or an abort failed: the instance must stop.
+        /// The producer could not end the failed transaction (its abort failed): nothing goes on
+        /// until a new producer has replaced it.
+        case replacingProducer
+        /// The producer was fenced or failed fatally: the instance must stop.
         case stopped
     }
 
@@ -39,7 +42,14 @@ public struct TransactionCycle: Sendable {
         /// Abort the open transaction (if one was begun), roll back the in-memory state of the
         /// transaction, rewind the consumer to the last committed offsets, and go on.
         case abortAndRewind
-        /// Stop the instance with this error (fenced, fatal, or an abort that failed).
+        /// The abort failed for good (the broker keeps refusing to end the transaction, or the
+        /// client failed fatally without being fenced): replace the producer with a new one of
+        /// the same transactional id, whose initialisation fences this one and ends what it left
+        /// open, and restore every assigned partition from the committed offsets, since what the
+        /// broker made of the transaction is unknown. Kafka Streams does the same with its
+        /// thread's producer after a fatal error.
+        case replaceProducer(KafkaError)
+        /// Stop the instance with this error (fenced, fatal outside an abort, a failed replacement).
         case stop(KafkaError)
     }
 
@@ -71,7 +81,7 @@ public struct TransactionCycle: Sendable {
     public func nextForBatch() -> Action {
         switch state {
         case .idle: return .begin
-        case .open, .stopped: return .none
+        case .open, .stopped, .replacingProducer: return .none
         case .failed: return .abortAndRewind
         }
     }
@@ -95,7 +105,7 @@ public struct TransactionCycle: Sendable {
             if now - openedAt >= commitInterval || events >= maxEvents { return .commit }
             return commitsWhenDrained && inputDrained ? .commit : .none
         case .failed: return .abortAndRewind
-        case .idle, .stopped: return .none
+        case .idle, .stopped, .replacingProducer: return .none
         }
     }
 
@@ -105,7 +115,7 @@ public struct TransactionCycle: Sendable {
         switch state {
         case .open: return .commit
         case .failed: return .abortAndRewind
-        case .idle, .stopped: return .none
+        case .idle, .stopped, .replacingProducer: return .none
         }
     }
 
@@ -121,6 +131,12 @@ public struct TransactionCycle: Sendable {
         retries = 0
     }
 
+    /// A new producer replaced the one whose abort failed, and was initialised.
+    public mutating func producerReplaced() {
+        if state == .replacingProducer { state = .idle }
+        retries = 0
+    }
+
     /// The instance stops for a reason of its own (an error escaped the loop): nothing more is
     /// committed, not even on the way out.
     public mutating func stop() { state = .stopped }
@@ -130,15 +146,23 @@ public struct TransactionCycle: Sendable {
         guard let error = error as? KafkaError else {
             return call == .abort ? stop(KafkaError(code: .state, message: "abort failed: \(error)", severity: .fatal)) : fail()
         }
-        if error.severity == .fatal || error.isFenced { return stop(error) }
+        if error.isFenced { return stop(error) }
         switch call {
         case .abort:
-            // An abort that cannot be completed leaves the transactional id in an unknown state.
+            // An abort that cannot be completed leaves the transactional id in a state this
+            // producer cannot leave: measured on the test broker after a restart, where every
+            // epoch bump librdkafka asked for was refused for minutes while a new producer of
+            // the same id initialised at once.
             if error.severity == .retriable, retries < maxRetries {
                 retries += 1
                 return .retry
             }
-            return stop(KafkaError(code: error.code, message: "abort failed: \(error.message)", severity: .fatal))
+            retries = 0
+            guard state != .stopped else { return .stop(KafkaError(code: error.code, message: "abort failed: \(error.message)", severity: .fatal)) }
+            state = .replacingProducer
+            return .replaceProducer(KafkaError(code: error.code, message: "abort failed: \(error.message)", severity: error.severity))
+        case _ where error.severity == .fatal:
+            return stop(error)
         case .sendOffsets, .commit:
             if error.severity == .retriable, retries < maxRetries {
                 retries += 1

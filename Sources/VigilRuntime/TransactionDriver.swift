@@ -6,7 +6,14 @@ import VigilKafka
 /// allows, every other failure leaves the cycle `failed` (abort before anything else) or
 /// `stopped`, and is thrown to the runtime's recovery.
 final class TransactionDriver {
-    let producer: any TransactionalProducing
+    /// The abort of the open transaction failed for good: the runtime must replace the
+    /// producer (``replaceProducer(with:)``) and restore its partitions; nothing else goes on.
+    struct AbortFailed: Error, CustomStringConvertible {
+        let error: KafkaError
+        var description: String { "\(error)" }
+    }
+
+    private(set) var producer: any TransactionalProducing
     private(set) var cycle: TransactionCycle
     /// Whether a transaction was begun and is neither committed nor aborted.
     private(set) var inTransaction = false
@@ -86,7 +93,7 @@ final class TransactionDriver {
     }
 
     /// Aborts the open transaction, if one was begun. Retriable failures are retried; an abort
-    /// that cannot be completed is fatal (thrown).
+    /// that cannot be completed throws ``AbortFailed`` (or, fenced, the fencing error).
     func abort() throws {
         if inTransaction {
             try perform(.abort) { () throws(KafkaError) in try producer.abortTransaction(timeout: .seconds(30)) }
@@ -101,6 +108,15 @@ final class TransactionDriver {
     func processingFailed(_ error: any Error) -> KafkaError? {
         if case .stop(let fatal) = cycle.nextOnError(error, during: .processing) { return fatal }
         return nil
+    }
+
+    /// Puts `producer` in the place of the one whose abort failed and initialises it, which
+    /// fences the old one and ends the transaction it left open; the cycle starts afresh.
+    func replaceProducer(with producer: any TransactionalProducing) throws {
+        self.producer = producer
+        inTransaction = false
+        try producer.initTransactions(timeout: .seconds(30))
+        cycle.producerReplaced()
     }
 
     /// Nothing more is committed, not even on the way out (an error escaped the loop).
@@ -119,6 +135,8 @@ final class TransactionDriver {
                     continue
                 case .stop(let fatal):
                     throw fatal
+                case .replaceProducer(let failure):
+                    throw AbortFailed(error: failure)
                 default:
                     throw error
                 }

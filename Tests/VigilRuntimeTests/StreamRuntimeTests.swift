@@ -204,4 +204,60 @@ struct StreamRuntimeTests {
             #expect(mismatched.isEmpty, "\(mismatched.count) events scored with wrong features: \(RuntimeFixture.describeMismatches(scores, expected: expected))")
         }
     }
+
+    /// A commit fails and its abort then fails for good (four retriable failures: the test
+    /// broker, restarted during a commit, refused every epoch bump librdkafka asked for): the
+    /// runtime does not stop; it replaces its producer with a new one of the same transactional
+    /// id and restores its partitions from the committed offsets and changelogs, and every
+    /// event ends up scored with the features a replay computes.
+    @Test func anAbortThatFailsForGoodReplacesTheProducer() async throws {
+        try await BlockingCall.run {
+            let name = RuntimeFixture.unique("replace")
+            let topology = try RuntimeFixture.topology(name: name, lateness: 0)
+            let events = try RuntimeFixture.transactions(3000)
+            let source = topology.source.topics[0]
+            let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
+            try admin.createTopics([NewTopic(name: source, partitions: 1)])
+            let layout = RowLayout(topology: topology)
+            let faults = FaultInjection()
+            try RuntimeFixture.produce(Array(events[..<1000]), to: source)
+            let instance = try RuntimeFixture.RunningInstance(topology: topology, instance: "a", faults: faults)
+            _ = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: 1000)
+            let restoredBefore = instance.runtime.statistics.restoredRecords
+            faults.fail(.commit, count: 1, with: FaultInjection.abortable)
+            faults.fail(.abort, count: 4, with: FaultInjection.retriable)
+            try RuntimeFixture.produce(Array(events[1000...]), to: source)
+
+            let repartition = try TopicPlan(topology: topology).segments[1].inputTopic
+            let deadline = ContinuousClock.now + .seconds(120)
+            var done = false
+            while !done, ContinuousClock.now < deadline, instance.failure == nil {
+                let source = try RuntimeFixture.committedOffsets(group: "vigil.\(name)", topic: source, partitions: 1)[0] ?? -1
+                let staged = try RuntimeFixture.committedOffsets(group: "vigil.\(name)", topic: repartition, partitions: 1)[0] ?? -1
+                if source == Int64(events.count), staged > 0 {
+                    done = try staged >= RuntimeFixture.endOffset(of: TopicPartition(repartition, 0)) - 1
+                }
+                if !done { Thread.sleep(forTimeInterval: 0.1) }  // polling a condition, with a deadline
+            }
+            #expect(done, "the source and the repartition topic were not committed to their ends within 120 s: \(String(describing: instance.failure))")
+            instance.stop()
+            #expect(instance.failure == nil, "the runtime stopped instead of replacing its producer: \(String(describing: instance.failure))")
+            #expect(faults.injectedCount(.commit) == 1)
+            #expect(faults.injectedCount(.abort) == 4, "the abort is tried four times (three retries) before the producer is replaced")
+            let statistics = instance.runtime.statistics
+            #expect(statistics.transactionsAborted == 1)
+            #expect(statistics.restoredRecords > restoredBefore, "the partitions are restored from the changelogs after the replacement")
+
+            // On this broker the failed transaction's scores may be visible (it was never
+            // aborted; the new producer's initialisation ended it): duplicates only from it.
+            let scores = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: events.count, within: .seconds(10))
+            #expect(Set(scores.map(\.id)) == Set(events.map(\.id)), "every event has a score")
+            let duplicates = scores.count - events.count
+            #expect(duplicates <= statistics.eventsRolledBack, "\(duplicates) duplicate scores, \(statistics.eventsRolledBack) events in the failed transaction")
+            if !TestBroker.showsAbortedRecords { #expect(duplicates == 0) }
+            let expected = try RuntimeFixture.replayFeatures(topology, events)
+            let mismatched = RuntimeFixture.mismatchedIDs(scores, expected: expected)
+            #expect(mismatched.isEmpty, "\(mismatched.count) events scored with wrong features: \(RuntimeFixture.describeMismatches(scores, expected: expected))")
+        }
+    }
 }

@@ -90,25 +90,47 @@ struct TransactionCycleTests {
         #expect(cycle.nextForHandOver() == .abortAndRewind)
     }
 
-    @Test func anAbortIsRetriedWhenRetriableAndOtherwiseFatal() {
+    /// An abort is retried while its failure is retriable; one that fails for good (the broker
+    /// keeps refusing, or the client failed fatally without being fenced) asks for a new
+    /// producer, and nothing else happens until one is in place. A fenced abort stops.
+    @Test func anAbortThatFailsForGoodAsksForANewProducer() {
         var cycle = TransactionCycle(commitInterval: .milliseconds(100), maxEvents: 1000, maxRetries: 1)
         cycle.begun(now: start)
         _ = cycle.nextOnError(abortable, during: .send)
         #expect(cycle.nextOnError(timeout, during: .abort) == .retry)
-        guard case .stop(let error) = cycle.nextOnError(timeout, during: .abort) else {
-            Issue.record("an abort that keeps failing must stop the instance")
+        guard case .replaceProducer(let error) = cycle.nextOnError(timeout, during: .abort) else {
+            Issue.record("an abort that keeps failing must ask for a new producer")
             return
         }
-        #expect(error.severity == .fatal)
-        #expect(cycle.state == .stopped)
+        #expect(error.message.hasPrefix("abort failed"))
+        #expect(cycle.state == .replacingProducer)
+        #expect(cycle.nextForBatch() == .none, "no transaction opens before the producer is replaced")
+        #expect(cycle.nextForHandOver() == .none, "nothing is committed on the way out")
+        #expect(cycle.nextOnTick(now: start + .seconds(10), inputDrained: true) == .none)
+        cycle.producerReplaced()
+        #expect(cycle.state == .idle)
+        #expect(cycle.nextForBatch() == .begin)
+        // The retries start afresh with the new producer.
+        _ = cycle.nextOnError(abortable, during: .commit)
+        #expect(cycle.nextOnError(timeout, during: .abort) == .retry)
 
-        var other = open()
-        _ = other.nextOnError(abortable, during: .commit)
-        guard case .stop = other.nextOnError(abortable, during: .abort) else {
-            Issue.record("an abort that fails with a non-retriable error must stop the instance")
+        for error in [abortable, KafkaError(code: .state, message: "fatal", severity: .fatal)] {
+            var other = open()
+            _ = other.nextOnError(abortable, during: .commit)
+            guard case .replaceProducer = other.nextOnError(error, during: .abort) else {
+                Issue.record("an abort that fails with a non-retriable error (\(error)) must ask for a new producer")
+                return
+            }
+        }
+        var fencedAbort = open()
+        _ = fencedAbort.nextOnError(abortable, during: .commit)
+        #expect(fencedAbort.nextOnError(fenced, during: .abort) == .stop(fenced), "a fenced producer is not replaced: another instance took over")
+        var stopped = open()
+        stopped.stop()
+        guard case .stop = stopped.nextOnError(abortable, during: .abort) else {
+            Issue.record("an instance stopping for a reason of its own does not replace its producer")
             return
         }
-        #expect(other.nextForHandOver() == .none, "a stopped instance commits nothing on the way out")
     }
 
     @Test func fatalOrFencedStopsWhateverTheCall() {
