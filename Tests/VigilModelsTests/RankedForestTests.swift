@@ -6,24 +6,12 @@ import Testing
 /// row and tree, so the same score bits as QuickScorer (which adds leaves in the same order)
 /// at every batch size, and the walk's sums up to the order of additions.
 @Suite struct RankedForestTests {
-    /// SplitMix64: a seeded generator, so that a failure replays.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Thresholds and values that meet: duplicates across trees, values equal to thresholds,
     /// both zeros, both infinities.
     static let edgeValues: [Double] = [-.infinity, -1e300, -2.5, -1, -0.0, 0.0, 1e-35, 0.5, 1, 1.0.nextUp, 3, 1e300, .infinity]
 
     /// A leaf-wise tree (a random leaf split until it has `leaves` leaves), as LightGBM grows them.
-    static func randomTree(leaves: Int, features: Int, using generator: inout SeededGenerator) -> TreeEnsembleSpec.Tree {
+    static func randomTree(leaves: Int, features: Int, using generator: inout SplitMix64) -> TreeEnsembleSpec.Tree {
         var nodes: [TreeEnsembleSpec.Node] = [.leaf(Double.random(in: -1...1, using: &generator))]
         var leafIndices = [0]
         while leafIndices.count < leaves {
@@ -42,7 +30,7 @@ import Testing
         return TreeEnsembleSpec.Tree(nodes: nodes)
     }
 
-    static func randomRows(_ count: Int, features: Int, using generator: inout SeededGenerator) -> [Double] {
+    static func randomRows(_ count: Int, features: Int, using generator: inout SplitMix64) -> [Double] {
         (0..<(count * features)).map { _ in
             switch Int.random(in: 0..<10, using: &generator) {
             case 0: .nan
@@ -68,7 +56,7 @@ import Testing
 
     /// A forest of `trees` random trees; 40 features reach the upper half of the row's ranks.
     static func randomSpec(trees: Int, leaves: ClosedRange<Int>, features: Int, seed: UInt64) -> TreeEnsembleSpec {
-        var generator = SeededGenerator(state: seed)
+        var generator = SplitMix64(seed: seed)
         return TreeEnsembleSpec(inputNames: (0..<features).map { "f\($0)" },
                                 trees: (0..<trees).map { _ in
                                     randomTree(leaves: Int.random(in: leaves, using: &generator), features: features, using: &generator)
@@ -83,7 +71,7 @@ import Testing
         let kernel = try TreeEnsembleKernel(spec: spec, traversal: .rankedScan)
         #expect(kernel.rankedForest != nil || !RankedForest.available)
         #expect(kernel.quickScorer.blockCount > 1)
-        var generator = SeededGenerator(state: seed &+ 100)
+        var generator = SplitMix64(seed: seed &+ 100)
         let rows = Self.randomRows(97, features: features, using: &generator)
         let quick = try Self.sums(spec, traversal: .quickScorer, rows: rows, batch: 97).map(\.bitPattern)
         let walk = try Self.sums(spec, traversal: .walk, rows: rows, batch: 97)
@@ -141,3 +129,6 @@ import Testing
         }
     }
 }
+
+/// LoaderTests' seeded generator, for the standard library's random draws.
+extension SplitMix64: RandomNumberGenerator {}
