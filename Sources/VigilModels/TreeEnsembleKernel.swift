@@ -166,10 +166,10 @@ public struct TreeEnsembleKernel: ScoringKernel {
     ///   against 180k), and the grouped walk, which walks a group to its deepest tree, trails
     ///   both (55k at 1 row). So deep trees take the one-row scan up to 3 rows — unless they
     ///   fit the ranked scan (``RankedForest``: at most 32 leaves a tree, 64 features, plain
-    ///   numeric splits), which scores them 368k / 436k / 464k at 1 / 2 / 4 rows and 470k–490k
-    ///   from 8 rows up, against the one-row scan's 162k at 1 row and the eight-row scan's
-    ///   310k–440k from 8 rows (TL2cgen 164k, lleaves 151k–299k): deep trees that fit take the
-    ///   ranked scan at every batch size. Shallow trees keep the walk and the eight-row scan
+    ///   numeric splits), which scores them 419k / 489k / 500k at 1 / 2 / 4 rows and 506k–510k
+    ///   from 8 rows up, against the eight-row scan's 90k / 150k / 257k and 463k–469k in the
+    ///   same run (and the one-row scan's 162k at 1 row; TL2cgen 164k, lleaves 165k–303k):
+    ///   deep trees that fit take the ranked scan at every batch size. Shallow trees keep the walk and the eight-row scan
     ///   (the ranked scan is not measured against them yet).
     struct SmallBatchPlan: Sendable {
         /// Batches of at most this many rows take the ranked scan (0: none; `.max`: every batch).
