@@ -16,7 +16,9 @@ import Foundation
 /// measurement (see bench/README.md, "Model kernels").
 ///
 /// Trees that QuickScorer can express (numeric splits, at most 64 leaves) are scored by
-/// ``QuickScorer`` instead by default (``Traversal``); the walk keeps the rest.
+/// ``QuickScorer`` instead by default (``Traversal``); the walk keeps the rest. Deep trees of at
+/// most 32 leaves (LightGBM's default 31) take the ranked scan (``RankedForest``) when every
+/// tree fits it, at every batch size (``SmallBatchPlan``).
 public struct TreeEnsembleKernel: ScoringKernel {
     /// How trees are scored.
     public enum Traversal: String, Sendable, CaseIterable {
@@ -26,6 +28,9 @@ public struct TreeEnsembleKernel: ScoringKernel {
         case quickScorer
         /// The branch-free walk for every tree.
         case walk
+        /// The ranked scan (``RankedForest``) for every batch, where every tree fits it;
+        /// ``quickScorer`` otherwise. For measurement.
+        case rankedScan
     }
 
     /// Node order within each tree.
@@ -63,9 +68,13 @@ public struct TreeEnsembleKernel: ScoringKernel {
     let quickScorer: QuickScorer
     /// The trees QuickScorer scores, as walks (in its order), for batches too small for it.
     let quickTrees: [TreeEntry]
+    /// The trees QuickScorer scores, laid out for the ranked scan, when every tree of the
+    /// ensemble fits it and the processor runs it.
+    let rankedForest: RankedForest?
     /// How batches of a few rows are scored.
     let smallBatchPlan: SmallBatchPlan
-    /// QuickScorer's bitvectors, allocated once.
+    /// QuickScorer's bitvectors, allocated once, with room to start them on a cache line
+    /// (``alignedScratch(_:)``).
     var quickScorerScratch: [UInt64]
     let nodes: [Node]
     let leafValues: [Double]
@@ -89,7 +98,7 @@ public struct TreeEnsembleKernel: ScoringKernel {
         var quickEntries: [TreeEntry] = []
         for (index, tree) in spec.trees.enumerated() {
             try builder.add(tree, index: index)
-            if traversal == .quickScorer || (traversal == .automatic && Self.prefersQuickScorer(depth: Int(builder.trees[index].depth))),
+            if traversal == .quickScorer || traversal == .rankedScan || (traversal == .automatic && Self.prefersQuickScorer(depth: Int(builder.trees[index].depth))),
                QuickScorer.canExpress(tree) {
                 quick.append(tree)
                 quickEntries.append(builder.trees[index])
@@ -103,14 +112,16 @@ public struct TreeEnsembleKernel: ScoringKernel {
         self.traversal = traversal
         quickScorer = QuickScorer(trees: quick, featureCount: spec.inputNames.count)
         quickTrees = quickEntries
-        quickScorerScratch = [UInt64](repeating: 0, count: max(1, quickScorer.scratchCount))
+        quickScorerScratch = [UInt64](repeating: 0, count: max(1, quickScorer.scratchCount) + 7)
         nodes = builder.nodes
         leafValues = builder.leafValues
         trees = walked
         bitsets = builder.bitsets
         hasSpecialNodes = builder.hasSpecialNodes
+        rankedForest = traversal != .walk && walked.isEmpty && RankedForest.available
+            ? RankedForest(trees: quick, featureCount: spec.inputNames.count, blockTreeStarts: quickScorer.blockTreeStarts) : nil
         smallBatchPlan = SmallBatchPlan(quickTrees: quickEntries, walkedTrees: walked, hasSpecialNodes: builder.hasSpecialNodes,
-                                        traversal: traversal)
+                                        ranked: rankedForest != nil, traversal: traversal)
         baseMargin = spec.baseMargin
         divisor = spec.divisor
         output = spec.output
@@ -129,7 +140,10 @@ public struct TreeEnsembleKernel: ScoringKernel {
         precondition(rows.count >= rowCount * featureCount, "rows holds fewer than rowCount × inputNames.count values")
         precondition(scores.count >= rowCount, "scores holds fewer than rowCount values")
         guard rowCount > 0, let rowBase = rows.baseAddress, let scoreBase = scores.baseAddress else { return }
-        if rowCount <= smallBatchPlan.groupedWalkRows {
+        if rowCount <= smallBatchPlan.rankedScanRows, let rankedForest {
+            scoreBase.update(repeating: 0, count: rowCount)
+            rankedForest.accumulate(rows: rowBase, rowCount: rowCount, into: scoreBase)
+        } else if rowCount <= smallBatchPlan.groupedWalkRows {
             scoreSmallBatch(rows: rowBase, rowCount: rowCount, into: scoreBase)
         } else {
             scoreBatch(rows: rowBase, rowCount: rowCount, into: scoreBase,
@@ -150,26 +164,36 @@ public struct TreeEnsembleKernel: ScoringKernel {
     /// - LightGBM 500 trees of 31 leaves (depth up to 18): the one-row scan 163k / 179k / 169k
     ///   at 1 / 2 / 3 rows against 89k / 146k / 162k; at 4 the eight-row scan leads (250k
     ///   against 180k), and the grouped walk, which walks a group to its deepest tree, trails
-    ///   both (55k at 1 row). So deep trees take the one-row scan up to 3 rows.
+    ///   both (55k at 1 row). So deep trees take the one-row scan up to 3 rows — unless they
+    ///   fit the ranked scan (``RankedForest``: at most 32 leaves a tree, 64 features, plain
+    ///   numeric splits), which scores them 419k / 489k / 500k at 1 / 2 / 4 rows and 506k–510k
+    ///   from 8 rows up, against the eight-row scan's 90k / 150k / 257k and 463k–469k in the
+    ///   same run (and the one-row scan's 162k at 1 row; TL2cgen 164k, lleaves 165k–303k):
+    ///   deep trees that fit take the ranked scan at every batch size. Shallow trees keep the walk and the eight-row scan
+    ///   (the ranked scan is not measured against them yet).
     struct SmallBatchPlan: Sendable {
-        /// Batches of at most this many rows take the grouped walk (0: none).
+        /// Batches of at most this many rows take the ranked scan (0: none; `.max`: every batch).
+        var rankedScanRows: Int
+        /// Batches of at most this many rows (and more than `rankedScanRows`) take the grouped walk (0: none).
         var groupedWalkRows: Int
         /// Batches of at most this many rows (and more than `groupedWalkRows`) take QuickScorer's one-row scan.
         var oneRowScanRows: Int
 
-        init(quickTrees: [TreeEntry], walkedTrees: [TreeEntry], hasSpecialNodes: Bool, traversal: Traversal) {
+        init(quickTrees: [TreeEntry], walkedTrees: [TreeEntry], hasSpecialNodes: Bool, ranked: Bool, traversal: Traversal) {
             guard traversal == .automatic else {
-                self.init(groupedWalkRows: 0, oneRowScanRows: 0)
+                self.init(rankedScanRows: traversal == .rankedScan && ranked ? .max : 0, groupedWalkRows: 0, oneRowScanRows: 0)
                 return
             }
             let depths = (quickTrees + walkedTrees).map { Double($0.depth) }
             let meanDepth = depths.reduce(0, +) / Double(max(depths.count, 1))
             let shallow = meanDepth <= 8
-            self.init(groupedWalkRows: hasSpecialNodes || !shallow ? 0 : (QuickScorer.vectorised ? 4 : Int(VIGIL_TREE_SMALL_ROWS)),
+            self.init(rankedScanRows: ranked && !shallow ? .max : 0,
+                      groupedWalkRows: hasSpecialNodes || !shallow ? 0 : (QuickScorer.vectorised ? 4 : Int(VIGIL_TREE_SMALL_ROWS)),
                       oneRowScanRows: shallow ? 0 : 3)
         }
 
-        init(groupedWalkRows: Int, oneRowScanRows: Int) {
+        init(rankedScanRows: Int, groupedWalkRows: Int, oneRowScanRows: Int) {
+            self.rankedScanRows = rankedScanRows
             self.groupedWalkRows = groupedWalkRows
             self.oneRowScanRows = oneRowScanRows
         }
@@ -236,8 +260,19 @@ public struct TreeEnsembleKernel: ScoringKernel {
         }
         let quickScorer = self.quickScorer
         quickScorerScratch.withUnsafeMutableBufferPointer { scratch in
-            quickScorer.accumulate(rows: rowBase, rowCount: rowCount, into: scoreBase, scratch: scratch.baseAddress!, vectorised: vectorised)
+            quickScorer.accumulate(rows: rowBase, rowCount: rowCount, into: scoreBase, scratch: Self.alignedScratch(scratch.baseAddress!),
+                                   vectorised: vectorised)
         }
+    }
+
+    /// The first 64-byte boundary at or after `base` (at most 7 words on). The eight-row scan
+    /// loads and stores a tree's eight bitvectors as one 64-byte vector; Swift arrays start
+    /// 16 bytes aligned, and when every one of those accesses straddles two cache lines the
+    /// scan slows by a third: before aligning, two instances of the same kernel on XGBoost
+    /// 100x6 measured 1.04M and 1.57M events/s at batch 64 in one KernelBench run; aligned,
+    /// three instances 1.41M–1.59M (bench/README.md, "Model kernels").
+    static func alignedScratch(_ base: UnsafeMutablePointer<UInt64>) -> UnsafeMutablePointer<UInt64> {
+        base + ((8 - (Int(bitPattern: base) >> 3) & 7) & 7)
     }
 
     @inline(__always)

@@ -3,6 +3,7 @@
 
 #include "CVigilQuickScorer.h"
 #include "CVigilTreeWalk.h"
+#include "CVigilRankedForest.h"
 #include "CVigilPrefetch.h"
 
 /// y = x · w + bias for row-major x (rows × inputs), w (inputs × outputs) and y (rows × outputs),

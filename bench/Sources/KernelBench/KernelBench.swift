@@ -54,13 +54,14 @@ struct KernelBench: ParsableCommand {
                     ("breadthFirst", .init(treeLayout: .breadthFirst, treeTraversal: .walk)),
                     ("walk", .init(treeTraversal: .walk)),
                     ("quickScorer", .init(treeTraversal: .quickScorer)),
+                    ("rankedScan", .init(treeTraversal: .rankedScan)),
                     ("sgemm", .init(densePrecision: .single)),
                     ("dgemm", .init(densePrecision: .double)),
                 ]
             }
             for (variant, options) in configurations {
                 var kernel = try ModelLoader.load(path: parts[1], options: options)
-                if ["breadthFirst", "walk", "quickScorer"].contains(variant), !(kernel is TreeEnsembleKernel) { continue }
+                if ["breadthFirst", "walk", "quickScorer", "rankedScan"].contains(variant), !(kernel is TreeEnsembleKernel) { continue }
                 if variant == "sgemm" || variant == "dgemm", !(kernel is DenseKernel) { continue }
                 guard kernel.inputNames.count == inputs else {
                     throw ValidationError("\(parts[1]) has \(kernel.inputNames.count) inputs, the rows \(inputs)")
