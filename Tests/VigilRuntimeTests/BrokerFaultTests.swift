@@ -18,11 +18,15 @@ struct BrokerFaultTests {
     /// Duplicates may come only from transactions open at a restart (this broker shows aborted
     /// records to read_committed readers): at most one transaction's events per restart.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["VIGIL_TEST_BROKER_RESTARTS"] == "1", """
-        off by default (set VIGIL_TEST_BROKER_RESTARTS=1): 3-4 minutes on the S3-backed test broker, and not yet \
-        steady. On the runtime of 2026-12-04 (StateRestorer) one run scored all 3000 events with no duplicate \
-        (210 s, 43 log lines); an earlier run left 294 source records unscored 180 s after the last restart \
-        with vigil run still up, not explained yet. Before that runtime, the restore after the rebalance \
-        timed out waiting for a partition end and vigil run exited 1.
+        off by default (set VIGIL_TEST_BROKER_RESTARTS=1; VIGIL_TEST_RESTART_LOG_LEVEL=debug for the service's \
+        debug log, written to a file the test names): 1-4 minutes, and not steady on the test broker's S3 storage, \
+        whose high watermark lags the log (measured 2026-12-05: 7 after 26 one-record batches; 1,082 for a \
+        changelog partition holding records up to 1,251), so a restore there never reaches a partition's end and \
+        waits for good (2 of 10 runs with a 2 s session timeout, where a restart cost the group its member). With a \
+        30 s session timeout (a restart keeps the member): 4 of 5 runs scored every event once, the fifth's \
+        consumer fetched nothing for minutes after a restart though its records were readable (not diagnosed). \
+        The abort the broker refused after a restart during a commit (another 1 of 10) no longer stops vigil run: \
+        it replaces its producer (StreamRuntimeTests.anAbortThatFailsForGoodReplacesTheProducer).
         """))
     func brokerRestartsMidStreamLoseNothing() async throws {
         try await BlockingCall.run {
@@ -42,14 +46,15 @@ struct BrokerFaultTests {
             let events = try RuntimeFixture.transactions(3000)
             let maxTransactionEvents = 500
 
-            // A steady stream: 50 events every 100 ms (about 6 s), on a thread of its own; the
+            // A steady stream: 10 events every 100 ms (about 30 s, longer than three restarts take
+            // here, so that each lands mid-stream), on a thread of its own; the
             // producer retries through the restarts.
             let producing = DispatchSemaphore(value: 0)
             let producerFailure = LockedBox<(any Error)?>(nil)
             Thread {
                 do {
-                    for chunk in stride(from: 0, to: events.count, by: 50) {
-                        try RuntimeFixture.produce(Array(events[chunk..<min(chunk + 50, events.count)]), to: source, kafka: kafka)
+                    for chunk in stride(from: 0, to: events.count, by: 10) {
+                        try RuntimeFixture.produce(Array(events[chunk..<min(chunk + 10, events.count)]), to: source, kafka: kafka)
                         Thread.sleep(forTimeInterval: 0.1)  // pacing of the input, not synchronisation
                     }
                 } catch { producerFailure.value = error }
@@ -57,9 +62,9 @@ struct BrokerFaultTests {
             }.start()
 
             let vigil = try VigilProcess([
-                "run", "--topology", file, "--bootstrap", kafka.bootstrapServers, "--instance-id", "restart", "--session-timeout", "2",
+                "run", "--topology", file, "--bootstrap", kafka.bootstrapServers, "--instance-id", "restart", "--session-timeout", "30",
                 "--metrics-address", "127.0.0.1:0", "--commit-interval", "20ms", "--max-transaction-events", "\(maxTransactionEvents)",
-                "--log-level", "warning",
+                "--log-level", Self.logLevel,
             ])
             defer { vigil.stop() }
             let restarts = 3
@@ -93,8 +98,11 @@ struct BrokerFaultTests {
                 if Set(scores.map(\.id)).isSuperset(of: ids) { break }
             }
             #expect(vigil.process.isRunning, "vigil run stopped: \(vigil.errors.suffix(3000))")
+            #expect(vigil.stop() == 0, "\(vigil.errors.suffix(3000))")
             let output = vigil.errors
-            #expect(vigil.stop() == 0, "\(output.suffix(3000))")
+            let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-\(name).log").path
+            try output.write(toFile: logFile, atomically: true, encoding: .utf8)
+            print("broker restarts: vigil run's log (\(Self.logLevel)) in \(logFile)")
 
             // Nothing lost: every source offset has a score, by provenance.
             let produced = try (0..<2).map { try RuntimeFixture.endOffset(of: TopicPartition(source, Int32($0)), kafka: kafka) }
@@ -113,10 +121,14 @@ struct BrokerFaultTests {
             #expect(mismatched.isEmpty, "\(mismatched.count) events scored with wrong features: \(RuntimeFixture.describeMismatches(scores, expected: expected)); vigil run's log: \(output.suffix(3000))")
             // A clear log, not a flood: a few lines per restart.
             let lines = output.split(separator: "\n")
-            #expect(lines.count < 200 * restarts, "\(lines.count) log lines for \(restarts) restarts: \(lines.suffix(20).joined(separator: "\n"))")
+            #expect(Self.logLevel != "warning" || lines.count < 200 * restarts, "\(lines.count) log lines for \(restarts) restarts: \(lines.suffix(20).joined(separator: "\n"))")
             print("broker restarts: \(events.count) events, \(scores.count) score records, \(duplicates) duplicates, committed at the restarts \(committedAtRestarts), \(lines.count) log lines")
         }
     }
+    /// The service's log level in the restart test: warning (its log is then checked for a
+    /// flood), or what `VIGIL_TEST_RESTART_LOG_LEVEL` says when a failure needs its debug log.
+    static var logLevel: String { ProcessInfo.processInfo.environment["VIGIL_TEST_RESTART_LOG_LEVEL"] ?? "warning" }
+
     /// `vigil run` started before its broker: it waits and retries with backoff, logging the
     /// wait a few times rather than on every retry, `/health` says it is not ready (503 with
     /// the reason) while it waits, and processing starts once the broker appears.
