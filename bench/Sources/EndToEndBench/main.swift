@@ -450,6 +450,19 @@ struct EndToEndBench: ParsableCommand {
             let commits = instance.commits.filter { $0.time >= start }
             transactionsPerSecond = commits.count > 1 ? Double(commits.count - 1) / (commits.last!.time - commits.first!.time).seconds : .nan
             if commits.count > 1 { phases = Self.phaseShares(from: commits.first!, to: commits.last!) }
+            // The commit's cost and the transactions' size by second: whether the runtime's own
+            // cycle slows as the run goes on (the broker ageing) or its input outgrows it.
+            var bySecond: [String] = []
+            var previous = commits.first
+            for second in 1...max(1, Int((commits.last.map { ($0.time - start).seconds } ?? 0).rounded(.up))) {
+                guard let first = previous, let last = commits.last(where: { $0.time - start <= .seconds(second) }), last.time > first.time else { continue }
+                let transactions = Double(last.statistics.transactionsCommitted - first.statistics.transactionsCommitted)
+                let committing = (last.statistics.phases.committing - first.statistics.phases.committing).seconds * 1000
+                let events = Double(last.statistics.eventsIn - first.statistics.eventsIn)
+                if transactions > 0 { bySecond.append("\(f1(committing / transactions))/\(Int(events / transactions))") }
+                previous = last
+            }
+            print("commit ms/txn / events per txn by second of the run: \(bySecond.joined(separator: " "))", to: &standardError)
         } else {
             // Counted when the pipe stops (after the last record is read): the whole run, warm-up included.
             let transactions = stopPipe()
