@@ -340,14 +340,8 @@ public final class StreamRuntime: @unchecked Sendable {
         let partitions = assigned.sorted()
         logger.error("the failed transaction could not be aborted (\(error)): replacing the producer and restoring \(partitions.count) partitions from their committed offsets")
         metrics.health.markUnhealthy("replacing the producer: \(error)")
-        if let aborted = transaction {
-            transaction = nil
-            if let saved = aborted.driftCheckpoint { processor.restoreDrift(saved) }
-            delivery.aborted()
-            counts.transactionsAborted += 1
-            counts.eventsRolledBack += aborted.events
-            metrics.transactionsAborted.increment()
-        }
+        // Its state changes go with the partitions' state, restored afresh below.
+        _ = discardOpenTransaction()
         drop(partitions)
         do {
             try driver.replaceProducer(with: clients.makeProducer(producerConfiguration, logger))
@@ -724,23 +718,31 @@ public final class StreamRuntime: @unchecked Sendable {
     /// every partition it consumed to the committed offset. An abort that fails is fatal (thrown).
     private func abortAndRewind() throws {
         try driver.abort()
-        guard let aborted = transaction else { return }
-        transaction = nil
+        guard let aborted = discardOpenTransaction() else { return }
         for partition in aborted.touchedPipelines { pipelines[partition]?.rollbackBatch() }
         // Their aborted records carry source offsets that the retry will commit past.
         if options.brokerShowsAbortedRecords {
             snapshotDue.formUnion(aborted.delivery.localSources.keys.map { SegmentPartition(segment: 1, partition: $0) })
         }
-        if let saved = aborted.driftCheckpoint { processor.restoreDrift(saved) }
-        delivery.aborted()
         var rewind: [TopicPartition: Int64] = [:]
         for partition in aborted.consumed.union(aborted.nextOffsets.keys) where active.contains(partition) {
             rewind[partition] = committedOffsets[partition] ?? KafkaOffset.beginning
         }
         if !rewind.isEmpty { try consumer.seek(rewind) }
+    }
+
+    /// Takes out the open transaction once the broker has dropped it (aborted, or ended by a
+    /// replacement producer): the drift statistics it changed are put back, its local
+    /// deliveries forgotten, and the abort counted. Returns it for the caller's rollback.
+    private func discardOpenTransaction() -> OpenTransaction? {
+        guard let aborted = transaction else { return nil }
+        transaction = nil
+        if let saved = aborted.driftCheckpoint { processor.restoreDrift(saved) }
+        delivery.aborted()
         counts.transactionsAborted += 1
         counts.eventsRolledBack += aborted.events
         metrics.transactionsAborted.increment()
+        return aborted
     }
 
     /// Purges the repartition topics up to the committed offsets, every purge interval, where

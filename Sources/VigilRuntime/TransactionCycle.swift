@@ -158,9 +158,10 @@ public struct TransactionCycle: Sendable {
                 return .retry
             }
             retries = 0
-            guard state != .stopped else { return .stop(KafkaError(code: error.code, message: "abort failed: \(error.message)", severity: .fatal)) }
+            let failed = KafkaError(code: error.code, message: "abort failed: \(error.message)", severity: .fatal)
+            guard state != .stopped else { return stop(failed) }
             state = .replacingProducer
-            return .replaceProducer(KafkaError(code: error.code, message: "abort failed: \(error.message)", severity: error.severity))
+            return .replaceProducer(failed)
         case _ where error.severity == .fatal:
             return stop(error)
         case .sendOffsets, .commit:
