@@ -26,6 +26,8 @@ public struct RuntimeStatistics: Sendable, Equatable {
     public var deliveredLocally = 0
     /// Wall time of the runtime's thread by phase of its loop (where live latency goes).
     public var phases = RuntimePhaseTimes()
+    /// Wall time of the processing phase by stage.
+    public var stages = ProcessingStageTimes()
 
     public init() {}
 }

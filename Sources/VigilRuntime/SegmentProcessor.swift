@@ -26,6 +26,8 @@ final class SegmentProcessor {
 
     private(set) var deliveredLocally = 0
     private(set) var duplicatesSkipped = 0
+    /// Where processing's time went, by stage.
+    private(set) var stageTimes = ProcessingStageTimes()
 
     /// What the processor reads of the runtime's state while it runs.
     struct Ownership {
@@ -62,17 +64,21 @@ final class SegmentProcessor {
         var messageOfEvent: [Int] = []
         messageOfEvent.reserveCapacity(messages.count)
 
+        let decodingStart = clock.now
         if segmentIndex == 0 {
             try decodeSource(messages, pipeline: pipeline, into: &events, messageOfEvent: &messageOfEvent)
         } else {
             try decodeStaged(messages, of: partition, segment: segmentIndex, into: &events, messageOfEvent: &messageOfEvent, delivery: &delivery)
         }
+        stageTimes.decoding += clock.now - decodingStart
         let next = messages[messages.count - 1].offset + 1
         let segmentPartition = SegmentPartition(segment: segmentIndex, partition: partition.partition)
         transaction.touchedSegments[segmentPartition] = next
         if segmentIndex == 0 {
             aligner.read(partition.partition, newest: events.times.max())
+            let derivedStart = clock.now
             pipeline.computeDerived(&events)
+            stageTimes.features += clock.now - derivedStart
             transaction.eventTimes.append(contentsOf: events.times)
             for index in messageOfEvent { transaction.ingestTimes.append(messages[index].timestamp ?? 0) }
         }
@@ -138,7 +144,10 @@ final class SegmentProcessor {
     /// scores or forwards the rest. `message(i)` is the consumed record behind event `i`.
     private func runSegment(_ segmentIndex: Int, on events: inout EventBatch, pipeline: Pipeline, transaction: inout OpenTransaction,
                             delivery: inout LocalDeliveryCoordinator, ownership: Ownership, message: (Int) -> ConsumedMessage) throws {
+        let featuresStart = clock.now
         for stage in plan.segments[segmentIndex].stages { pipeline.runStage(stage, on: &events) }
+        let featured = clock.now
+        stageTimes.features += featured - featuresStart
         for index in 0..<events.count {
             if let rejection = events.rejections[index] {
                 try collector.deadLetter(message(index), stage: rejection.stage, reason: rejection.reason, provenance: events.provenance[index])
@@ -146,15 +155,25 @@ final class SegmentProcessor {
         }
         if segmentIndex == plan.segments.count - 1 {
             let scoringStart = clock.now
+            stageTimes.output += scoringStart - featured
             let scores = pipeline.score(events)
             metrics.scoringDuration.observe(clock.now - scoringStart)
             let alerts = Set(pipeline.alerts(events, scores: scores))
+            let scored = clock.now
+            stageTimes.scoring += scored - scoringStart
             // Drift records of windows this batch closes go out in the same transaction as its scores.
             if let emissions = driftMonitor?.observe(events, scores: scores) { try collector.emitDrift(emissions) }
+            let observed = clock.now
+            stageTimes.drift += observed - scored
             try collector.emitScores(events, scores: scores, alertIndices: alerts, layout: pipeline.layout,
                                      reasons: { [events] in pipeline.reasons(events, index: $0) }, message: message)
+            stageTimes.output += clock.now - observed
         } else {
+            // Events handed over locally run through the next segment inside `forward`, which
+            // counts their stages itself.
+            let nestedBefore = stageTimes.total
             try forward(events, from: segmentIndex, transaction: &transaction, delivery: &delivery, ownership: ownership, message: message)
+            stageTimes.output += clock.now - featured - (stageTimes.total - nestedBefore)
         }
     }
 

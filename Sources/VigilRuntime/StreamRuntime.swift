@@ -846,6 +846,7 @@ public final class StreamRuntime: @unchecked Sendable {
         if let processor {
             snapshot.deliveredLocally = processor.deliveredLocally
             snapshot.duplicatesSkipped = processor.duplicatesSkipped
+            snapshot.stages = processor.stageTimes
         }
         published.withLock { $0 = snapshot }
     }

@@ -340,9 +340,18 @@ struct EndToEndBench: ParsableCommand {
         }
         let cpu = (last.cpuSeconds - first.cpuSeconds) / events * 1e6
         let changelog = Double(last.statistics.changelogRecords - first.statistics.changelogRecords) / events
+        // The live path's cost per event by stage: wall time of the runtime's thread (its CPU
+        // when the machine has a core to spare for it; compare with the CPU per event).
+        let (s, t) = (first.statistics.stages, last.statistics.stages)
+        func perEvent(_ label: String, _ duration: Duration) -> String { "\(label) \(f2(duration.seconds * 1e6 / events))" }
+        let stages = [perEvent("decode", t.decoding - s.decoding), perEvent("features", t.features - s.features),
+                      perEvent("score", t.scoring - s.scoring), perEvent("drift", t.drift - s.drift),
+                      perEvent("outputs queued", t.output - s.output), perEvent("changelog", b.changelog - a.changelog),
+                      perEvent("commit", b.committing - a.committing), perEvent("poll", b.polling - a.polling)]
         return [share("polling", b.polling - a.polling), share("processing", b.processing - a.processing),
                 share("changelog", b.changelog - a.changelog), share("committing", b.committing - a.committing)].joined(separator: ", ")
             + "; \(f1(events / transactions)) events/txn, \(f1(cpu)) µs CPU/event, \(f2(changelog)) changelog records/event"
+            + "; µs per event by stage: \(stages.joined(separator: ", "))"
     }
 
     /// What a latency run measures: Vigil, or the raw transactional pipe run live (its floor).
