@@ -35,6 +35,13 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let offsetOutOfRange = Code(RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE)
         public static let autoOffsetReset = Code(RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
         public static let unstableOffsetCommit = Code(RD_KAFKA_RESP_ERR_UNSTABLE_OFFSET_COMMIT)
+        public static let transactionalIDAuthorizationFailed = Code(RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+        public static let clusterAuthorizationFailed = Code(RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED)
+        public static let topicAuthorizationFailed = Code(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+        public static let invalidTransactionTimeout = Code(RD_KAFKA_RESP_ERR_INVALID_TRANSACTION_TIMEOUT)
+        public static let unsupportedFeature = Code(RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE)
+        public static let unsupportedForMessageFormat = Code(RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT)
+        public static let unsupportedVersion = Code(RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION)
     }
 
     /// How a transactional client must react to the error.
@@ -88,6 +95,15 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable, Equatable {
 
     /// Whether a newer instance with the same transactional id has taken over.
     public var isFenced: Bool { Self.fencedCodes.contains(code) }
+
+    /// Failures of the configuration, the credentials or the cluster's abilities, which a new
+    /// client with the same configuration meets again (replacing the client cannot help).
+    public var recursWithAnyProducer: Bool { Self.configurationCodes.contains(code) }
+
+    static let configurationCodes: Set<Code> = [
+        .transactionalIDAuthorizationFailed, .clusterAuthorizationFailed, .topicAuthorizationFailed, .invalidTransactionTimeout,
+        .unsupportedFeature, .unsupportedForMessageFormat, .unsupportedVersion, .invalidConfiguration, .unsupportedLibrary,
+    ]
 
     public var description: String { "\(message) [\(code.name)]" }
 }

@@ -310,8 +310,16 @@ public final class StreamRuntime: @unchecked Sendable {
     }
 
     /// Acts on an error that escaped a round: stop when it is fatal, otherwise abort and rewind.
-    private func recover(from error: any Error) throws {
-        if let failed = error as? TransactionDriver.AbortFailed { return try replaceProducer(after: failed.error) }
+    /// An abort that failed for good replaces the producer, unless `replacing` is false (inside
+    /// the rebalance callback, which must not block for a new producer's initialisation): the
+    /// failure is then thrown, and the loop replaces the producer once the poll returns.
+    private func recover(from error: any Error, replacing: Bool = true) throws {
+        if let failed = error as? TransactionDriver.AbortFailed {
+            // A second report of a failure whose replacement is done already: nothing is left to do.
+            guard driver.cycle.state == .replacingProducer else { return }
+            guard replacing else { throw failed }
+            return try replaceProducer(after: failed.error)
+        }
         if case .stopped = driver.cycle.state { try stopWith(error) }
         if let kafkaError = error as? KafkaError, kafkaError.severity == .fatal { try stopWith(kafkaError) }
         if let fatal = driver.processingFailed(error) { try stopWith(fatal) }
@@ -319,6 +327,7 @@ public final class StreamRuntime: @unchecked Sendable {
         do {
             try abortAndRewind()
         } catch let failed as TransactionDriver.AbortFailed {
+            guard replacing else { throw failed }
             try replaceProducer(after: failed.error)
         } catch {
             try stopWith(error)
@@ -337,6 +346,12 @@ public final class StreamRuntime: @unchecked Sendable {
     /// assigned partition is restored again from the group's committed offsets and the
     /// changelogs, as after a rebalance. A replacement that cannot be initialised is fatal.
     private func replaceProducer(after error: KafkaError) throws {
+        // On the way out a new producer would only restore state to leave it: stop (the
+        // transaction left open ends when the next instance of this id initialises, or times out).
+        if stopRequested.load(ordering: .relaxed) { try stopWith(error) }
+        // The failure may also wait in `pendingFailure` (reported from the rebalance callback):
+        // this replacement answers it.
+        if pendingFailure is TransactionDriver.AbortFailed { pendingFailure = nil }
         let partitions = assigned.sorted()
         logger.error("the failed transaction could not be aborted (\(error)): replacing the producer and restoring \(partitions.count) partitions from their committed offsets")
         metrics.health.markUnhealthy("replacing the producer: \(error)")
@@ -784,7 +799,7 @@ public final class StreamRuntime: @unchecked Sendable {
                 defer { drop(partitions) }
                 switch driver.cycle.nextForHandOver() {
                 case .commit:
-                    do { try commit() } catch { try recover(from: error) }
+                    do { try commit() } catch { try recover(from: error, replacing: false) }
                 case .abortAndRewind:
                     try abortAndRewind()
                 default:

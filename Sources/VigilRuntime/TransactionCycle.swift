@@ -64,25 +64,34 @@ public struct TransactionCycle: Sendable {
     public let maxEvents: Int
     public private(set) var state: State = .idle
     /// How many retriable failures of one call in a row are retried before aborting (or, for
-    /// the abort itself, before stopping).
+    /// the abort itself, before replacing the producer).
     public let maxRetries: Int
+    /// How many producers in a row may be replaced without a commit in between before the
+    /// instance stops: a replacement that does not help is not tried for ever.
+    public let maxReplacementsInARow: Int
     private var retries = 0
+    private var replacementsInARow = 0
+    /// Why the producer is being replaced (while `state` is `replacingProducer`).
+    private var replacementCause: KafkaError?
 
-    public init(commitInterval: Duration, maxEvents: Int, commitsWhenDrained: Bool = false, maxRetries: Int = 3) {
+    public init(commitInterval: Duration, maxEvents: Int, commitsWhenDrained: Bool = false, maxRetries: Int = 3, maxReplacementsInARow: Int = 3) {
         precondition(commitInterval > .zero, "the commit interval must be positive")
         precondition(maxEvents > 0, "a transaction must hold at least one event")
         self.commitInterval = commitInterval
         self.commitsWhenDrained = commitsWhenDrained
         self.maxEvents = maxEvents
         self.maxRetries = maxRetries
+        self.maxReplacementsInARow = maxReplacementsInARow
     }
 
     /// A batch of `events` is about to be processed.
     public func nextForBatch() -> Action {
         switch state {
         case .idle: return .begin
-        case .open, .stopped, .replacingProducer: return .none
+        case .open, .stopped: return .none
         case .failed: return .abortAndRewind
+        // Nothing is processed with a producer that could not end its transaction.
+        case .replacingProducer: return .replaceProducer(awaitedReplacement)
         }
     }
 
@@ -123,6 +132,7 @@ public struct TransactionCycle: Sendable {
     public mutating func committed() {
         if case .open = state { state = .idle }
         retries = 0
+        replacementsInARow = 0
     }
 
     /// The transaction was aborted (or never begun) and the input rewound.
@@ -133,8 +143,11 @@ public struct TransactionCycle: Sendable {
 
     /// A new producer replaced the one whose abort failed, and was initialised.
     public mutating func producerReplaced() {
-        if state == .replacingProducer { state = .idle }
+        guard state == .replacingProducer else { return }
+        state = .idle
+        replacementCause = nil
         retries = 0
+        replacementsInARow += 1
     }
 
     /// The instance stops for a reason of its own (an error escaped the loop): nothing more is
@@ -143,6 +156,13 @@ public struct TransactionCycle: Sendable {
 
     /// `call` failed with `error`: what to do about it.
     public mutating func nextOnError(_ error: any Error, during call: Call) -> Action {
+        // Whatever failed, the old producer is done with: only its replacement goes on (a
+        // record it was still given fails, and must not turn the state back into `failed`,
+        // whose abort would be asked of it again). Fenced, nothing goes on.
+        if state == .replacingProducer {
+            if let error = error as? KafkaError, error.isFenced { return stop(error) }
+            return .replaceProducer(awaitedReplacement)
+        }
         guard let error = error as? KafkaError else {
             return call == .abort ? stop(KafkaError(code: .state, message: "abort failed: \(error)", severity: .fatal)) : fail()
         }
@@ -160,7 +180,14 @@ public struct TransactionCycle: Sendable {
             retries = 0
             let failed = KafkaError(code: error.code, message: "abort failed: \(error.message)", severity: .fatal)
             guard state != .stopped else { return stop(failed) }
+            // A new producer with the same configuration and credentials meets these again.
+            if error.recursWithAnyProducer { return stop(failed) }
+            guard replacementsInARow < maxReplacementsInARow else {
+                return stop(KafkaError(code: error.code, message: "abort failed after \(replacementsInARow) producer replacements in a row without a commit: \(error.message)",
+                                       severity: .fatal))
+            }
             state = .replacingProducer
+            replacementCause = failed
             return .replaceProducer(failed)
         case _ where error.severity == .fatal:
             return stop(error)
@@ -173,6 +200,11 @@ public struct TransactionCycle: Sendable {
         case .begin, .send, .processing:
             return fail()
         }
+    }
+
+    /// The error a replacement under way answers every call with.
+    private var awaitedReplacement: KafkaError {
+        replacementCause ?? KafkaError(code: .state, message: "the producer is being replaced", severity: .fatal)
     }
 
     private mutating func fail() -> Action {

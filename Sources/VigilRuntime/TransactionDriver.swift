@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import VigilKafka
 
@@ -36,6 +37,8 @@ final class TransactionDriver {
             return true
         case .abortAndRewind:
             throw KafkaError(code: .state, message: "the open transaction failed and must be aborted first", severity: .abortRequired)
+        case .replaceProducer(let cause):
+            throw AbortFailed(error: cause)
         default:
             return false
         }
@@ -112,15 +115,35 @@ final class TransactionDriver {
 
     /// Puts `producer` in the place of the one whose abort failed and initialises it, which
     /// fences the old one and ends the transaction it left open; the cycle starts afresh.
-    func replaceProducer(with producer: any TransactionalProducing) throws {
+    /// A retriable failure of the initialisation is tried again, after 1 s, then 2 s: the
+    /// coordinator answers CONCURRENT_TRANSACTIONS until the old transaction's markers are
+    /// written, which needs the partition leaders that were just failing (Kafka Streams, too,
+    /// retries a producer's initialisation that timed out).
+    func replaceProducer(with producer: any TransactionalProducing, attempts: Int = 3) throws {
         self.producer = producer
         inTransaction = false
-        try producer.initTransactions(timeout: .seconds(30))
+        var attempt = 1
+        while let failure = Self.failure(of: { () throws(KafkaError) in try producer.initTransactions(timeout: .seconds(30)) }) {
+            guard failure.severity == .retriable, attempt < attempts else { throw failure }
+            logger.warning("initialising the replacement producer failed (attempt \(attempt) of \(attempts)), trying again: \(failure)")
+            Thread.sleep(forTimeInterval: Double(attempt))  // the backoff itself, not a wait for a condition
+            attempt += 1
+        }
         cycle.producerReplaced()
     }
 
     /// Nothing more is committed, not even on the way out (an error escaped the loop).
     func stop() { cycle.stop() }
+
+    /// The error `call` throws, or nil when it succeeds.
+    private static func failure(of call: () throws(KafkaError) -> Void) -> KafkaError? {
+        do throws(KafkaError) {
+            try call()
+            return nil
+        } catch {
+            return error
+        }
+    }
 
     /// Makes a call, retrying it while the cycle says so; throws once it says otherwise.
     private func perform(_ call: TransactionCycle.Call, _ body: () throws(KafkaError) -> Void) throws {

@@ -226,6 +226,8 @@ struct StreamRuntimeTests {
             let restoredBefore = instance.runtime.statistics.restoredRecords
             faults.fail(.commit, count: 1, with: FaultInjection.abortable)
             faults.fail(.abort, count: 4, with: FaultInjection.retriable)
+            // The replacement's initialisation times out once, and is tried again.
+            faults.fail(.initialise, count: 1, with: FaultInjection.retriable)
             try RuntimeFixture.produce(Array(events[1000...]), to: source)
 
             let repartition = try TopicPlan(topology: topology).segments[1].inputTopic
@@ -244,6 +246,8 @@ struct StreamRuntimeTests {
             #expect(instance.failure == nil, "the runtime stopped instead of replacing its producer: \(String(describing: instance.failure))")
             #expect(faults.injectedCount(.commit) == 1)
             #expect(faults.injectedCount(.abort) == 4, "the abort is tried four times (three retries) before the producer is replaced")
+            #expect(faults.injectedCount(.initialise) == 1)
+            #expect(faults.callCount(.initialise) == 3, "the start's, the replacement's that timed out, and its retry")
             let statistics = instance.runtime.statistics
             #expect(statistics.transactionsAborted == 1)
             #expect(statistics.restoredRecords > restoredBefore, "the partitions are restored from the changelogs after the replacement")

@@ -104,7 +104,7 @@ struct TransactionCycleTests {
         }
         #expect(error.message.hasPrefix("abort failed"))
         #expect(cycle.state == .replacingProducer)
-        #expect(cycle.nextForBatch() == .none, "no transaction opens before the producer is replaced")
+        #expect(cycle.nextForBatch() == .replaceProducer(error), "no transaction opens before the producer is replaced")
         #expect(cycle.nextForHandOver() == .none, "nothing is committed on the way out")
         #expect(cycle.nextOnTick(now: start + .seconds(10), inputDrained: true) == .none)
         cycle.producerReplaced()
@@ -129,6 +129,75 @@ struct TransactionCycleTests {
         stopped.stop()
         guard case .stop = stopped.nextOnError(abortable, during: .abort) else {
             Issue.record("an instance stopping for a reason of its own does not replace its producer")
+            return
+        }
+    }
+
+    /// While the producer is being replaced every failure of the old one (a record still given
+    /// to it, processing that threw) answers "replace the producer": none turns the state back
+    /// into `failed`, whose abort would be asked of the broken producer again and would replace
+    /// it twice (found in review: a revoke whose abort failed, then the rest of the poll's batch).
+    @Test func aReplacementUnderWayIsNotTurnedBackIntoAnAbort() {
+        var cycle = TransactionCycle(commitInterval: .milliseconds(100), maxEvents: 1000, maxRetries: 0)
+        cycle.begun(now: start)
+        _ = cycle.nextOnError(abortable, during: .commit)
+        guard case .replaceProducer(let cause) = cycle.nextOnError(timeout, during: .abort) else {
+            Issue.record("an abort that fails must ask for a new producer")
+            return
+        }
+        for call in [TransactionCycle.Call.send, .begin, .commit, .abort] {
+            #expect(cycle.nextOnError(abortable, during: call) == .replaceProducer(cause), "\(call)")
+            #expect(cycle.state == .replacingProducer)
+        }
+        struct ProcessingFailed: Error {}
+        #expect(cycle.nextOnError(ProcessingFailed(), during: .processing) == .replaceProducer(cause))
+        #expect(cycle.nextForBatch() == .replaceProducer(cause))
+        #expect(cycle.state == .replacingProducer)
+        #expect(cycle.nextOnError(fenced, during: .send) == .stop(fenced), "fenced meanwhile: nothing goes on")
+    }
+
+    /// A failure a new producer with the same configuration would meet again (authorization, an
+    /// unsupported broker) stops the instance instead of replacing the producer; and producers
+    /// replaced three times in a row without a commit between stop it too, instead of looping.
+    @Test func replacementsThatCannotHelpStop() {
+        let unauthorised = KafkaError(code: .transactionalIDAuthorizationFailed, message: "not authorised", severity: .fatal)
+        var cycle = open()
+        _ = cycle.nextOnError(abortable, during: .commit)
+        guard case .stop = cycle.nextOnError(unauthorised, during: .abort) else {
+            Issue.record("an authorization failure of the abort must stop, not replace the producer")
+            return
+        }
+
+        var looping = TransactionCycle(commitInterval: .milliseconds(100), maxEvents: 1000, maxRetries: 0, maxReplacementsInARow: 3)
+        func failAgain() -> TransactionCycle.Action {
+            looping.begun(now: start)
+            _ = looping.nextOnError(abortable, during: .commit)
+            return looping.nextOnError(abortable, during: .abort)
+        }
+        for replacement in 1...3 {
+            guard case .replaceProducer = failAgain() else {
+                Issue.record("replacement \(replacement) must be allowed")
+                return
+            }
+            looping.producerReplaced()
+        }
+        guard case .stop(let error) = failAgain() else {
+            Issue.record("a fourth replacement in a row must stop the instance")
+            return
+        }
+        #expect(error.message.contains("3 producer replacements in a row"))
+        // A commit between them starts the count afresh.
+        var recovering = TransactionCycle(commitInterval: .milliseconds(100), maxEvents: 1000, maxRetries: 0, maxReplacementsInARow: 1)
+        recovering.begun(now: start)
+        _ = recovering.nextOnError(abortable, during: .commit)
+        _ = recovering.nextOnError(abortable, during: .abort)
+        recovering.producerReplaced()
+        recovering.begun(now: start)
+        recovering.committed()
+        recovering.begun(now: start)
+        _ = recovering.nextOnError(abortable, during: .commit)
+        guard case .replaceProducer = recovering.nextOnError(abortable, during: .abort) else {
+            Issue.record("after a commit the producer may be replaced again")
             return
         }
     }

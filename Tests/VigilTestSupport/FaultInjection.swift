@@ -9,7 +9,7 @@ public import VigilKafka
 public final class FaultInjection: Sendable {
     /// A kind of call that can be made to fail.
     public enum Call: Hashable, Sendable {
-        case begin, sendOffsets, commit, abort
+        case initialise, begin, sendOffsets, commit, abort
         /// A record sent to a topic (any topic when nil).
         case send(topic: String?)
         /// A batch read by a restore reader.
@@ -93,7 +93,10 @@ public final class FaultInjectingProducer: TransactionalProducing {
         self.faults = faults
     }
 
-    public func initTransactions(timeout: Duration) throws(KafkaError) { try wrapped.initTransactions(timeout: timeout) }
+    public func initTransactions(timeout: Duration) throws(KafkaError) {
+        try faults.check(.initialise)
+        try wrapped.initTransactions(timeout: timeout)
+    }
 
     public func beginTransaction() throws(KafkaError) {
         try faults.check(.begin)
