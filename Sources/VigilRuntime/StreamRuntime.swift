@@ -345,6 +345,9 @@ public final class StreamRuntime: @unchecked Sendable {
     /// open), and since what the broker made of that transaction is unknown here, every
     /// assigned partition is restored again from the group's committed offsets and the
     /// changelogs, as after a rebalance. A replacement that cannot be initialised is fatal.
+    /// Whether the transaction in fact committed (its commit's answer was lost, and the abort
+    /// then refused as a commit was still in progress) is read from the group's offsets once
+    /// the new producer has ended it (``settle(_:committedBefore:)``).
     private func replaceProducer(after error: KafkaError) throws {
         // On the way out a new producer would only restore state to leave it: stop (the
         // transaction left open ends when the next instance of this id initialises, or times out).
@@ -356,13 +359,17 @@ public final class StreamRuntime: @unchecked Sendable {
         logger.error("the failed transaction could not be aborted (\(error)): replacing the producer and restoring \(partitions.count) partitions from their committed offsets")
         metrics.health.markUnhealthy("replacing the producer: \(error)")
         // Its state changes go with the partitions' state, restored afresh below.
-        _ = discardOpenTransaction()
+        let failed = transaction
+        transaction = nil
+        let committedBefore = committedOffsets
         drop(partitions)
         do {
             try driver.replaceProducer(with: clients.makeProducer(producerConfiguration, logger))
         } catch {
+            if let failed { discard(failed) }
             try stopWith(error)
         }
+        if let failed { settle(failed, committedBefore: committedBefore) }
         metrics.producerReplacements.increment()
         metrics.health.markHealthy()
         try consumer.pause(partitions)
@@ -746,18 +753,46 @@ public final class StreamRuntime: @unchecked Sendable {
         if !rewind.isEmpty { try consumer.seek(rewind) }
     }
 
-    /// Takes out the open transaction once the broker has dropped it (aborted, or ended by a
-    /// replacement producer): the drift statistics it changed are put back, its local
-    /// deliveries forgotten, and the abort counted. Returns it for the caller's rollback.
+    /// Takes out the open transaction once the broker has aborted it. Returns it for the
+    /// caller's rollback.
     private func discardOpenTransaction() -> OpenTransaction? {
         guard let aborted = transaction else { return nil }
         transaction = nil
+        discard(aborted)
+        return aborted
+    }
+
+    /// A transaction the broker dropped (aborted, or ended by a replacement producer): the drift
+    /// statistics it changed are put back, its local deliveries forgotten, and the abort counted.
+    private func discard(_ aborted: OpenTransaction) {
         if let saved = aborted.driftCheckpoint { processor.restoreDrift(saved) }
         delivery.aborted()
         counts.transactionsAborted += 1
         counts.eventsRolledBack += aborted.events
         metrics.transactionsAborted.increment()
-        return aborted
+    }
+
+    /// After a replacement producer ended the failed transaction: committed if the group's
+    /// offsets reached its own (read stable, so the transaction's end is known), then its events
+    /// stay done — the restore starts behind them, and the drift statistics keep them; otherwise
+    /// aborted. On a failure to read the offsets it is taken as aborted (as before 2026-12-05):
+    /// the scores are right either way, only the drift statistics would miss its events.
+    private func settle(_ failed: OpenTransaction, committedBefore: [TopicPartition: Int64]) {
+        // Only a partition the transaction moved on can tell (an offset it carries unchanged cannot).
+        let moved = failed.nextOffsets.filter { $0.value > (committedBefore[$0.key] ?? KafkaOffset.invalid) }
+        guard !moved.isEmpty else { return discard(failed) }
+        let committed: [TopicPartition: Int64]
+        do {
+            committed = try consumer.committed(moved.keys.sorted())
+        } catch {
+            logger.warning("could not read the committed offsets to tell whether the failed transaction committed; taking it as aborted: \(error)")
+            return discard(failed)
+        }
+        guard moved.allSatisfy({ committed[$0.key] == $0.value }) else { return discard(failed) }
+        logger.warning("the transaction whose abort failed had committed (its commit's answer was lost): its \(failed.events) events stay done")
+        delivery.committed()
+        counts.transactionsCommitted += 1
+        metrics.transactionsCommitted.increment()
     }
 
     /// Purges the repartition topics up to the committed offsets, every purge interval, where

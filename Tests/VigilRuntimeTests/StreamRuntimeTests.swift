@@ -212,56 +212,108 @@ struct StreamRuntimeTests {
     /// event ends up scored with the features a replay computes.
     @Test func anAbortThatFailsForGoodReplacesTheProducer() async throws {
         try await BlockingCall.run {
-            let name = RuntimeFixture.unique("replace")
-            let topology = try RuntimeFixture.topology(name: name, lateness: 0)
-            let events = try RuntimeFixture.transactions(3000)
-            let source = topology.source.topics[0]
-            let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
-            try admin.createTopics([NewTopic(name: source, partitions: 1)])
-            let layout = RowLayout(topology: topology)
-            let faults = FaultInjection()
-            try RuntimeFixture.produce(Array(events[..<1000]), to: source)
-            let instance = try RuntimeFixture.RunningInstance(topology: topology, instance: "a", faults: faults)
-            _ = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: 1000)
-            let restoredBefore = instance.runtime.statistics.restoredRecords
-            faults.fail(.commit, count: 1, with: FaultInjection.abortable)
-            faults.fail(.abort, count: 4, with: FaultInjection.retriable)
-            // The replacement's initialisation times out once, and is tried again.
-            faults.fail(.initialise, count: 1, with: FaultInjection.retriable)
-            try RuntimeFixture.produce(Array(events[1000...]), to: source)
-
-            let repartition = try TopicPlan(topology: topology).segments[1].inputTopic
-            let deadline = ContinuousClock.now + .seconds(120)
-            var done = false
-            while !done, ContinuousClock.now < deadline, instance.failure == nil {
-                let source = try RuntimeFixture.committedOffsets(group: "vigil.\(name)", topic: source, partitions: 1)[0] ?? -1
-                let staged = try RuntimeFixture.committedOffsets(group: "vigil.\(name)", topic: repartition, partitions: 1)[0] ?? -1
-                if source == Int64(events.count), staged > 0 {
-                    done = try staged >= RuntimeFixture.endOffset(of: TopicPartition(repartition, 0)) - 1
-                }
-                if !done { Thread.sleep(forTimeInterval: 0.1) }  // polling a condition, with a deadline
+            let run = try Self.runWithAReplacedProducer("replace") { faults, _ in
+                faults.fail(.commit, count: 1, with: FaultInjection.abortable)
             }
-            #expect(done, "the source and the repartition topic were not committed to their ends within 120 s: \(String(describing: instance.failure))")
-            instance.stop()
-            #expect(instance.failure == nil, "the runtime stopped instead of replacing its producer: \(String(describing: instance.failure))")
-            #expect(faults.injectedCount(.commit) == 1)
-            #expect(faults.injectedCount(.abort) == 4, "the abort is tried four times (three retries) before the producer is replaced")
-            #expect(faults.injectedCount(.initialise) == 1)
-            #expect(faults.callCount(.initialise) == 3, "the start's, the replacement's that timed out, and its retry")
-            let statistics = instance.runtime.statistics
-            #expect(statistics.transactionsAborted == 1)
-            #expect(statistics.restoredRecords > restoredBefore, "the partitions are restored from the changelogs after the replacement")
-
+            #expect(run.faults.injectedCount(.commit) == 1)
+            #expect(run.statistics.transactionsAborted == 1)
             // On this broker the failed transaction's scores may be visible (it was never
             // aborted; the new producer's initialisation ended it): duplicates only from it.
-            let scores = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: events.count, within: .seconds(10))
-            #expect(Set(scores.map(\.id)) == Set(events.map(\.id)), "every event has a score")
-            let duplicates = scores.count - events.count
-            #expect(duplicates <= statistics.eventsRolledBack, "\(duplicates) duplicate scores, \(statistics.eventsRolledBack) events in the failed transaction")
-            if !TestBroker.showsAbortedRecords { #expect(duplicates == 0) }
-            let expected = try RuntimeFixture.replayFeatures(topology, events)
-            let mismatched = RuntimeFixture.mismatchedIDs(scores, expected: expected)
-            #expect(mismatched.isEmpty, "\(mismatched.count) events scored with wrong features: \(RuntimeFixture.describeMismatches(scores, expected: expected))")
+            #expect(run.duplicates <= run.statistics.eventsRolledBack, "\(run.duplicates) duplicate scores, \(run.statistics.eventsRolledBack) events in the failed transaction")
+            if !TestBroker.showsAbortedRecords { #expect(run.duplicates == 0) }
         }
+    }
+
+    /// A commit that went through but whose answer was lost (the client reports a failure), and
+    /// whose abort is then refused (librdkafka refuses an abort while the commit call is in
+    /// progress): after the replacement the runtime reads the group's offsets, finds the
+    /// transaction committed, and keeps it — no abort counted, nothing rolled back (its drift
+    /// statistics stay), nothing scored twice, on any broker.
+    @Test func aCommitWhoseAnswerWasLostIsKeptAfterTheReplacement() async throws {
+        try await BlockingCall.run {
+            let run = try Self.runWithAReplacedProducer("lost-answer") { faults, topology in
+                // A transaction that scores (and feeds the drift monitor), not only one that forwards.
+                faults.loseCommitAnswer(ofTransactionWriting: topology.outputs.scoresTopic, with: FaultInjection.abortable)
+            }
+            #expect(run.faults.injectedCount(.commitAnswer) == 1)
+            #expect(run.statistics.transactionsAborted == 0, "the transaction committed: it is not counted as aborted")
+            #expect(run.statistics.eventsRolledBack == 0)
+            #expect(run.duplicates == 0, "\(run.duplicates) events scored twice: the restore must start behind the committed transaction")
+            // The drift monitor kept the committed transaction's events: the windows it closed
+            // afterwards count them, record for record as a replay's monitor does.
+            let expectedDrift = try RuntimeFixture.replayDriftLines(run.topology, run.events)
+            #expect(expectedDrift.count >= 3, "the fixture spans several hourly windows")
+            let drift = try RuntimeFixture.readValues(run.topology.outputs.driftTopic, count: expectedDrift.count)
+            #expect(drift == expectedDrift)
+        }
+    }
+
+    /// What ``runWithAReplacedProducer(_:inject:)`` saw.
+    struct ReplacementRun {
+        var topology: Topology
+        var events: [(id: String, customer: String, line: String)]
+        var faults: FaultInjection
+        var statistics: RuntimeStatistics
+        var duplicates: Int
+    }
+
+    /// Runs an instance over 3,000 events; after the first 1,000 are scored, `inject` sets a
+    /// failure of the next commit, the abort then fails four times (the producer is replaced)
+    /// and the replacement's initialisation times out once (it is tried again); the last 1,000
+    /// come after the replacement. Checks that the
+    /// instance goes on, restores, and scores every event with a replay's features.
+    static func runWithAReplacedProducer(_ prefix: String, inject: (FaultInjection, Topology) -> Void) throws -> ReplacementRun {
+        let name = RuntimeFixture.unique(prefix)
+        var topology = try RuntimeFixture.topology(name: name, lateness: 0)
+        // Hourly drift windows, so that the 3000 events (about eight hours) close several.
+        topology.drift?.windowLength = 3_600_000
+        let events = try RuntimeFixture.transactions(3000)
+        let source = topology.source.topics[0]
+        let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
+        try admin.createTopics([NewTopic(name: source, partitions: 1)])
+        let layout = RowLayout(topology: topology)
+        let faults = FaultInjection()
+        try RuntimeFixture.produce(Array(events[..<1000]), to: source)
+        let instance = try RuntimeFixture.RunningInstance(topology: topology, instance: "a", faults: faults)
+        _ = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: 1000)
+        let restoredBefore = instance.runtime.statistics.restoredRecords
+        inject(faults, topology)
+        faults.fail(.abort, count: 4, with: FaultInjection.retriable)
+        faults.fail(.initialise, count: 1, with: FaultInjection.retriable)
+        try RuntimeFixture.produce(Array(events[1000..<2000]), to: source)
+        // The rest once the producer is replaced: windows the failed transaction's events fall
+        // in close after it, so the drift records show whether the monitor kept or dropped them.
+        let replaced = ContinuousClock.now + .seconds(60)
+        while faults.callCount(.initialise) < 3, ContinuousClock.now < replaced, instance.failure == nil {
+            Thread.sleep(forTimeInterval: 0.05)  // polling a condition, with a deadline
+        }
+        try RuntimeFixture.produce(Array(events[2000...]), to: source)
+
+        let repartition = try TopicPlan(topology: topology).segments[1].inputTopic
+        let deadline = ContinuousClock.now + .seconds(120)
+        var done = false
+        while !done, ContinuousClock.now < deadline, instance.failure == nil {
+            let source = try RuntimeFixture.committedOffsets(group: "vigil.\(name)", topic: source, partitions: 1)[0] ?? -1
+            let staged = try RuntimeFixture.committedOffsets(group: "vigil.\(name)", topic: repartition, partitions: 1)[0] ?? -1
+            if source == Int64(events.count), staged > 0 {
+                done = try staged >= RuntimeFixture.endOffset(of: TopicPartition(repartition, 0)) - 1
+            }
+            if !done { Thread.sleep(forTimeInterval: 0.1) }  // polling a condition, with a deadline
+        }
+        #expect(done, "the source and the repartition topic were not committed to their ends within 120 s: \(String(describing: instance.failure))")
+        instance.stop()
+        #expect(instance.failure == nil, "the runtime stopped instead of replacing its producer: \(String(describing: instance.failure))")
+        #expect(faults.injectedCount(.abort) == 4, "the abort is tried four times (three retries) before the producer is replaced")
+        #expect(faults.injectedCount(.initialise) == 1)
+        #expect(faults.callCount(.initialise) == 3, "the start's, the replacement's that timed out, and its retry")
+        let statistics = instance.runtime.statistics
+        #expect(statistics.restoredRecords > restoredBefore, "the partitions are restored from the changelogs after the replacement")
+
+        let scores = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: events.count, within: .seconds(10))
+        #expect(Set(scores.map(\.id)) == Set(events.map(\.id)), "every event has a score")
+        let expected = try RuntimeFixture.replayFeatures(topology, events)
+        let mismatched = RuntimeFixture.mismatchedIDs(scores, expected: expected)
+        #expect(mismatched.isEmpty, "\(mismatched.count) events scored with wrong features: \(RuntimeFixture.describeMismatches(scores, expected: expected))")
+        return ReplacementRun(topology: topology, events: events, faults: faults, statistics: statistics, duplicates: scores.count - events.count)
     }
 }

@@ -10,6 +10,8 @@ public final class FaultInjection: Sendable {
     /// A kind of call that can be made to fail.
     public enum Call: Hashable, Sendable {
         case initialise, begin, sendOffsets, commit, abort
+        /// The answer to a commit that went through (a lost response: the broker committed, the client reports a failure).
+        case commitAnswer
         /// A record sent to a topic (any topic when nil).
         case send(topic: String?)
         /// A batch read by a restore reader.
@@ -26,12 +28,25 @@ public final class FaultInjection: Sendable {
     private let injected = Mutex<[Call: Int]>([:])
     private let delays = Mutex<[Call: Duration]>([:])
     private let calls = Mutex<[Call: Int]>([:])
+    private let commitAnswerTopic = Mutex<String?>(nil)
 
     public init() {}
 
     /// After `skip` more calls of this kind succeed, the next `count` fail with `error`.
     public func fail(_ call: Call, count: Int = 1, after skip: Int = 0, with error: KafkaError) {
         pending.withLock { $0[call] = Pending(skip: skip, count: count, error: error) }
+    }
+
+    /// The answer of the next commit of a transaction that wrote to `topic` is lost: the
+    /// transaction commits, and the client reports `error`.
+    public func loseCommitAnswer(ofTransactionWriting topic: String, with error: KafkaError) {
+        commitAnswerTopic.withLock { $0 = topic }
+        fail(.commitAnswer, with: error)
+    }
+
+    /// Whether a commit answer fault applies to a transaction that wrote to `topics`.
+    func commitAnswerApplies(wrote topics: Set<String>) -> Bool {
+        commitAnswerTopic.withLock { topic in topic.map { topics.contains($0) } ?? true }
     }
 
     /// How many failures of this kind were injected so far.
@@ -87,6 +102,8 @@ public final class FaultInjection: Sendable {
 public final class FaultInjectingProducer: TransactionalProducing {
     private let wrapped: any TransactionalProducing
     private let faults: FaultInjection
+    /// The topics the open transaction wrote to.
+    private let written = Mutex<Set<String>>([])
 
     public init(wrapping wrapped: any TransactionalProducing, faults: FaultInjection) {
         self.wrapped = wrapped
@@ -101,17 +118,20 @@ public final class FaultInjectingProducer: TransactionalProducing {
     public func beginTransaction() throws(KafkaError) {
         try faults.check(.begin)
         try wrapped.beginTransaction()
+        written.withLock { $0.removeAll() }
     }
 
     public func send(_ record: ProducerRecord) throws(KafkaError) {
         try faults.checkSend(topic: record.topic)
         try wrapped.send(record)
+        written.withLock { _ = $0.insert(record.topic) }
     }
 
     public func send(topic: String, partition: Int32?, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
                      headers: [KafkaHeader], timestamp: Int64?, tracked: Bool) throws(KafkaError) {
         try faults.checkSend(topic: topic)
         try wrapped.send(topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp, tracked: tracked)
+        written.withLock { _ = $0.insert(topic) }
     }
 
     public func takeTrackedOffsets() -> [TopicPartition: Int64] { wrapped.takeTrackedOffsets() }
@@ -124,6 +144,7 @@ public final class FaultInjectingProducer: TransactionalProducing {
     public func commitTransaction(timeout: Duration) throws(KafkaError) {
         try faults.check(.commit)
         try wrapped.commitTransaction(timeout: timeout)
+        if faults.commitAnswerApplies(wrote: written.withLock { $0 }) { try faults.check(.commitAnswer) }
     }
 
     public func abortTransaction(timeout: Duration) throws(KafkaError) {
