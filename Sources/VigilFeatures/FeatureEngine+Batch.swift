@@ -39,7 +39,7 @@ extension FeatureEngine {
         for entry in undoLog {
             guard let state = entry.state else { continue }
             do {
-                _ = try install(encoded: state)
+                _ = try install(encoded: state, keepingCapacity: true)
             } catch {
                 fatalError("an undo record of this engine failed to decode: \(error)")
             }

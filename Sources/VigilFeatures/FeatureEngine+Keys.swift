@@ -1,4 +1,5 @@
-/// Key slots: creation, the least-recently-seen list, capacity eviction and TTL expiry.
+/// Key slots: creation, the least-recently-seen list, capacity eviction (by keys and by
+/// bytes), the bytes each key is charged, and TTL expiry.
 extension FeatureEngine {
     /// Creates state for a new key, evicting the least recently seen key first when full.
     func createSlot(for key: StateKey) -> Int {
@@ -49,6 +50,7 @@ extension FeatureEngine {
         if lruHead >= 0 { links[Int(lruHead)].previous = Int32(slot) }
         lruHead = Int32(slot)
         if lruTail < 0 { lruTail = Int32(slot) }
+        recharge(slot: slot)
         return slot
     }
 
@@ -61,6 +63,8 @@ extension FeatureEngine {
     /// Frees a slot without any bookkeeping.
     func releaseSlot(_ slot: Int) {
         let state = header(slot)
+        stateBytes -= state.chargedBytes
+        state.chargedBytes = 0
         unlink(slot)
         state.ringBlock?.deallocate()
         state.ringBlock = nil
@@ -71,6 +75,53 @@ extension FeatureEngine {
         freeSlots.append(Int32(slot))
         slotReleases &+= 1
     }
+
+    /// Evicts the least recently seen keys while the state holds more than the byte budget,
+    /// never `slot`: the key of the event just processed, the most recent, keeps its update.
+    /// A key larger than the budget on its own is therefore kept, alone, until the next event of
+    /// another key makes it the least recently seen (and evicts it).
+    @inline(never)
+    func evictOverByteBudget(keeping slot: Int) {
+        while stateBytes > byteBudget, lruTail >= 0, Int(lruTail) != slot {
+            evict(slot: Int(lruTail))
+            statistics.keysEvictedForCapacity += 1
+        }
+    }
+
+    /// Whether a key's charge can change other than by its ring block's resizing (which
+    /// ``resize(slot:capacity:)`` charges itself): it has distinct-count tables or detectors.
+    var chargesVariableBytes: Bool { plan.distinctCount > 0 || !detectors.isEmpty }
+
+    /// Brings `slot`'s charge, and ``stateBytes``, to what its state holds now.
+    func recharge(slot: Int) {
+        let state = header(slot)
+        let bytes = accountedBytes(slot: slot)
+        stateBytes += bytes - state.chargedBytes
+        state.chargedBytes = bytes
+    }
+
+    /// The bytes `slot`'s state holds, as ``stateBytes`` counts them, from the state itself.
+    func accountedBytes(slot: Int) -> Int {
+        let state = header(slot)
+        var bytes = slotBytes + Self.keyBytes(keys[slot]!) + state.capacity * plan.bytesPerBufferedEvent
+        if plan.distinctCount > 0 { for table in distinctTables[slot] { bytes += table.capacity * Self.distinctEntryBytes } }
+        for detector in detectors { bytes += detector.byteCount(slot: slot) }
+        return bytes
+    }
+
+    /// A key's entry in the key index, and a text key's bytes beyond the 15 a Swift string
+    /// keeps inline.
+    static func keyBytes(_ key: StateKey) -> Int {
+        switch key {
+        case .int: return IntegerKeyIndex.entryBytes
+        case let .string(text):
+            let length = text.utf8.count
+            return MemoryLayout<StateKey>.stride + MemoryLayout<Int32>.stride + (length > 15 ? length : 0)
+        }
+    }
+
+    /// An entry of a distinct-count table (`[UInt64: Int32]`): its key and its count.
+    static let distinctEntryBytes = 12
 
     /// Records a key as touched in the open batch, and its prior state for rollback, once per
     /// batch; nothing without an open batch.

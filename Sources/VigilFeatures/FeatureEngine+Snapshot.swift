@@ -64,11 +64,20 @@ extension FeatureEngine {
             releaseSlot(Int(lruTail))
             statistics.keysEvictedForCapacity += 1
         }
+        let key: StateKey
         do {
-            return try install(encoded: encoded)
+            key = try install(encoded: encoded)
         } catch {
             throw StateSnapshotError(problem: "\(error)", bytes: snapshot.count)
         }
+        // The restored key is the most recent; the least recent go while over the byte budget,
+        // so a restore never holds more than processing would (a key larger than the budget
+        // on its own stays, alone, as in processing).
+        while stateBytes > byteBudget, keyCount > 1, lruTail >= 0 {
+            releaseSlot(Int(lruTail))
+            statistics.keysEvictedForCapacity += 1
+        }
+        return key
     }
 
     /// Checks a decompressed snapshot's envelope and cursors without installing it: magic,
@@ -137,12 +146,13 @@ extension FeatureEngine {
         }
         writer.writeVarint(UInt64(plan.headerSize))
         // The header in one copy, with the words that only mean something in this process
-        // (ring address, capacity, LRU links, epoch) written as zero.
+        // (ring address, capacity, byte charge, epoch) written as zero.
         let headerStart = writer.bytes.count
         writer.write(contentsOf: UnsafePointer(state.raw.assumingMemoryBound(to: UInt64.self)), count: plan.headerSize / 8)
         writer.overwrite(0, at: headerStart + StagePlan.ringOffset)
-        writer.overwrite(0, at: headerStart + StagePlan.capacityOffset)
-        writer.overwrite(0, at: headerStart + StagePlan.lruOffset)
+        // An undo record keeps the capacity, for ``install(encoded:keepingCapacity:)``.
+        if layout == .compact { writer.overwrite(0, at: headerStart + StagePlan.capacityOffset) }
+        writer.overwrite(0, at: headerStart + StagePlan.chargedBytesOffset)
         writer.overwrite(0, at: headerStart + StagePlan.epochOffset)
         writer.writeVarint(UInt64(count))
         // The detectors' states come after the windows' (nothing is written without detectors).
@@ -293,8 +303,10 @@ extension FeatureEngine {
         }
     }
 
-    /// Decodes an uncompressed state into a fresh slot (the key must have none).
-    func install(encoded: [UInt8]) throws -> StateKey {
+    /// Decodes an uncompressed state into a fresh slot (the key must have none). With
+    /// `keepingCapacity` (an undo record of this engine), the ring block gets the capacity the
+    /// key had, so that a rolled-back key is charged to the byte budget what it was before.
+    func install(encoded: [UInt8], keepingCapacity: Bool = false) throws -> StateKey {
         var reader = ByteReader(encoded)
         guard try reader.readUInt32() == Self.snapshotMagic else { throw CodecError.binary(detail: "not a Vigil state snapshot") }
         let version = try reader.readUInt8()
@@ -312,10 +324,12 @@ extension FeatureEngine {
         precondition(slotOf(key) == nil, "install(encoded:) needs a key without state")
         let slot = allocateSlot(for: key)
         let state = header(slot)
+        let charged = state.chargedBytes
         for (index, word) in words.enumerated() { state.setInt(index * 8, word) }
         state.ringBlock = nil
         state.capacity = 0
         state.epoch = 0
+        state.chargedBytes = charged
         guard state.end - state.base == Int64(count) else {
             releaseSlot(slot)
             throw CodecError.binary(detail: "state snapshot event count does not match its cursors")
@@ -323,6 +337,8 @@ extension FeatureEngine {
         if count > 0 || !plan.groups.isEmpty || configuration.allowedLateness > 0 {
             var capacity = 4
             while capacity < count { capacity *= 2 }
+            let recorded = Int(words[StagePlan.capacityOffset / 8])
+            if keepingCapacity, layout == .raw, recorded > capacity, recorded & (recorded - 1) == 0 { capacity = recorded }
             resize(slot: slot, capacity: capacity)
             let ring = RingBlock(raw: state.ringBlock!, capacity: capacity, columns: plan.inputNames.count)
             let mask = capacity - 1
@@ -381,6 +397,7 @@ extension FeatureEngine {
                     sequence += 1
                 }
             }
+            if chargesVariableBytes { recharge(slot: slot) }
         } else {
             do {
                 for detector in detectors { try detector.decode(slot: slot, from: &reader) }
@@ -392,6 +409,7 @@ extension FeatureEngine {
                 releaseSlot(slot)
                 throw CodecError.binary(detail: "trailing bytes after a state snapshot")
             }
+            if chargesVariableBytes { recharge(slot: slot) }
         }
         return key
     }

@@ -24,6 +24,9 @@ public final class FeatureEngine {
         public var stateTTL: Int64 = 30 * 86_400_000
         /// Most keys held; the least recently seen key is evicted beyond it. Default 1,000,000.
         public var maxKeys: Int = 1_000_000
+        /// Most bytes of key state held (``FeatureEngine/stateBytes``); least recently seen keys
+        /// are evicted while it is exceeded. Nil (the default): no byte budget.
+        public var maxStateBytes: Int?
         /// Whether each batch keeps what it needs to roll back (the live runtime needs it; replay does not). Default true.
         public var recordsUndo: Bool = true
         /// What becomes of an event further behind its key's newest than the allowed lateness. Default ``LateEventPolicy/score``.
@@ -37,6 +40,7 @@ public final class FeatureEngine {
             allowedLateness = processing.allowedLateness
             stateTTL = processing.stateTTL
             maxKeys = processing.maxKeys
+            maxStateBytes = processing.maxStateBytes
             lateEvents = processing.lateEvents
             self.recordsUndo = recordsUndo
         }
@@ -57,6 +61,20 @@ public final class FeatureEngine {
     let outputCount: Int
     /// Counters since creation.
     @exclusivity(unchecked) public internal(set) var statistics = EngineStatistics()
+    /// The bytes the keys' state holds, as the byte budget (``Configuration/maxStateBytes``)
+    /// counts them: for each key its header slot, recency link, slot-to-key entry and key index
+    /// entry (and a text key's bytes beyond Swift's 15 inline ones), its ring block at its
+    /// allocated capacity (buffered events and min/max deques), its distinct-count tables
+    /// (12 bytes per entry of their capacity) and its detectors' state. Kept up to date as a
+    /// key is created, its ring block resized, its tables or detectors grow, and it is
+    /// released: never recomputed by walking the keys. What it leaves out is the engine's
+    /// shared slack: the slab and key index grown by doubling, free slots (``footprint``).
+    @exclusivity(unchecked) public internal(set) var stateBytes = 0
+    /// `Configuration.maxStateBytes`, or `Int.max` without one (one comparison per event).
+    let byteBudget: Int
+    /// What every key is charged before its ring block, tables and detectors: its header slot,
+    /// recency link and slot-to-key entry (the key index entry is added by ``keyBytes(_:)``).
+    let slotBytes: Int
 
     @exclusivity(unchecked) var headers: UnsafeMutableRawPointer
     @exclusivity(unchecked) var slotCapacity: Int
@@ -109,6 +127,8 @@ public final class FeatureEngine {
     /// An engine for `stage` with the given bounds.
     public init(stage: StageSpec, configuration: Configuration = Configuration()) {
         precondition(configuration.maxKeys > 0, "maxKeys must be at least 1")
+        precondition((configuration.maxStateBytes ?? 1) > 0, "maxStateBytes must be at least 1")
+        byteBudget = configuration.maxStateBytes ?? .max
         precondition(configuration.allowedLateness >= 0, "allowedLateness must not be negative")
         let detectors = stage.detectors.map(DetectorFactory.makeSlots)
         let plan = StagePlan(stage: stage, detectorLayouts: detectors.map(\.layoutDescription))
@@ -127,6 +147,7 @@ public final class FeatureEngine {
         outputCount = next
         slotCapacity = 64
         slotStride = (plan.headerSize + Self.cacheLine - 1) / Self.cacheLine * Self.cacheLine
+        slotBytes = slotStride + MemoryLayout<RecencyLink>.stride + MemoryLayout<StateKey?>.stride
         headers = .allocate(byteCount: slotCapacity * slotStride, alignment: Self.cacheLine)
         links = .allocate(capacity: slotCapacity)
         let members = plan.groups.indices.map { group in plan.columnWindows.indices.filter { plan.columnWindows[$0].group == group } }
@@ -391,6 +412,7 @@ public final class FeatureEngine {
                 noteTouch(slot)
                 moveToFront(slot)
                 processLate(slot: slot, time: time, inputs: inputs, features: features)
+                if stateBytes > byteBudget { evictOverByteBudget(keeping: slot) }
                 statistics.eventsProcessed += 1
                 statistics.lateEventsPlaced += 1
                 return .late
@@ -401,6 +423,7 @@ public final class FeatureEngine {
             slot = createSlot(for: key)
         }
         processInOrder(slot: slot, time: time, inputs: inputs, features: features)
+        if stateBytes > byteBudget { evictOverByteBudget(keeping: slot) }
         statistics.eventsProcessed += 1
         return .inOrder
     }
@@ -420,6 +443,7 @@ public final class FeatureEngine {
         }
         writeFeatures(slot: slot, state: state, time: time, previousTime: previousTime, inputs: inputs, features: features, late: false)
         if !detectors.isEmpty { runDetectors(slot: slot, time: time, inputs: inputs, features: features) }
+        if chargesVariableBytes { recharge(slot: slot) }
         state.maxTime = time
         let lastValues = state.lastValues(plan)
         for column in 0..<inputCount { lastValues[column] = inputs[column] }
@@ -784,6 +808,7 @@ public final class FeatureEngine {
         }
         // Detectors learn in arrival order: a late event is the key's next event to them.
         if !detectors.isEmpty { runDetectors(slot: slot, time: time, inputs: inputs, features: features) }
+        if chargesVariableBytes { recharge(slot: slot) }
     }
 
     /// Scores and teaches the event to each detector of the key's slot.
@@ -923,6 +948,9 @@ public final class FeatureEngine {
             }
             oldBlock.deallocate()
         }
+        let change = (capacity - state.capacity) * plan.bytesPerBufferedEvent
+        state.chargedBytes += change
+        stateBytes += change
         state.ringBlock = block
         state.capacity = capacity
     }
@@ -988,6 +1016,7 @@ struct SlotHeader {
     }
     var capacity: Int { get { Int(int(StagePlan.capacityOffset)) } nonmutating set { setInt(StagePlan.capacityOffset, Int64(newValue)) } }
     var epoch: Int64 { get { int(StagePlan.epochOffset) } nonmutating set { setInt(StagePlan.epochOffset, newValue) } }
+    var chargedBytes: Int { get { Int(int(StagePlan.chargedBytesOffset)) } nonmutating set { setInt(StagePlan.chargedBytesOffset, Int64(newValue)) } }
     @inline(__always) func enter(_ group: Int) -> Int64 { int(StagePlan.groupsOffset + group * 16) }
     @inline(__always) func evict(_ group: Int) -> Int64 { int(StagePlan.groupsOffset + group * 16 + 8) }
     @inline(__always) func setEnter(_ group: Int, _ value: Int64) { setInt(StagePlan.groupsOffset + group * 16, value) }

@@ -24,6 +24,10 @@ struct IntegerKeyIndex {
     /// Keys held.
     var count: Int { directCount + hashedCount }
 
+    /// What a key is charged for its place in the index: a hash-table entry (a key in the
+    /// direct array takes 4 bytes of it, but the array spans unused keys too).
+    static let entryBytes = MemoryLayout<Entry>.stride
+
     init() {
         capacity = 1024
         entries = Self.allocateEntries(capacity)

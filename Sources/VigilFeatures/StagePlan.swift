@@ -64,9 +64,10 @@ struct StagePlan {
     static let maxTimeOffset = 16
     static let ringOffset = 24
     static let capacityOffset = 32
-    /// Unused since the recency list moved out of the headers (FeatureEngine.links); kept so
-    /// the snapshot layout stays as it was (snapshots write it as 0).
-    static let lruOffset = 40
+    /// The bytes the engine charges the key to its byte budget (``FeatureEngine/stateBytes``):
+    /// process-local, so snapshots write it as 0 (it held the recency links before they moved
+    /// to FeatureEngine.links).
+    static let chargedBytesOffset = 40
     static let epochOffset = 48
     static let groupsOffset = 56
 

@@ -33,6 +33,14 @@ public struct ProcessingSpec: Sendable, Equatable {
     public var stateTTL: Int64 = 0
     /// Most keys held per stage; beyond it the least recently seen key is evicted (and counted). Default 1,000,000.
     public var maxKeys: Int = 1_000_000
+    /// Most bytes of key state held per stage, like ``maxKeys`` (each stage of each source or
+    /// repartition partition has its own budget: a key's features then depend only on its
+    /// partition's events, never on which partitions an instance happens to own or in what
+    /// order it processes them). While a stage holds more, its least recently seen keys are
+    /// evicted and counted as ``maxKeys`` evictions are; either bound evicts. The bytes are
+    /// what the keys' state holds (headers, ring blocks, deques, distinct tables, detector
+    /// state), kept up to date as it changes. Default nil: no byte budget.
+    public var maxStateBytes: Int?
 
     /// The documented defaults; `stateTTL` is filled in by the loader.
     public init() {}

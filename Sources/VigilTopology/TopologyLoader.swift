@@ -516,7 +516,7 @@ final class TopologyParser {
 
     private func parseProcessing(_ node: Node?) -> (ProcessingSpec, Bool, Mark?) {
         var processing = ProcessingSpec()
-        let allowed = ["batch_size", "batch_delay", "commit_interval", "commit_when_drained", "local_delivery", "allowed_lateness", "late_events", "state_ttl", "max_keys"]
+        let allowed = ["batch_size", "batch_delay", "commit_interval", "commit_when_drained", "local_delivery", "allowed_lateness", "late_events", "state_ttl", "max_keys", "max_state_bytes"]
         guard let node, let pairs = mapping(node, "processing", allowed: allowed) else { return (processing, false, nil) }
         if let value = lookup(pairs, "batch_size").flatMap({ int($0, "batch_size") }) {
             if value > 0 { processing.batchSize = value } else { report(lookup(pairs, "batch_size")?.mark, "batch_size must be at least 1") }
@@ -537,6 +537,11 @@ final class TopologyParser {
         if let value = ttlNode.flatMap({ duration($0, "state_ttl") }) { processing.stateTTL = value }
         if let value = lookup(pairs, "max_keys").flatMap({ int($0, "max_keys") }) {
             if value > 0 { processing.maxKeys = value } else { report(lookup(pairs, "max_keys")?.mark, "max_keys must be at least 1") }
+        }
+        if let valueNode = lookup(pairs, "max_state_bytes") {
+            if let text = valueNode.scalar?.string, let bytes = ByteCountText.bytes(text), bytes > 0 { processing.maxStateBytes = bytes } else {
+                report(valueNode.mark, "max_state_bytes must be a positive size such as 536870912, 512MiB or 2GiB")
+            }
         }
         return (processing, ttlNode != nil && processing.stateTTL > 0, ttlNode?.mark)
     }

@@ -38,6 +38,19 @@ import VigilTopology
         #expect(local.processing.localDelivery)
     }
 
+    @Test func maxStateBytesTakesSizesAndNamesABadOne() throws {
+        #expect(try TopologyLoader.load(yaml: Self.valid, file: "t.yaml").processing.maxStateBytes == nil)
+        for (text, bytes) in [("536870912", 536_870_912), ("512MiB", 512 << 20), ("2GiB", 2 << 30), ("64MB", 64 << 20), ("100 KiB", 100 << 10)] {
+            let topology = try TopologyLoader.load(yaml: Self.valid + "\nprocessing:\n  max_keys: 5000\n  max_state_bytes: \(text)\n", file: "t.yaml")
+            #expect(topology.processing.maxStateBytes == bytes, "\(text)")
+            #expect(topology.processing.maxKeys == 5000)
+        }
+        for bad in ["0", "-5", "lots", "12TiB", "1.5GiB", "99999999999999999999"] {
+            let text = diagnostics(Self.valid + "\nprocessing:\n  batch_size: 100\n  max_state_bytes: \(bad)\n").map(\.description)
+            #expect(text == ["bad.yaml:15:20: error: max_state_bytes must be a positive size such as 536870912, 512MiB or 2GiB"], "\(bad)")
+        }
+    }
+
     func diagnostics(_ yaml: String) -> [TopologyDiagnostic] {
         do {
             _ = try TopologyLoader.load(yaml: yaml, file: "bad.yaml")
