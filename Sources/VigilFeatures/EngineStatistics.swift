@@ -8,7 +8,7 @@ public struct EngineStatistics: Equatable, Sendable {
     public var lateEventsRejected: Int = 0
     /// Events later than the allowed lateness scored without being placed (``LateEventPolicy/score``).
     public var lateEventsUnplaced: Int = 0
-    /// Keys evicted because the key bound was reached (least recently seen first).
+    /// Keys evicted because the key bound was reached or the byte budget exceeded (least recently seen first).
     public var keysEvictedForCapacity: Int = 0
     /// Keys dropped after the state TTL passed without an event.
     public var keysExpired: Int = 0

@@ -15,7 +15,7 @@ extension FeatureEngine {
     /// For each, ``snapshot(key:)`` gives the state to write to the changelog, nil meaning deleted.
     public var touchedKeys: [StateKey] { touched }
 
-    /// Keys the open batch evicted because the key bound was reached: what a committing
+    /// Keys the open batch evicted because the key bound was reached or the byte budget exceeded: what a committing
     /// transaction adds to the evictions metric (a rolled-back batch's evictions never happened).
     public var keysEvictedInBatch: Int { statistics.keysEvictedForCapacity - statisticsAtBatchStart.keysEvictedForCapacity }
 

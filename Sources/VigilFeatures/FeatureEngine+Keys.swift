@@ -25,15 +25,17 @@ extension FeatureEngine {
         } else {
             slot = keys.count
             if slot == slotCapacity {
-                let larger = UnsafeMutableRawPointer.allocate(byteCount: slotCapacity * 2 * slotStride, alignment: Self.cacheLine)
+                let grown = slotLimit > slotCapacity ? min(slotCapacity * 2, slotLimit) : slotCapacity * 2
+                let larger = UnsafeMutableRawPointer.allocate(byteCount: grown * slotStride, alignment: Self.cacheLine)
                 larger.copyMemory(from: headers, byteCount: slotCapacity * slotStride)
                 headers.deallocate()
                 headers = larger
-                let largerLinks = UnsafeMutablePointer<RecencyLink>.allocate(capacity: slotCapacity * 2)
+                let largerLinks = UnsafeMutablePointer<RecencyLink>.allocate(capacity: grown)
                 largerLinks.initialize(from: links, count: slotCapacity)
                 links.deallocate()
                 links = largerLinks
-                slotCapacity *= 2
+                slotCapacity = grown
+                keys.reserveCapacity(grown)
             }
             keys.append(nil)
             if plan.distinctCount > 0 { distinctTables.append([]) }

@@ -75,6 +75,12 @@ public final class FeatureEngine {
     /// What every key is charged before its ring block, tables and detectors: its header slot,
     /// recency link and slot-to-key entry (the key index entry is added by ``keyBytes(_:)``).
     let slotBytes: Int
+    /// The most keys the budgets let the engine hold at once (`maxKeys`, or the byte budget
+    /// over the least a key is charged, plus the one a new key's event adds before eviction):
+    /// the slab and the slot-to-key table grow by doubling up to it and no further, so their
+    /// slack beyond the keys held stays small (in KeyExplosionBench's byte-budget run a slab
+    /// doubled to 1,048,576 slots held 883,011 keys).
+    let slotLimit: Int
 
     @exclusivity(unchecked) var headers: UnsafeMutableRawPointer
     @exclusivity(unchecked) var slotCapacity: Int
@@ -148,6 +154,10 @@ public final class FeatureEngine {
         slotCapacity = 64
         slotStride = (plan.headerSize + Self.cacheLine - 1) / Self.cacheLine * Self.cacheLine
         slotBytes = slotStride + MemoryLayout<RecencyLink>.stride + MemoryLayout<StateKey?>.stride
+        // Every key of a stage with windows (or lateness) has a ring block of at least 4 events.
+        let leastRing = !plan.groups.isEmpty || configuration.allowedLateness > 0 ? 4 * plan.bytesPerBufferedEvent : 0
+        let leastCharge = slotBytes + min(IntegerKeyIndex.entryBytes, MemoryLayout<StateKey>.stride + MemoryLayout<Int32>.stride) + leastRing
+        slotLimit = min(configuration.maxKeys, configuration.maxStateBytes.map { $0 / leastCharge + 1 } ?? .max)
         headers = .allocate(byteCount: slotCapacity * slotStride, alignment: Self.cacheLine)
         links = .allocate(capacity: slotCapacity)
         let members = plan.groups.indices.map { group in plan.columnWindows.indices.filter { plan.columnWindows[$0].group == group } }

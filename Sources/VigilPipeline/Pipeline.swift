@@ -224,7 +224,7 @@ public final class Pipeline {
     /// Keeps the open batch's state changes.
     public func commitBatch() { for engine in engines { engine.commitBatch() } }
 
-    /// Keys the open batch evicted for capacity (`processing.max_keys`), over every stage.
+    /// Keys the open batch evicted for capacity (`processing.max_keys`, `processing.max_state_bytes`), over every stage.
     public var keysEvictedInBatch: Int { engines.reduce(0) { $0 + $1.keysEvictedInBatch } }
 
     /// Undoes the open batch's state changes on every stage.

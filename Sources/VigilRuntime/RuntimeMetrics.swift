@@ -13,7 +13,7 @@ public import VigilKafka
 /// | `vigil_backpressure_pauses_total` | counter | | times consumption paused for a full producer queue |
 /// | `vigil_restore_failures_total` | counter | | restores that failed (the partitions stay paused and are retried) |
 /// | `vigil_keys_expired_total` | counter | | keys dropped after the state TTL without an event |
-/// | `vigil_keys_evicted_total` | counter | | keys evicted because a stage held `processing.max_keys` (least recently seen first), counted when their transaction commits |
+/// | `vigil_keys_evicted_total` | counter | | keys evicted because a stage held `processing.max_keys` keys or more than `processing.max_state_bytes` of state (least recently seen first), counted when their transaction commits |
 /// | `vigil_batch_size_events` | histogram | | events per micro-batch |
 /// | `vigil_scoring_duration_seconds` | histogram | | time to score one micro-batch |
 /// | `vigil_event_time_latency_seconds` | histogram | | event time to commit, per event |
@@ -41,7 +41,7 @@ public struct RuntimeMetrics: Sendable {
     public let backPressurePauses: Counter
     public let restoreFailures: Counter
     public let keysExpired: Counter
-    /// Keys evicted for the state budget (`processing.max_keys`), over every stage.
+    /// Keys evicted for the state budget (`processing.max_keys`, `processing.max_state_bytes`), over every stage.
     public let keysEvicted: Counter
     public let batchSize: Histogram
     public let scoringDuration: Histogram
@@ -96,7 +96,7 @@ public struct RuntimeMetrics: Sendable {
             "vigil_restore_failures_total", help: "State restores that failed; their partitions stay paused and are retried.")
         keysExpired = registry.counter("vigil_keys_expired_total", help: "Keys dropped after the state TTL passed without an event.")
         keysEvicted = registry.counter(
-            "vigil_keys_evicted_total", help: "Keys evicted, least recently seen first, because a stage held processing.max_keys keys.")
+            "vigil_keys_evicted_total", help: "Keys evicted, least recently seen first, because a stage held processing.max_keys keys or more than processing.max_state_bytes of state.")
         batchSize = registry.histogram("vigil_batch_size_events", help: "Events per micro-batch.", buckets: Self.batchSizeBuckets)
         scoringDuration = registry.histogram(
             "vigil_scoring_duration_seconds", help: "Time to compute features and score one micro-batch.", buckets: Self.durationBuckets)
