@@ -120,6 +120,17 @@ import VigilTopology
         #expect(driver.engine.statistics.keysEvictedForCapacity == 4)
     }
 
+    /// The slab of key headers grows by doubling only up to the keys the budget can hold (here
+    /// 300 keys of one event each, the least a key is charged, and the one a new key's event
+    /// adds before the least recent goes), not to the next power of two.
+    @Test func theSlabGrowsNoFurtherThanTheBudgetAllows() {
+        let small = Self.expectedBytes(Self.driver(maxStateBytes: nil).engine, events: 1)
+        let driver = Self.driver(maxStateBytes: 300 * small)
+        for key in 0..<1_000 { driver.feed(.int(Int64(key)), at: Double(key), ["x": 1]) }
+        #expect(driver.engine.keyCount == 300 && driver.engine.statistics.keysEvictedForCapacity == 700)
+        #expect(driver.engine.slotCapacity == 301)
+    }
+
     /// An eviction by bytes is a change of the batch (a changelog tombstone) and rolls back with
     /// it; replaying the batch after the rollback evicts the same keys and gives the same
     /// features (undo records keep each ring block's capacity, so the charges are as before).
@@ -205,12 +216,7 @@ import VigilTopology
     /// A detector's state is charged as it grows (a gaussian tail's window and history fill
     /// up event by event), and given back with the key.
     @Test func detectorStateIsCharged() {
-        var gaussian = GaussianTailSettings()
-        gaussian.window = 20
-        gaussian.historicWindow = 120
-        gaussian.learningPeriod = 30
-        gaussian.estimationSamples = 20
-        gaussian.reestimationPeriod = 25
+        let gaussian = GaussianTailSettings()  // its defaults: a 100-event window and an 8,640-event history
         let stage = StageSpec(name: "s", key: "k", features: [FeatureSpec(name: "n", aggregation: .count, window: .sliding(size: 10_000))],
                               detectors: [DetectorSpec(name: "TAIL", kind: .gaussianTail(gaussian), fields: ["x"])])
         let engine = FeatureEngine(stage: stage)
