@@ -7,6 +7,8 @@
 //              customers and 10k terminals): the throughput peer;
 //   explosion  ten million distinct customers and ten million distinct terminals, with
 //              processing.max_keys as the state budget (least recently seen keys evicted);
+//   byte-budget the same explosion with processing.max_state_bytes as the budget and no
+//              max_keys: resident memory against the bytes the budget allows;
 //   unbounded  the start of the explosion with no key budget: what the budget saves, and the
 //              bytes a key costs (the slope of resident memory against keys held).
 // Resident memory (/proc/self/statm) is sampled while each runs; the bench prints a Markdown
@@ -34,6 +36,9 @@ struct KeyExplosionBench: ParsableCommand {
 
     @Option(help: "processing.max_keys of the explosion run (keys per stage).")
     var maxKeys = 1_000_000
+
+    @Option(help: "processing.max_state_bytes of the byte-budget run, in MiB per stage (0: skip the run).")
+    var maxStateMib = 256
 
     @Option(help: "Customers of the steady run (the handbook has 4,990).")
     var customers = 5_000
@@ -71,6 +76,9 @@ struct KeyExplosionBench: ParsableCommand {
     @Option(help: "processing.max_keys of the `vigil run` runs.")
     var runtimeMaxKeys = 100_000
 
+    @Option(help: "processing.max_state_bytes of the `vigil run` runs, in MiB per stage (0: none).")
+    var runtimeMaxStateMib = 0
+
     @Option(help: "The broker of the `vigil run` runs.")
     var bootstrap = "127.0.0.1:19720"
 
@@ -98,7 +106,8 @@ struct KeyExplosionBench: ParsableCommand {
         let before = ResidentMemory.uptime()
         var results: [RunResult] = []
         var samples: [Mode: [Sample]] = [:]
-        for mode in Mode.allCases where (mode != .unbounded || unboundedEvents > 0) && events > 0 && (only == nil || only == mode.rawValue) {
+        for mode in Mode.allCases where (mode != .unbounded || unboundedEvents > 0) && (mode != .byteBudget || maxStateMib > 0) && events > 0
+            && (only == nil || only == mode.rawValue) {
             let (result, series) = try spawn(mode)
             results.append(result)
             samples[mode] = series
@@ -109,7 +118,7 @@ struct KeyExplosionBench: ParsableCommand {
                                   ("explosion", .distinct(keys: runtimeKeys))] where only == nil || only == label {
                 let run = RuntimeKeyExplosion(
                     bootstrap: bootstrap, vigil: vigil, metricsAddress: metricsAddress, events: runtimeEvents, keys: runtimeKeys,
-                    maxKeys: runtimeMaxKeys, draw: draw, label: label, days: days(runtimeEvents),
+                    maxKeys: runtimeMaxKeys, maxStateMib: runtimeMaxStateMib, draw: draw, label: label, days: days(runtimeEvents),
                     stateTTLDays: stateTTLDays, sampleInterval: sampleInterval)
                 outcomes.append(try run.run())
             }
@@ -127,7 +136,8 @@ struct KeyExplosionBench: ParsableCommand {
 
     func printRuntimeReport(_ outcomes: [RuntimeKeyExplosion.Outcome], before: String, after: String) {
         print()
-        print("Through `vigil run` against \(bootstrap) (1 source partition, exactly-once, changelogs; max_keys \(runtimeMaxKeys) per stage, state_ttl \(stateTTLDays) d), \(runtimeEvents) events; RSS of the vigil process")
+        let byteBudget = runtimeMaxStateMib > 0 ? ", max_state_bytes \(runtimeMaxStateMib) MiB" : ""
+        print("Through `vigil run` against \(bootstrap) (1 source partition, exactly-once, changelogs; max_keys \(runtimeMaxKeys)\(byteBudget) per stage, state_ttl \(stateTTLDays) d), \(runtimeEvents) events; RSS of the vigil process")
         print()
         print("uptime before: \(before)")
         print()
@@ -150,7 +160,7 @@ struct KeyExplosionBench: ParsableCommand {
             }
         }
         let chart = TimeSeriesChart(
-            title: "vigil run, \(Self.count(runtimeEvents)) events: \(Self.count(runtimeKeys)) customers and terminals (max_keys \(Self.count(runtimeMaxKeys))) against \(Self.count(customers))",
+            title: "vigil run, \(Self.count(runtimeEvents)) events: \(Self.count(runtimeKeys)) customers and terminals (max_keys \(Self.count(runtimeMaxKeys))\(runtimeMaxStateMib > 0 ? ", max_state_bytes \(runtimeMaxStateMib) MiB" : "")) against \(Self.count(customers))",
             xLabel: "seconds since vigil started", panels: [
                 .init(title: "Resident memory of the vigil process (MiB)", yLabel: "MiB", series: series { Double($0.rss) / 1_048_576 }),
                 .init(title: "Keys held (vigil_state_keys, thousands)", yLabel: "keys (k)", series: series { $0.keys / 1000 }),
@@ -163,7 +173,9 @@ struct KeyExplosionBench: ParsableCommand {
     // MARK: The child: one run, sampled
 
     enum Mode: String, CaseIterable, Codable {
-        case steady, explosion, unbounded
+        case steady, explosion
+        case byteBudget = "byte-budget"
+        case unbounded
     }
 
     /// One resident-memory sample.
@@ -174,6 +186,8 @@ struct KeyExplosionBench: ParsableCommand {
         var heap: Int
         var keys: [Int]
         var evicted: [Int]
+        /// Each engine's ``FeatureEngine/stateBytes``: what the byte budget counts.
+        var budgeted: [Int]
     }
 
     /// What one run measured.
@@ -182,6 +196,7 @@ struct KeyExplosionBench: ParsableCommand {
         var events: Int
         var distinctKeys: String
         var maxKeys: Int
+        var maxStateBytes: Int?
         var seconds: Double
         var pipelineSeconds: Double
         var rssBefore: Int
@@ -191,6 +206,7 @@ struct KeyExplosionBench: ParsableCommand {
         var keys: [Int]
         var evicted: [Int]
         var stateBytes: [Int]
+        var budgetedPeak: [Int]
         var bufferedEvents: Int
         var rejected: Int
         var scoreSum: Double
@@ -199,7 +215,8 @@ struct KeyExplosionBench: ParsableCommand {
     func runChild(_ mode: Mode) throws {
         var loaded = try TopologyLoader.load(path: topology)
         let count = mode == .unbounded ? min(unboundedEvents, events) : events
-        loaded.processing.maxKeys = mode == .unbounded ? count + 1 : maxKeys
+        loaded.processing.maxKeys = mode == .unbounded || mode == .byteBudget ? count + 1 : maxKeys
+        if mode == .byteBudget { loaded.processing.maxStateBytes = maxStateMib << 20 }
         loaded.processing.stateTTL = Int64(stateTTLDays) * 86_400_000
         guard let modelPath = loaded.resolvedModelPath else { throw ValidationError("the topology has no model") }
         let pipeline = try Pipeline(topology: loaded, kernel: try ModelLoader.load(path: modelPath), recordsUndo: false)
@@ -220,6 +237,7 @@ struct KeyExplosionBench: ParsableCommand {
         var rejected = 0
         var scoreSum = 0.0
         var lastSample = start - .seconds(sampleInterval)
+        var budgetedPeak = pipeline.engines.map { _ in 0 }
         let encoder = JSONEncoder()
         func emit<Value: Encodable>(_ prefix: String, _ value: Value) throws {
             // Unbuffered, so that the parent sees each sample when it is taken.
@@ -228,7 +246,8 @@ struct KeyExplosionBench: ParsableCommand {
         func sample() throws {
             lastSample = .now
             try emit("S ", Sample(seconds: (ContinuousClock.now - start).seconds, events: processed, rss: ResidentMemory.current(), heap: ResidentMemory.heapInUse(),
-                                  keys: pipeline.engines.map(\.keyCount), evicted: pipeline.engines.map(\.statistics.keysEvictedForCapacity)))
+                                  keys: pipeline.engines.map(\.keyCount), evicted: pipeline.engines.map(\.statistics.keysEvictedForCapacity),
+                                  budgeted: pipeline.engines.map(\.stateBytes)))
         }
         func flush() throws {
             let began = ContinuousClock.now
@@ -240,6 +259,7 @@ struct KeyExplosionBench: ParsableCommand {
             }
             processed += batch.count
             batch.removeAll()
+            for (index, engine) in pipeline.engines.enumerated() { budgetedPeak[index] = max(budgetedPeak[index], engine.stateBytes) }
             if ContinuousClock.now - lastSample >= .seconds(sampleInterval) { try sample() }
         }
         try sample()
@@ -255,10 +275,10 @@ struct KeyExplosionBench: ParsableCommand {
         let footprints = pipeline.engines.map(\.footprint)
         let distinct = mode == .steady ? "\(customers) / \(terminals)" : "\(keys) / \(keys)"
         try emit("R ", RunResult(
-            mode: mode, events: processed, distinctKeys: distinct, maxKeys: loaded.processing.maxKeys, seconds: seconds,
+            mode: mode, events: processed, distinctKeys: distinct, maxKeys: loaded.processing.maxKeys, maxStateBytes: loaded.processing.maxStateBytes, seconds: seconds,
             pipelineSeconds: pipelineTime.seconds, rssBefore: rssBefore, rssPeak: ResidentMemory.peak(), rssEnd: ResidentMemory.current(), heapEnd: ResidentMemory.heapInUse(),
             keys: footprints.map(\.keyCount), evicted: pipeline.engines.map(\.statistics.keysEvictedForCapacity),
-            stateBytes: footprints.map(\.bytes), bufferedEvents: footprints.map(\.bufferedEvents).reduce(0, +), rejected: rejected,
+            stateBytes: footprints.map(\.bytes), budgetedPeak: budgetedPeak, bufferedEvents: footprints.map(\.bufferedEvents).reduce(0, +), rejected: rejected,
             scoreSum: scoreSum))
     }
 
@@ -270,7 +290,7 @@ struct KeyExplosionBench: ParsableCommand {
         process.executableURL = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
         process.arguments = [
             "--child", mode.rawValue, "--topology", topology, "--events", String(events), "--keys", String(keys),
-            "--max-keys", String(maxKeys), "--customers", String(customers), "--terminals", String(terminals), "--events-per-day", String(eventsPerDay),
+            "--max-keys", String(maxKeys), "--max-state-mib", String(maxStateMib), "--customers", String(customers), "--terminals", String(terminals), "--events-per-day", String(eventsPerDay),
             "--state-ttl-days", String(stateTTLDays), "--unbounded-events", String(unboundedEvents), "--batch-size", String(batchSize),
             "--sample-interval", String(sampleInterval),
         ]
@@ -323,12 +343,15 @@ struct KeyExplosionBench: ParsableCommand {
         print()
         print("uptime before: \(before)")
         print()
-        print("| run | customers / terminals | max_keys (per stage) | events | seconds | events/s (whole loop) | events/s (pipeline) | keys held (customer + terminal) | evicted | state bytes (engines) | state bytes/key | RSS before (MiB) | RSS peak (MiB) | RSS end (MiB) | malloc in use at the end (MiB) | rejected |")
-        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("| run | customers / terminals | max_keys (per stage) | max_state_bytes (per stage, MiB) | events | seconds | events/s (whole loop) | events/s (pipeline) | keys held (customer + terminal) | evicted | state bytes (engines) | state bytes/key | budgeted bytes, peak (MiB, customer + terminal) | RSS before (MiB) | RSS peak (MiB) | RSS end (MiB) | malloc in use at the end (MiB) | rejected |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for result in results {
             let held = result.keys.reduce(0, +)
             let bytes = result.stateBytes.reduce(0, +)
-            print("| \(result.mode.rawValue) | \(result.distinctKeys) | \(result.mode == .unbounded ? "none" : String(result.maxKeys)) | \(result.events) | \(String(format: "%.1f", result.seconds)) | \(Int(Double(result.events) / result.seconds)) | \(Int(Double(result.events) / result.pipelineSeconds)) | \(result.keys.map(String.init).joined(separator: " + ")) | \(result.evicted.map(String.init).joined(separator: " + ")) | \(bytes) | \(String(format: "%.0f", Double(bytes) / Double(max(held, 1)))) | \(Self.mib(result.rssBefore)) | \(Self.mib(result.rssPeak)) | \(Self.mib(result.rssEnd)) | \(Self.mib(result.heapEnd)) | \(result.rejected) |")
+            let keyBound = result.mode == .unbounded || result.mode == .byteBudget ? "none" : String(result.maxKeys)
+            let byteBound = result.maxStateBytes.map { Self.mib($0) } ?? "none"
+            let budgetedPeak = result.budgetedPeak.map { String(format: "%.1f", Double($0) / 1_048_576) }.joined(separator: " + ")
+            print("| \(result.mode.rawValue) | \(result.distinctKeys) | \(keyBound) | \(byteBound) | \(result.events) | \(String(format: "%.1f", result.seconds)) | \(Int(Double(result.events) / result.seconds)) | \(Int(Double(result.events) / result.pipelineSeconds)) | \(result.keys.map(String.init).joined(separator: " + ")) | \(result.evicted.map(String.init).joined(separator: " + ")) | \(bytes) | \(String(format: "%.0f", Double(bytes) / Double(max(held, 1)))) | \(budgetedPeak) | \(Self.mib(result.rssBefore)) | \(Self.mib(result.rssPeak)) | \(Self.mib(result.rssEnd)) | \(Self.mib(result.heapEnd)) | \(result.rejected) |")
         }
         print()
         if let steady = results.first(where: { $0.mode == .steady }), let explosion = results.first(where: { $0.mode == .explosion }) {
@@ -344,16 +367,23 @@ struct KeyExplosionBench: ParsableCommand {
                 print("Unbounded: RSS grew \(Self.mib(unbounded.rssPeak - unbounded.rssBefore)) MiB for \(unboundedHeld) keys: \(String(format: "%.0f", perKey)) bytes per key; at that rate the explosion's \(2 * keys) keys would take \(Self.mib(Int(perKey * Double(2 * keys)))) MiB, and the budget of 2 × \(maxKeys) keys \(Self.mib(Int(perKey * Double(2 * maxKeys)))) MiB.")
             }
         }
+        if let bounded = results.first(where: { $0.mode == .byteBudget }), let limit = bounded.maxStateBytes {
+            let budgets = limit * bounded.budgetedPeak.count
+            let overhead = bounded.rssPeak - bounded.rssBefore - budgets
+            print("Byte budget: \(Self.mib(limit)) MiB per stage, \(Self.mib(budgets)) MiB for the \(bounded.budgetedPeak.count) stages; the budgeted bytes peaked at \(bounded.budgetedPeak.map { Self.mib($0) }.joined(separator: " + ")) MiB; RSS peaked at \(Self.mib(bounded.rssPeak)) MiB = \(Self.mib(bounded.rssBefore)) MiB at the start + the budgets + \(Self.mib(overhead)) MiB (\(String(format: "%.0f", 100 * Double(overhead) / Double(budgets))) % of the budgets; the engines' own count of their tables, slack included, at the end: \(Self.mib(bounded.stateBytes.reduce(0, +))) MiB); \(bounded.keys.reduce(0, +)) keys held at the end, \(bounded.evicted.reduce(0, +)) evicted.")
+        }
         print()
         print("uptime after: \(after)")
     }
 
     func writeChart(_ results: [RunResult], samples: [Mode: [Sample]]) throws {
-        let colours: [Mode: String] = [.steady: TimeSeriesChart.palette[0], .explosion: TimeSeriesChart.palette[1], .unbounded: TimeSeriesChart.palette[3]]
+        let colours: [Mode: String] = [.steady: TimeSeriesChart.palette[0], .explosion: TimeSeriesChart.palette[1], .byteBudget: TimeSeriesChart.palette[2],
+                                       .unbounded: TimeSeriesChart.palette[3]]
         func label(_ mode: Mode) -> String {
             switch mode {
             case .steady: return "steady (\(Self.count(customers)) customers)"
             case .explosion: return "explosion (max_keys \(Self.count(maxKeys)))"
+            case .byteBudget: return "explosion (max_state_bytes \(maxStateMib) MiB)"
             case .unbounded: return "no budget"
             }
         }
@@ -372,6 +402,11 @@ struct KeyExplosionBench: ParsableCommand {
             let line = (Double(explosion.rssBefore) + perKey * Double(2 * maxKeys)) / 1_048_576
             budget = [TimeSeriesChart.Series(name: "budget (2 × max_keys)", colour: "#555555", points: [(0, line), (end, line)], dashed: true)]
         }
+        if let bounded = results.first(where: { $0.mode == .byteBudget }), let limit = bounded.maxStateBytes, let end = samples[.byteBudget]?.last?.seconds {
+            // The byte budgets of the two stages over the run's starting RSS.
+            let line = Double(bounded.rssBefore + limit * bounded.budgetedPeak.count) / 1_048_576
+            budget.append(TimeSeriesChart.Series(name: "start + 2 × max_state_bytes", colour: "#999999", points: [(0, line), (end, line)], dashed: true))
+        }
         // What malloc holds for the explosion: flat where RSS creeps up (freed chunks glibc keeps).
         let heap = samples[.explosion].map { explosion in
             [TimeSeriesChart.Series(name: "explosion: malloc in use", colour: TimeSeriesChart.palette[4],
@@ -381,6 +416,8 @@ struct KeyExplosionBench: ParsableCommand {
             title: "card-fraud, \(Self.count(events)) events: \(Self.count(keys)) distinct customers and terminals against \(Self.count(customers))",
             xLabel: "seconds", panels: [
                 .init(title: "Resident memory (MiB)", yLabel: "MiB", series: series { Double($0.rss) / 1_048_576 } + heap + budget),
+                .init(title: "Bytes the byte budget counts (FeatureEngine.stateBytes, both stages, MiB)", yLabel: "MiB",
+                      series: series { Double($0.budgeted.reduce(0, +)) / 1_048_576 }),
                 .init(title: "Keys held (customer + terminal stages, millions)", yLabel: "keys (M)", series: series { Double($0.keys.reduce(0, +)) / 1e6 }),
                 .init(title: "Events processed (millions)", yLabel: "events (M)", series: series { Double($0.events) / 1e6 }),
             ])

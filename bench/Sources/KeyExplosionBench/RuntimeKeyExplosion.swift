@@ -17,6 +17,8 @@ struct RuntimeKeyExplosion {
     var events: Int
     var keys: Int
     var maxKeys: Int
+    /// processing.max_state_bytes in MiB (0: none).
+    var maxStateMib: Int = 0
     var draw: SyntheticTransactions.KeyDraw
     var label: String
     var days: Int
@@ -45,9 +47,10 @@ struct RuntimeKeyExplosion {
         let kafka = KafkaConfiguration(bootstrapServers: bootstrap)
         let name = "keys-\(label)-\(Int(Date().timeIntervalSince1970))"
         let maxKeys = self.maxKeys
+        let byteBudget = maxStateMib > 0 ? "\n  max_state_bytes: \(maxStateMib)MiB" : ""
         let stateTTLDays = self.stateTTLDays
         let topologyPath = try Handbook.topologyFile(name: name) { text in
-            text.replacingOccurrences(of: "max_keys: 1000000", with: "max_keys: \(maxKeys)")
+            text.replacingOccurrences(of: "max_keys: 1000000", with: "max_keys: \(maxKeys)\(byteBudget)")
                 .replacingOccurrences(of: "state_ttl: 39d", with: "state_ttl: \(stateTTLDays)d")
         }
         let source = "\(name).transactions"
