@@ -113,6 +113,12 @@ public final class FeatureEngine {
     /// groups whose windows all keep only sums (`groupKeepsOnlySums`).
     let sumWindowTable: UnsafeMutableBufferPointer<SumWindow>
     let groupKeepsOnlySums: UnsafeMutableBufferPointer<Bool>
+    /// The windows as ``SumGroup``s when every one is sliding or delayed and keeps at most one
+    /// column's count and sum (``usesSumGroups``): the fused in-order path.
+    let sumGroupTable: UnsafeMutableBufferPointer<SumGroup>
+    let usesSumGroups: Bool
+    /// The outputs as ``SumOutput``s when the fused path can write them all.
+    let sumOutputTable: UnsafeMutableBufferPointer<SumOutput>?
     let inputCount: Int
     let groupCount: Int
 
@@ -184,6 +190,17 @@ public final class FeatureEngine {
         _ = groupKeepsOnlySums.initialize(from: members.map { list in list.allSatisfy { plan.columnWindows[$0].keepsOnlySums } })
         inputCount = plan.inputNames.count
         groupCount = plan.groups.count
+        let sumGroups = Self.sumGroups(of: plan)
+        usesSumGroups = sumGroups != nil
+        sumGroupTable = .allocate(capacity: max(1, sumGroups?.count ?? 0))
+        if let sumGroups { _ = sumGroupTable.initialize(from: sumGroups) }
+        if let sumOutputs = Self.sumOutputs(of: plan), !sumOutputs.isEmpty {
+            let table = UnsafeMutableBufferPointer<SumOutput>.allocate(capacity: sumOutputs.count)
+            _ = table.initialize(from: sumOutputs)
+            sumOutputTable = table
+        } else {
+            sumOutputTable = nil
+        }
     }
 
     deinit {
@@ -197,6 +214,8 @@ public final class FeatureEngine {
         groupMemberStarts.deallocate()
         sumWindowTable.deallocate()
         groupKeepsOnlySums.deallocate()
+        sumGroupTable.deallocate()
+        sumOutputTable?.deallocate()
         integerKeys.deallocate()
     }
 
@@ -432,7 +451,11 @@ public final class FeatureEngine {
         } else {
             slot = createSlot(for: key)
         }
-        processInOrder(slot: slot, time: time, inputs: inputs, features: features)
+        if usesSumGroups {
+            processInOrderSums(slot: slot, time: time, inputs: inputs, features: features)
+        } else {
+            processInOrder(slot: slot, time: time, inputs: inputs, features: features)
+        }
         if stateBytes > byteBudget { evictOverByteBudget(keeping: slot) }
         statistics.eventsProcessed += 1
         return .inOrder
@@ -672,7 +695,7 @@ public final class FeatureEngine {
 
     /// Writes every output feature from the state as it stands after the event was added.
     @inline(__always)
-    private func writeFeatures(slot: Int, state: SlotHeader, time: Int64, previousTime: Int64, inputs: UnsafeBufferPointer<Double>,
+    func writeFeatures(slot: Int, state: SlotHeader, time: Int64, previousTime: Int64, inputs: UnsafeBufferPointer<Double>,
                                features: UnsafeMutableBufferPointer<Double>, late: Bool) {
         for index in 0..<plan.outputs.count {
             let output = outputTable[index]
@@ -822,7 +845,7 @@ public final class FeatureEngine {
     }
 
     /// Scores and teaches the event to each detector of the key's slot.
-    private func runDetectors(slot: Int, time: Int64, inputs: UnsafeBufferPointer<Double>, features: UnsafeMutableBufferPointer<Double>,
+    func runDetectors(slot: Int, time: Int64, inputs: UnsafeBufferPointer<Double>, features: UnsafeMutableBufferPointer<Double>,
                               learning: Bool = true) {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: max(1, plan.inputNames.count)) { gathered in
             for (index, detector) in detectors.enumerated() {
