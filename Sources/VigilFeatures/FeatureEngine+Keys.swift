@@ -68,7 +68,7 @@ extension FeatureEngine {
         stateBytes -= state.chargedBytes
         state.chargedBytes = 0
         unlink(slot)
-        state.ringBlock?.deallocate()
+        if let block = state.ringBlock { rings.deallocate(block, capacity: state.capacity) }
         state.ringBlock = nil
         if let key = keys[slot] { setSlot(nil, for: key) }
         keys[slot] = nil

@@ -98,6 +98,8 @@ public final class FeatureEngine {
     /// slot: relinking a key touches its neighbours' links, and this array stays in cache where
     /// their headers would not.
     @exclusivity(unchecked) var links: UnsafeMutablePointer<RecencyLink>
+    /// Where the keys' ring blocks live.
+    @exclusivity(unchecked) var rings: RingArena
     @exclusivity(unchecked) var lruHead: Int32 = -1
     @exclusivity(unchecked) var lruTail: Int32 = -1
     @exclusivity(unchecked) var distinctTables: [[[UInt64: Int32]]] = []
@@ -166,6 +168,7 @@ public final class FeatureEngine {
         slotLimit = min(configuration.maxKeys, configuration.maxStateBytes.map { $0 / leastCharge + 1 } ?? .max)
         headers = .allocate(byteCount: slotCapacity * slotStride, alignment: Self.cacheLine)
         links = .allocate(capacity: slotCapacity)
+        rings = RingArena(bytesPerEvent: plan.bytesPerBufferedEvent)
         let members = plan.groups.indices.map { group in plan.columnWindows.indices.filter { plan.columnWindows[$0].group == group } }
         columnWindowsOfGroup = members
         columnWindowTable = .allocate(capacity: max(1, plan.columnWindows.count))
@@ -204,7 +207,9 @@ public final class FeatureEngine {
     }
 
     deinit {
-        for slot in keys.indices where keys[slot] != nil { header(slot).ringBlock?.deallocate() }
+        for slot in keys.indices where keys[slot] != nil {
+            if let block = header(slot).ringBlock { rings.deallocate(block, capacity: header(slot).capacity) }
+        }
         headers.deallocate()
         links.deallocate()
         columnWindowTable.deallocate()
@@ -958,7 +963,7 @@ public final class FeatureEngine {
     /// Moves a key's ring block to one of `capacity` events, keeping every sequence number's place.
     func resize(slot: Int, capacity: Int) {
         let state = header(slot)
-        let block = UnsafeMutableRawPointer.allocate(byteCount: capacity * plan.bytesPerBufferedEvent, alignment: 16)
+        let block = rings.allocate(capacity: capacity)
         let ring = RingBlock(raw: block, capacity: capacity, columns: plan.inputNames.count)
         if let oldBlock = state.ringBlock {
             let old = RingBlock(raw: oldBlock, capacity: state.capacity, columns: plan.inputNames.count)
@@ -979,7 +984,7 @@ public final class FeatureEngine {
                     }
                 }
             }
-            oldBlock.deallocate()
+            rings.deallocate(oldBlock, capacity: state.capacity)
         }
         let change = (capacity - state.capacity) * plan.bytesPerBufferedEvent
         state.chargedBytes += change

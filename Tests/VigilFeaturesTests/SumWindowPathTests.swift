@@ -3,7 +3,8 @@ import Testing
 import VigilTopology
 
 /// The fused in-order path of stages whose windows keep only counts and sums
-/// (`FeatureEngine+SumWindows.swift`) against the general path, bit for bit.
+/// (`FeatureEngine+SumWindows.swift`) against the general path, bit for bit, and the ring
+/// arena the engine's ring blocks come from.
 @Suite struct SumWindowPathTests {
     static let features = [
         FeatureSpec(name: "n5", aggregation: .count, window: .sliding(size: 5_000)),
@@ -80,5 +81,42 @@ import VigilTopology
         }
         // Every kind of event came up many times.
         #expect(inOrder > 40_000 && late > 1_000 && unplaced > 1_000)
+    }
+
+    @Test func ringArenaKeepsBlocksApartAndReusesFreedOnes() {
+        let bytesPerEvent = 24
+        var arena = RingArena(bytesPerEvent: bytesPerEvent)
+        // Past the huge-page threshold, so blocks come from chunks as well as from malloc.
+        var blocks: [(block: UnsafeMutableRawPointer, capacity: Int, tag: UInt8)] = []
+        var generator = SplitMix(seed: 7)
+        var tag: UInt8 = 0
+        func fill(_ block: UnsafeMutableRawPointer, _ capacity: Int, _ tag: UInt8) {
+            block.initializeMemory(as: UInt8.self, repeating: tag, count: capacity * bytesPerEvent)
+        }
+        func intact(_ entry: (block: UnsafeMutableRawPointer, capacity: Int, tag: UInt8)) -> Bool {
+            let bytes = UnsafeRawBufferPointer(start: entry.block, count: entry.capacity * bytesPerEvent)
+            return bytes.allSatisfy { $0 == entry.tag }
+        }
+        for round in 0..<6 {
+            for _ in 0..<4_000 {
+                let capacity = 4 << Int(generator.next() % 9)
+                tag &+= 1
+                let block = arena.allocate(capacity: capacity)
+                #expect(UInt(bitPattern: block) % 16 == 0)
+                fill(block, capacity, tag)
+                blocks.append((block, capacity, tag))
+            }
+            // Free every other block; the next round reuses them.
+            var kept: [(block: UnsafeMutableRawPointer, capacity: Int, tag: UInt8)] = []
+            for (index, entry) in blocks.enumerated() {
+                if index % 2 == round % 2 { arena.deallocate(entry.block, capacity: entry.capacity) } else { kept.append(entry) }
+            }
+            blocks = kept
+            #expect(blocks.allSatisfy(intact))
+            #expect(arena.liveBytes == blocks.reduce(0) { $0 + $1.capacity * bytesPerEvent })
+        }
+        #expect(arena.liveBytes > RingArena.hugeThreshold)
+        for entry in blocks { arena.deallocate(entry.block, capacity: entry.capacity) }
+        #expect(arena.liveBytes == 0)
     }
 }
