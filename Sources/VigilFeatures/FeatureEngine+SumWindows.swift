@@ -1,3 +1,5 @@
+import VigilTopology
+
 /// The in-order path of stages whose windows are all sliding or delayed and keep at most one
 /// column's count and sum (count, sum, mean, risk): the card-fraud stages, and most fraud
 /// features. Same arithmetic, in the same order, as ``FeatureEngine/advance`` and
@@ -22,8 +24,8 @@ extension FeatureEngine {
 
     /// An output of such a stage read from a window's cursors, count and sum.
     struct SumOutput {
-        enum Kind { case count, sum, mean, risk }
-        let kind: Kind
+        /// Count, sum, mean or risk.
+        let aggregation: Aggregation
         let cursorOffset: Int
         let validOffset: Int
         let sumOffset: Int
@@ -34,16 +36,9 @@ extension FeatureEngine {
     static func sumOutputs(of plan: StagePlan) -> [SumOutput]? {
         var result: [SumOutput] = []
         for output in plan.outputs {
-            let kind: SumOutput.Kind
-            switch output.aggregation {
-            case .count: kind = .count
-            case .sum: kind = .sum
-            case .mean: kind = .mean
-            case .risk: kind = .risk
-            default: return nil
-            }
-            guard output.group >= 0, kind == .count || output.validOffset >= 0 else { return nil }
-            result.append(SumOutput(kind: kind, cursorOffset: StagePlan.groupsOffset + output.group * 16,
+            guard [.count, .sum, .mean, .risk].contains(output.aggregation), output.group >= 0,
+                  output.aggregation == .count || output.validOffset >= 0 else { return nil }
+            result.append(SumOutput(aggregation: output.aggregation, cursorOffset: StagePlan.groupsOffset + output.group * 16,
                                     validOffset: output.validOffset, sumOffset: output.sumOffset))
         }
         return result
@@ -64,6 +59,66 @@ extension FeatureEngine {
                                    cursorOffset: StagePlan.groupsOffset + group * 16))
         }
         return result
+    }
+
+    /// A window's sum, mean or risk from its valid count and sum: a sum of nothing is 0, a mean
+    /// of nothing NaN, a risk of nothing 0.
+    @inline(__always)
+    static func sumWindowValue(_ aggregation: Aggregation, valid: Double, sum: Double) -> Double {
+        switch aggregation {
+        case .sum: return valid > 0 ? sum : 0
+        case .mean: return valid > 0 ? sum / valid : .nan
+        default: return valid > 0 ? sum / valid : 0
+        }
+    }
+
+    /// Moves a window that only counts to (lower, upper]: its cursors in a ring of times
+    /// (`mask`: capacity − 1) whose newest event is `end − 1`.
+    @inline(__always)
+    static func advanceCount(times: UnsafeMutablePointer<Int64>, mask: Int, lower: Int64, upper: Int64, end: Int64,
+                             enter: inout Int64, evict: inout Int64) {
+        while evict < enter && times[Int(truncatingIfNeeded: evict) & mask] <= lower { evict &+= 1 }
+        while enter < end {
+            let entering = times[Int(truncatingIfNeeded: enter) & mask]
+            if entering > upper { break }
+            enter &+= 1
+            if entering <= lower { evict = enter }
+        }
+    }
+
+    /// The same for a window that also keeps `values`' valid count and compensated sum: events
+    /// leave (subtracted) before events enter (added); an empty window restarts its sum at 0.
+    @inline(__always)
+    static func advanceSum(times: UnsafeMutablePointer<Int64>, values: UnsafeMutablePointer<Double>, mask: Int, lower: Int64, upper: Int64,
+                           end: Int64, enter: inout Int64, evict: inout Int64, valid: inout Double, sum: inout Double, compensation: inout Double) {
+        while evict < enter {
+            let slot = Int(truncatingIfNeeded: evict) & mask
+            if times[slot] > lower { break }
+            let value = values[slot]
+            if !value.isNaN {
+                valid -= 1
+                kahanAdd(&sum, &compensation, -value)
+            }
+            evict &+= 1
+        }
+        while enter < end {
+            let slot = Int(truncatingIfNeeded: enter) & mask
+            let entering = times[slot]
+            if entering > upper { break }
+            enter &+= 1
+            if entering <= lower {
+                evict = enter
+                continue
+            }
+            let value = values[slot]
+            if value.isNaN { continue }
+            if valid == 0 {
+                sum = 0
+                compensation = 0
+            }
+            valid += 1
+            kahanAdd(&sum, &compensation, value)
+        }
     }
 
     /// ``processInOrder(slot:time:inputs:features:)`` for a stage with ``sumGroups(of:)``.
@@ -91,46 +146,13 @@ extension FeatureEngine {
             var enter = state.int(group.cursorOffset)
             var evict = state.int(group.cursorOffset + 8)
             if group.column < 0 {
-                while evict < enter && times[Int(truncatingIfNeeded: evict) & mask] <= lower { evict &+= 1 }
-                while enter < end {
-                    let entering = times[Int(truncatingIfNeeded: enter) & mask]
-                    if entering > upper { break }
-                    enter &+= 1
-                    if entering <= lower { evict = enter }
-                }
+                Self.advanceCount(times: times, mask: mask, lower: lower, upper: upper, end: end, enter: &enter, evict: &evict)
             } else {
-                let values = columns + group.column &* capacity
                 var valid = state.double(group.validOffset)
                 var sum = state.double(group.sumOffset)
                 var compensation = state.double(group.sumOffset + 8)
-                while evict < enter {
-                    let slot = Int(truncatingIfNeeded: evict) & mask
-                    if times[slot] > lower { break }
-                    let value = values[slot]
-                    if !value.isNaN {
-                        valid -= 1
-                        Self.kahanAdd(&sum, &compensation, -value)
-                    }
-                    evict &+= 1
-                }
-                while enter < end {
-                    let slot = Int(truncatingIfNeeded: enter) & mask
-                    let entering = times[slot]
-                    if entering > upper { break }
-                    enter &+= 1
-                    if entering <= lower {
-                        evict = enter
-                        continue
-                    }
-                    let value = values[slot]
-                    if value.isNaN { continue }
-                    if valid == 0 {
-                        sum = 0
-                        compensation = 0
-                    }
-                    valid += 1
-                    Self.kahanAdd(&sum, &compensation, value)
-                }
+                Self.advanceSum(times: times, values: columns + group.column &* capacity, mask: mask, lower: lower, upper: upper, end: end,
+                                enter: &enter, evict: &evict, valid: &valid, sum: &sum, compensation: &compensation)
                 state.setDouble(group.validOffset, valid)
                 state.setDouble(group.sumOffset, sum)
                 state.setDouble(group.sumOffset + 8, compensation)
@@ -143,20 +165,11 @@ extension FeatureEngine {
             // As writeFeatures does for these aggregations.
             for index in 0..<outputs.count {
                 let output = outputs[index]
-                let value: Double
-                switch output.kind {
-                case .count:
-                    value = Double(state.int(output.cursorOffset) - state.int(output.cursorOffset + 8))
-                case .sum:
-                    value = state.double(output.validOffset) > 0 ? state.double(output.sumOffset) : 0
-                case .mean:
-                    let valid = state.double(output.validOffset)
-                    value = valid > 0 ? state.double(output.sumOffset) / valid : .nan
-                case .risk:
-                    let valid = state.double(output.validOffset)
-                    value = valid > 0 ? state.double(output.sumOffset) / valid : 0
+                if output.aggregation == .count {
+                    features[index] = Double(state.int(output.cursorOffset) - state.int(output.cursorOffset + 8))
+                } else {
+                    features[index] = Self.sumWindowValue(output.aggregation, valid: state.double(output.validOffset), sum: state.double(output.sumOffset))
                 }
-                features[index] = value
             }
         } else {
             writeFeatures(slot: slot, state: state, time: time, previousTime: previousTime, inputs: inputs, features: features, late: false)

@@ -506,47 +506,14 @@ public final class FeatureEngine {
                 // At most one column: its count, sum and compensation stay in registers.
                 let times = ring.times
                 if last == first {
-                    while evict < enter && times[Int(evict) & mask] <= lower { evict &+= 1 }
-                    while enter < end {
-                        let entering = times[Int(enter) & mask]
-                        if entering > upper { break }
-                        enter &+= 1
-                        if entering <= lower { evict = enter }
-                    }
+                    Self.advanceCount(times: times, mask: mask, lower: lower, upper: upper, end: end, enter: &enter, evict: &evict)
                 } else {
                     let window = sumWindowTable[first]
-                    let values = ring.column(window.column)
                     var valid = state.double(window.validOffset)
                     var sum = state.double(window.sumOffset)
                     var compensation = state.double(window.sumOffset + 8)
-                    while evict < enter {
-                        let position = Int(evict) & mask
-                        if times[position] > lower { break }
-                        let value = values[position]
-                        if !value.isNaN {
-                            valid -= 1
-                            Self.kahanAdd(&sum, &compensation, -value)
-                        }
-                        evict &+= 1
-                    }
-                    while enter < end {
-                        let position = Int(enter) & mask
-                        let entering = times[position]
-                        if entering > upper { break }
-                        enter &+= 1
-                        if entering <= lower {
-                            evict = enter
-                            continue
-                        }
-                        let value = values[position]
-                        if value.isNaN { continue }
-                        if valid == 0 {
-                            sum = 0
-                            compensation = 0
-                        }
-                        valid += 1
-                        Self.kahanAdd(&sum, &compensation, value)
-                    }
+                    Self.advanceSum(times: times, values: ring.column(window.column), mask: mask, lower: lower, upper: upper, end: end,
+                                    enter: &enter, evict: &evict, valid: &valid, sum: &sum, compensation: &compensation)
                     state.setDouble(window.validOffset, valid)
                     state.setDouble(window.sumOffset, sum)
                     state.setDouble(window.sumOffset + 8, compensation)
@@ -717,14 +684,8 @@ public final class FeatureEngine {
                 value = updateEWMA(state: state, output: output, time: time, input: inputs[output.column], late: late)
             case .count:
                 value = Double(state.enter(output.group) - state.evict(output.group))
-            case .sum:
-                value = state.double(output.validOffset) > 0 ? state.double(output.sumOffset) : 0
-            case .mean:
-                let valid = state.double(output.validOffset)
-                value = valid > 0 ? state.double(output.sumOffset) / valid : .nan
-            case .risk:
-                let valid = state.double(output.validOffset)
-                value = valid > 0 ? state.double(output.sumOffset) / valid : 0
+            case .sum, .mean, .risk:
+                value = Self.sumWindowValue(output.aggregation, valid: state.double(output.validOffset), sum: state.double(output.sumOffset))
             default:
                 let ring = RingBlock(raw: state.ringBlock!, capacity: state.capacity, columns: plan.inputNames.count)
                 let count = state.enter(output.group) - state.evict(output.group)
