@@ -174,11 +174,7 @@ extension FeatureEngine {
         } else {
             writeFeatures(slot: slot, state: state, time: time, previousTime: previousTime, inputs: inputs, features: features, late: false)
         }
-        if !detectors.isEmpty { runDetectors(slot: slot, time: time, inputs: inputs, features: features) }
-        if chargesVariableBytes { recharge(slot: slot) }
-        state.maxTime = time
-        let lastValues = state.lastValues(plan)
-        for column in 0..<inputCount { lastValues[column] = inputs[column] }
+        finishInOrder(slot: slot, state: state, time: time, inputs: inputs, features: features)
         // The trim: what no window needs, keeping the allowed lateness's reach.
         if configuration.allowedLateness > 0 {
             let cutoff = time - configuration.allowedLateness - plan.longestLookback

@@ -480,12 +480,19 @@ public final class FeatureEngine {
             for group in 0..<groupCount { advance(slot: slot, state: state, ring: ring, group: group, time: time) }
         }
         writeFeatures(slot: slot, state: state, time: time, previousTime: previousTime, inputs: inputs, features: features, late: false)
+        finishInOrder(slot: slot, state: state, time: time, inputs: inputs, features: features)
+        if state.ringBlock != nil { trim(slot: slot, state: state) }
+    }
+
+    /// After an in-order event's features: its detectors, its key's charge, its time and values
+    /// as the key's newest.
+    @inline(__always)
+    func finishInOrder(slot: Int, state: SlotHeader, time: Int64, inputs: UnsafeBufferPointer<Double>, features: UnsafeMutableBufferPointer<Double>) {
         if !detectors.isEmpty { runDetectors(slot: slot, time: time, inputs: inputs, features: features) }
         if chargesVariableBytes { recharge(slot: slot) }
         state.maxTime = time
         let lastValues = state.lastValues(plan)
         for column in 0..<inputCount { lastValues[column] = inputs[column] }
-        if state.ringBlock != nil { trim(slot: slot, state: state) }
     }
 
     /// Moves group `group`'s cursors so its window is (lower(time), upper(time)].
