@@ -21,7 +21,8 @@ public import VigilKafka
 /// | `vigil_commit_duration_seconds` | histogram | | time to commit one transaction |
 /// | `vigil_consumer_lag_records` | gauge | `topic`, `partition` | high watermark minus position |
 /// | `vigil_state_keys` | gauge | `stage` | keys held in a stage's state |
-/// | `vigil_state_bytes` | gauge | `stage` | bytes of a stage's state |
+/// | `vigil_state_bytes` | gauge | `stage` | bytes of a stage's state, its tables' slack included |
+/// | `vigil_state_budgeted_bytes` | gauge | `stage` | bytes of a stage's state as `processing.max_state_bytes` counts them (summed over partitions; each partition's stage holds at most the budget) |
 /// | `vigil_restore_records_total` | counter | | changelog and snapshot records applied while restoring |
 /// | `vigil_restore_partitions` | gauge | | partitions still restoring |
 /// | `vigil_transactions_committed_total` | counter | | transactions committed |
@@ -54,6 +55,8 @@ public struct RuntimeMetrics: Sendable {
     public let stateKeys: MetricFamily<Gauge>
     /// Label `stage`.
     public let stateBytes: MetricFamily<Gauge>
+    /// Label `stage`: what the byte budget counts, beside ``stateBytes``' walked total.
+    public let stateBudgetedBytes: MetricFamily<Gauge>
     public let restoredRecords: Counter
     public let partitionsRestoring: Gauge
     public let transactionsCommitted: Counter
@@ -111,7 +114,10 @@ public struct RuntimeMetrics: Sendable {
             "vigil_consumer_lag_records", help: "Records between the consumer's position and the partition's high watermark.",
             labelNames: ["topic", "partition"])
         stateKeys = registry.gauge("vigil_state_keys", help: "Keys held in a stage's windowed state.", labelNames: ["stage"])
-        stateBytes = registry.gauge("vigil_state_bytes", help: "Bytes of a stage's windowed state.", labelNames: ["stage"])
+        stateBytes = registry.gauge("vigil_state_bytes", help: "Bytes of a stage's windowed state, its tables' slack included.", labelNames: ["stage"])
+        stateBudgetedBytes = registry.gauge(
+            "vigil_state_budgeted_bytes", help: "Bytes of a stage's windowed state as processing.max_state_bytes counts them, summed over partitions.",
+            labelNames: ["stage"])
         restoredRecords = registry.counter(
             "vigil_restore_records_total", help: "Snapshot and changelog records applied while restoring state.")
         partitionsRestoring = registry.gauge("vigil_restore_partitions", help: "Partitions whose state is still being restored.")

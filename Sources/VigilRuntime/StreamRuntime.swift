@@ -908,13 +908,16 @@ public final class StreamRuntime: @unchecked Sendable {
         for (stage, spec) in topology.stages.enumerated() {
             var keys = 0
             var bytes = 0
+            var budgeted = 0
             for pipeline in pipelines.pipelines.values {
                 let footprint = pipeline.engines[stage].footprint
                 keys += footprint.keyCount
                 bytes += footprint.bytes
+                budgeted += pipeline.engines[stage].stateBytes
             }
             metrics.stateKeys.labels(spec.name).set(keys)
             metrics.stateBytes.labels(spec.name).set(bytes)
+            metrics.stateBudgetedBytes.labels(spec.name).set(budgeted)
         }
     }
 }

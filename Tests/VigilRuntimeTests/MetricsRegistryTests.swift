@@ -112,6 +112,7 @@ struct MetricsRegistryTests {
         metrics.deadLettered.labels("decode").increment()
         metrics.consumerLag(topic: "events", partition: 2).set(17)
         metrics.stateKeys.labels("card").set(1000)
+        metrics.stateBudgetedBytes.labels("card").set(345_000)
         metrics.rebalances.labels("assigned").increment()
         metrics.keysEvicted.increment(by: 5)
         metrics.recordCommitted(eventTimesMillis: [1_000, 1_500], ingestTimesMillis: [1_900], committedAtMillis: 2_000)
@@ -123,7 +124,7 @@ struct MetricsRegistryTests {
             "vigil_event_time_latency_seconds_count 2", "vigil_event_time_latency_seconds_sum 1.5",
             "vigil_ingest_latency_seconds_bucket{le=\"0.1\"} 1", "# TYPE vigil_commit_duration_seconds histogram",
             "vigil_consumer_lag_records{topic=\"events\",partition=\"2\"} 17", "vigil_state_keys{stage=\"card\"} 1000",
-            "# TYPE vigil_state_bytes gauge", "vigil_restore_records_total 0", "vigil_restore_partitions 0",
+            "# TYPE vigil_state_bytes gauge", "vigil_state_budgeted_bytes{stage=\"card\"} 345000", "vigil_restore_records_total 0", "vigil_restore_partitions 0",
             "vigil_transactions_committed_total 0", "vigil_transactions_aborted_total 0",
             "vigil_rebalances_total{kind=\"assigned\"} 1", "vigil_healthy 0", "vigil_keys_evicted_total 5", "vigil_keys_expired_total 0",
         ] {

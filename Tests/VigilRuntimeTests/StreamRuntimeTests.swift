@@ -38,6 +38,11 @@ struct StreamRuntimeTests {
             // What /metrics says agrees with what came out.
             #expect(metrics.status == 200)
             #expect(metrics.body.contains("vigil_events_out_total \(events.count)\n"), "\(metrics.body.prefix(2000))")
+            // The bytes the byte budget counts, per stage, beside the keys held (their values are
+            // refreshed at most once a second, so a run this short may show the restore's).
+            for stage in topology.stages.map(\.name) {
+                #expect(metrics.body.contains("vigil_state_budgeted_bytes{stage=\"\(stage)\"} "), "no budgeted bytes for \(stage)")
+            }
             #expect(metrics.body.contains("vigil_state_keys{stage=\"customer\"}"))
             #expect(metrics.body.contains("vigil_commit_duration_seconds_count"))
             #expect(instance.failure == nil, "\(String(describing: instance.failure))")
