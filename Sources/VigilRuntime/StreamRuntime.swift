@@ -740,7 +740,9 @@ public final class StreamRuntime: @unchecked Sendable {
     /// every partition it consumed to the committed offset. An abort that fails is fatal (thrown).
     private func abortAndRewind() throws {
         try driver.abort()
-        guard let aborted = discardOpenTransaction() else { return }
+        guard let aborted = transaction else { return }
+        transaction = nil
+        discard(aborted)
         for partition in aborted.touchedPipelines { pipelines[partition]?.rollbackBatch() }
         // Their aborted records carry source offsets that the retry will commit past.
         if options.brokerShowsAbortedRecords {
@@ -751,15 +753,6 @@ public final class StreamRuntime: @unchecked Sendable {
             rewind[partition] = committedOffsets[partition] ?? KafkaOffset.beginning
         }
         if !rewind.isEmpty { try consumer.seek(rewind) }
-    }
-
-    /// Takes out the open transaction once the broker has aborted it. Returns it for the
-    /// caller's rollback.
-    private func discardOpenTransaction() -> OpenTransaction? {
-        guard let aborted = transaction else { return nil }
-        transaction = nil
-        discard(aborted)
-        return aborted
     }
 
     /// A transaction the broker dropped (aborted, or ended by a replacement producer): the drift

@@ -123,7 +123,7 @@ final class TransactionDriver {
         self.producer = producer
         inTransaction = false
         var attempt = 1
-        while let failure = Self.failure(of: { () throws(KafkaError) in try producer.initTransactions(timeout: .seconds(30)) }) {
+        while case .failure(let failure) = Result(catching: { () throws(KafkaError) in try producer.initTransactions(timeout: .seconds(30)) }) {
             guard failure.severity == .retriable, attempt < attempts else { throw failure }
             logger.warning("initialising the replacement producer failed (attempt \(attempt) of \(attempts)), trying again: \(failure)")
             Thread.sleep(forTimeInterval: Double(attempt))  // the backoff itself, not a wait for a condition
@@ -134,16 +134,6 @@ final class TransactionDriver {
 
     /// Nothing more is committed, not even on the way out (an error escaped the loop).
     func stop() { cycle.stop() }
-
-    /// The error `call` throws, or nil when it succeeds.
-    private static func failure(of call: () throws(KafkaError) -> Void) -> KafkaError? {
-        do throws(KafkaError) {
-            try call()
-            return nil
-        } catch {
-            return error
-        }
-    }
 
     /// Makes a call, retrying it while the cycle says so; throws once it says otherwise.
     private func perform(_ call: TransactionCycle.Call, _ body: () throws(KafkaError) -> Void) throws {
