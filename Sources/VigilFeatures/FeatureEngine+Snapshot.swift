@@ -4,8 +4,9 @@ import VigilCodec
 /// (every running sum and its compensation bit for bit, every buffered event, every deque).
 extension FeatureEngine {
     static let snapshotMagic: UInt32 = 0x5647_4B53  // "VGKS"
-    /// The snapshot format version this build writes (2: compact buffered events); it also
-    /// reads version 1 (every buffered value as its 8 bytes) and rejects any other.
+    /// The snapshot format version this build writes (3: compact buffered events, amounts as
+    /// hundredths); it also reads versions 1 (every buffered value as its 8 bytes) and 2 (compact
+    /// without hundredths) and rejects any other.
     public static let snapshotVersion: UInt8 = SnapshotLayout.compact.rawValue
 
     /// LZ4's acceleration for snapshots: a live transaction writes one per key it touched, and at
@@ -88,7 +89,7 @@ extension FeatureEngine {
         guard try reader.readUInt32() == Self.snapshotMagic else { throw StateSnapshotError(problem: "not a Vigil state snapshot (wrong magic number)", bytes: encoded.count) }
         let version = try reader.readUInt8()
         guard SnapshotLayout(rawValue: version) != nil else {
-            throw StateSnapshotError(problem: "state snapshot version \(version); this build reads versions 1 and \(Self.snapshotVersion)", bytes: encoded.count)
+            throw StateSnapshotError(problem: "state snapshot version \(version); this build reads versions 1 to \(Self.snapshotVersion)", bytes: encoded.count)
         }
         guard try reader.readUInt64() == plan.fingerprint else {
             throw StateSnapshotError(problem: "a state snapshot of a different stage layout (the topology's features changed since it was written)", bytes: encoded.count)
@@ -151,7 +152,7 @@ extension FeatureEngine {
         writer.write(contentsOf: UnsafePointer(state.raw.assumingMemoryBound(to: UInt64.self)), count: plan.headerSize / 8)
         writer.overwrite(0, at: headerStart + StagePlan.ringOffset)
         // An undo record keeps the capacity, for ``install(encoded:keepingCapacity:)``.
-        if layout == .compact { writer.overwrite(0, at: headerStart + StagePlan.capacityOffset) }
+        if layout.isCompact { writer.overwrite(0, at: headerStart + StagePlan.capacityOffset) }
         writer.overwrite(0, at: headerStart + StagePlan.chargedBytesOffset)
         writer.overwrite(0, at: headerStart + StagePlan.epochOffset)
         writer.writeVarint(UInt64(count))
@@ -166,7 +167,7 @@ extension FeatureEngine {
         func writeSequence(_ values: UnsafeMutablePointer<Int64>, from: Int64, to: Int64) {
             switch layout {
             case .raw: writeRun(UnsafeMutableRawPointer(values), from: from, to: to)
-            case .compact: Self.writeDifferences(values, mask: mask, from: from, to: to, into: &writer)
+            case .compactWithoutHundredths, .compact: Self.writeDifferences(values, mask: mask, from: from, to: to, into: &writer)
             }
         }
         writeSequence(ring.times, from: state.base, to: state.end)
@@ -174,13 +175,14 @@ extension FeatureEngine {
             let values = ring.column(column)
             // Like a sequence, an empty column writes nothing (not even its layout): whether a
             // reader makes a ring for a key without events depends on its own configuration.
-            if layout == .compact, state.base < state.end {
-                let asBytes = Self.allBytes(values, mask: mask, from: state.base, to: state.end)
-                writer.write(asBytes ? ColumnLayout.bytes.rawValue : ColumnLayout.bitPatterns.rawValue)
-                if asBytes {
+            if layout.isCompact, state.base < state.end {
+                if Self.allBytes(values, mask: mask, from: state.base, to: state.end) {
+                    writer.write(ColumnLayout.bytes.rawValue)
                     Self.writeBytes(values, mask: mask, from: state.base, to: state.end, into: &writer)
                     continue
                 }
+                if layout == .compact, Self.writeHundredths(values, mask: mask, from: state.base, to: state.end, into: &writer) { continue }
+                writer.write(ColumnLayout.bitPatterns.rawValue)
             }
             writeRun(UnsafeMutableRawPointer(values), from: state.base, to: state.end)
         }
@@ -200,8 +202,16 @@ extension FeatureEngine {
         case raw = 1
         /// Event times and deque positions as 4-byte differences, and columns that hold only
         /// small integers (fraud labels, flags) as bytes: a delayed window of a terminal is a
-        /// third of its raw size, so LZ4 has a third of the bytes to go through.
-        case compact = 2
+        /// third of its raw size, so LZ4 has a third of the bytes to go through. Read, no
+        /// longer written.
+        case compactWithoutHundredths = 2
+        /// The same, with columns of decimals of at most two places (amounts) as 4-byte counts
+        /// of hundredths: a customer's 30 days of amounts were 8 bytes each, which LZ4 cannot
+        /// shrink, and made most of the bytes a live transaction writes to the changelog.
+        case compact = 3
+
+        /// Whether buffered events are laid out compactly (versions 2 and 3).
+        var isCompact: Bool { self != .raw }
     }
 
     /// How a compact snapshot writes one input column.
@@ -210,6 +220,10 @@ extension FeatureEngine {
         case bitPatterns = 0
         /// One byte per value: every value is an integer from 0 to 255 (flags, labels).
         case bytes = 1
+        /// A signed 4-byte count of hundredths per value: every value is the double nearest a
+        /// decimal of at most two places, which `Double(count) / 100` gives back bit for bit
+        /// (IEEE division is correctly rounded), checked value by value when written.
+        case hundredths = 2
     }
 
     /// How a compact snapshot writes a sequence of integers.
@@ -274,6 +288,31 @@ extension FeatureEngine {
         if head < count { writer.write(contentsOf: words, count: count - head) }
     }
 
+    /// Writes the column as its layout byte and hundredths when every value comes back bit for
+    /// bit from its count of hundredths (not -0.0, NaN, or a value with more places); otherwise
+    /// writes nothing and returns false.
+    private static func writeHundredths(_ values: UnsafeMutablePointer<Double>, mask: Int, from: Int64, to: Int64, into writer: inout ByteWriter) -> Bool {
+        var sequence = from
+        while sequence < to {
+            let value = values[Int(sequence) & mask]
+            guard let count = Int32(exactly: (value * 100).rounded()), (Double(count) / 100).bitPattern == value.bitPattern else { return false }
+            sequence += 1
+        }
+        writer.write(ColumnLayout.hundredths.rawValue)
+        writer.append(capacity: Int(to - from) * 4) { out in
+            var at = 0
+            sequence = from
+            while sequence < to {
+                let count = Int32((values[Int(sequence) & mask] * 100).rounded())
+                out.storeBytes(of: count.littleEndian, toByteOffset: at, as: Int32.self)
+                at += 4
+                sequence += 1
+            }
+            return at
+        }
+        return true
+    }
+
     private static func writeBytes(_ values: UnsafeMutablePointer<Double>, mask: Int, from: Int64, to: Int64, into writer: inout ByteWriter) {
         guard from < to else { return }
         writer.append(capacity: Int(to - from)) { out in
@@ -311,7 +350,7 @@ extension FeatureEngine {
         guard try reader.readUInt32() == Self.snapshotMagic else { throw CodecError.binary(detail: "not a Vigil state snapshot") }
         let version = try reader.readUInt8()
         guard let layout = SnapshotLayout(rawValue: version) else {
-            throw CodecError.binary(detail: "state snapshot version \(version); this build reads versions 1 and \(Self.snapshotVersion)")
+            throw CodecError.binary(detail: "state snapshot version \(version); this build reads versions 1 to \(Self.snapshotVersion)")
         }
         guard try reader.readUInt64() == plan.fingerprint else {
             throw CodecError.binary(detail: "state snapshot of a different stage layout (the topology's features changed)")
@@ -346,7 +385,7 @@ extension FeatureEngine {
                 func readSequence(into values: UnsafeMutablePointer<Int64>, from: Int64, to: Int64) throws {
                     guard from < to else { return }
                     var sequenceLayout = SequenceLayout.words
-                    if layout == .compact {
+                    if layout.isCompact {
                         let tag = try reader.readUInt8()
                         guard let known = SequenceLayout(rawValue: tag) else { throw CodecError.binary(detail: "unknown sequence layout \(tag) in a state snapshot") }
                         sequenceLayout = known
@@ -365,14 +404,22 @@ extension FeatureEngine {
                 try readSequence(into: ring.times, from: state.base, to: state.end)
                 for column in 0..<plan.inputNames.count {
                     var columnLayout = ColumnLayout.bitPatterns
-                    if layout == .compact, state.base < state.end {
+                    if layout.isCompact, state.base < state.end {
                         let tag = try reader.readUInt8()
-                        guard let known = ColumnLayout(rawValue: tag) else { throw CodecError.binary(detail: "unknown column layout \(tag) in a state snapshot") }
+                        guard let known = ColumnLayout(rawValue: tag), known != .hundredths || layout == .compact else {
+                            throw CodecError.binary(detail: "unknown column layout \(tag) in a version \(version) state snapshot")
+                        }
                         columnLayout = known
                     }
                     var sequence = state.base
                     while sequence < state.end {
-                        ring.column(column)[Int(sequence) & mask] = columnLayout == .bytes ? Double(try reader.readUInt8()) : try reader.readDouble()
+                        let value: Double
+                        switch columnLayout {
+                        case .bitPatterns: value = try reader.readDouble()
+                        case .bytes: value = Double(try reader.readUInt8())
+                        case .hundredths: value = Double(Int32(bitPattern: try reader.readUInt32())) / 100
+                        }
+                        ring.column(column)[Int(sequence) & mask] = value
                         sequence += 1
                     }
                 }

@@ -54,7 +54,7 @@ import VigilTopology
         var raw = try LZ4Block.decompress(snapshot)
         raw[4] = 99  // the version byte
         #expect { try driver.engine.restore(snapshot: LZ4Block.compress(raw)) } throws: { error in
-            (error as? StateSnapshotError)?.problem == "state snapshot version 99; this build reads versions 1 and 2"
+            (error as? StateSnapshotError)?.problem == "state snapshot version 99; this build reads versions 1 to 3"
         }
         let other = EngineDriver([FeatureSpec(name: "n", aggregation: .count, window: .sliding(size: 1_000))])
         #expect { try other.engine.restore(snapshot: snapshot) } throws: { error in
@@ -139,6 +139,11 @@ import VigilTopology
             [3, -0.0, 4],  // -0.0 is not the byte 0
             [1, .nan, 2],
             [2, 0.5, 1e300],
+            [57.16, 0.01, -3.5, 21_474_836.47, 300],  // hundredths
+            [57.16, 0.001],  // three places
+            [57.16, 21_474_836.48],  // beyond 4 bytes of hundredths
+            [0.07, -0.0],
+            [0.1 + 0.2, 1],  // the sum's double is not the one nearest 0.3
         ]
         for values in columns {
             let original = EngineDriver(Self.features)
@@ -160,6 +165,36 @@ import VigilTopology
         #expect(restored.engine.encodeState(slot: Int(try #require(restored.engine.slotOf(.int(1))))) == original.engine.encodeState(slot: Int(try #require(original.engine.slotOf(.int(1))))))
         #expect(original.feed(.int(1), at: 63 * 86_400).1 == [5])
         #expect(restored.feed(.int(1), at: 63 * 86_400).1 == [5])
+    }
+
+    /// Amounts (decimals of two places) are written as 4-byte hundredths, and a version 2
+    /// snapshot (amounts as 8-byte bit patterns) restores to the same state.
+    @Test func amountsAreWrittenAsHundredthsAndVersionTwoStillRestores() throws {
+        let features = [FeatureSpec(name: "sum", aggregation: .sum, field: "x", window: .sliding(size: 1_000_000))]
+        let original = EngineDriver(features)
+        var generator = SplitMix(seed: 9)
+        for index in 0..<200 { original.feed(.int(1), at: Double(index), ["x": Double(generator.next() % 100_000) / 100]) }
+        let slot = Int(try #require(original.engine.slotOf(.int(1))))
+        var versionTwo = ByteWriter(capacity: 0)
+        original.engine.encodeState(slot: slot, into: &versionTwo, layout: .compactWithoutHundredths)
+        let versionThree = try LZ4Block.decompress(try #require(original.engine.snapshot(key: .int(1))))
+        #expect(versionTwo.bytes[4] == 2 && versionThree[4] == 3 && FeatureEngine.snapshotVersion == 3)
+        // 200 amounts: 4 bytes each instead of 8.
+        #expect(versionTwo.bytes.count - versionThree.count == 200 * 4)
+        let restored = EngineDriver(features)
+        try restored.engine.restore(snapshot: LZ4Block.compress(versionTwo.bytes))
+        #expect(restored.engine.encodeState(slot: Int(try #require(restored.engine.slotOf(.int(1))))) == original.engine.encodeState(slot: slot))
+        #expect(restored.engine.snapshot(key: .int(1)) == original.engine.snapshot(key: .int(1)))
+        #expect(identicalFeatures(original.feed(.int(1), at: 500, ["x": 12.34]).1, restored.feed(.int(1), at: 500, ["x": 12.34]).1))
+        // A version 2 snapshot cannot hold hundredths: the column layout is refused there.
+        // Magic, version, fingerprint, int key, header size, header, event count (200: two
+        // varint bytes), the times (layout byte, first time, 199 differences), then the column.
+        let headerSize = original.engine.plan.headerSize
+        let tag = 4 + 1 + 8 + 1 + 8 + (headerSize < 128 ? 1 : 2) + headerSize + 2 + 1 + 8 + 199 * 4
+        var forged = versionTwo.bytes
+        #expect(forged[tag] == FeatureEngine.ColumnLayout.bitPatterns.rawValue)
+        forged[tag] = FeatureEngine.ColumnLayout.hundredths.rawValue
+        #expect(throws: StateSnapshotError.self) { try EngineDriver(features).engine.restore(snapshot: LZ4Block.compress(forged)) }
     }
 
     /// Whether a key without buffered events gets a ring depends on the engine's own allowed
