@@ -117,6 +117,8 @@ public final class StreamRuntime: @unchecked Sendable {
                 try runOnce()
             }
             try handOver()
+            // The state gauges are refreshed at most once a second: a last scrape reads the state it stopped with.
+            updateStateMetrics(force: true)
             try consumer.close()
             if let failure = pendingFailure { throw failure }
         } catch {
