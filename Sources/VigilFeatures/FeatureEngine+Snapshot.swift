@@ -290,27 +290,25 @@ extension FeatureEngine {
 
     /// Writes the column as its layout byte and hundredths when every value comes back bit for
     /// bit from its count of hundredths (not -0.0, NaN, or a value with more places); otherwise
-    /// writes nothing and returns false.
+    /// writes nothing and returns false. One pass: the check and the write share the count.
     private static func writeHundredths(_ values: UnsafeMutablePointer<Double>, mask: Int, from: Int64, to: Int64, into writer: inout ByteWriter) -> Bool {
-        var sequence = from
-        while sequence < to {
-            let value = values[Int(sequence) & mask]
-            guard let count = Int32(exactly: (value * 100).rounded()), (Double(count) / 100).bitPattern == value.bitPattern else { return false }
-            sequence += 1
-        }
-        writer.write(ColumnLayout.hundredths.rawValue)
-        writer.append(capacity: Int(to - from) * 4) { out in
-            var at = 0
-            sequence = from
+        var exact = true
+        writer.append(capacity: 1 + Int(to - from) * 4) { out in
+            out.storeBytes(of: ColumnLayout.hundredths.rawValue, toByteOffset: 0, as: UInt8.self)
+            var at = 1, sequence = from
             while sequence < to {
-                let count = Int32((values[Int(sequence) & mask] * 100).rounded())
+                let value = values[Int(sequence) & mask]
+                guard let count = Int32(exactly: (value * 100).rounded()), (Double(count) / 100).bitPattern == value.bitPattern else {
+                    exact = false
+                    return 0
+                }
                 out.storeBytes(of: count.littleEndian, toByteOffset: at, as: Int32.self)
                 at += 4
                 sequence += 1
             }
             return at
         }
-        return true
+        return exact
     }
 
     private static func writeBytes(_ values: UnsafeMutablePointer<Double>, mask: Int, from: Int64, to: Int64, into writer: inout ByteWriter) {

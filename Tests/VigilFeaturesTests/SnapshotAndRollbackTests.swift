@@ -139,7 +139,7 @@ import VigilTopology
             [3, -0.0, 4],  // -0.0 is not the byte 0
             [1, .nan, 2],
             [2, 0.5, 1e300],
-            [57.16, 0.01, -3.5, 21_474_836.47, 300],  // hundredths
+            [57.16, 0.01, -3.5, 21_474_836.47, -21_474_836.48, 300],  // hundredths, to Int32's ends
             [57.16, 0.001],  // three places
             [57.16, 21_474_836.48],  // beyond 4 bytes of hundredths
             [0.07, -0.0],
@@ -181,20 +181,27 @@ import VigilTopology
         #expect(versionTwo.bytes[4] == 2 && versionThree[4] == 3 && FeatureEngine.snapshotVersion == 3)
         // 200 amounts: 4 bytes each instead of 8.
         #expect(versionTwo.bytes.count - versionThree.count == 200 * 4)
+        // The version 3 snapshot restores to the same state.
+        let fromThree = EngineDriver(features)
+        try fromThree.engine.restore(snapshot: LZ4Block.compress(versionThree))
+        #expect(fromThree.engine.encodeState(slot: Int(try #require(fromThree.engine.slotOf(.int(1))))) == original.engine.encodeState(slot: slot))
         let restored = EngineDriver(features)
         try restored.engine.restore(snapshot: LZ4Block.compress(versionTwo.bytes))
         #expect(restored.engine.encodeState(slot: Int(try #require(restored.engine.slotOf(.int(1))))) == original.engine.encodeState(slot: slot))
         #expect(restored.engine.snapshot(key: .int(1)) == original.engine.snapshot(key: .int(1)))
         #expect(identicalFeatures(original.feed(.int(1), at: 500, ["x": 12.34]).1, restored.feed(.int(1), at: 500, ["x": 12.34]).1))
-        // A version 2 snapshot cannot hold hundredths: the column layout is refused there.
         // Magic, version, fingerprint, int key, header size, header, event count (200: two
         // varint bytes), the times (layout byte, first time, 199 differences), then the column.
         let headerSize = original.engine.plan.headerSize
         let tag = 4 + 1 + 8 + 1 + 8 + (headerSize < 128 ? 1 : 2) + headerSize + 2 + 1 + 8 + 199 * 4
-        var forged = versionTwo.bytes
-        #expect(forged[tag] == FeatureEngine.ColumnLayout.bitPatterns.rawValue)
-        forged[tag] = FeatureEngine.ColumnLayout.hundredths.rawValue
-        #expect(throws: StateSnapshotError.self) { try EngineDriver(features).engine.restore(snapshot: LZ4Block.compress(forged)) }
+        #expect(versionTwo.bytes[tag] == FeatureEngine.ColumnLayout.bitPatterns.rawValue && versionTwo.bytes.count == tag + 1 + 200 * 8)
+        #expect(versionThree[tag] == FeatureEngine.ColumnLayout.hundredths.rawValue && versionThree.count == tag + 1 + 200 * 4)
+        // A version 2 snapshot cannot hold hundredths: the same bytes labelled version 2 are refused there.
+        var forged = versionThree
+        forged[4] = 2
+        #expect { try EngineDriver(features).engine.restore(snapshot: LZ4Block.compress(forged)) } throws: { error in
+            (error as? StateSnapshotError)?.problem.contains("unknown column layout 2 in a version 2 state snapshot") == true
+        }
     }
 
     /// Whether a key without buffered events gets a ring depends on the engine's own allowed

@@ -33,6 +33,7 @@ struct EndToEndBench: ParsableCommand {
     @Option(help: "Each step of the ladder goes this many times faster.") var sustainedFactor = 1.5
     @Option(help: "Seconds of paced input in each step of the ladder.") var sustainedSeconds = 10
     @Option(help: "The ladder stops at this rate (events/s).") var sustainedMax = 200_000
+    @Flag(help: "Turn on local delivery (processing.local_delivery) in Vigil's latency and sustained-rate runs: an event's two stages in one transaction where this instance owns its repartition partition (sound on a broker that hides aborted records; README, Local delivery).") var localDelivery = false
     @Flag(inversion: .prefixedNo, help: "Also run Vigil without drift and without local delivery (every event through the repartition topic, as Kafka Streams does).") var throughTopic = true
 
     func run() throws {
@@ -368,6 +369,7 @@ struct EndToEndBench: ParsableCommand {
         let name = "lat-\(suffix)"
         var topology = try Handbook.topology(name: name)
         topology.processing.commitInterval = Int64(interval)
+        if localDelivery { topology.processing.localDelivery = true }
         let source = topology.source.topics[0]
         try admin.createTopics([NewTopic(name: source, partitions: partitions)])
         let total = min(rate * latencySeconds, data.count - 1)
