@@ -298,7 +298,16 @@ extension FeatureEngine {
             var at = 1, sequence = from
             while sequence < to {
                 let value = values[Int(sequence) & mask]
-                guard let count = Int32(exactly: (value * 100).rounded()), (Double(count) / 100).bitPattern == value.bitPattern else {
+                // Any nearby integer will do, as the round trip decides: adding a half and
+                // truncating stays inline, where `rounded()` was a call to libm's round (4 % of
+                // the live changelog's samples at 20,000 events/s). NaN fails the range check.
+                let scaled = value * 100
+                guard scaled.magnitude < 2_147_483_647 else {
+                    exact = false
+                    return 0
+                }
+                let count = Int32(scaled + (scaled < 0 ? -0.5 : 0.5))
+                guard (Double(count) / 100).bitPattern == value.bitPattern else {
                     exact = false
                     return 0
                 }

@@ -139,9 +139,9 @@ import VigilTopology
             [3, -0.0, 4],  // -0.0 is not the byte 0
             [1, .nan, 2],
             [2, 0.5, 1e300],
-            [57.16, 0.01, -3.5, 21_474_836.47, -21_474_836.48, 300],  // hundredths, to Int32's ends
+            [57.16, 0.01, -3.5, 21_474_836.46, -21_474_836.46, 300],  // hundredths, near Int32's ends
             [57.16, 0.001],  // three places
-            [57.16, 21_474_836.48],  // beyond 4 bytes of hundredths
+            [57.16, 21_474_836.48], [-21_474_836.48, 1],  // at or beyond 4 bytes of hundredths
             [0.07, -0.0],
             [0.1 + 0.2, 1],  // the sum's double is not the one nearest 0.3
         ]
