@@ -27,9 +27,12 @@ struct MonitoredReference: Sendable {
 struct NumericBins: Sendable {
     let edges: [Double]
     let knots: [Double]
+    /// Where to look for a value among `knots`.
+    let knotIndex: KnotIndex
 
     init(_ profile: NumericProfile) {
         edges = profile.binEdges
         knots = profile.sketch.knots
+        knotIndex = KnotIndex(knots: knots)
     }
 }

@@ -30,7 +30,7 @@ struct NumericAccumulator: Sendable, Equatable {
         minimum = Swift.min(minimum, value)
         maximum = Swift.max(maximum, value)
         binCounts[SortedSample.binIndex(value, edges: bins.edges)] += 1
-        sketch.add(value, knots: bins.knots)
+        sketch.add(value, knots: bins.knots, index: bins.knotIndex)
     }
 
     func drift(

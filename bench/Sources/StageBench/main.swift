@@ -95,15 +95,34 @@ struct StageBench: ParsableCommand {
             scoredBatches = work
             return (events, seconds, cpu, "")
         })
+        var scores: [[Double]] = []
         rows.append(try measure("score (XGBoost \(kernel.inputNames.count) inputs, batches of \(batchSize))") {
             let pipeline = try Pipeline(topology: loaded, kernel: kernel, recordsUndo: false)
             var checksum = 0.0
+            var kept: [[Double]] = []
             let (seconds, cpu) = Self.clock {
-                for batch in scoredBatches { checksum += pipeline.score(batch).last ?? 0 }
+                for batch in scoredBatches {
+                    let batchScores = pipeline.score(batch)
+                    checksum += batchScores.last ?? 0
+                    kept.append(batchScores)
+                }
             }
             if checksum.isNaN { print("checksum NaN") }
+            scores = kept
             return (events, seconds, cpu, "")
         })
+        // The topology's drift monitor over the scored batches: every feature and the score
+        // into the window's running summaries (means, bins, the sketch over a thousand knots).
+        if loaded.drift != nil {
+            rows.append(try measure("drift (\(loaded.drift!.features.count) features and the score)") {
+                guard var monitor = try PipelineDriftMonitor.load(topology: loaded) else { throw ValidationError("no drift monitor") }
+                var emitted = 0
+                let (seconds, cpu) = Self.clock {
+                    for (batch, batchScores) in zip(scoredBatches, scores) { emitted += monitor.observe(batch, scores: batchScores).count }
+                }
+                return (events, seconds, cpu, "\(emitted) windows closed")
+            })
+        }
 
         // Changelog records: the runtime's pipeline keeps undo records; per transaction every
         // touched key's state is encoded and LZ4-compressed (Pipeline.withSnapshot).

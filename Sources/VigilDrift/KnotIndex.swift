@@ -1,0 +1,53 @@
+/// A bucket table over a sketch's knots that narrows each event's knot search to a few knots:
+/// the drift monitor finds every feature's knot for every event, and over a thousand knots the
+/// full branch-free search is ten dependent loads (`SketchHistogram.add` and the window's `add`
+/// were 12.6 % of the runtime thread's samples live at 20,000 events/s).
+///
+/// The answer is always exactly ``SortedSample/lowerBound(_:in:)``'s: the bucket only picks
+/// where to search, the result is checked against its neighbours, and anything the check does
+/// not confirm (rounding at a bucket's edge, knots that are not finite) takes the full search.
+struct KnotIndex: Sendable {
+    /// The first knot and buckets per unit of value; no table when the knots do not span a
+    /// finite, non-empty range.
+    private let low: Double
+    private let scale: Double
+    /// `starts[b]`: the lower bound of bucket `b`'s left edge; `starts.count == buckets + 1`.
+    private let starts: [Int32]
+
+    /// Twice as many buckets as knots, at most 4,096: a bucket then holds a knot or two where
+    /// the knots are spread evenly, and more where they crowd (a skewed feature's quantiles).
+    init(knots: [Double]) {
+        guard knots.count >= 2, knots.count < Int(Int32.max), let first = knots.first, let last = knots.last,
+              first.isFinite, last.isFinite, last > first else {
+            (low, scale, starts) = (0, 0, [])
+            return
+        }
+        let buckets = min(4_096, 2 * knots.count)
+        let scale = Double(buckets) / (last - first)
+        var starts = [Int32](repeating: 0, count: buckets + 1)
+        knots.withUnsafeBufferPointer { knots in
+            for bucket in 0...buckets {
+                starts[bucket] = Int32(SortedSample.lowerBound(first + Double(bucket) / scale, in: knots))
+            }
+        }
+        (low, self.scale, self.starts) = (first, scale, starts)
+    }
+
+    /// The first index of `knots` (the ones this index was built over) whose knot is not below
+    /// `value`, or `knots.count`.
+    @inline(__always)
+    func lowerBound(_ value: Double, in knots: UnsafeBufferPointer<Double>) -> Int {
+        let buckets = starts.count - 1
+        // NaN and values far outside the knots fail the range test (and take the full search).
+        let position = (value - low) * scale
+        guard buckets > 0, position >= 0, position < Double(buckets) else { return SortedSample.lowerBound(value, in: knots) }
+        let bucket = Int(position)
+        // One bucket of slack on each side for the rounding of `position`.
+        let (from, to) = starts.withUnsafeBufferPointer { (Int($0[max(bucket - 1, 0)]), Int($0[min(bucket + 2, buckets)])) }
+        let found = from + SortedSample.lowerBound(value, in: UnsafeBufferPointer(rebasing: knots[from..<to]))
+        // The lower bound is the one index whose knot is not below `value` while the knot
+        // before it is (the knots do not decrease).
+        if (found == 0 || knots[found - 1] < value) && (found == knots.count || knots[found] >= value) { return found }
+        return SortedSample.lowerBound(value, in: knots)
+    }
+}
