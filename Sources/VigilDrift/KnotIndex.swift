@@ -6,31 +6,37 @@
 /// The answer is always exactly ``SortedSample/lowerBound(_:in:)``'s: the bucket only picks
 /// where to search, the result is checked against its neighbours, and anything the check does
 /// not confirm (rounding at a bucket's edge, knots that are not finite) takes the full search.
-struct KnotIndex: Sendable {
+struct KnotIndex {
     /// The first knot and buckets per unit of value; no table when the knots do not span a
     /// finite, non-empty range.
     private let low: Double
     private let scale: Double
     /// `starts[b]`: the lower bound of bucket `b`'s left edge; `starts.count == buckets + 1`.
-    private let starts: [Int32]
+    /// Memory of the ``BinTables`` that made this index.
+    private let starts: UnsafeBufferPointer<Int32>
 
-    /// Twice as many buckets as knots, at most 4,096: a bucket then holds a knot or two where
-    /// the knots are spread evenly, and more where they crowd (a skewed feature's quantiles).
-    init(knots: [Double]) {
-        guard knots.count >= 2, knots.count < Int(Int32.max), let first = knots.first, let last = knots.last,
-              first.isFinite, last.isFinite, last > first else {
-            (low, scale, starts) = (0, 0, [])
+    /// The buckets an index over `knots` uses: twice as many as knots, at most 4,096 (a bucket
+    /// then holds a knot or two where the knots are spread evenly, and more where they crowd,
+    /// as a skewed feature's quantiles do); none when the knots do not span a finite range.
+    static func bucketCount(knots: UnsafeBufferPointer<Double>) -> Int {
+        guard knots.count >= 2, knots.count < Int(Int32.max), knots[0].isFinite, knots[knots.count - 1].isFinite,
+              knots[knots.count - 1] > knots[0] else { return 0 }
+        return min(4_096, 2 * knots.count)
+    }
+
+    /// Fills `table` (``bucketCount(knots:)`` + 1 entries, or none) for `knots`.
+    init(knots: UnsafeBufferPointer<Double>, table: UnsafeMutableBufferPointer<Int32>) {
+        let buckets = table.count - 1
+        guard buckets > 0 else {
+            (low, scale, starts) = (0, 0, UnsafeBufferPointer(start: nil, count: 0))
             return
         }
-        let buckets = min(4_096, 2 * knots.count)
-        let scale = Double(buckets) / (last - first)
-        var starts = [Int32](repeating: 0, count: buckets + 1)
-        knots.withUnsafeBufferPointer { knots in
-            for bucket in 0...buckets {
-                starts[bucket] = Int32(SortedSample.lowerBound(first + Double(bucket) / scale, in: knots))
-            }
+        let first = knots[0]
+        let scale = Double(buckets) / (knots[knots.count - 1] - first)
+        for bucket in 0...buckets {
+            table[bucket] = Int32(SortedSample.lowerBound(first + Double(bucket) / scale, in: knots))
         }
-        (low, self.scale, self.starts) = (first, scale, starts)
+        (low, self.scale, starts) = (first, scale, UnsafeBufferPointer(table))
     }
 
     /// The first index of `knots` (the ones this index was built over) whose knot is not below
@@ -43,7 +49,7 @@ struct KnotIndex: Sendable {
         guard buckets > 0, position >= 0, position < Double(buckets) else { return SortedSample.lowerBound(value, in: knots) }
         let bucket = Int(position)
         // One bucket of slack on each side for the rounding of `position`.
-        let (from, to) = starts.withUnsafeBufferPointer { (Int($0[max(bucket - 1, 0)]), Int($0[min(bucket + 2, buckets)])) }
+        let from = Int(starts[max(bucket - 1, 0)]), to = Int(starts[min(bucket + 2, buckets)])
         let found = from + SortedSample.lowerBound(value, in: UnsafeBufferPointer(rebasing: knots[from..<to]))
         // The lower bound is the one index whose knot is not below `value` while the knot
         // before it is (the knots do not decrease).

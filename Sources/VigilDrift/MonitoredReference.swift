@@ -10,13 +10,16 @@ struct MonitoredReference: Sendable {
     /// adding an event reads two arrays instead of copying a whole ``NumericProfile`` per feature.
     let numericBins: [NumericBins]
     let scoreBins: NumericBins?
+    /// The memory `numericBins` and `scoreBins` point into.
+    private let tables: BinTables
 
     init(_ profile: ReferenceProfile) {
         self.profile = profile
         numericSketches = profile.numeric.map(\.sketch.histogram)
         scoreSketch = profile.score?.sketch.histogram
-        numericBins = profile.numeric.map(NumericBins.init)
-        scoreBins = profile.score.map(NumericBins.init)
+        tables = BinTables(profile.numeric + (profile.score.map { [$0] } ?? []))
+        numericBins = Array(tables.bins.prefix(profile.numeric.count))
+        scoreBins = profile.score == nil ? nil : tables.bins.last
         categoryIndices = profile.categorical.map { feature in
             Dictionary(uniqueKeysWithValues: feature.categories.enumerated().map { ($1, $0) })
         }
@@ -24,15 +27,13 @@ struct MonitoredReference: Sendable {
 }
 
 /// What a window needs of a numeric reference for every event: where its bins and knots are.
-struct NumericBins: Sendable {
-    let edges: [Double]
-    let knots: [Double]
+/// Lent by the ``BinTables`` that made it: valid while its owner is.
+///
+/// `@unchecked Sendable`: three read-only views of memory that no one writes after the
+/// owner's `init`, and that the owner (held beside them in ``MonitoredReference``) keeps.
+struct NumericBins: @unchecked Sendable {
+    let edges: UnsafeBufferPointer<Double>
+    let knots: UnsafeBufferPointer<Double>
     /// Where to look for a value among `knots`.
     let knotIndex: KnotIndex
-
-    init(_ profile: NumericProfile) {
-        edges = profile.binEdges
-        knots = profile.sketch.knots
-        knotIndex = KnotIndex(knots: knots)
-    }
 }

@@ -29,7 +29,7 @@ struct NumericAccumulator: Sendable, Equatable {
         squaredDeviations += delta * (value - mean)
         minimum = Swift.min(minimum, value)
         maximum = Swift.max(maximum, value)
-        binCounts[SortedSample.binIndex(value, edges: bins.edges)] += 1
+        binCounts[SortedSample.lowerBound(value, in: bins.edges)] += 1
         sketch.add(value, knots: bins.knots, index: bins.knotIndex)
     }
 

@@ -40,12 +40,12 @@ public struct SketchHistogram: Codable, Sendable, Equatable {
 
     /// Adds one finite value. `knots` must be the non-decreasing grid this histogram was made for.
     public mutating func add(_ value: Double, knots: [Double]) {
-        add(value, knots: knots, index: nil)
+        knots.withUnsafeBufferPointer { add(value, knots: $0, index: nil) }
     }
 
     /// The same, finding the value's knot through `index` (built over `knots`) where given.
     @inline(__always)
-    mutating func add(_ value: Double, knots: [Double], index: KnotIndex?) {
+    mutating func add(_ value: Double, knots: UnsafeBufferPointer<Double>, index: KnotIndex?) {
         total += 1
         let last = knots.count - 1
         if value < knots[0] {
@@ -57,7 +57,7 @@ public struct SketchHistogram: Codable, Sendable, Equatable {
         } else {
             // First knot >= value; with repeated knots this picks the first of the run, so a
             // value equal to a repeated quantile lands in the bin that ends at that quantile.
-            let low = knots.withUnsafeBufferPointer { knots in index.map { $0.lowerBound(value, in: knots) } ?? SortedSample.lowerBound(value, in: knots) }
+            let low = index.map { $0.lowerBound(value, in: knots) } ?? SortedSample.lowerBound(value, in: knots)
             let bin = Swift.max(low, 1) - 1
             counts[bin] += 1
             gaps[bin] += knots[bin + 1] - value
