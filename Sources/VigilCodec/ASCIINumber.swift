@@ -98,6 +98,14 @@ public enum ASCIINumber {
             digits += fractionDigits
         }
         guard index == count, digits > 0, digits <= 15 else { return nil }
+        return plainDecimal(mantissa, fractionDigits: fractionDigits, negative: negative)
+    }
+
+    /// The value of a plain decimal of at most 15 digits in all: `mantissa` (its digits without
+    /// the point) over 10^`fractionDigits`. ``JSONCursor`` reads such numbers while it scans
+    /// them; both go through here, so that the two agree bit for bit.
+    @inline(__always)
+    static func plainDecimal(_ mantissa: UInt64, fractionDigits: Int, negative: Bool) -> Double {
         var value = Double(mantissa)
         if fractionDigits > 0 { value /= powersOfTen[fractionDigits] }
         return negative ? -value : value

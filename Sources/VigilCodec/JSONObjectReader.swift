@@ -29,6 +29,8 @@ public struct JSONObjectReader {
     private var cursor: JSONCursor
     private var first = true
     private var ended = false
+    private var numberStart = 0
+    private var numberEnd = 0
 
     /// A reader of `bytes`; `scratch` holds at least `bytes.count` bytes.
     public init(bytes: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutablePointer<UInt8>, maxDepth: Int = JSONParser.defaultMaxDepth) {
@@ -106,11 +108,9 @@ public struct JSONObjectReader {
             _ = try cursor.value(depth: 1, build: false)
             value = .composite
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            switch try cursor.number(converting: converting) {
-            case .int(let number): value = .int(number)
-            case .double(let number): value = .double(number)
-            default: value = .null
-            }
+            numberStart = cursor.index
+            value = try cursor.scalarNumber(converting: converting)
+            numberEnd = cursor.index
         default:
             switch try cursor.value(depth: 1, build: false) {
             case .bool(let flag): value = .bool(flag)
@@ -128,6 +128,12 @@ public struct JSONObjectReader {
             throw cursor.error("expected ',' or '}'")
         }
         return value
+    }
+
+    /// The text of the last number ``value(converting:)`` read, as written (`-0` and `007`
+    /// read as the integers 0 and 7): a caller that keeps a number's text need not write it.
+    public var numberText: UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: cursor.bytes[numberStart..<numberEnd])
     }
 
     private mutating func finish() throws(JSONParseError) {

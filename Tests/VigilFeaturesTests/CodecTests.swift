@@ -68,6 +68,29 @@ import VigilCodec
         #expect(Array("3.0".utf8).withUnsafeBufferPointer { ASCIINumber.parseInt($0) } == 3)
     }
 
+    /// JSON numbers read as `Double(String)` reads their text, bit for bit (plain decimals are
+    /// read while they are scanned; longer ones and exponents go through ASCIINumber).
+    @Test func jsonNumbersReadAsTheStandardLibraryReadsThem() throws {
+        var generator = SystemRandomNumberGenerator()
+        var texts = ["0.0", "-0.0", "57.16", "0.1", "0.3", "999999999999999.9", "99999999999999.99", "1.000000000000001",
+                     "12345678901234.5", "1234567890123456.5", "0.000000000000001", "1e5", "-2.5E-3", "1234567890123456789.5"]
+        for _ in 0..<20_000 {
+            let integerDigits = Int.random(in: 1...12, using: &generator)
+            let fractionDigits = Int.random(in: 1...8, using: &generator)
+            let integer = String(UInt64.random(in: 0...999_999_999_999, using: &generator)).suffix(integerDigits)
+            let fraction = (0..<fractionDigits).map { _ in String(Int.random(in: 0...9, using: &generator)) }.joined()
+            texts.append((Bool.random(using: &generator) ? "-" : "") + integer + "." + fraction)
+        }
+        for text in texts {
+            let value = try JSONParser.parse(Array(text.utf8))
+            guard case let .double(number) = value else {
+                Issue.record("\(text): \(value)")
+                continue
+            }
+            #expect(number.bitPattern == Double(text)!.bitPattern, "\(text)")
+        }
+    }
+
     @Test func jsonParserReadsObjectsAndReportsColumns() throws {
         let value = try JSONParser.parse(Array(#"{"a": 1, "b": -2.5e1, "c": "x\u00e9\n", "d": [true, null], "e": {"f": 12345678901234}}"#.utf8))
         #expect(value == .object(["a": .int(1), "b": .double(-25), "c": .string("xé\n"), "d": .array([.bool(true), .null]), "e": .object(["f": .int(12345678901234)])]))
