@@ -77,6 +77,8 @@ public final class EventDecoder {
     /// Unescaped JSON strings; at least as large as the record.
     private var jsonScratch: UnsafeMutablePointer<UInt8>
     private var jsonScratchCapacity: Int
+    /// The date of the last event's timestamp (see ``TimestampParser/LastDate``).
+    private let lastDate: UnsafeMutablePointer<TimestampParser.LastDate>
     /// The topology's bounds on a record.
     private let limits: SourceLimits
     /// The values each categorical field may take: texts of string fields, numbers of others.
@@ -142,6 +144,8 @@ public final class EventDecoder {
         integerSpellings = .allocate(capacity: count)
         integerSpellings.initialize(repeating: UnsafeBufferPointer(start: nil, count: 0), count: count)
         jsonScratchCapacity = 4096
+        lastDate = .allocate(capacity: 1)
+        lastDate.initialize(to: TimestampParser.LastDate())
         jsonScratch = .allocate(capacity: jsonScratchCapacity)
         limits = topology.source.limits
         allowedTexts = fields.map { field in field.type == .string ? field.allowedValues.map(Set.init) : nil }
@@ -169,6 +173,7 @@ public final class EventDecoder {
         memberCacheLengths.deallocate()
         memberCacheFields.deallocate()
         isCategorical.deallocate()
+        lastDate.deallocate()
     }
 
     /// Refuses a record larger than the topology's `max_record_bytes`.
@@ -561,7 +566,7 @@ public final class EventDecoder {
             let raw = values[timestampField]
             time = format == .epochMillis ? Int64(raw.rounded()) : Int64((raw * 1000).rounded())
         } else {
-            time = TimestampParser.parse(text(of: timestampField), format: format)
+            time = TimestampParser.parse(text(of: timestampField), format: format, lastDate: lastDate)
         }
         guard let time else {
             return Rejection(stage: "decode", reason: "field \(topology.source.timestamp.field): '\(String(decoding: text(of: timestampField), as: UTF8.self))' is not a \(format.rawValue) timestamp")

@@ -231,6 +231,23 @@ struct SumKernel: ScoringKernel {
         #expect(batch.keys == [.int(3), .string("17")])
     }
 
+    /// A datetime reads the same whether its date is taken from the last one parsed or read
+    /// again: dates that repeat, change, come with spaces, zones, no time, or do not parse.
+    @Test func datetimesReadTheSameAfterTheLastDate() {
+        let texts = ["2018-04-01 00:00:31", "2018-04-01 00:02:10", "2018-04-01T23:59:59.999Z", " 2018-04-01 01:00 ", "2018-04-01",
+                     "2018-04-01+02:00", "2018-04-01 12:00:00-0130", "2018-04-02 00:00:00", "2018-04-01 00:00:00", "2018-13-01 00:00:00",
+                     "2018-13-01 00:00:00", "2018-04-01x", "2018-04-0", "2018-04-01 25:00:00", "2018-04-01 10:00:00", "1969-12-31 23:59:59",
+                     "1969-12-31 00:00:01", "0000-03-01", "9999-12-31 23:59:59", "2018-04-32 00:00:00", "", "2018-04-01 10:00:00"]
+        var lastDate = TimestampParser.LastDate()
+        for text in texts + texts.reversed() {
+            let fresh = TimestampParser.parse(text, format: .datetime)
+            var copy = text
+            let remembered = copy.withUTF8 { TimestampParser.parse($0, format: .datetime, lastDate: &lastDate) }
+            #expect(remembered == fresh, "\(text)")
+        }
+        #expect(TimestampParser.parse("2018-04-01 00:00:31", format: .datetime) == 1_522_540_831_000)
+    }
+
     @Test func decoderRejectsBadEventsWithTheField() throws {
         let topology = try TopologyLoader.load(yaml: Self.topologyText, file: "two-stage.yaml")
         let pipeline = try Pipeline(topology: topology)
