@@ -12,7 +12,7 @@ import Darwin
 public enum ASCIINumber {
     /// 10^0 ... 10^22, all exact in a Double; literals, so that the optimiser lays them out
     /// statically instead of behind a lazy-initialisation check on every access.
-    private static let powersOfTen: [Double] = [
+    @usableFromInline static let powersOfTen: [Double] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
         1e20, 1e21, 1e22,
     ]
@@ -104,7 +104,7 @@ public enum ASCIINumber {
     /// The value of a plain decimal of at most 15 digits in all: `mantissa` (its digits without
     /// the point) over 10^`fractionDigits`. ``JSONCursor`` reads such numbers while it scans
     /// them; both go through here, so that the two agree bit for bit.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func plainDecimal(_ mantissa: UInt64, fractionDigits: Int, negative: Bool) -> Double {
         var value = Double(mantissa)
         if fractionDigits > 0 { value /= powersOfTen[fractionDigits] }

@@ -5,13 +5,17 @@
 /// Strings are unescaped into `scratch`, which must hold as many bytes as the text: an
 /// unescaped string is never longer than its escaped form, so strings already handed out stay
 /// valid while the cursor goes on.
+///
+/// The few methods of the path every member of a record takes are `@inlinable`, so that
+/// ``JSONObjectReader``'s callers in other modules inline them (see its note).
+@usableFromInline
 struct JSONCursor {
-    let bytes: UnsafeBufferPointer<UInt8>
-    var index = 0
-    let scratch: UnsafeMutablePointer<UInt8>
-    var scratchEnd = 0
+    @usableFromInline let bytes: UnsafeBufferPointer<UInt8>
+    @usableFromInline var index = 0
+    @usableFromInline let scratch: UnsafeMutablePointer<UInt8>
+    @usableFromInline var scratchEnd = 0
     /// Objects and arrays nested deeper than this are errors.
-    let maxDepth: Int
+    @usableFromInline let maxDepth: Int
 
     init(bytes: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutablePointer<UInt8>, maxDepth: Int = JSONParser.defaultMaxDepth) {
         self.bytes = bytes
@@ -19,14 +23,16 @@ struct JSONCursor {
         self.maxDepth = maxDepth
     }
 
+    @usableFromInline
     func error(_ detail: String) -> JSONParseError { JSONParseError(column: index + 1, detail: detail) }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func skipWhitespace() {
         while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 { index += 1 }
     }
 
     /// One value; a tree when `build`, else only validated (and `.null` returned).
+    @usableFromInline
     mutating func value(depth: Int, build: Bool) throws(JSONParseError) -> JSONValue {
         guard depth < maxDepth else { throw error("nesting deeper than \(maxDepth) levels") }
         guard index < bytes.count else { throw error("expected a value, found the end of the text") }
@@ -101,6 +107,7 @@ struct JSONCursor {
     /// text when it has no escapes, else in `scratch`; and whether all of them are ASCII.
     /// A string that is not UTF-8 is an error (RFC 8259 requires it; a replacement character
     /// would silently change a key or a value). Only strings with non-ASCII bytes are checked.
+    @usableFromInline
     mutating func string() throws(JSONParseError) -> (bytes: UnsafeBufferPointer<UInt8>, isASCII: Bool) {
         let found = try unvalidatedString()
         // Named at the string's closing quote, as a check while reading it would.
@@ -212,12 +219,12 @@ struct JSONCursor {
         return value
     }
 
-    private static let powersOfTen: [Int64] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
+    @usableFromInline static let powersOfTen: [Int64] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
 
     /// How many of the eight bytes at `pointer` are digits before the first that is not, and
     /// the number they spell (SWAR: a byte is a digit when byte - '0' is at most 9, tested in
     /// all eight lanes at once; the digits then combine pairwise by three multiplications).
-    @inline(__always)
+    @inlinable @inline(__always)
     static func eightDigits(_ pointer: UnsafeRawPointer) -> (count: Int, value: UInt64) {
         let word = pointer.loadUnaligned(as: UInt64.self).littleEndian
         let digits = word &- 0x3030_3030_3030_3030
@@ -246,6 +253,7 @@ struct JSONCursor {
     /// `.double`. Without `converting`, only checked (`.null`), unless so long that converting
     /// is what could reject it. (A ``JSONScalar`` rather than a ``JSONValue``: returning the
     /// tree's enum, which holds Strings, arrays and dictionaries, cost copies and releases.)
+    @inlinable @inline(__always)
     mutating func scalarNumber(converting: Bool = true) throws(JSONParseError) -> JSONScalar {
         let begin = index
         var negative = false

@@ -25,12 +25,17 @@ public enum JSONScalar {
 /// guard try reader.open() else { /* not an object */ }
 /// while let name = try reader.nextName() { let value = try reader.value() … }
 /// ```
+///
+/// ``nextName(ifItIs:)``, ``value(converting:)`` and ``numberText`` are `@inlinable`: every
+/// member of every record goes through them, and inlined into the event decoder (another
+/// module) they cost less than called: StageBench, JSON records, 0.488 -> 0.430 s of CPU,
+/// and 0.409 s with the number reader inlined into them too.
 public struct JSONObjectReader {
-    private var cursor: JSONCursor
-    private var first = true
-    private var ended = false
-    private var numberStart = 0
-    private var numberEnd = 0
+    @usableFromInline var cursor: JSONCursor
+    @usableFromInline var first = true
+    @usableFromInline var ended = false
+    @usableFromInline var numberStart = 0
+    @usableFromInline var numberEnd = 0
 
     /// A reader of `bytes`; `scratch` holds at least `bytes.count` bytes.
     public init(bytes: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutablePointer<UInt8>, maxDepth: Int = JSONParser.defaultMaxDepth) {
@@ -67,6 +72,7 @@ public struct JSONObjectReader {
     /// otherwise. Then ``value(converting:)`` reads the member's value, as after
     /// ``nextName()``, which this spares the scan of a name a caller saw in the record before
     /// (JSON producers write the same members in the same order record after record).
+    @inlinable
     public mutating func nextName(ifItIs quoted: UnsafeBufferPointer<UInt8>) -> Bool {
         if ended { return false }
         var probe = cursor
@@ -97,6 +103,7 @@ public struct JSONObjectReader {
     /// The value of the member just named, and the `,` or `}` after it. With `converting`
     /// false a number is only checked (and `.null` returned): members nobody reads need no
     /// conversion. Either way the text is accepted or rejected exactly as the tree parser does.
+    @inlinable
     public mutating func value(converting: Bool = true) throws(JSONParseError) -> JSONScalar {
         let value: JSONScalar
         guard cursor.index < cursor.bytes.count else { throw cursor.error("expected a value, found the end of the text") }
@@ -132,11 +139,13 @@ public struct JSONObjectReader {
 
     /// The text of the last number ``value(converting:)`` read, as written (`-0` and `007`
     /// read as the integers 0 and 7): a caller that keeps a number's text need not write it.
+    @inlinable
     public var numberText: UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(rebasing: cursor.bytes[numberStart..<numberEnd])
     }
 
-    private mutating func finish() throws(JSONParseError) {
+    @usableFromInline
+    mutating func finish() throws(JSONParseError) {
         ended = true
         cursor.skipWhitespace()
         if cursor.index != cursor.bytes.count { throw cursor.error("unexpected characters after the JSON value") }
