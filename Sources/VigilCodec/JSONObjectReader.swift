@@ -86,9 +86,17 @@ public struct JSONObjectReader {
             }
             offset += 8
         }
-        while offset < count {
-            if start[offset] != quoted[offset] { return false }
-            offset += 1
+        if offset < count && count >= 8 {
+            // The rest as the last eight bytes (overlapping the words compared): no loop by the
+            // byte (StageBench, JSON records: 0.409 -> 0.399 s of CPU).
+            if UnsafeRawPointer(start + count - 8).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(quoted.baseAddress! + count - 8).loadUnaligned(as: UInt64.self) {
+                return false
+            }
+        } else {
+            while offset < count {
+                if start[offset] != quoted[offset] { return false }
+                offset += 1
+            }
         }
         probe.index += count
         probe.skipWhitespace()
