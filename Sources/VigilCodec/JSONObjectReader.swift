@@ -114,6 +114,9 @@ public struct JSONObjectReader {
     @inlinable
     public mutating func value(converting: Bool = true) throws(JSONParseError) -> JSONScalar {
         let value: JSONScalar
+        // No number's text until one is read whole (a value that is not one, or a number that
+        // throws, leaves it empty rather than the one before, or a range that ends before it starts).
+        (numberStart, numberEnd) = (cursor.index, cursor.index)
         guard cursor.index < cursor.bytes.count else { throw cursor.error("expected a value, found the end of the text") }
         switch cursor.bytes[cursor.index] {
         case UInt8(ascii: "\""):
@@ -123,9 +126,9 @@ public struct JSONObjectReader {
             _ = try cursor.value(depth: 1, build: false)
             value = .composite
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            numberStart = cursor.index
+            let start = cursor.index
             value = try cursor.scalarNumber(converting: converting)
-            numberEnd = cursor.index
+            (numberStart, numberEnd) = (start, cursor.index)
         default:
             switch try cursor.value(depth: 1, build: false) {
             case .bool(let flag): value = .bool(flag)
@@ -145,8 +148,9 @@ public struct JSONObjectReader {
         return value
     }
 
-    /// The text of the last number ``value(converting:)`` read, as written (`-0` and `007`
+    /// The text of the number the last ``value(converting:)`` read, as written (`-0` and `007`
     /// read as the integers 0 and 7): a caller that keeps a number's text need not write it.
+    /// Empty when that value was not a number, or did not read.
     @inlinable
     public var numberText: UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(rebasing: cursor.bytes[numberStart..<numberEnd])

@@ -102,6 +102,30 @@ import VigilCodec
         }
     }
 
+    /// `numberText` is the text of the number the last value was, and empty after any other
+    /// value or a number that did not read (it had kept the number before, or crashed).
+    @Test func jsonObjectReaderNumberTextIsTheLastValuesOwn() throws {
+        let bytes = Array(#"{"a": 007, "b": "x", "c": -12, "d": 1e}"#.utf8)
+        var texts: [String] = []
+        var failed = false
+        bytes.withUnsafeBufferPointer { buffer in
+            let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: buffer.count)
+            defer { scratch.deallocate() }
+            var reader = JSONObjectReader(bytes: buffer, scratch: scratch)
+            guard reader.open() else { return }
+            do {
+                while try reader.nextName() != nil {
+                    defer { texts.append(String(decoding: reader.numberText, as: UTF8.self)) }
+                    _ = try reader.value()
+                }
+            } catch {
+                failed = true
+            }
+        }
+        #expect(failed)
+        #expect(texts == ["007", "", "-12", ""])
+    }
+
     /// The member-by-member reader accepts and rejects what the tree parser does, with the
     /// same errors, and hands out the same members (the last of a repeated name wins there).
     @Test func jsonObjectReaderAgreesWithTheTreeParser() throws {
