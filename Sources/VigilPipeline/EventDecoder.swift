@@ -432,6 +432,8 @@ public final class EventDecoder {
                 hasInteger[index] = false
                 textIsInteger[index] = false
                 texts[index] = writeNumberText(index, flag ? "true" : "false")
+                // As the CSV's `true` in the same field would be (a boolean was taken unchecked).
+                if let problem = checkAllowed(index) { return problem }
             case .composite:
                 return Rejection(stage: "decode", reason: "field \(fields[index].name): expected \(type.rawValue), found an array or object")
             }

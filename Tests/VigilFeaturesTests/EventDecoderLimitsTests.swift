@@ -87,6 +87,8 @@ import VigilTopology
         (#"{"id": 1, "ts": 1600000000000, "sensor": "pump", "value": "NaN"}"#, "field value: 'NaN' is not a finite number"),
         (#"{"id": 1, "ts": 1600000000000, "sensor": "pmup", "value": 0.5}"#, "field sensor: 'pmup' is not one of its declared values (pump, valve)"),
         (#"{"id": 1, "ts": 1600000000000, "sensor": "pump", "level": 4, "value": 0.5}"#, "field level: '4' is not one of its declared values (1, 2, 3)"),
+        // A boolean in a text field is its text, checked as the CSV's `true` would be.
+        (#"{"id": 1, "ts": 1600000000000, "sensor": true, "value": 0.5}"#, "field sensor: 'true' is not one of its declared values (pump, valve)"),
         // Microseconds where milliseconds belong: year 52,000.
         (#"{"id": 1, "ts": 1600000000000000, "sensor": "pump", "value": 0.5}"#, "field ts: 1600000000000000 ms since the epoch is more than 1h ahead of the wall clock (source.limits.max_ahead)"),
         // Seconds where milliseconds belong: January 1970.
