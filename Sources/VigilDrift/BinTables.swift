@@ -15,9 +15,7 @@ final class BinTables: @unchecked Sendable {
 
     init(_ profiles: [NumericProfile]) {
         let doubleCount = profiles.reduce(0) { $0 + $1.binEdges.count + $1.sketch.knots.count }
-        let startCount = profiles.reduce(0) { total, profile in
-            total + profile.sketch.knots.withUnsafeBufferPointer { knots in { let buckets = KnotIndex.bucketCount(knots: knots); return buckets > 0 ? buckets + 1 : 0 }() }
-        }
+        let startCount = profiles.reduce(0) { $0 + $1.sketch.knots.withUnsafeBufferPointer(KnotIndex.tableCount(knots:)) }
         doubles = .allocate(capacity: doubleCount)
         starts = .allocate(capacity: startCount)
         var doubleEnd = 0, startEnd = 0
@@ -29,8 +27,7 @@ final class BinTables: @unchecked Sendable {
             let knots = UnsafeMutableBufferPointer(rebasing: doubles[doubleEnd..<(doubleEnd + profile.sketch.knots.count)])
             _ = knots.initialize(from: profile.sketch.knots)
             doubleEnd += knots.count
-            let buckets = KnotIndex.bucketCount(knots: UnsafeBufferPointer(knots))
-            let table = UnsafeMutableBufferPointer(rebasing: starts[startEnd..<(startEnd + (buckets > 0 ? buckets + 1 : 0))])
+            let table = UnsafeMutableBufferPointer(rebasing: starts[startEnd..<(startEnd + KnotIndex.tableCount(knots: UnsafeBufferPointer(knots)))])
             startEnd += table.count
             bins.append(NumericBins(edges: UnsafeBufferPointer(edges), knots: UnsafeBufferPointer(knots),
                                     knotIndex: KnotIndex(knots: UnsafeBufferPointer(knots), table: table)))

@@ -15,16 +15,17 @@ struct KnotIndex {
     /// Memory of the ``BinTables`` that made this index.
     private let starts: UnsafeBufferPointer<Int32>
 
-    /// The buckets an index over `knots` uses: twice as many as knots, at most 4,096 (a bucket
-    /// then holds a knot or two where the knots are spread evenly, and more where they crowd,
-    /// as a skewed feature's quantiles do); none when the knots do not span a finite range.
-    static func bucketCount(knots: UnsafeBufferPointer<Double>) -> Int {
+    /// The entries of the table an index over `knots` fills: one per bucket edge, with twice as
+    /// many buckets as knots, at most 4,096 (a bucket then holds a knot or two where the knots
+    /// are spread evenly, and more where they crowd, as a skewed feature's quantiles do); none
+    /// when the knots do not span a finite range.
+    static func tableCount(knots: UnsafeBufferPointer<Double>) -> Int {
         guard knots.count >= 2, knots.count < Int(Int32.max), knots[0].isFinite, knots[knots.count - 1].isFinite,
               knots[knots.count - 1] > knots[0] else { return 0 }
-        return min(4_096, 2 * knots.count)
+        return min(4_096, 2 * knots.count) + 1
     }
 
-    /// Fills `table` (``bucketCount(knots:)`` + 1 entries, or none) for `knots`.
+    /// Fills `table` (``tableCount(knots:)`` entries) for `knots`.
     init(knots: UnsafeBufferPointer<Double>, table: UnsafeMutableBufferPointer<Int32>) {
         let buckets = table.count - 1
         guard buckets > 0 else {

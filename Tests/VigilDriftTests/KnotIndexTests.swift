@@ -22,8 +22,7 @@ import VigilTestSupport
     /// `body` with an index over `knots`, in a table of its own.
     static func withIndex<R>(_ knots: [Double], _ body: (KnotIndex, UnsafeBufferPointer<Double>) -> R) -> R {
         knots.withUnsafeBufferPointer { knots in
-            let buckets = KnotIndex.bucketCount(knots: knots)
-            let table = UnsafeMutableBufferPointer<Int32>.allocate(capacity: buckets > 0 ? buckets + 1 : 0)
+            let table = UnsafeMutableBufferPointer<Int32>.allocate(capacity: KnotIndex.tableCount(knots: knots))
             defer { table.deallocate() }
             return body(KnotIndex(knots: knots, table: table), knots)
         }

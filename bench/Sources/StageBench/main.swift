@@ -113,8 +113,8 @@ struct StageBench: ParsableCommand {
         })
         // The topology's drift monitor over the scored batches: every feature and the score
         // into the window's running summaries (means, bins, the sketch over a thousand knots).
-        if loaded.drift != nil {
-            rows.append(try measure("drift (\(loaded.drift!.features.count) features and the score)") {
+        if let drift = loaded.drift {
+            rows.append(try measure("drift (\(drift.features.count) features and the score)") {
                 guard var monitor = try PipelineDriftMonitor.load(topology: loaded) else { throw ValidationError("no drift monitor") }
                 var emitted = 0
                 let (seconds, cpu) = Self.clock {
