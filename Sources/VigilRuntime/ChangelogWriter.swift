@@ -27,14 +27,15 @@ struct ChangelogWriter {
     }
 
     /// A record for each key the open batch touched in the segment partition's stages (and its
-    /// applied offsets where they are kept); returns how many state records it wrote.
+    /// applied offsets where they are kept); returns how many state records it wrote and their
+    /// values' bytes (what the live path's changelog costs the broker, bench/README.md).
     func writeTouched(_ segmentPartition: SegmentPartition, pipeline: Pipeline, applied: AppliedSourceOffsets?, headers: [KafkaHeader],
-                      driver: TransactionDriver) throws -> Int {
-        var written = 0
+                      driver: TransactionDriver) throws -> (records: Int, bytes: Int) {
+        var written = (records: 0, bytes: 0)
         for stage in plan.segments[segmentPartition.segment].stages {
             for key in pipeline.touchedKeys(stage: stage) {
-                try sendState(of: key, stage: stage, pipeline: pipeline, partition: segmentPartition.partition, headers: headers, driver: driver)
-                written += 1
+                written.bytes += try sendState(of: key, stage: stage, pipeline: pipeline, partition: segmentPartition.partition, headers: headers, driver: driver)
+                written.records += 1
             }
         }
         try sendApplied(segmentPartition, applied: applied, headers: headers, driver: driver)
@@ -74,13 +75,16 @@ struct ChangelogWriter {
                                        key: Array("segment-\(segmentPartition.segment)".utf8), value: checkpoint.encoded))
     }
 
-    /// One key's changelog record: its LZ4 state, or a tombstone when the key has none (evicted).
-    private func sendState(of key: StateKey, stage: Int, pipeline: Pipeline, partition: Int32, headers: [KafkaHeader], driver: TransactionDriver) throws {
+    /// One key's changelog record: its LZ4 state, or a tombstone when the key has none (evicted);
+    /// returns the value's bytes.
+    @discardableResult
+    private func sendState(of key: StateKey, stage: Int, pipeline: Pipeline, partition: Int32, headers: [KafkaHeader], driver: TransactionDriver) throws -> Int {
         var keyText = key.description
-        try keyText.withUTF8 { keyBytes in
+        return try keyText.withUTF8 { keyBytes in
             let keyBytes = UnsafeRawBufferPointer(keyBytes)
-            try pipeline.withSnapshot(stage: stage, key: key) { (state) throws(KafkaError) in
+            return try pipeline.withSnapshot(stage: stage, key: key) { (state) throws(KafkaError) -> Int in
                 try driver.send(topic: plan.changelogTopics[stage], partition: partition, key: keyBytes, value: state, headers: headers)
+                return state?.count ?? 0
             }
         }
     }

@@ -13,6 +13,9 @@ public struct RuntimeStatistics: Sendable, Equatable {
     public var eventsRolledBack = 0
     public var snapshotsWritten = 0
     public var changelogRecords = 0
+    /// The values' bytes of the changelog records counted in ``changelogRecords`` (snapshots
+    /// excluded): on the live path most of what a transaction writes.
+    public var changelogBytes = 0
     public var restoredRecords = 0
     public var rebalances = 0
     /// Records the consumer handed out again below where processing stands (already processed

@@ -689,8 +689,9 @@ public final class StreamRuntime: @unchecked Sendable {
             let headers = ChangelogWriter.headers(stateOffset: stateOffset, sourceOffsets: sourceOffsets)
             let applied = segmentPartition.segment == 1 ? delivery.appliedOffsets(of: segmentPartition.partition) : nil
             let written = try changelog.writeTouched(segmentPartition, pipeline: pipeline, applied: applied, headers: headers, driver: driver)
-            counts.changelogRecords += written
-            if written > 0 { changedSinceSnapshot.insert(segmentPartition) }
+            counts.changelogRecords += written.records
+            counts.changelogBytes += written.bytes
+            if written.records > 0 { changedSinceSnapshot.insert(segmentPartition) }
             // The first snapshot comes one interval after the partition's first commit: a
             // snapshot of a state that was just restored, or is still small, saves nothing.
             let due: Bool

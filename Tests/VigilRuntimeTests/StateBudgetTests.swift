@@ -59,11 +59,18 @@ struct StateBudgetTests {
             #expect(instance.runtime.metrics.keysEvicted.value == 3)
             #expect(instance.runtime.metrics.registry.render().contains("vigil_keys_evicted_total 3\n"))
             var last: [String: Bool] = [:]
+            var (records, bytes) = (0, 0)
             try PartitionReader(kafka: RuntimeFixture.kafka, logger: RuntimeFixture.logger).read([TopicPartition(plan.changelogTopics[0], 0): KafkaOffset.beginning]) { message in
                 guard let key = message.key, key.first != 0 else { return }
                 last[String(decoding: key, as: UTF8.self)] = message.value != nil
+                records += 1
+                bytes += message.value?.count ?? 0
             }
             #expect(last == ["1": false, "2": false, "3": false, "4": true, "5": true], "the last changelog record of each customer: \(last)")
+            // What the statistics say the changelog cost (the bench's bytes an event) is what it holds.
+            let statistics = instance.runtime.statistics
+            #expect(statistics.snapshotsWritten == 0 && statistics.transactionsAborted == 0)
+            #expect(statistics.changelogRecords == records && statistics.changelogBytes == bytes && bytes > 0, "\(statistics.changelogRecords) records, \(statistics.changelogBytes) bytes counted; \(records), \(bytes) in the topic")
             if checkingBudgetedBytes, let budget = topology.processing.maxStateBytes {
                 let line = instance.runtime.metrics.registry.render().split(separator: "\n").first { $0.hasPrefix("vigil_state_budgeted_bytes{") }
                 let bytes = try #require(line.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) })

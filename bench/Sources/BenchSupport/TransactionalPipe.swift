@@ -71,10 +71,15 @@ public struct TransactionalPipe: Sendable {
 
 extension TransactionalPipe {
     /// One hop of a live pipe: every record read from `input` is copied to `output` (same key,
-    /// same partition number).
+    /// same partition number), and with a `side` topic a record of `sideBytes` incompressible
+    /// bytes is written there too under the same key — the write pattern of a stage that sends
+    /// a changelog record per event (bench/README.md, "What Vigil's writes cost").
     public struct Hop: Sendable {
         public var input: String, output: String
-        public init(input: String, output: String) { (self.input, self.output) = (input, output) }
+        public var side: String?, sideBytes: Int
+        public init(input: String, output: String, side: String? = nil, sideBytes: Int = 0) {
+            (self.input, self.output, self.side, self.sideBytes) = (input, output, side, sideBytes)
+        }
     }
 
     /// The same pipe run live, as the runtime runs: a poll takes what has been fetched (up to
@@ -108,6 +113,10 @@ extension TransactionalPipe {
         defer { try? consumer.close() }
         try consumer.subscribe(hops.map(\.input))
         let outputs = Dictionary(uniqueKeysWithValues: hops.map { ($0.input, $0.output) })
+        let sides = Dictionary(uniqueKeysWithValues: hops.compactMap { hop in hop.side.map { (hop.input, ($0, hop.sideBytes)) } })
+        // Random bytes, as an LZ4 state is: the producer's own LZ4 finds nothing to take out.
+        var generator = SystemRandomNumberGenerator()
+        let sideValue = (0..<max(1, hops.map(\.sideBytes).max() ?? 1)).map { _ in UInt8.random(in: 0...255, using: &generator) }
         var producerConfiguration = ProducerConfiguration(kafka: kafka, transactionalID: transactionalID)
         producerConfiguration.linger = .milliseconds(1)
         let producer = try TransactionalProducer(configuration: producerConfiguration, logger: logger)
@@ -132,6 +141,9 @@ extension TransactionalPipe {
                     try message.withKey { key in
                         try message.withValue { value in
                             try producer.send(topic: outputs[message.topic]!, partition: message.partition, key: key, value: value)
+                            if let (side, bytes) = sides[message.topic] {
+                                try sideValue.withUnsafeBytes { try producer.send(topic: side, partition: message.partition, key: key, value: UnsafeRawBufferPointer(rebasing: $0[..<bytes])) }
+                            }
                         }
                     }
                     next[message.topicPartition] = message.offset + 1

@@ -35,6 +35,8 @@ struct EndToEndBench: ParsableCommand {
     @Option(help: "The ladder stops at this rate (events/s).") var sustainedMax = 200_000
     @Flag(help: "Turn on local delivery (processing.local_delivery) in Vigil's latency and sustained-rate runs: an event's two stages in one transaction where this instance owns its repartition partition (sound on a broker that hides aborted records; README, Local delivery).") var localDelivery = false
     @Flag(inversion: .prefixedNo, help: "Also run Vigil without drift and without local delivery (every event through the repartition topic, as Kafka Streams does).") var throughTopic = true
+    @Option(parsing: .upToNextOption, help: "Also climb the ladder with the two-hop pipe writing, per record and hop, a side record of FIRST/SECOND incompressible bytes to a third and fourth topic (Vigil's four partitions a transaction and its changelog's bytes: two whole key states an event).")
+    var statePipeBytes: [String] = []
 
     func run() throws {
         var logger = Logger(label: "e2e-bench")
@@ -119,8 +121,13 @@ struct EndToEndBench: ParsableCommand {
             // broker about as used as the others' (Tansu slows with every topic and batch).
             // Each keeps the highest rate it held, and stops after two rates in a row that it
             // did not (on this broker one step's p50 can creep past 1.5x at any rate).
-            sustained = [(.pipe, 0, []), (.pipeTwoHops, 0, []), (.vigil, 0, [])]
-            var missed = [0, 0, 0]
+            let statePipes = try statePipeBytes.map { text -> LatencySubject in
+                let sizes = text.split(separator: "/").compactMap { Int($0) }
+                guard sizes.count == 2, sizes.allSatisfy({ $0 > 0 }) else { throw ValidationError("--state-pipe-bytes takes FIRST/SECOND (bytes), got \(text)") }
+                return .pipeTwoHopsWithState(first: sizes[0], second: sizes[1])
+            }
+            sustained = ([.pipe, .pipeTwoHops] + statePipes + [.vigil]).map { ($0, 0, []) }
+            var missed = [Int](repeating: 0, count: sustained.count)
             var rate = sustainedStart, number = 0
             while rate <= sustainedMax, missed.contains(where: { $0 < 2 }) {
                 for index in sustained.indices where missed[index] < 2 {
@@ -223,9 +230,15 @@ struct EndToEndBench: ParsableCommand {
             |---|---:|---|---:|---|
             """)
             for (subject, rate, steps) in sustained {
-                let ratio = Double(vigilSustained) / Double(max(1, rate))
-                let label = ["pipe": "raw transactional pipe, live, one hop", "pipeTwoHops": "raw transactional pipe, live, two hops", "vigil": "Vigil, card-fraud"]["\(subject)"]!
-                print("| \(label) | \(rate) | \(steps.joined(separator: "; ")) | \(subject == .vigil ? "" : "\(Int(100 * ratio)) %") | \(subject == .vigil ? "" : ratio >= 0.5 ? "met" : "missed") |")
+                let ratio = Double(vigilSustained) / Double(rate)
+                let share = subject == .vigil || rate == 0 ? "" : "\(Int(100 * ratio)) %"
+                // The pipes with side records are the floor of Vigil's own writes, not the target's peer.
+                let target = switch subject {
+                case .vigil: ""
+                case .pipeTwoHopsWithState: "(Vigil's write pattern: not the target's peer)"
+                case .pipe, .pipeTwoHops: ratio >= 0.5 ? "met" : "missed"
+                }
+                print("| \(subject.label) | \(rate > 0 ? "\(rate)" : "none from \(sustainedStart)") | \(steps.joined(separator: "; ")) | \(share) | \(target) |")
             }
         }
         print("""
@@ -341,6 +354,7 @@ struct EndToEndBench: ParsableCommand {
         }
         let cpu = (last.cpuSeconds - first.cpuSeconds) / events * 1e6
         let changelog = Double(last.statistics.changelogRecords - first.statistics.changelogRecords) / events
+        let changelogBytes = Double(last.statistics.changelogBytes - first.statistics.changelogBytes) / events
         // The live path's cost per event by stage: wall time of the runtime's thread (its CPU
         // when the machine has a core to spare for it; compare with the CPU per event).
         let (s, t) = (first.statistics.stages, last.statistics.stages)
@@ -351,14 +365,28 @@ struct EndToEndBench: ParsableCommand {
                       perEvent("commit", b.committing - a.committing), perEvent("poll", b.polling - a.polling)]
         return [share("polling", b.polling - a.polling), share("processing", b.processing - a.processing),
                 share("changelog", b.changelog - a.changelog), share("committing", b.committing - a.committing)].joined(separator: ", ")
-            + "; \(f1(events / transactions)) events/txn, \(f1(cpu)) µs CPU/event, \(f2(changelog)) changelog records/event"
+            + "; \(f1(events / transactions)) events/txn, \(f1(cpu)) µs CPU/event, \(f2(changelog)) changelog records/event (\(f1(changelogBytes)) bytes)"
             + "; µs per event by stage: \(stages.joined(separator: ", "))"
     }
 
     /// What a latency run measures: Vigil, or the raw transactional pipe run live (its floor).
     /// (`pipeTwoHops`: the pipe copying source → middle → output in one instance's
     /// transactions, the floor of a two-stage topology whose events cross a repartition topic.)
-    enum LatencySubject { case vigil, pipe, pipeTwoHops }
+    /// (`pipeTwoHopsWithState`: the two-hop pipe also writing a side record of the given bytes
+    /// per record and hop, as a stage writes its changelog: the floor of Vigil's write pattern.)
+    enum LatencySubject: Equatable {
+        case vigil, pipe, pipeTwoHops
+        case pipeTwoHopsWithState(first: Int, second: Int)
+
+        var label: String {
+            switch self {
+            case .vigil: "Vigil, card-fraud"
+            case .pipe: "raw transactional pipe, live, one hop"
+            case .pipeTwoHops: "raw transactional pipe, live, two hops"
+            case let .pipeTwoHopsWithState(first, second): "raw transactional pipe, live, two hops, each also writing a \(first)- and a \(second)-byte side record a record (four partitions a transaction, as Vigil's)"
+            }
+        }
+    }
 
     /// Produces at `rate` for `latencySeconds` into a fresh topology's source, each record stamped
     /// with its produce time; a read_committed reader notes when each score arrives (or, for the
@@ -388,19 +416,24 @@ struct EndToEndBench: ParsableCommand {
             let scoresPartitions = try Handbook.waitForTopic(topology.outputs.scoresTopic, admin: admin)
             reader = ScoreReader(topic: topology.outputs.scoresTopic, partitions: scoresPartitions, kafka: kafka, logger: logger, indices: idToIndex, capacity: total + 1,
                                  identify: Handbook.scoreID)
-        case .pipe, .pipeTwoHops:
+        case .pipe, .pipeTwoHops, .pipeTwoHopsWithState:
             // The same hop with nothing in it: consume the source, copy each record, commit the
             // offsets with it — as the runtime commits (when drained, at most `interval`), with
             // its fetch wait (the batch delay) and linger. Two hops: through a middle topic too.
             let output = "\(name).pipe-out"
-            let hops = subject == .pipe ? [TransactionalPipe.Hop(input: source, output: output)]
+            var hops = subject == .pipe ? [TransactionalPipe.Hop(input: source, output: output)]
                 : [TransactionalPipe.Hop(input: source, output: "\(name).pipe-middle"), TransactionalPipe.Hop(input: "\(name).pipe-middle", output: output)]
-            try admin.createTopics(hops.map { NewTopic(name: $0.output, partitions: partitions) })
+            if case let .pipeTwoHopsWithState(first, second) = subject {
+                (hops[0].side, hops[0].sideBytes) = ("\(name).pipe-side-1", first)
+                (hops[1].side, hops[1].sideBytes) = ("\(name).pipe-side-2", second)
+            }
+            try admin.createTopics((hops.map(\.output) + hops.compactMap(\.side)).map { NewTopic(name: $0, partitions: partitions) })
             let pipe = TransactionalPipe(kafka: vigilKafka, logger: logger)
             let fetchWait = Int(vigilKafka.properties["fetch.wait.max.ms"] ?? "20") ?? 20
+            let pipeHops = hops
             Thread {
                 do {
-                    pipeTransactions.value = try pipe.runLive(hops: hops, group: "\(name).pipe", transactionalID: "\(name).pipe",
+                    pipeTransactions.value = try pipe.runLive(hops: pipeHops, group: "\(name).pipe", transactionalID: "\(name).pipe",
                                                               fetchWait: .milliseconds(fetchWait), commitInterval: .milliseconds(interval),
                                                               onCommitted: { pipeCommitting.value += $0 }, stop: { _ in pipeStop.value })
                 } catch {
