@@ -71,14 +71,14 @@ public struct TransactionalPipe: Sendable {
 
 extension TransactionalPipe {
     /// One hop of a live pipe: every record read from `input` is copied to `output` (same key,
-    /// same partition number), and with a `side` topic a record of `sideBytes` incompressible
-    /// bytes is written there too under the same key — the write pattern of a stage that sends
-    /// a changelog record per event (bench/README.md, "What Vigil's writes cost").
+    /// same partition number), and for each of `sides` a record of that many incompressible
+    /// bytes is written to that topic too under the same key — the write pattern of stages that
+    /// send a changelog record per event (bench/README.md, "The floor of Vigil's write pattern").
     public struct Hop: Sendable {
         public var input: String, output: String
-        public var side: String?, sideBytes: Int
-        public init(input: String, output: String, side: String? = nil, sideBytes: Int = 0) {
-            (self.input, self.output, self.side, self.sideBytes) = (input, output, side, sideBytes)
+        public var sides: [(topic: String, bytes: Int)]
+        public init(input: String, output: String, sides: [(topic: String, bytes: Int)] = []) {
+            (self.input, self.output, self.sides) = (input, output, sides)
         }
     }
 
@@ -113,10 +113,10 @@ extension TransactionalPipe {
         defer { try? consumer.close() }
         try consumer.subscribe(hops.map(\.input))
         let outputs = Dictionary(uniqueKeysWithValues: hops.map { ($0.input, $0.output) })
-        let sides = Dictionary(uniqueKeysWithValues: hops.compactMap { hop in hop.side.map { (hop.input, ($0, hop.sideBytes)) } })
+        let sides = Dictionary(uniqueKeysWithValues: hops.map { ($0.input, $0.sides) })
         // Random bytes, as an LZ4 state is: the producer's own LZ4 finds nothing to take out.
         var generator = SystemRandomNumberGenerator()
-        let sideValue = (0..<max(1, hops.map(\.sideBytes).max() ?? 1)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let sideValue = (0..<max(1, hops.flatMap { $0.sides.map(\.bytes) }.max() ?? 1)).map { _ in UInt8.random(in: 0...255, using: &generator) }
         var producerConfiguration = ProducerConfiguration(kafka: kafka, transactionalID: transactionalID)
         producerConfiguration.linger = .milliseconds(1)
         let producer = try TransactionalProducer(configuration: producerConfiguration, logger: logger)
@@ -141,7 +141,7 @@ extension TransactionalPipe {
                     try message.withKey { key in
                         try message.withValue { value in
                             try producer.send(topic: outputs[message.topic]!, partition: message.partition, key: key, value: value)
-                            if let (side, bytes) = sides[message.topic] {
+                            for (side, bytes) in sides[message.topic]! {
                                 try sideValue.withUnsafeBytes { try producer.send(topic: side, partition: message.partition, key: key, value: UnsafeRawBufferPointer(rebasing: $0[..<bytes])) }
                             }
                         }

@@ -35,7 +35,7 @@ struct EndToEndBench: ParsableCommand {
     @Option(help: "The ladder stops at this rate (events/s).") var sustainedMax = 200_000
     @Flag(help: "Turn on local delivery (processing.local_delivery) in Vigil's latency and sustained-rate runs: an event's two stages in one transaction where this instance owns its repartition partition (sound on a broker that hides aborted records; README, Local delivery).") var localDelivery = false
     @Flag(inversion: .prefixedNo, help: "Also run Vigil without drift and without local delivery (every event through the repartition topic, as Kafka Streams does).") var throughTopic = true
-    @Option(parsing: .upToNextOption, help: "Also climb the ladder with the two-hop pipe writing, per record and hop, a side record of FIRST/SECOND incompressible bytes to a third and fourth topic (Vigil's four partitions a transaction and its changelog's bytes: two whole key states an event).")
+    @Option(parsing: .upToNextOption, help: "Also climb the ladder with pipes writing side records, as Vigil's stages write changelog records: hops separated by '/', each a '+'-separated list of side-record sizes in bytes, one side topic each. 300/145: two hops with one side record each (Vigil's four partitions a transaction, as shipped); 300+145: one hop with two (three partitions: local delivery); 445: one hop with one (two partitions).")
     var statePipeBytes: [String] = []
 
     func run() throws {
@@ -122,9 +122,11 @@ struct EndToEndBench: ParsableCommand {
             // Each keeps the highest rate it held, and stops after two rates in a row that it
             // did not (on this broker one step's p50 can creep past 1.5x at any rate).
             let statePipes = try statePipeBytes.map { text -> LatencySubject in
-                let sizes = text.split(separator: "/").compactMap { Int($0) }
-                guard sizes.count == 2, sizes.allSatisfy({ $0 > 0 }) else { throw ValidationError("--state-pipe-bytes takes FIRST/SECOND (bytes), got \(text)") }
-                return .pipeTwoHopsWithState(first: sizes[0], second: sizes[1])
+                let hops = text.split(separator: "/", omittingEmptySubsequences: false).map { $0.split(separator: "+", omittingEmptySubsequences: false).map { Int($0) } }
+                guard (1...2).contains(hops.count), hops.allSatisfy({ !$0.isEmpty && $0.allSatisfy { ($0 ?? 0) > 0 } }) else {
+                    throw ValidationError("--state-pipe-bytes takes sizes in bytes, '+' between a hop's side records and '/' between two hops (300/145, 300+145, 445), got \(text)")
+                }
+                return .pipeWithSideRecords(hops.map { $0.map { $0! } })
             }
             sustained = ([.pipe, .pipeTwoHops] + statePipes + [.vigil]).map { ($0, 0, []) }
             var missed = [Int](repeating: 0, count: sustained.count)
@@ -235,7 +237,7 @@ struct EndToEndBench: ParsableCommand {
                 // The pipes with side records are the floor of Vigil's own writes, not the target's peer.
                 let target = switch subject {
                 case .vigil: ""
-                case .pipeTwoHopsWithState: "(Vigil's write pattern: not the target's peer)"
+                case .pipeWithSideRecords: "(a write pattern of Vigil's: not the target's peer)"
                 case .pipe, .pipeTwoHops: ratio >= 0.5 ? "met" : "missed"
                 }
                 print("| \(subject.label) | \(rate > 0 ? "\(rate)" : "none from \(sustainedStart)") | \(steps.joined(separator: "; ")) | \(share) | \(target) |")
@@ -372,18 +374,20 @@ struct EndToEndBench: ParsableCommand {
     /// What a latency run measures: Vigil, or the raw transactional pipe run live (its floor).
     /// (`pipeTwoHops`: the pipe copying source → middle → output in one instance's
     /// transactions, the floor of a two-stage topology whose events cross a repartition topic.)
-    /// (`pipeTwoHopsWithState`: the two-hop pipe also writing a side record of the given bytes
-    /// per record and hop, as a stage writes its changelog: the floor of Vigil's write pattern.)
+    /// (`pipeWithSideRecords`: the pipe over one or two hops, each hop also writing a side
+    /// record of each given size per record to a topic of its own, as stages write their
+    /// changelogs: the floor of a write pattern of Vigil's.)
     enum LatencySubject: Equatable {
         case vigil, pipe, pipeTwoHops
-        case pipeTwoHopsWithState(first: Int, second: Int)
+        case pipeWithSideRecords([[Int]])
 
         var label: String {
             switch self {
             case .vigil: "Vigil, card-fraud"
             case .pipe: "raw transactional pipe, live, one hop"
             case .pipeTwoHops: "raw transactional pipe, live, two hops"
-            case let .pipeTwoHopsWithState(first, second): "raw transactional pipe, live, two hops, each also writing a \(first)- and a \(second)-byte side record a record (four partitions a transaction, as Vigil's)"
+            case let .pipeWithSideRecords(hops):
+                "raw transactional pipe, live, \(hops.count == 1 ? "one hop" : "two hops"), writing beside each record \(hops.map { $0.map { "\($0)" }.joined(separator: " + ") + " bytes" }.joined(separator: ", then ")) of side records (\(hops.count + hops.joined().count) partitions a transaction)"
             }
         }
     }
@@ -416,18 +420,21 @@ struct EndToEndBench: ParsableCommand {
             let scoresPartitions = try Handbook.waitForTopic(topology.outputs.scoresTopic, admin: admin)
             reader = ScoreReader(topic: topology.outputs.scoresTopic, partitions: scoresPartitions, kafka: kafka, logger: logger, indices: idToIndex, capacity: total + 1,
                                  identify: Handbook.scoreID)
-        case .pipe, .pipeTwoHops, .pipeTwoHopsWithState:
+        case .pipe, .pipeTwoHops, .pipeWithSideRecords:
             // The same hop with nothing in it: consume the source, copy each record, commit the
             // offsets with it — as the runtime commits (when drained, at most `interval`), with
             // its fetch wait (the batch delay) and linger. Two hops: through a middle topic too.
             let output = "\(name).pipe-out"
-            var hops = subject == .pipe ? [TransactionalPipe.Hop(input: source, output: output)]
+            let oneHop: Bool
+            if case let .pipeWithSideRecords(sides) = subject { oneHop = sides.count == 1 } else { oneHop = subject == .pipe }
+            var hops = oneHop ? [TransactionalPipe.Hop(input: source, output: output)]
                 : [TransactionalPipe.Hop(input: source, output: "\(name).pipe-middle"), TransactionalPipe.Hop(input: "\(name).pipe-middle", output: output)]
-            if case let .pipeTwoHopsWithState(first, second) = subject {
-                (hops[0].side, hops[0].sideBytes) = ("\(name).pipe-side-1", first)
-                (hops[1].side, hops[1].sideBytes) = ("\(name).pipe-side-2", second)
+            if case let .pipeWithSideRecords(sides) = subject {
+                for (hop, sizes) in sides.enumerated() {
+                    hops[hop].sides = sizes.enumerated().map { ("\(name).pipe-side-\(hop)-\($0.offset)", $0.element) }
+                }
             }
-            try admin.createTopics((hops.map(\.output) + hops.compactMap(\.side)).map { NewTopic(name: $0, partitions: partitions) })
+            try admin.createTopics((hops.map(\.output) + hops.flatMap { $0.sides.map(\.topic) }).map { NewTopic(name: $0, partitions: partitions) })
             let pipe = TransactionalPipe(kafka: vigilKafka, logger: logger)
             let fetchWait = Int(vigilKafka.properties["fetch.wait.max.ms"] ?? "20") ?? 20
             let pipeHops = hops
