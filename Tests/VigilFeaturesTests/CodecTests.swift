@@ -233,4 +233,60 @@ import VigilCodec
         #expect(lines.map(\.0) == [1, 2, 3, 4])
         #expect(lines.map(\.1) == ["one", "two", "", "four"])
     }
+
+    /// Lines handed out in place must come out the same however the source's reads cut them:
+    /// a `\r\n` split between two reads, a line split across many, empty lines, a line longer
+    /// than the buffer (which grows), a last line without a line end (with and without `\r`),
+    /// a lone `\r` inside a line (kept).
+    @Test func lineReaderLinesDoNotDependOnHowReadsCutThem() throws {
+        let long = String(repeating: "{\"amount\": 12.5}", count: 30)  // 480 bytes: more than the 64-byte buffer
+        let inputs = [
+            "one\r\ntwo\n\n\r\nfour\n",
+            "a\rb\r\n\(long)\r\n\(long)\nlast",
+            "\n\n\(long)\r",
+            "no line end",
+            "",
+        ]
+        for input in inputs {
+            // The lines by definition, on the bytes (a String takes \r\n as one character): split
+            // on \n, one \r before it dropped, no line after a final \n.
+            let bytes = Array(input.utf8)
+            var pieces = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+            if bytes.isEmpty || bytes.last == 0x0A { pieces.removeLast() }
+            let expected = pieces.map { String(decoding: $0.last == 0x0D ? $0.dropLast() : $0, as: UTF8.self) }
+            for readSize in [1, 2, 3, 5, 7, 63, 64, 65, 1000] {
+                let reader = LineReader(source: ChunkedByteSource(bytes, readSize: readSize), bufferSize: 64)
+                var lines: [String] = []
+                var numbers: [Int] = []
+                while let line = try reader.next() {
+                    lines.append(String(decoding: line, as: UTF8.self))
+                    numbers.append(reader.lineNumber)
+                }
+                #expect(lines == expected, "reads of \(readSize) bytes: \(input.prefix(40).debugDescription)")
+                #expect(numbers == expected.indices.map { $0 + 1 })
+                #expect(try reader.next() == nil)
+            }
+        }
+    }
+}
+
+/// Serves bytes at most `readSize` at a time, so that reads cut lines where a test wants.
+private final class ChunkedByteSource: ByteSource {
+    let name = "<chunked>"
+    private let bytes: [UInt8]
+    private let readSize: Int
+    private var position = 0
+
+    init(_ bytes: [UInt8], readSize: Int) {
+        self.bytes = bytes
+        self.readSize = readSize
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let count = min(buffer.count, readSize, bytes.count - position)
+        guard count > 0 else { return 0 }
+        bytes.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + position, byteCount: count) }
+        position += count
+        return count
+    }
 }
