@@ -70,6 +70,15 @@ public struct EventBatch: Sendable {
         rejections.append(nil)
     }
 
+    /// Appends an event's time, whole row (its source values, then NaN in every derived and
+    /// feature column) and provenance; the caller then appends its keys and ids.
+    mutating func appendDecoded(time: Int64, row: UnsafeBufferPointer<Double>, provenance origin: Provenance) {
+        times.append(time)
+        rows.append(contentsOf: row)
+        provenance.append(origin)
+        rejections.append(nil)
+    }
+
     /// Starts an event in place: the caller fills its source columns through the returned row index.
     mutating func appendBlank(time: Int64, provenance origin: Provenance) -> Int {
         times.append(time)
