@@ -1,5 +1,6 @@
 internal import CRdKafka
 import Logging
+import Synchronization
 
 /// Owns one librdkafka client (`rd_kafka_t`) and its callback context; destroys both exactly once.
 final class RdKafkaHandle: @unchecked Sendable {
@@ -9,6 +10,8 @@ final class RdKafkaHandle: @unchecked Sendable {
     private let pointer: OpaquePointer
     let context: ClientContext
     private let retainedContext: Unmanaged<ClientContext>
+    /// Whether the client was destroyed already (by ``destroy()``, before this object goes).
+    private let destroyed = Atomic<Bool>(false)
 
     /// Creates a client from librdkafka properties. A property librdkafka rejects gives an error
     /// naming it (secret values are not repeated).
@@ -54,13 +57,26 @@ final class RdKafkaHandle: @unchecked Sendable {
     }
 
     deinit {
-        rd_kafka_destroy(pointer)
+        destroy()
         retainedContext.release()
+    }
+
+    /// Whether ``destroy()`` was called: the owner answers its later calls with an error.
+    var isDestroyed: Bool { destroyed.load(ordering: .acquiring) }
+
+    /// Destroys the client now rather than when this object goes (a producer handing its
+    /// transactional id over to a replacement); once only. No call may be under way on another
+    /// thread, and none may follow (``withHandle(_:)`` traps). The context lives on until
+    /// this object goes.
+    func destroy() {
+        guard !destroyed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        rd_kafka_destroy(pointer)
     }
 
     /// Scoped access to the client pointer; it must not escape `body`.
     func withHandle<R, E: Error>(_ body: (OpaquePointer) throws(E) -> R) throws(E) -> R {
-        try body(pointer)
+        precondition(!destroyed.load(ordering: .relaxed), "a Kafka client used after it was destroyed")
+        return try body(pointer)
     }
 
     /// The most recent client-level error, added to a timeout's message so that it says why.
@@ -74,6 +90,6 @@ final class RdKafkaHandle: @unchecked Sendable {
     /// Serves queued callbacks (delivery reports, logs, errors) for up to `timeoutMs`.
     @discardableResult
     func poll(timeoutMs: Int32) -> Int32 {
-        rd_kafka_poll(pointer, timeoutMs)
+        withHandle { rd_kafka_poll($0, timeoutMs) }
     }
 }

@@ -23,6 +23,7 @@ public final class TransactionalProducer: Sendable {
     /// Registers the transactional id with the broker: fences any older producer with the same
     /// id and ends (aborts) the transaction it left open.
     public func initTransactions(timeout: Duration = .seconds(30)) throws(KafkaError) {
+        try ensureOpen()
         if let failure = core.handle.withHandle({ rd_kafka_init_transactions($0, Int32(timeout.milliseconds)) }) {
             throw core.handle.explain(KafkaError(consuming: failure, "init transactions (\(configuration.transactionalID ?? ""))"))
         }
@@ -30,13 +31,17 @@ public final class TransactionalProducer: Sendable {
 
     /// Opens a transaction.
     public func beginTransaction() throws(KafkaError) {
+        try ensureOpen()
         if let failure = core.handle.withHandle({ rd_kafka_begin_transaction($0) }) {
             throw KafkaError(consuming: failure, "begin transaction")
         }
     }
 
     /// Queues a record in the open transaction.
-    public func send(_ record: ProducerRecord) throws(KafkaError) { try core.send(record) }
+    public func send(_ record: ProducerRecord) throws(KafkaError) {
+        try ensureOpen()
+        try core.send(record)
+    }
 
     /// Queues a record from bytes that only need to live for this call. With `tracked`, its
     /// offset is reported by ``takeTrackedOffsets()`` once delivered (after ``flush(timeout:)``).
@@ -44,6 +49,7 @@ public final class TransactionalProducer: Sendable {
         topic: String, partition: Int32? = nil, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
         headers: [KafkaHeader] = [], timestamp: Int64? = nil, tracked: Bool = false
     ) throws(KafkaError) {
+        try ensureOpen()
         try core.send(topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp, tracked: tracked)
     }
 
@@ -57,6 +63,7 @@ public final class TransactionalProducer: Sendable {
         _ offsets: [TopicPartition: Int64], groupMetadata: ConsumerGroupMetadata, timeout: Duration = .seconds(30)
     ) throws(KafkaError) {
         guard !offsets.isEmpty else { return }
+        try ensureOpen()
         let list = TopicPartitionList(offsets)
         let failure = groupMetadata.withPointer { metadata in
             core.handle.withHandle { rd_kafka_send_offsets_to_transaction($0, list.pointer, metadata, Int32(timeout.milliseconds)) }
@@ -66,6 +73,7 @@ public final class TransactionalProducer: Sendable {
 
     /// Flushes and commits the open transaction.
     public func commitTransaction(timeout: Duration = .seconds(30)) throws(KafkaError) {
+        try ensureOpen()
         if let failure = core.handle.withHandle({ rd_kafka_commit_transaction($0, Int32(timeout.milliseconds)) }) {
             throw core.handle.explain(KafkaError(consuming: failure, "commit transaction"))
         }
@@ -74,6 +82,7 @@ public final class TransactionalProducer: Sendable {
 
     /// Aborts the open transaction: its records are marked aborted and its offsets are not committed.
     public func abortTransaction(timeout: Duration = .seconds(30)) throws(KafkaError) {
+        try ensureOpen()
         if let failure = core.handle.withHandle({ rd_kafka_abort_transaction($0, Int32(timeout.milliseconds)) }) {
             throw core.handle.explain(KafkaError(consuming: failure, "abort transaction"))
         }
@@ -83,15 +92,36 @@ public final class TransactionalProducer: Sendable {
     /// Waits until every record queued so far is acknowledged by the broker (the transaction
     /// stays open). Throws the first delivery failure.
     public func flush(timeout: Duration = .seconds(30)) throws(KafkaError) {
+        try ensureOpen()
         try core.flush(timeout: timeout)
         if let failure = core.takeDeliveryFailure() { throw failure }
     }
 
     /// Serves delivery reports for up to `timeout` (keeps the local queue from filling between commits).
     public func poll(timeout: Duration = .zero) {
+        guard !core.handle.isDestroyed else { return }
         core.handle.poll(timeoutMs: Int32(timeout.milliseconds))
     }
 
     /// Records queued locally and not yet delivered (for back-pressure).
-    public var queuedRecords: Int { core.queuedRecords }
+    public var queuedRecords: Int { core.handle.isDestroyed ? 0 : core.queuedRecords }
+
+    /// Ends this producer at once, so that nothing of it runs on when a replacement of the same
+    /// transactional id initialises: the records it still holds, queued or in flight, are
+    /// purged rather than flushed (they belong to a transaction being given up: aborted,
+    /// fenced, or about to be ended by the replacement, so waiting for them is waiting for
+    /// nothing, and a fenced producer's would never be delivered), and the client is destroyed
+    /// (`rd_kafka_purge`, then `rd_kafka_destroy`, which does not flush). Later calls throw
+    /// ``KafkaError/Code/closed``; a second close does nothing. No other call may be under way.
+    public func close() {
+        guard !core.handle.isDestroyed else { return }
+        _ = core.handle.withHandle { rd_kafka_purge($0, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT) }
+        // Serves the purged records' delivery reports, so that the destroy finds none left.
+        core.handle.poll(timeoutMs: 0)
+        core.handle.destroy()
+    }
+
+    private func ensureOpen() throws(KafkaError) {
+        if core.handle.isDestroyed { throw KafkaError(code: .closed, message: "the producer is closed") }
+    }
 }

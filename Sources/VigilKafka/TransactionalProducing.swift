@@ -19,6 +19,9 @@ public protocol TransactionalProducing: AnyObject {
     func flush(timeout: Duration) throws(KafkaError)
     /// Records queued locally and not yet delivered.
     var queuedRecords: Int { get }
+    /// Ends the producer at once, purging what it still holds, before a replacement of the same
+    /// transactional id initialises (see ``TransactionalProducer/close()``).
+    func close()
 }
 
 extension TransactionalProducer: TransactionalProducing {}

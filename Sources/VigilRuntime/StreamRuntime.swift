@@ -366,7 +366,7 @@ public final class StreamRuntime: @unchecked Sendable {
         let committedBefore = committedOffsets
         drop(partitions)
         do {
-            try driver.replaceProducer(with: clients.makeProducer(producerConfiguration, logger))
+            try driver.replaceProducer { try clients.makeProducer(producerConfiguration, logger) }
         } catch {
             if let failed { discard(failed) }
             try stopWith(error)

@@ -43,10 +43,11 @@ public struct TransactionCycle: Sendable {
         /// transaction, rewind the consumer to the last committed offsets, and go on.
         case abortAndRewind
         /// The abort failed for good (the broker keeps refusing to end the transaction, or the
-        /// client failed fatally without being fenced): replace the producer with a new one of
-        /// the same transactional id, whose initialisation fences this one and ends what it left
-        /// open, and restore every assigned partition from the committed offsets, since what the
-        /// broker made of the transaction is unknown. Kafka Streams does the same with its
+        /// client failed fatally without being fenced): close the producer (purging what it
+        /// holds) and put a new one of the same transactional id in its place, whose
+        /// initialisation ends what the old one left open, and restore every assigned
+        /// partition from the committed offsets, since what the broker made of the transaction
+        /// is unknown. Kafka Streams does the same with its
         /// thread's producer after a fatal error.
         case replaceProducer(KafkaError)
         /// Stop the instance with this error (fenced, fatal outside an abort, a failed replacement).

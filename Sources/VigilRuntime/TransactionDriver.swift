@@ -8,7 +8,8 @@ import VigilKafka
 /// `stopped`, and is thrown to the runtime's recovery.
 final class TransactionDriver {
     /// The abort of the open transaction failed for good: the runtime must replace the
-    /// producer (``replaceProducer(with:)``) and restore its partitions; nothing else goes on.
+    /// producer (``replaceProducer(making:attempts:)``) and restore its partitions; nothing
+    /// else goes on.
     struct AbortFailed: Error, CustomStringConvertible {
         let error: KafkaError
         var description: String { "\(error)" }
@@ -113,15 +114,21 @@ final class TransactionDriver {
         return nil
     }
 
-    /// Puts `producer` in the place of the one whose abort failed and initialises it, which
-    /// fences the old one and ends the transaction it left open; the cycle starts afresh.
+    /// Hands the transactional id over from the producer whose abort failed to a new one, in
+    /// this order: the old producer is closed (what it still holds is purged: it belongs to
+    /// the transaction being given up), then `makeProducer` makes the new one, whose
+    /// initialisation ends the transaction the old one left open; the cycle starts afresh.
+    /// Closing first leaves nothing of the old client running (retrying its own requests for
+    /// the same id) while the new one initialises.
     /// A retriable failure of the initialisation is tried again, after 1 s, then 2 s: the
     /// coordinator answers CONCURRENT_TRANSACTIONS until the old transaction's markers are
     /// written, which needs the partition leaders that were just failing (Kafka Streams, too,
     /// retries a producer's initialisation that timed out).
-    func replaceProducer(with producer: any TransactionalProducing, attempts: Int = 3) throws {
-        self.producer = producer
+    func replaceProducer(making makeProducer: () throws -> any TransactionalProducing, attempts: Int = 3) throws {
+        producer.close()
         inTransaction = false
+        let producer = try makeProducer()
+        self.producer = producer
         var attempt = 1
         while case .failure(let failure) = Result(catching: { () throws(KafkaError) in try producer.initTransactions(timeout: .seconds(30)) }) {
             guard failure.severity == .retriable, attempt < attempts else { throw failure }

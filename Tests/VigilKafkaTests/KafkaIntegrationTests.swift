@@ -167,6 +167,38 @@ struct KafkaIntegrationTests {
         }
     }
 
+    /// A producer closed with records of its open transaction still queued (a long linger
+    /// keeps them there) purges them and is destroyed at once: librdkafka, which warns when a
+    /// producer is destroyed holding records ("Producer terminating with N messages"), finds
+    /// none; later calls fail as closed; a new producer of the same transactional id initialises
+    /// and commits.
+    @Test func closingATransactionalProducerPurgesWhatItHolds() async throws {
+        try await TestBroker.blocking {
+            let output = try TestBroker.createTopics("close", partitions: 1)[0]
+            var configuration = ProducerConfiguration(kafka: TestBroker.kafka, transactionalID: TestBroker.unique("tid"))
+            configuration.linger = .seconds(10)  // below message.timeout.ms; the test is over long before
+            let log = CapturedLog()
+            let first = try TransactionalProducer(configuration: configuration, logger: log.logger(label: "first"))
+            try first.initTransactions()
+            try first.beginTransaction()
+            for index in 0..<100 { try first.send(ProducerRecord(topic: output, value: Array("given up \(index)".utf8))) }
+            #expect(first.queuedRecords >= 100)
+            first.close()
+            #expect(!log.all.contains { $0.contains("terminating") }, "\(log.all.filter { $0.contains("terminating") })")
+            #expect(first.queuedRecords == 0)
+            let error = #expect(throws: KafkaError.self) { try first.beginTransaction() }
+            #expect(error?.code == .closed)
+            first.close()
+
+            configuration.linger = .milliseconds(5)
+            let second = try TransactionalProducer(configuration: configuration, logger: TestBroker.logger)
+            try second.initTransactions()
+            try second.beginTransaction()
+            try second.send(ProducerRecord(topic: output, value: Array("from the second".utf8)))
+            try second.commitTransaction()
+        }
+    }
+
     @Test func twoConsumersSplitPartitionsAndRebalanceWhenOneLeaves() async throws {
         try await TestBroker.blocking {
             let topic = try TestBroker.createTopics("rebalance", partitions: 4)[0]

@@ -311,6 +311,7 @@ struct StreamRuntimeTests {
         #expect(faults.injectedCount(.abort) == 4, "the abort is tried four times (three retries) before the producer is replaced")
         #expect(faults.injectedCount(.initialise) == 1)
         #expect(faults.callCount(.initialise) == 3, "the start's, the replacement's that timed out, and its retry")
+        #expect(faults.callCount(.close) == 1, "the replaced producer is closed once (not again when its replacement's initialisation is retried)")
         let statistics = instance.runtime.statistics
         #expect(statistics.restoredRecords > restoredBefore, "the partitions are restored from the changelogs after the replacement")
 

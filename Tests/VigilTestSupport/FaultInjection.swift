@@ -16,6 +16,8 @@ public final class FaultInjection: Sendable {
         case send(topic: String?)
         /// A batch read by a restore reader.
         case read
+        /// A producer closed (counted, never failed: closing cannot fail).
+        case close
     }
 
     private struct Pending {
@@ -58,9 +60,12 @@ public final class FaultInjection: Sendable {
     /// How many calls of this kind were made so far.
     public func callCount(_ call: Call) -> Int { calls.withLock { $0[call] ?? 0 } }
 
+    /// Counts a call of this kind.
+    func count(_ call: Call) { calls.withLock { $0[call, default: 0] += 1 } }
+
     /// Throws the fault due for a call of this kind, if one is.
     func check(_ call: Call) throws(KafkaError) {
-        calls.withLock { $0[call, default: 0] += 1 }
+        count(call)
         if let delay = delays.withLock({ $0[call] }), delay > .zero {
             // The injected fault is the slowness itself: a broker that takes this long to answer.
             Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
@@ -155,6 +160,11 @@ public final class FaultInjectingProducer: TransactionalProducing {
     public func flush(timeout: Duration) throws(KafkaError) { try wrapped.flush(timeout: timeout) }
 
     public var queuedRecords: Int { wrapped.queuedRecords }
+
+    public func close() {
+        faults.count(.close)
+        wrapped.close()
+    }
 }
 
 /// A reader of assigned partitions whose reads fail where a ``FaultInjection`` says.
