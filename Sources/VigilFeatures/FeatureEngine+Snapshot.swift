@@ -60,16 +60,25 @@ extension FeatureEngine {
         } catch {
             throw StateSnapshotError(problem: "\(error)", bytes: snapshot.count)
         }
-        if let key = try? Self.decodeKey(encoded), let slot = slotOf(key) { releaseSlot(Int(slot)) }
-        if keyCount >= configuration.maxKeys, lruTail >= 0 {
-            releaseSlot(Int(lruTail))
-            statistics.keysEvictedForCapacity += 1
-        }
+        // The record is installed beside the key's current state, which is released only once
+        // the install succeeded: the install can still refuse what validation does not walk
+        // (column and sequence layouts, truncated values, detectors' states, trailing bytes).
+        let previous = (try? Self.decodeKey(encoded)).flatMap { key in slotOf(key).map { (key: key, slot: Int($0)) } }
+        if let previous { setSlot(nil, for: previous.key) }
         let key: StateKey
         do {
             key = try install(encoded: encoded)
         } catch {
+            if let previous { setSlot(Int32(previous.slot), for: previous.key) }
             throw StateSnapshotError(problem: "\(error)", bytes: snapshot.count)
+        }
+        if let previous {
+            keys[previous.slot] = nil  // its key is the new slot's now
+            releaseSlot(previous.slot)
+        }
+        if keyCount > configuration.maxKeys, lruTail >= 0 {
+            releaseSlot(Int(lruTail))
+            statistics.keysEvictedForCapacity += 1
         }
         // The restored key is the most recent; the least recent go while over the byte budget,
         // so a restore never holds more than processing would (a key larger than the budget
@@ -83,7 +92,9 @@ extension FeatureEngine {
 
     /// Checks a decompressed snapshot's envelope and cursors without installing it: magic,
     /// version, stage layout, and that every cursor lies within the buffered events it claims
-    /// (a corrupt cursor would otherwise send the window scans far outside them).
+    /// (a corrupt cursor would otherwise send the window scans far outside them). What it does
+    /// not walk (layouts, values, detectors' states) the install checks, beside the key's
+    /// current state (``restore(snapshot:)``).
     func validate(encoded: [UInt8]) throws {
         var reader = ByteReader(encoded)
         guard try reader.readUInt32() == Self.snapshotMagic else { throw StateSnapshotError(problem: "not a Vigil state snapshot (wrong magic number)", bytes: encoded.count) }

@@ -106,6 +106,91 @@ import VigilTopology
         #expect(StateSnapshotError(problem: "why", bytes: 3).description == "state record of 3 bytes cannot be restored: why")
     }
 
+    /// A record that passes validation but that the install refuses (an unknown column or
+    /// sequence layout, a truncated value, a trailing byte), of each layout version, changes
+    /// nothing: the key keeps its previous state (it was released before the install, and lost),
+    /// and a full engine evicts no other key for a record it then refuses.
+    @Test func recordsTheInstallRefusesChangeNothing() throws {
+        var configuration = FeatureEngine.Configuration()
+        configuration.maxKeys = 2
+        let driver = EngineDriver(Self.features, configuration: configuration)
+        for second in 1...12 {
+            driver.feed(.int(5), at: Double(second), ["x": Double(second) / 4, "flag": Double(second % 2)])
+            driver.feed(.int(6), at: Double(second), ["x": Double(second) * 3, "flag": 1])
+        }
+        // The records come from another engine, where keys 5 and 7 saw other events.
+        let other = EngineDriver(Self.features)
+        for second in 1...10 {
+            other.feed(.int(5), at: Double(second) + 0.5, ["x": Double(second) * 1.25, "flag": 0])
+            other.feed(.int(7), at: Double(second), ["x": 2, "flag": 1])
+        }
+        let headerSize = driver.engine.plan.headerSize
+        func record(_ key: StateKey, _ layout: FeatureEngine.SnapshotLayout) throws -> [UInt8] {
+            var writer = ByteWriter(capacity: 0)
+            other.engine.encodeState(slot: Int(try #require(other.engine.slotOf(key))), into: &writer, layout: layout)
+            return writer.bytes
+        }
+        /// Where a compact record's times (their sequence layout) and first column (its layout) start.
+        func tags(_ bytes: [UInt8]) -> (times: Int, firstColumn: Int) {
+            let countAt = 4 + 1 + 8 + 1 + 8 + (headerSize < 128 ? 1 : 2) + headerSize
+            let count = Int(bytes[countAt])
+            let times = countAt + 1
+            return (times, times + 1 + (bytes[times] == FeatureEngine.SequenceLayout.differences.rawValue ? 8 + 4 * (count - 1) : 8 * count))
+        }
+        let before = [StateKey.int(5), .int(6)].map { driver.engine.snapshot(key: $0) }
+        let recencyBefore = driver.engine.keysByRecency
+        let statisticsBefore = driver.engine.statistics
+        var refused: [String] = []
+        for layout in [FeatureEngine.SnapshotLayout.raw, .compactWithoutHundredths, .compact] {
+            for key in [StateKey.int(5), .int(7)] {
+                let good = try record(key, layout)
+                #expect(good[4] == layout.rawValue)
+                var corrupt = [(name: "truncated", bytes: Array(good.dropLast())), (name: "a trailing byte", bytes: good + [0])]
+                if layout.isCompact {
+                    let at = tags(good)
+                    #expect(good[at.times] == FeatureEngine.SequenceLayout.differences.rawValue)
+                    #expect(FeatureEngine.ColumnLayout(rawValue: good[at.firstColumn]) != nil)
+                    var unknownColumn = good, unknownSequence = good
+                    unknownColumn[at.firstColumn] = 9
+                    unknownSequence[at.times] = 9
+                    corrupt += [("an unknown column layout", unknownColumn), ("an unknown sequence layout", unknownSequence)]
+                    if layout == .compactWithoutHundredths {
+                        var hundredths = good
+                        hundredths[at.firstColumn] = FeatureEngine.ColumnLayout.hundredths.rawValue
+                        corrupt.append(("hundredths in version 2", hundredths))
+                    }
+                }
+                for (name, bytes) in corrupt {
+                    do {
+                        try driver.engine.validate(encoded: bytes)
+                    } catch {
+                        Issue.record("version \(layout.rawValue) \(key) \(name): validation refused it already (\(error)); the case tests nothing")
+                    }
+                    do {
+                        try driver.engine.restore(snapshot: LZ4Block.compress(bytes))
+                        Issue.record("version \(layout.rawValue) \(key) \(name): accepted")
+                    } catch {
+                        refused.append(error.problem)
+                    }
+                    let context = "version \(layout.rawValue) record of \(key) with \(name)"
+                    #expect(driver.engine.keyCount == 2, "\(context)")
+                    #expect([StateKey.int(5), .int(6)].map { driver.engine.snapshot(key: $0) } == before, "\(context): a key's state changed")
+                    #expect(driver.engine.keysByRecency == recencyBefore, "\(context)")
+                    #expect(driver.engine.statistics == statisticsBefore, "\(context)")
+                }
+            }
+        }
+        #expect(refused.count == 2 * (2 + 5 + 4))
+        #expect(refused.contains { $0.contains("unknown column layout 9 in a version 3 state snapshot") }, "\(refused)")
+        #expect(refused.contains { $0.contains("unknown sequence layout 9") }, "\(refused)")
+        // The same records, intact, restore (each layout to the same state).
+        for layout in [FeatureEngine.SnapshotLayout.raw, .compactWithoutHundredths, .compact] {
+            #expect(try driver.engine.restore(snapshot: LZ4Block.compress(record(.int(5), layout))) == .int(5))
+            #expect(driver.engine.snapshot(key: .int(5)) == other.engine.snapshot(key: .int(5)))
+        }
+        #expect(driver.engine.snapshot(key: .int(6)) == before[1])
+    }
+
     /// Version 1 snapshots (every buffered value as its 8 bytes, as undo records still are)
     /// restore to the same state as the compact version 2 this build writes.
     @Test func rawLayoutSnapshotsStillRestore() throws {
