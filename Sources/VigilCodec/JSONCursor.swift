@@ -64,7 +64,15 @@ struct JSONCursor {
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return build ? .object(members) : .null }
         while true {
             let key = try memberName()
-            let value = try self.value(depth: depth + 1, build: build)
+            let value: JSONValue
+            do throws(JSONParseError) {
+                value = try self.value(depth: depth + 1, build: build)
+            } catch {
+                // Named by the outermost member as it goes up: an event's field.
+                var named = error
+                named.member = String(decoding: key.bytes, as: UTF8.self)
+                throw named
+            }
             if build { members[String(decoding: key.bytes, as: UTF8.self)] = value }
             skipWhitespace()
             guard index < bytes.count else { throw error("expected ',' or '}', found the end of the text") }
@@ -240,6 +248,16 @@ struct JSONCursor {
         return (count, value)
     }
 
+    /// The error for a number whose integer part starts with a zero and goes on, named at its
+    /// first byte, with its text.
+    @usableFromInline
+    mutating func leadingZero(from begin: Int) -> JSONParseError {
+        var end = begin + 1
+        while end < bytes.count, end - begin < 32, bytes[end] &- 0x30 < 10 || bytes[end] == UInt8(ascii: ".") || bytes[end] | 0x20 == UInt8(ascii: "e") { end += 1 }
+        index = begin
+        return error("a number with a leading zero (\(String(decoding: UnsafeBufferPointer(rebasing: bytes[begin..<end]), as: UTF8.self))): JSON allows none")
+    }
+
     /// A number as the tree holds it (see ``scalarNumber(converting:)``).
     mutating func number() throws(JSONParseError) -> JSONValue {
         switch try scalarNumber() {
@@ -274,6 +292,8 @@ struct JSONCursor {
             index += 1
         }
         let digitCount = index - digitsStart
+        // RFC 8259: an integer part is 0 or starts with 1-9 (007, -01 and 00.5 are not numbers).
+        if digitCount > 1, bytes[digitsStart] == UInt8(ascii: "0") { throw leadingZero(from: begin) }
         var fractionDigits = 0
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1

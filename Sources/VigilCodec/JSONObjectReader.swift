@@ -148,8 +148,9 @@ public struct JSONObjectReader {
         return value
     }
 
-    /// The text of the number the last ``value(converting:)`` read, as written (`-0` and `007`
-    /// read as the integers 0 and 7): a caller that keeps a number's text need not write it.
+    /// The text of the number the last ``value(converting:)`` read, as written (`-0` reads as
+    /// the integer 0; a leading zero, as in `007`, is refused): a caller that keeps a number's
+    /// text need not write it.
     /// Empty when that value was not a number, or did not read.
     @inlinable
     public var numberText: UnsafeBufferPointer<UInt8> {

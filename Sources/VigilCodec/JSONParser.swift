@@ -4,8 +4,11 @@ public struct JSONParseError: Error, Equatable, CustomStringConvertible {
     public var column: Int
     /// What was expected.
     public var detail: String
+    /// The name of the outermost object member whose value the error is in, if it is in one
+    /// (an event's field); set by the tree parser, ``JSONParser``.
+    public var member: String?
 
-    public var description: String { "column \(column): \(detail)" }
+    public var description: String { "column \(column)\(member.map { " (member \($0))" } ?? ""): \(detail)" }
 }
 
 /// A small strict JSON parser (RFC 8259) over bytes, for one event per line or per record.

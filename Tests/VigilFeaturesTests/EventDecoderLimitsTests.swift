@@ -93,7 +93,12 @@ import VigilTopology
         (#"{"id": 1, "ts": 1600000000000000, "sensor": "pump", "value": 0.5}"#, "field ts: 1600000000000000 ms since the epoch is more than 1h ahead of the wall clock (source.limits.max_ahead)"),
         // Seconds where milliseconds belong: January 1970.
         (#"{"id": 1, "ts": 1600000000, "sensor": "pump", "value": 0.5}"#, "field ts: 1970-01-19T12:26:40Z is before 2010-01-01T00:00:00Z (source.limits.not_before)"),
-        (#"{"id": 1, "ts": 1600000000000, "sensor": "pump", "value": 0.5, "a": [[[[1]]]]}"#, "not valid JSON: column 72: nesting deeper than 4 levels"),
+        (#"{"id": 1, "ts": 1600000000000, "sensor": "pump", "value": 0.5, "a": [[[[1]]]]}"#, "not valid JSON: column 72 (member a): nesting deeper than 4 levels"),
+        // RFC 8259 numbers have no leading zeros: refused with the field and the column, as any malformed number.
+        (#"{"id": 1, "ts": 1600000000000, "sensor": "pump", "value": 007}"#, "not valid JSON: column 59 (member value): a number with a leading zero (007): JSON allows none"),
+        (#"{"id": 1, "ts": 1600000000000, "sensor": "pump", "value": -00.5}"#, "not valid JSON: column 59 (member value): a number with a leading zero (-00.5): JSON allows none"),
+        (#"{"id": 01, "ts": 1600000000000, "sensor": "pump", "value": 0.5}"#, "not valid JSON: column 8 (member id): a number with a leading zero (01): JSON allows none"),
+        (#"{"id": 1, "ts": 1600000000000, "sensor": "pump", "value": 1.}"#, "not valid JSON: column 61 (member value): expected digits after '.'"),
         (#"{"id": 1, "ts": 1600000000000, "sensor": "pump", "value": 0.5, "a": 1, "b": 2, "c": 3, "d": 4, "e": 5}"#, "the event has 9 fields, more than the limit of 8 (source.limits.max_fields)"),
     ])
     func poisonEventsAreRefusedWithTheirReason(json: String, reason: String) throws {
@@ -104,7 +109,7 @@ import VigilTopology
     @Test func invalidUTF8AndOversizedRecordsAreRefused() throws {
         let invalid = Array(#"{"id": 1, "ts": 1600000000000, "sensor": "pu"#.utf8) + [0xFF] + Array(#"mp", "value": 0.5}"#.utf8)
         let invalidReason = try Self.decode(invalid)
-        #expect(invalidReason == "not valid JSON: column 48: a string is not valid UTF-8", "\(invalidReason ?? "accepted")")
+        #expect(invalidReason == "not valid JSON: column 48 (member sensor): a string is not valid UTF-8", "\(invalidReason ?? "accepted")")
         let escaped = Array(#"{"id": 1, "ts": 1600000000000, "sensor": "p\u00e9"#.utf8) + [0xC3] + Array(#"", "value": 0.5}"#.utf8)
         #expect(try Self.decode(escaped)?.contains("a string is not valid UTF-8") == true)
         let big = #"{"id": 1, "ts": 1600000000000, "sensor": "pump", "value": 0.5, "note": ""# + String(repeating: "x", count: 1000) + #""}"#
