@@ -55,37 +55,33 @@ public struct EventBatch: Sendable {
     public mutating func append(time: Int64, sourceValues values: UnsafeBufferPointer<Double>, keys eventKeys: [StateKey],
                                 ids eventIds: [String], provenance origin: Provenance) {
         precondition(values.count == layout.sourceFields.count && eventKeys.count == layout.keyFields.count && eventIds.count == layout.idFields.count)
-        appendDecoded(time: time, sourceValues: values, provenance: origin)
+        rows.append(contentsOf: values)
+        rows.append(contentsOf: repeatElement(Double.nan, count: layout.width - values.count))
+        appendEvent(time: time, provenance: origin)
         keys.append(contentsOf: eventKeys)
         ids.append(contentsOf: eventIds)
     }
 
-    /// Appends an event's time, source values and provenance; the caller then appends its
-    /// keys (``appendKey(_:)``) and ids (``appendID(_:)``), without arrays of its own per event.
-    mutating func appendDecoded(time: Int64, sourceValues values: UnsafeBufferPointer<Double>, provenance origin: Provenance) {
-        times.append(time)
-        rows.append(contentsOf: values)
-        rows.append(contentsOf: repeatElement(Double.nan, count: layout.width - values.count))
-        provenance.append(origin)
-        rejections.append(nil)
-    }
-
     /// Appends an event's time, whole row (its source values, then NaN in every derived and
-    /// feature column) and provenance; the caller then appends its keys and ids.
+    /// feature column) and provenance; the caller then appends its keys (``appendKey(_:)``) and
+    /// ids (``appendID(_:)``), without arrays of its own per event.
     mutating func appendDecoded(time: Int64, row: UnsafeBufferPointer<Double>, provenance origin: Provenance) {
-        times.append(time)
         rows.append(contentsOf: row)
-        provenance.append(origin)
-        rejections.append(nil)
+        appendEvent(time: time, provenance: origin)
     }
 
     /// Starts an event in place: the caller fills its source columns through the returned row index.
     mutating func appendBlank(time: Int64, provenance origin: Provenance) -> Int {
-        times.append(time)
         rows.append(contentsOf: repeatElement(Double.nan, count: layout.width))
+        appendEvent(time: time, provenance: origin)
+        return times.count - 1
+    }
+
+    /// What every append adds beside the row: the event's time, its provenance, no rejection.
+    private mutating func appendEvent(time: Int64, provenance origin: Provenance) {
+        times.append(time)
         provenance.append(origin)
         rejections.append(nil)
-        return times.count - 1
     }
 
     mutating func appendKey(_ key: StateKey) { keys.append(key) }

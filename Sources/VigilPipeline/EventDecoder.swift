@@ -452,12 +452,10 @@ public final class EventDecoder {
     private static func isWhole(_ number: Double) -> Bool { number.rounded() == number }
 
     /// Whether `text`, a JSON integer's text, is what `String` writes for the integer it
-    /// reads as: no leading zeros, no `-0`.
+    /// reads as. The reader refuses leading zeros, so the one other spelling is `-0` (read as 0).
     @inline(__always)
     private static func isPlainInteger(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let first = text.first else { return false }
-        if first == UInt8(ascii: "-") { return text.count > 1 && text[1] != UInt8(ascii: "0") }
-        return first != UInt8(ascii: "0") || text.count == 1
+        !text.isEmpty && !(text.count == 2 && text[0] == UInt8(ascii: "-") && text[1] == UInt8(ascii: "0"))
     }
 
     /// Writes `number`'s decimal digits into field `index`'s text room.

@@ -112,8 +112,8 @@ extension TransactionalPipe {
         let consumer = try Consumer(configuration: configuration, logger: logger)
         defer { try? consumer.close() }
         try consumer.subscribe(hops.map(\.input))
-        let outputs = Dictionary(uniqueKeysWithValues: hops.map { ($0.input, $0.output) })
-        let sides = Dictionary(uniqueKeysWithValues: hops.map { ($0.input, $0.sides) })
+        // Each input's hop, looked up once per record (the pipe is the peer: no work of its own).
+        let routes = Dictionary(uniqueKeysWithValues: hops.map { ($0.input, $0) })
         // Random bytes, as an LZ4 state is: the producer's own LZ4 finds nothing to take out.
         var generator = SystemRandomNumberGenerator()
         let sideValue = (0..<max(1, hops.flatMap { $0.sides.map(\.bytes) }.max() ?? 1)).map { _ in UInt8.random(in: 0...255, using: &generator) }
@@ -138,10 +138,11 @@ extension TransactionalPipe {
                     openedAt = clock.now
                 }
                 for message in batch.messages {
+                    let hop = routes[message.topic]!
                     try message.withKey { key in
                         try message.withValue { value in
-                            try producer.send(topic: outputs[message.topic]!, partition: message.partition, key: key, value: value)
-                            for (side, bytes) in sides[message.topic]! {
+                            try producer.send(topic: hop.output, partition: message.partition, key: key, value: value)
+                            for (side, bytes) in hop.sides {
                                 try sideValue.withUnsafeBytes { try producer.send(topic: side, partition: message.partition, key: key, value: UnsafeRawBufferPointer(rebasing: $0[..<bytes])) }
                             }
                         }
