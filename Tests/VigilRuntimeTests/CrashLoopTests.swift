@@ -33,11 +33,13 @@ struct CrashLoopTests {
                 producing.signal()
             }.start()
 
+            let started = RuntimeFixture.StartedInstances()
+            defer { started.end() }
             var generator = SystemRandomNumberGenerator()
             let kills = 5
             var committedAtKills: [Int64] = []
             for round in 0..<kills {
-                let process = try RuntimeFixture.startVigil(
+                let process = try started.startVigil(
                     topologyFile: file, instance: "crash", extra: ["--snapshot-interval", "1", "--max-transaction-events", "\(maxTransactionEvents)"])
                 if round == 0 {
                     // The first kill lands while the instance joins the group and restores.
@@ -67,7 +69,7 @@ struct CrashLoopTests {
             #expect(producerFailure.value == nil)
 
             // A final instance finishes the stream and stops cleanly.
-            let final = try RuntimeFixture.startVigil(topologyFile: file, instance: "crash", extra: ["--max-transaction-events", "\(maxTransactionEvents)"])
+            let final = try started.startVigil(topologyFile: file, instance: "crash", extra: ["--max-transaction-events", "\(maxTransactionEvents)"])
             let layout = RowLayout(topology: topology)
             let ids = Set(events.map(\.id))
             var scores: [RuntimeFixture.ScoreRecord] = []

@@ -94,21 +94,23 @@ struct ExactlyOnceVerifierTests {
                 while try committedTotal() <= before {
                     guard clock.now < end else {
                         // Say what each process was doing (a restore waiting for a transaction left open, …).
-                        throw FixtureError("no progress past \(before) committed offsets within \(deadline)\n\(RuntimeFixture.vigilLogTails(["v1", "v2", "v4"]))")
+                        throw FixtureError("no progress past \(before) committed offsets within \(deadline)\n\(RuntimeFixture.vigilLogTails(["v1", "v2", "v4"]))\n\(RuntimeFixture.openTransactionRecords(["v1", "v2", "v4", "v5"]))")
                     }
                     Thread.sleep(forTimeInterval: 0.1)  // polling a condition, with a deadline
                 }
             }
             let extra = ["--snapshot-interval", "1", "--max-transaction-events", "\(Self.maxTransactionEvents)"]
+            let started = RuntimeFixture.StartedInstances()
+            defer { started.end() }
             func inProcess(_ id: String, faults injected: FaultInjection? = nil) throws -> RuntimeFixture.RunningInstance {
-                try RuntimeFixture.RunningInstance(topology: topology, instance: id, snapshotInterval: .seconds(1), faults: injected, logFile: true) {
+                started.keep(try RuntimeFixture.RunningInstance(topology: topology, instance: id, snapshotInterval: .seconds(1), faults: injected, logFile: true) {
                     $0.maxEventsPerTransaction = Self.maxTransactionEvents
-                }
+                })
             }
 
             // 1. Two processes; a third instance joins under load and leaves.
-            var first = try RuntimeFixture.startVigil(topologyFile: file, instance: "v1", extra: extra, logLevel: "debug")
-            var second = try RuntimeFixture.startVigil(topologyFile: file, instance: "v2", extra: extra, logLevel: "debug")
+            var first = try started.startVigil(topologyFile: file, instance: "v1", extra: extra, logLevel: "debug")
+            var second = try started.startVigil(topologyFile: file, instance: "v2", extra: extra, logLevel: "debug")
             try awaitProgress()
             let third = try inProcess("v3")
             try awaitProgress()
@@ -145,7 +147,7 @@ struct ExactlyOnceVerifierTests {
                 try noteFault("v2 killed")
                 try Self.signal(second, SIGKILL)
                 second.waitUntilExit()
-                second = try RuntimeFixture.startVigil(topologyFile: file, instance: "v2", extra: extra, logLevel: "debug")
+                second = try started.startVigil(topologyFile: file, instance: "v2", extra: extra, logLevel: "debug")
             }
 
             // 5. Failover: v1 dies and an instance with another id takes its place.
@@ -155,7 +157,7 @@ struct ExactlyOnceVerifierTests {
             // producer been fenced, exited); either way it dies here.
             if first.isRunning { try Self.signal(first, SIGKILL) }
             first.waitUntilExit()
-            first = try RuntimeFixture.startVigil(topologyFile: file, instance: "v4", extra: extra, logLevel: "debug")
+            first = try started.startVigil(topologyFile: file, instance: "v4", extra: extra, logLevel: "debug")
             if !TestBroker.timesOutTransactions {
                 // A transaction v1 left open holds the last stable offset of every partition it
                 // wrote until the broker times it out (10 s, transaction.timeout.ms): restores
@@ -199,6 +201,7 @@ struct ExactlyOnceVerifierTests {
                     \(error); committed by partition \(committed.sorted { $0.key < $1.key }.map(\.value)), produced \(produced.value.sorted { $0.key < $1.key }.map(\.value)); \
                     v5 \(fifth.runtime.statistics)
                     \(RuntimeFixture.vigilLogTails(["v1", "v2", "v4"]))
+                    \(RuntimeFixture.openTransactionRecords(["v1", "v2", "v4", "v5"]))
                     """)
             }
             fifth.stop()

@@ -385,6 +385,36 @@ extension RuntimeFixture {
         return process
     }
 
+    /// The `vigil run` processes and in-process instances one test started. Whatever still runs
+    /// when the test ends is killed (processes) or stopped (instances), also when the test throws
+    /// part way: a verifier run that failed left two processes writing to the broker for minutes.
+    final class StartedInstances {
+        private var processes: [Process] = []
+        private var instances: [RunningInstance] = []
+
+        /// Starts `vigil run` as a process of its own (``RuntimeFixture/startVigil(topologyFile:instance:extra:logLevel:)``).
+        func startVigil(topologyFile: String, instance: String, extra: [String] = [], logLevel: String = "error") throws -> Process {
+            let process = try RuntimeFixture.startVigil(topologyFile: topologyFile, instance: instance, extra: extra, logLevel: logLevel)
+            processes.append(process)
+            return process
+        }
+
+        /// Keeps an in-process instance, to be stopped at the end.
+        func keep(_ instance: RunningInstance) -> RunningInstance {
+            instances.append(instance)
+            return instance
+        }
+
+        /// Kills every process still running and stops every instance (stopping twice is harmless).
+        func end() {
+            for process in processes where process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            for instance in instances { instance.stop() }
+        }
+    }
+
     /// The log file of every `vigil run` started: instance id, pid, path.
     /// A debug-level logger of an in-process instance into a file of its own, listed with the
     /// `vigil run` logs (``vigilLogs``, pid 0).
@@ -407,6 +437,41 @@ extension RuntimeFixture {
             let text = (try? String(contentsOfFile: entry.path, encoding: .utf8)) ?? ""
             let tail = text.split(separator: "\n", omittingEmptySubsequences: true).suffix(lines).joined(separator: "\n")
             return "--- \(entry.instance) (pid \(entry.pid), \(entry.path)):\n\(tail)"
+        }.joined(separator: "\n")
+    }
+
+    /// What lies at the transactions the logs of `instances` say a restore waits on ("a
+    /// transaction of another instance is open at topic/partition@offset"): the first records
+    /// from there, read uncommitted, with their headers — which instance's transaction it is
+    /// (the state offset a record carries, a snapshot's checkpoint) when one never ends.
+    static func openTransactionRecords(_ instances: Set<String>, records: Int = 4) -> String {
+        var places = Set<String>()
+        for entry in vigilLogs.value where instances.contains(entry.instance) {
+            let text = (try? String(contentsOfFile: entry.path, encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n") {
+                guard let range = line.range(of: "is open at ") else { continue }
+                let rest = line[range.upperBound...].prefix { $0 != ";" }
+                for place in rest.split(separator: ",") { places.insert(place.trimmingCharacters(in: .whitespaces)) }
+            }
+        }
+        var reader = PartitionReader(kafka: kafka, logger: logger)
+        reader.isolationLevel = .readUncommitted
+        return places.sorted().map { place in
+            let parts = place.split(separator: "@")
+            guard parts.count == 2, let offset = Int64(parts[1]), let slash = parts[0].lastIndex(of: "/"),
+                  let number = Int32(parts[0][parts[0].index(after: slash)...]) else { return "\(place): not a place" }
+            let topic = String(parts[0][..<slash])
+            var lines: [String] = []
+            do {
+                try reader.read([TopicPartition(topic, number): offset], timeout: .seconds(5)) { message in
+                    guard lines.count < records else { return }
+                    let value = message.value.map { String(decoding: $0.prefix(60), as: UTF8.self) } ?? "(none)"
+                    let key = message.key.map { String(decoding: $0.prefix(40), as: UTF8.self) } ?? "(none)"
+                    let headers = message.headers.map { "\($0.name)=\($0.stringValue ?? "?")" }.joined(separator: " ")
+                    lines.append("  @\(message.offset) key \(key.debugDescription) value \(value.debugDescription) \(headers)")
+                }
+            } catch { lines.append("  (read failed: \(error))") }
+            return "open transaction at \(place):\n" + lines.joined(separator: "\n")
         }.joined(separator: "\n")
     }
 
