@@ -249,8 +249,18 @@ enum RuntimeFixture {
         options.sessionTimeout = .seconds(2)
         options.brokerShowsAbortedRecords = TestBroker.showsAbortedRecords
         options.staticMembership = staticMembership
+        for (name, value) in runtimeProperties { options.kafka.properties[name] = value }
         return options
     }
+
+    /// librdkafka properties for every runtime the tests start, in process or as `vigil run`
+    /// (`VIGIL_TEST_RUNTIME_PROPERTIES="fetch.queue.backoff.ms=20,…"`): to run the exactly-once
+    /// tests under a user's client settings.
+    static let runtimeProperties: [(String, String)] = (ProcessInfo.processInfo.environment["VIGIL_TEST_RUNTIME_PROPERTIES"] ?? "")
+        .split(separator: ",").compactMap { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            return parts.count == 2 ? (String(parts[0]), String(parts[1])) : nil
+        }
 
     /// Whether instances join as static members. Tansu 0.6 never assigns partitions to a
     /// second static member of a group (measured: the first gives up half its partitions, the
@@ -374,6 +384,7 @@ extension RuntimeFixture {
             + (staticMembership ? [] : ["--no-static-membership"]) + extra
             // librdkafka's own debug contexts in the process's log (diagnosis only).
             + (ProcessInfo.processInfo.environment["VIGIL_TEST_RDKAFKA_DEBUG"].flatMap { $0.isEmpty ? nil : ["--property", "debug=\($0)"] } ?? [])
+            + runtimeProperties.flatMap { ["--property", "\($0.0)=\($0.1)"] }
         process.standardOutput = FileHandle.nullDevice
         // Not the test runner's own stderr: a process left behind by a test that died would hold
         // it open, and `swift test` would wait for it forever.
