@@ -186,6 +186,13 @@ public final class StreamRuntime: @unchecked Sendable {
         // better on Tansu: at 5 ms its idle fetches slowed its transaction calls tenfold.
         consumerConfiguration.kafka.properties["fetch.wait.max.ms"] = consumerConfiguration.kafka.properties["fetch.wait.max.ms"]
             ?? String(max(5, Int(options.batchDelay / .milliseconds(1))))
+        // A partition whose fetch queue is over librdkafka's thresholds (a backlog's prefetch)
+        // fetches again after the batch delay, not librdkafka's 1 s: with 1 s, a source
+        // partition the aligner paused and resumed waited up to a second with nothing fetched,
+        // and with 4–16 source partitions the thread waited in polls 29–51 % of a backlog run
+        // (bench/README.md, "Partitions": 35–62k events/s against 104–139k at 20 ms).
+        consumerConfiguration.kafka.properties["fetch.queue.backoff.ms"] = consumerConfiguration.kafka.properties["fetch.queue.backoff.ms"]
+            ?? String(max(5, Int(options.batchDelay / .milliseconds(1))))
         consumer = try Consumer(configuration: consumerConfiguration, logger: logger) { [unowned self] event in
             self.rebalance(event)
         }
