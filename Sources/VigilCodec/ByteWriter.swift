@@ -23,6 +23,11 @@ public struct ByteWriter: Sendable {
         writeVarint(UInt64(value.utf8.count))
         bytes.append(contentsOf: value.utf8)
     }
+    /// Writes UTF-8 text as ``write(_:)-(String)`` writes a String holding it (its length, then the bytes).
+    public mutating func write(utf8 text: UnsafeBufferPointer<UInt8>) {
+        writeVarint(UInt64(text.count))
+        bytes.append(contentsOf: text)
+    }
     /// Writes `count` 8-byte values from `start` as ``write(_:)-(UInt64)`` would, one after the
     /// other, but in one copy (snapshots write whole ring buffers).
     public mutating func write<Word: FixedWidthInteger>(contentsOf start: UnsafePointer<Word>, count: Int) {

@@ -69,7 +69,7 @@ public final class AnomalyReport {
 
     /// Collects a replayed batch (its live events, in order) with its scores.
     public func add(_ batch: EventBatch, scores: [Double]) {
-        for index in 0..<batch.count where batch.rejections[index] == nil {
+        for index in 0..<batch.count where batch.isLive(index) {
             let key = topology.stages.isEmpty ? "" : batch.key(index, stage: 0).description
             let position: Int
             if let known = seriesIndex[key] {

@@ -38,7 +38,7 @@ public struct BatchScorer {
         var liveIndices: [Int] = []
         liveIndices.reserveCapacity(batch.count)
         batch.rows.withUnsafeBufferPointer { rows in
-            for index in 0..<batch.count where batch.rejections[index] == nil {
+            for index in 0..<batch.count where batch.isLive(index) {
                 liveIndices.append(index)
                 let base = index * width
                 for column in columns { matrix.append(rows[base + column]) }

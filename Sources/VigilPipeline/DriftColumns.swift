@@ -23,7 +23,7 @@ struct DriftColumns: Sendable {
         _ body: (_ time: Int64, _ numeric: [Double], _ categorical: [String?], _ score: Double?) -> Void
     ) {
         precondition(scores.isEmpty || scores.count == batch.count, "one score per event, or none")
-        for index in 0..<batch.count where batch.rejections[index] == nil {
+        for index in 0..<batch.count where batch.isLive(index) {
             let time = batch.times[index]
             if let from, time < from { continue }
             read(batch, index, numeric: &numeric, categorical: &categorical)

@@ -7,6 +7,13 @@ public import VigilFeatures
 /// Stages fill their feature columns in place. An event with the features computed so far
 /// serialises with ``encodeEvent(at:)`` (for a repartition topic) and comes back with
 /// ``appendEncoded(_:)`` in the instance that owns its next key.
+///
+/// A batch is emptied and refilled for every micro-batch (``removeAll()``), so what it keeps
+/// per event is laid out to cost nothing to drop: the ids as UTF-8 back to back in one byte
+/// array, the rejections as integer slots beside a list of the rare rejections, the keys in
+/// slots kept across ``removeAll()`` and overwritten. Arrays of Strings, optional rejections
+/// and keys were destroyed element by element through value witnesses, 3–5 % of decoding the
+/// handbook (perf, bench/README.md "Decoding"), and every id was a String made per event.
 public struct EventBatch: Sendable {
     /// The row layout.
     public let layout: RowLayout
@@ -14,14 +21,19 @@ public struct EventBatch: Sendable {
     public private(set) var times: [Int64] = []
     /// Row-major values, `count × layout.width`.
     public internal(set) var rows: [Double] = []
-    /// Stage keys, `count × layout.keyFields.count`.
-    public private(set) var keys: [StateKey] = []
-    /// Id field texts, `count × layout.idFields.count`.
-    public private(set) var ids: [String] = []
+    /// Stage keys: the first `keyCount` slots are the events' (`count × layout.keyFields.count`);
+    /// slots past them are left over from before the last ``removeAll()``, to be overwritten.
+    private var keySlots: [StateKey] = []
+    private var keyCount = 0
+    /// The id fields' UTF-8, back to back: id `k` (events × id fields, in order) is
+    /// `idBytes[(k == 0 ? 0 : idEnds[k - 1])..<idEnds[k]]`.
+    private var idBytes: [UInt8] = []
+    private var idEnds: [Int] = []
     /// Provenance of each event.
     public private(set) var provenance: [Provenance] = []
-    /// Why each event was rejected, nil for events still live.
-    public internal(set) var rejections: [Rejection?] = []
+    /// Per event, 0 while live, else 1 + the index of its rejection in `rejectionList`.
+    private var rejectionSlots: [Int32] = []
+    private var rejectionList: [Rejection] = []
     /// Indices of live events that came further behind their key's newest event than the
     /// allowed lateness at some stage and were scored unplaced (``VigilTopology/LateEventPolicy/score``):
     /// their score records say `late`. Rare, so kept as a set.
@@ -33,21 +45,34 @@ public struct EventBatch: Sendable {
         times.reserveCapacity(capacity)
         rows.reserveCapacity(capacity * layout.width)
         provenance.reserveCapacity(capacity)
-        rejections.reserveCapacity(capacity)
+        rejectionSlots.reserveCapacity(capacity)
+        idEnds.reserveCapacity(capacity * layout.idFields.count)
     }
 
     /// Events in the batch (rejected ones included).
     public var count: Int { times.count }
 
-    /// Empties the batch, keeping its storage.
+    /// Stage keys, `count × layout.keyFields.count` (a copy; ``key(_:stage:)`` reads one in place).
+    public var keys: [StateKey] { Array(keySlots[..<keyCount]) }
+
+    /// Id field texts, `count × layout.idFields.count` (made on each call; ``ids(of:)`` reads one event's).
+    public var ids: [String] { (0..<idEnds.count).map(idText) }
+
+    /// Why each event was rejected, nil for events still live (a view; ``isLive(_:)`` is the cheaper test).
+    public var rejections: EventRejections { EventRejections(slots: rejectionSlots, list: rejectionList) }
+
+    /// Empties the batch, keeping its storage. Nothing here destroys elements one by one:
+    /// the arrays emptied hold trivial values, and key slots are kept to be overwritten.
     public mutating func removeAll() {
         times.removeAll(keepingCapacity: true)
         rows.removeAll(keepingCapacity: true)
-        keys.removeAll(keepingCapacity: true)
-        ids.removeAll(keepingCapacity: true)
+        keyCount = 0
+        idBytes.removeAll(keepingCapacity: true)
+        idEnds.removeAll(keepingCapacity: true)
         provenance.removeAll(keepingCapacity: true)
-        rejections.removeAll(keepingCapacity: true)
-        lateEvents.removeAll()
+        rejectionSlots.removeAll(keepingCapacity: true)
+        if !rejectionList.isEmpty { rejectionList.removeAll(keepingCapacity: true) }
+        if !lateEvents.isEmpty { lateEvents.removeAll() }
     }
 
     /// Appends an event whose source values are already in `values` (one per source field, in
@@ -58,8 +83,8 @@ public struct EventBatch: Sendable {
         rows.append(contentsOf: values)
         rows.append(contentsOf: repeatElement(Double.nan, count: layout.width - values.count))
         appendEvent(time: time, provenance: origin)
-        keys.append(contentsOf: eventKeys)
-        ids.append(contentsOf: eventIds)
+        for key in eventKeys { appendKey(key) }
+        for var id in eventIds { id.withUTF8 { appendID($0) } }
     }
 
     /// Appends an event's time, whole row (its source values, then NaN in every derived and
@@ -81,30 +106,87 @@ public struct EventBatch: Sendable {
     private mutating func appendEvent(time: Int64, provenance origin: Provenance) {
         times.append(time)
         provenance.append(origin)
-        rejections.append(nil)
+        rejectionSlots.append(0)
     }
 
-    mutating func appendKey(_ key: StateKey) { keys.append(key) }
-    mutating func appendID(_ id: String) { ids.append(id) }
+    /// Appends a key, into a slot left by ``removeAll()`` when there is one.
+    mutating func appendKey(_ key: StateKey) {
+        if keyCount < keySlots.count { keySlots[keyCount] = key } else { keySlots.append(key) }
+        keyCount += 1
+    }
+
+    /// Appends an id's UTF-8 (valid: the decoder checked it, or it came from a String).
+    mutating func appendID(_ utf8: UnsafeBufferPointer<UInt8>) {
+        idBytes.append(contentsOf: utf8)
+        idEnds.append(idBytes.count)
+    }
+
+    /// Takes back the keys and ids appended past `keys` keys and `ids` ids (an event that failed half way).
+    private mutating func truncateKeysAndIDs(keys: Int, ids: Int) {
+        keyCount = keys
+        if ids < idEnds.count {
+            idBytes.removeSubrange(idStart(ids)...)
+            idEnds.removeSubrange(ids...)
+        }
+    }
+
+    /// Where id `k` (over all events) starts in `idBytes`.
+    @inline(__always)
+    private func idStart(_ id: Int) -> Int { id == 0 ? 0 : idEnds[id - 1] }
+
+    /// Id `k` (over all events) as a String.
+    private func idText(_ id: Int) -> String {
+        idBytes.withUnsafeBufferPointer { bytes in
+            String(decoding: UnsafeBufferPointer(rebasing: bytes[idStart(id)..<idEnds[id]]), as: UTF8.self)
+        }
+    }
 
     /// Whether event `index` is still live (not rejected).
-    public func isLive(_ index: Int) -> Bool { rejections[index] == nil }
+    public func isLive(_ index: Int) -> Bool { rejectionSlots[index] == 0 }
+
+    /// Why event `index` was rejected, nil while it is live.
+    public func rejection(_ index: Int) -> Rejection? {
+        let slot = Int(rejectionSlots[index])
+        return slot == 0 ? nil : rejectionList[slot - 1]
+    }
 
     /// Event `index`'s value in column `column`.
     public func value(_ index: Int, column: Int) -> Double { rows[index * layout.width + column] }
 
     /// Event `index`'s key for stage `stage`.
-    public func key(_ index: Int, stage: Int) -> StateKey { keys[index * layout.keyFields.count + layout.stageKeyIndex[stage]] }
+    public func key(_ index: Int, stage: Int) -> StateKey {
+        let slot = index * layout.keyFields.count + layout.stageKeyIndex[stage]
+        precondition(slot < keyCount, "event \(index) is not in the batch")
+        return keySlots[slot]
+    }
 
-    /// Event `index`'s id texts.
-    public func ids(of index: Int) -> ArraySlice<String> {
+    /// Event `index`'s id texts, in the topology's id field order.
+    public func ids(of index: Int) -> EventIDs {
         let width = layout.idFields.count
-        return ids[(index * width)..<((index + 1) * width)]
+        precondition(index >= 0 && (index + 1) * width <= idEnds.count, "event \(index) is not in the batch")
+        return EventIDs(bytes: idBytes, ends: idEnds, range: (index * width)..<((index + 1) * width))
+    }
+
+    /// Calls `body` with the UTF-8 of event `index`'s id at `position` (of the topology's id
+    /// fields), in place: for writers that want the bytes, not a String.
+    public func withIDBytes<Result>(of index: Int, at position: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        precondition(position >= 0 && position < layout.idFields.count, "id position \(position) out of range")
+        let id = index * layout.idFields.count + position
+        return try idBytes.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[idStart(id)..<idEnds[id]])) }
     }
 
     /// Event `index`'s features in topology order.
     public func features(of index: Int) -> ArraySlice<Double> {
         rows[(index * layout.width + layout.derivedStart)..<((index + 1) * layout.width)]
+    }
+
+    /// The key slots: the events' keys first (`count × layout.keyFields.count`), then slots to
+    /// be overwritten (the engine reads the first ones in place).
+    var keyStorage: [StateKey] { keySlots }
+
+    /// Calls `body` with each event's rejection slot (0: live) in place.
+    func withRejectionSlots<Result>(_ body: (UnsafeBufferPointer<Int32>) throws -> Result) rethrows -> Result {
+        try rejectionSlots.withUnsafeBufferPointer(body)
     }
 
     /// Version 1: an event. Version 2: the same and a flags byte after it (bit 0: late), written
@@ -130,13 +212,13 @@ public struct EventBatch: Sendable {
         rows.withUnsafeBufferPointer { rows in
             writer.write(contentsOf: UnsafeBufferPointer(rebasing: rows[(index * layout.width)..<((index + 1) * layout.width)]))
         }
-        for key in keys[(index * layout.keyFields.count)..<((index + 1) * layout.keyFields.count)] {
+        for key in keySlots[(index * layout.keyFields.count)..<((index + 1) * layout.keyFields.count)] {
             switch key {
             case let .int(value): writer.write(UInt8(0)); writer.write(value)
             case let .string(text): writer.write(UInt8(1)); writer.write(text)
             }
         }
-        for id in ids(of: index) { writer.write(id) }
+        for position in 0..<layout.idFields.count { withIDBytes(of: index, at: position) { writer.write(utf8: $0) } }
         if late { writer.write(UInt8(1)) }
     }
 
@@ -152,45 +234,49 @@ public struct EventBatch: Sendable {
         let partition = Int32(bitPattern: try reader.readUInt32())
         let offset = try reader.readInt64()
         // Read straight into the columns; a malformed event takes back what it appended.
-        let (rowCount, keyCount, idCount) = (rows.count, keys.count, ids.count)
+        let (rowCount, keyCount, idCount) = (rows.count, self.keyCount, idEnds.count)
         var complete = false
         defer {
             if !complete {
                 rows.removeSubrange(rowCount...)
-                keys.removeSubrange(keyCount...)
-                ids.removeSubrange(idCount...)
+                truncateKeysAndIDs(keys: keyCount, ids: idCount)
             }
         }
         for _ in 0..<layout.width { rows.append(try reader.readDouble()) }
         for _ in 0..<layout.keyFields.count {
             switch try reader.readUInt8() {
-            case 0: keys.append(.int(try reader.readInt64()))
-            case 1: keys.append(.string(try reader.readString()))
+            case 0: appendKey(.int(try reader.readInt64()))
+            case 1: appendKey(.string(try reader.readString()))
             case let tag: throw CodecError.binary(detail: "unknown key tag \(tag) in a staged event")
             }
         }
-        for _ in 0..<layout.idFields.count { ids.append(try reader.readString()) }
+        // Ids are read as Strings were (ill-formed UTF-8 repaired), then kept as their UTF-8.
+        for _ in 0..<layout.idFields.count {
+            var id = try reader.readString()
+            id.withUTF8 { appendID($0) }
+        }
         let flags = version == Self.flaggedEncodingVersion ? try reader.readUInt8() : 0
         guard reader.isAtEnd else { throw CodecError.binary(detail: "trailing bytes after a staged event") }
         complete = true
         times.append(time)
         provenance.append(Provenance(partition: partition, offset: offset))
-        rejections.append(nil)
+        rejectionSlots.append(0)
         if flags & 1 != 0 { lateEvents.insert(times.count - 1) }
     }
 
     /// Appends event `index` of `other` (a batch of the same topology) with everything computed
     /// so far: what ``appendEncoded(_:)`` would give for its encoding, without the bytes.
     public mutating func append(_ index: Int, of other: EventBatch) {
-        precondition(other.layout.width == layout.width && other.layout.keyFields.count == layout.keyFields.count, "batches of different topologies")
+        precondition(other.layout.width == layout.width && other.layout.keyFields.count == layout.keyFields.count
+                     && other.layout.idFields.count == layout.idFields.count, "batches of different topologies")
         let width = layout.width
         times.append(other.times[index])
         rows.append(contentsOf: other.rows[(index * width)..<((index + 1) * width)])
         let keyWidth = layout.keyFields.count
-        keys.append(contentsOf: other.keys[(index * keyWidth)..<((index + 1) * keyWidth)])
-        ids.append(contentsOf: other.ids(of: index))
+        for slot in (index * keyWidth)..<((index + 1) * keyWidth) { appendKey(other.keySlots[slot]) }
+        for position in 0..<layout.idFields.count { other.withIDBytes(of: index, at: position) { appendID($0) } }
         provenance.append(other.provenance[index])
-        rejections.append(nil)
+        rejectionSlots.append(0)
         if other.lateEvents.contains(index) { lateEvents.insert(times.count - 1) }
     }
 
@@ -201,7 +287,8 @@ public struct EventBatch: Sendable {
         rows.withUnsafeMutableBufferPointer { rows in
             for index in 0..<times.count { for column in start..<width { rows[index * width + column] = .nan } }
         }
-        for index in rejections.indices { rejections[index] = nil }
+        rejectionSlots.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        rejectionList.removeAll()
         lateEvents.removeAll()
     }
 
@@ -210,15 +297,23 @@ public struct EventBatch: Sendable {
         precondition(!times.isEmpty, "dropLast() on an empty batch")
         times.removeLast()
         rows.removeLast(layout.width)
-        keys.removeLast(layout.keyFields.count)
-        ids.removeLast(layout.idFields.count)
+        truncateKeysAndIDs(keys: keyCount - layout.keyFields.count, ids: idEnds.count - layout.idFields.count)
         provenance.removeLast()
-        rejections.removeLast()
+        let slot = Int(rejectionSlots.removeLast())
+        if slot != 0 && slot == rejectionList.count { rejectionList.removeLast() }
         lateEvents.remove(times.count)
     }
 
     /// Marks event `index` rejected.
-    public mutating func reject(_ index: Int, _ rejection: Rejection) { rejections[index] = rejection }
+    public mutating func reject(_ index: Int, _ rejection: Rejection) {
+        let slot = Int(rejectionSlots[index])
+        if slot != 0 {
+            rejectionList[slot - 1] = rejection
+        } else {
+            rejectionList.append(rejection)
+            rejectionSlots[index] = Int32(rejectionList.count)
+        }
+    }
 
     /// Marks event `index` late: scored unplaced, behind its key's newest event by more than the allowed lateness.
     public mutating func markLate(_ index: Int) { lateEvents.insert(index) }

@@ -147,15 +147,13 @@ public final class Pipeline {
         let keyWidth = layout.keyFields.count
         let keyIndex = layout.stageKeyIndex[stage]
         let times = batch.times
-        let keys = batch.keys
+        let keys = batch.keyStorage
         // Which events are live, read in place (a map over the optionals called a closure and
         // copied each element).
-        let live = batch.rejections.withUnsafeBufferPointer { rejections in
-            [Bool](unsafeUninitializedCapacity: rejections.count) { flags, initialized in
-                for index in 0..<rejections.count {
-                    if case .none = rejections[index] { flags[index] = true } else { flags[index] = false }
-                }
-                initialized = rejections.count
+        let live = batch.withRejectionSlots { slots in
+            [Bool](unsafeUninitializedCapacity: slots.count) { flags, initialized in
+                for index in 0..<slots.count { flags[index] = slots[index] == 0 }
+                initialized = slots.count
             }
         }
         var rejected: [(index: Int, rejection: LateEventRejection)] = []
@@ -202,7 +200,7 @@ public final class Pipeline {
     public func alerts(_ batch: EventBatch, scores: [Double]) -> [Int] {
         guard let rule = topology.outputs.alertRule else { return [] }
         var result: [Int] = []
-        for index in 0..<batch.count where batch.rejections[index] == nil {
+        for index in 0..<batch.count where batch.isLive(index) {
             var holds = true
             for (condition, column) in zip(rule.conditions, alertColumns) {
                 let value = column < 0 ? (scores.isEmpty ? .nan : scores[index]) : batch.value(index, column: column)

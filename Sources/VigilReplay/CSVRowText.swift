@@ -25,21 +25,22 @@ final class CSVRowText {
     func append(_ batch: EventBatch, scores: [Double], challengerScores: [Double] = [], from: Int64?,
                 reasons: ((Int) -> [(feature: String, contribution: Double)])? = nil) -> Int {
         let featureCount = batch.layout.width - batch.layout.derivedStart
+        let idCount = batch.layout.idFields.count
         var written = 0
-        for index in 0..<batch.count where batch.rejections[index] == nil {
+        for index in 0..<batch.count where batch.isLive(index) {
             if let from, batch.times[index] < from { continue }
             // Room for the row: each number at most DecimalText.maximumLength bytes and a
             // comma, each id at most twice its bytes (doubled quotes) and its quotes.
             var room = (featureCount + 3) * (DecimalText.maximumLength + 1)
-            for id in batch.ids(of: index) { room += 2 * id.utf8.count + 3 }
+            for position in 0..<idCount { room += 2 * batch.withIDBytes(of: index, at: position) { $0.count } + 3 }
             let explained = reasons?(index) ?? []
             for reason in explained { room += 2 * reason.feature.utf8.count + 4 + DecimalText.maximumLength }
             reserve(room)
             var cursor = base + count
             var first = true
-            for id in batch.ids(of: index) {
+            for position in 0..<idCount {
                 if !first { cursor.pointee = UInt8(ascii: ","); cursor += 1 }
-                cursor = Self.writeField(id, to: cursor)
+                cursor = batch.withIDBytes(of: index, at: position) { Self.writeField($0, to: cursor) }
                 first = false
             }
             for value in batch.features(of: index) {
@@ -57,7 +58,7 @@ final class CSVRowText {
             }
             for reason in explained {
                 cursor.pointee = UInt8(ascii: ","); cursor += 1
-                cursor = Self.writeField(reason.feature, to: cursor)
+                cursor = Self.writeField(reason.feature.utf8, to: cursor)
                 cursor.pointee = UInt8(ascii: ","); cursor += 1
                 cursor += DecimalText.write(reason.contribution, to: cursor)
             }
@@ -86,10 +87,10 @@ final class CSVRowText {
 
     /// An id as ``CSVField/quoted(_:delimiter:)`` writes it: quoted, with doubled quotes, only
     /// when it holds a comma, a quote or a line break.
-    private static func writeField(_ text: String, to out: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+    private static func writeField<Text: Collection<UInt8>>(_ text: Text, to out: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         var cursor = out
         var needsQuotes = false
-        for byte in text.utf8 {
+        for byte in text {
             if byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") { needsQuotes = true }
             cursor.pointee = byte
             cursor += 1
@@ -97,7 +98,7 @@ final class CSVRowText {
         guard needsQuotes else { return cursor }
         cursor = out
         cursor.pointee = UInt8(ascii: "\""); cursor += 1
-        for byte in text.utf8 {
+        for byte in text {
             if byte == UInt8(ascii: "\"") { cursor.pointee = byte; cursor += 1 }
             cursor.pointee = byte
             cursor += 1

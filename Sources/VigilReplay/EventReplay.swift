@@ -133,7 +133,7 @@ public final class EventReplay {
         let feed = ReplayFeed(batch: pipeline.makeBatch(capacity: batchSize), capacity: batchSize, until: until) { [pipeline] feed in
             let output = pipeline.process(&feed.batch)
             for index in 0..<feed.batch.count {
-                if let rejection = feed.batch.rejections[index] {
+                if let rejection = feed.batch.rejection(index) {
                     feed.summary.rejectedCount += 1
                     if feed.summary.rejected.count < 100 { feed.summary.rejected.append((feed.place(of: index), rejection.description)) }
                 }

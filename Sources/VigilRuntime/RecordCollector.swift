@@ -53,7 +53,7 @@ final class RecordCollector {
         let encoder = scoreEncoder ?? ScoreRecordEncoder(topology: topology, layout: layout)
         scoreEncoder = encoder
         var emitted = 0
-        for index in 0..<events.count where events.rejections[index] == nil {
+        for index in 0..<events.count where events.isLive(index) {
             let ids = events.ids(of: index)
             var key = ids.count == 1 ? ids[ids.startIndex] : ids.joined(separator: ",")
             let provenance = events.provenance[index]

@@ -149,7 +149,7 @@ final class SegmentProcessor {
         let featured = clock.now
         stageTimes.features += featured - featuresStart
         for index in 0..<events.count {
-            if let rejection = events.rejections[index] {
+            if let rejection = events.rejection(index) {
                 try collector.deadLetter(message(index), stage: rejection.stage, reason: rejection.reason, provenance: events.provenance[index])
             }
         }
@@ -188,7 +188,7 @@ final class SegmentProcessor {
         let mayDeliverLocally = segmentIndex == 0 && delivery.enabled
         var handedOver: [Int32: [Int]] = [:]
         var localTargets: [Int32: Bool] = [:]
-        for index in 0..<events.count where events.rejections[index] == nil {
+        for index in 0..<events.count where events.isLive(index) {
             var key = events.key(index, stage: keyStage).description
             let source = events.provenance[index]
             try key.withUTF8 { key in

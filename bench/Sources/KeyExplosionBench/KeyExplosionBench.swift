@@ -255,7 +255,7 @@ struct KeyExplosionBench: ParsableCommand {
             if drift != nil { _ = drift!.observe(batch, scores: output.scores) }
             pipelineTime += ContinuousClock.now - began
             for index in 0..<batch.count {
-                if batch.rejections[index] != nil { rejected += 1 } else { scoreSum += output.scores[index] }
+                if !batch.isLive(index) { rejected += 1 } else { scoreSum += output.scores[index] }
             }
             processed += batch.count
             batch.removeAll()
