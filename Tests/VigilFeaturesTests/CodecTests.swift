@@ -57,6 +57,68 @@ import VigilCodec
         #expect(throws: CodecError.self) { _ = try open.next() }
     }
 
+    /// The reader scans eight bytes at a time for delimiters, line ends and quotes: random
+    /// records (fields with delimiters, quotes, line breaks, `\r`, non-ASCII text, quotes inside
+    /// unquoted fields, empty fields; `\n` and `\r\n` line ends; blank lines), written as RFC
+    /// 4180 writes them, read back field for field with their line numbers, whatever the
+    /// buffer size, the delimiter, and where a record falls against the eight-byte words.
+    @Test func csvReaderReadsRandomRecordsAsTheyWereWritten() throws {
+        var generator = SplitMix(seed: 41)
+        let pieces = ["a", "bc", "12345", "é", "x\"y", " ", "0.25", "long-field-text-", "∂"]
+        for delimiter in [UInt8(ascii: ","), UInt8(ascii: ";")] {
+            let separator = String(UnicodeScalar(delimiter))
+            let specials = [separator, "\"", "\n", "\r\n", "\"\""]
+            var text = ""
+            var line = 1
+            var expected: [(Int, [String])] = []
+            for _ in 0..<3_000 {
+                while generator.next() % 10 == 0 { text += generator.next() % 2 == 0 ? "\n" : "\r\n"; line += 1 }
+                let fieldCount = 2 + Int(generator.next() % 9)
+                var fields: [String] = []
+                for _ in 0..<fieldCount {
+                    var field = ""
+                    for _ in 0..<Int(generator.next() % 4) {
+                        field += generator.next() % 6 == 0 ? specials[Int(generator.next() % UInt64(specials.count))]
+                                                           : pieces[Int(generator.next() % UInt64(pieces.count))]
+                    }
+                    fields.append(field)
+                }
+                let written = fields.map { field in
+                    let quoted = field.hasPrefix("\"") || field.contains(separator) || field.contains("\n") || field.contains("\r")
+                        || (field.contains("\"") && generator.next() % 2 == 0)
+                    return quoted ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
+                }
+                expected.append((line, fields))
+                text += written.joined(separator: separator)
+                line += fields.reduce(0) { $0 + $1.filter { $0 == "\n" || $0 == "\r\n" }.count }
+                text += generator.next() % 3 == 0 ? "\r\n" : "\n"
+                line += 1
+            }
+            for bufferSize in [64, 100, 4096, 1 << 20] {
+                // Offsets 0-7: the records fall differently against the eight-byte words.
+                for shift in [0, 3] {
+                    let reader = CSVReader(source: MemoryByteSource(Array((String(repeating: "\n", count: shift) + text).utf8)),
+                                           delimiter: delimiter, bufferSize: bufferSize)
+                    var read: [(Int, [String])] = []
+                    while try reader.next() { read.append((reader.lineNumber - shift, reader.strings())) }
+                    #expect(read.count == expected.count, "buffer \(bufferSize), delimiter \(separator)")
+                    for (got, want) in zip(read, expected) where got.0 != want.0 || got.1 != want.1 {
+                        Issue.record("buffer \(bufferSize), delimiter \(separator): line \(got.0) \(got.1), expected line \(want.0) \(want.1)")
+                        break
+                    }
+                }
+            }
+        }
+        // A last record without a line end, and one whose quoted field the input never closes.
+        let last = CSVReader(source: MemoryByteSource(Array("a,b\n\"x,\"\"y\"\"\",0123456789,z".utf8)))
+        #expect(try last.next() && last.next())
+        #expect(last.strings() == ["x,\"y\"", "0123456789", "z"] && last.lineNumber == 2)
+        #expect(try !last.next())
+        let open = CSVReader(source: MemoryByteSource(Array("a,b,c,d,e,f,g,h,i\n1,2,\"never closed, 0123456789\n".utf8)))
+        #expect(try open.next())
+        #expect(throws: CodecError.self) { _ = try open.next() }
+    }
+
     @Test func numbersParseLikeTheStandardLibrary() {
         for text in ["0", "-0", "57.16", "1e-7", "123456789012345678901234", "0.1", "2.5E3", "  42 ", "-17.000001", "inf", "nan", "9007199254740993"] {
             let parsed = Array(text.utf8).withUnsafeBufferPointer { ASCIINumber.parseDouble($0) }
