@@ -584,13 +584,15 @@ public final class EventDecoder {
         }
         if let problem = checkTime(time) { return problem }
         batch.appendDecoded(time: time, row: UnsafeBufferPointer(start: values, count: layout.width), provenance: provenance)
-        for index in keyFieldIndex {
-            // An int key is the integer its text spells (exact beyond 2^53, where the row's Double is not).
-            if types[index] == .int, !values[index].isNaN,
-               let value = hasInteger[index] ? integers[index] : ASCIINumber.parseInt(text(of: index)) {
-                batch.appendKey(.int(value))
-            } else {
-                batch.appendKey(.string(Self.string(text(of: index))))
+        keyFieldIndex.withUnsafeBufferPointer { keyFields in
+            batch.appendKeys(keyFields.count) { position in
+                let index = keyFields[position]
+                // An int key is the integer its text spells (exact beyond 2^53, where the row's Double is not).
+                if types[index] == .int, !values[index].isNaN,
+                   let value = hasInteger[index] ? integers[index] : ASCIINumber.parseInt(text(of: index)) {
+                    return .int(value)
+                }
+                return .string(Self.string(text(of: index)))
             }
         }
         // Ids go into the batch as their bytes: no String per event (see EventBatch).

@@ -2,21 +2,25 @@
 /// a view of the batch's rejection slots. ``EventBatch/isLive(_:)`` and
 /// ``EventBatch/rejection(_:)`` read one event's without making the view.
 public struct EventRejections: RandomAccessCollection, Sendable {
-    /// Per event, 0 while live, else 1 + the index of its rejection in `list`.
+    /// Per event up to the last rejected one, 0 while live, else 1 + the index of its
+    /// rejection in `list`; events past its end are live.
     private let slots: [Int32]
     private let list: [Rejection]
+    private let eventCount: Int
 
-    init(slots: [Int32], list: [Rejection]) {
+    init(slots: [Int32], list: [Rejection], count: Int) {
         self.slots = slots
         self.list = list
+        eventCount = count
     }
 
     public var startIndex: Int { 0 }
-    public var endIndex: Int { slots.count }
+    public var endIndex: Int { eventCount }
 
     /// Event `index`'s rejection, nil while it is live.
     public subscript(index: Int) -> Rejection? {
-        let slot = Int(slots[index])
+        precondition(index >= 0 && index < eventCount, "event \(index) is not in the batch")
+        let slot = index < slots.count ? Int(slots[index]) : 0
         return slot == 0 ? nil : list[slot - 1]
     }
 }

@@ -150,10 +150,12 @@ public final class Pipeline {
         let keys = batch.keyStorage
         // Which events are live, read in place (a map over the optionals called a closure and
         // copied each element).
+        let count = batch.count
         let live = batch.withRejectionSlots { slots in
-            [Bool](unsafeUninitializedCapacity: slots.count) { flags, initialized in
+            [Bool](unsafeUninitializedCapacity: count) { flags, initialized in
                 for index in 0..<slots.count { flags[index] = slots[index] == 0 }
-                initialized = slots.count
+                for index in slots.count..<count { flags[index] = true }
+                initialized = count
             }
         }
         var rejected: [(index: Int, rejection: LateEventRejection)] = []

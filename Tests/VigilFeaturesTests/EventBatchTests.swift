@@ -102,6 +102,21 @@ import VigilTopology
         #expect(batch.rejections.allSatisfy { $0 == nil } && (0..<batch.count).allSatisfy(batch.isLive))
     }
 
+    /// Rejection slots reach only as far as the last rejected event: the stages must still see
+    /// every event after it as live, and skip the rejected one.
+    @Test func stagesSkipRejectedEventsAndReadTheRestAsLive() throws {
+        let topology = try TopologyLoader.load(yaml: Self.topologyText, file: "ids-and-keys.yaml")
+        let pipeline = try Pipeline(topology: topology)
+        var batch = pipeline.makeBatch()
+        Self.decode((0..<8).map { Self.line($0, user: "same", note: "") }, into: &batch, pipeline.makeDecoder())
+        batch.reject(2, Rejection(stage: "test", reason: "refused"))
+        _ = pipeline.process(&batch)
+        let column = batch.layout.column(of: "USER_N")!
+        // Events 0, 1 and 3...7 of one user, one second apart: counts 1, 2, then 3...7; event 2 untouched.
+        #expect((0..<8).map { batch.value($0, column: column) }.map { $0.isNaN ? -1 : $0 } == [1, 2, -1, 3, 4, 5, 6, 7])
+        #expect((0..<8).filter { !batch.isLive($0) } == [2])
+    }
+
     @Test func idsKeepTheirBytesThroughEncodingAndHandOver() throws {
         let topology = try TopologyLoader.load(yaml: Self.topologyText, file: "ids-and-keys.yaml")
         let pipeline = try Pipeline(topology: topology)
