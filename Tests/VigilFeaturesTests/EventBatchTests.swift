@@ -139,6 +139,18 @@ import VigilTopology
         #expect(Self.contents(moved) == Self.contents(batch) && Self.contents(handed) == Self.contents(batch))
         #expect(batch.withIDBytes(of: 0, at: 1) { Array($0) } == Array("comma, \"quote\" and ∂".utf8))
         #expect(batch.ids(of: 1).withUTF8(at: 0) { $0.isEmpty })
+        // Ids of 15 bytes and less are kept inline, longer ones apart: one dropped gives its room back.
+        var edited = batch
+        values.withUnsafeBufferPointer { values in
+            edited.append(time: 1_600_000_000_002, sourceValues: values, keys: [.string("y"), .int(1)],
+                          ids: ["fifteen bytes!!", "sixteen bytes!!!"], provenance: Provenance(partition: 0, offset: 11))
+            edited.dropLast()
+            edited.append(time: 1_600_000_000_003, sourceValues: values, keys: [.string("z"), .int(1)],
+                          ids: ["a long id, longer than fifteen bytes", "123456789012345"], provenance: Provenance(partition: 0, offset: 12))
+        }
+        #expect(edited.ids == ["7", "comma, \"quote\" and ∂", "", "8", "a long id, longer than fifteen bytes", "123456789012345"])
+        #expect(Array(edited.ids(of: 2)) == ["a long id, longer than fifteen bytes", "123456789012345"] && edited.count == 3)
+        #expect(batch.ids.count == 4)
         // An id is written as a String holding it would be: the encoding did not change.
         var writer = ByteWriter()
         writer.write(UInt8(1))
