@@ -41,6 +41,14 @@ import VigilTopology
         }
     }
 
+    /// A pipeline of the topology above and a batch of `lines` it decoded.
+    static func decoded(_ lines: [String]) throws -> (Pipeline, EventBatch) {
+        let pipeline = try Pipeline(topology: TopologyLoader.load(yaml: topologyText, file: "ids-and-keys.yaml"))
+        var batch = pipeline.makeBatch()
+        decode(lines, into: &batch, pipeline.makeDecoder())
+        return (pipeline, batch)
+    }
+
     /// Everything a batch shows of its events, to compare two batches.
     static func contents(_ batch: EventBatch) -> [String] {
         (0..<batch.count).map { index in
@@ -81,10 +89,8 @@ import VigilTopology
     }
 
     @Test func rejectionsBelongToTheirEvents() throws {
-        let topology = try TopologyLoader.load(yaml: Self.topologyText, file: "ids-and-keys.yaml")
-        let pipeline = try Pipeline(topology: topology)
-        var batch = pipeline.makeBatch()
-        Self.decode((0..<6).map { Self.line($0, user: "u", note: "n\($0)") }, into: &batch, pipeline.makeDecoder())
+        let (pipeline, decoded) = try Self.decoded((0..<6).map { Self.line($0, user: "u", note: "n\($0)") })
+        var batch = decoded
         batch.reject(1, Rejection(stage: "user", reason: "first"))
         batch.reject(4, Rejection(stage: "shop", reason: "other"))
         batch.reject(1, Rejection(stage: "user", reason: "second"))
@@ -105,10 +111,8 @@ import VigilTopology
     /// Rejection slots reach only as far as the last rejected event: the stages must still see
     /// every event after it as live, and skip the rejected one.
     @Test func stagesSkipRejectedEventsAndReadTheRestAsLive() throws {
-        let topology = try TopologyLoader.load(yaml: Self.topologyText, file: "ids-and-keys.yaml")
-        let pipeline = try Pipeline(topology: topology)
-        var batch = pipeline.makeBatch()
-        Self.decode((0..<8).map { Self.line($0, user: "same", note: "") }, into: &batch, pipeline.makeDecoder())
+        let (pipeline, decoded) = try Self.decoded((0..<8).map { Self.line($0, user: "same", note: "") })
+        var batch = decoded
         batch.reject(2, Rejection(stage: "test", reason: "refused"))
         _ = pipeline.process(&batch)
         let column = batch.layout.column(of: "USER_N")!
