@@ -144,19 +144,15 @@ public struct EventBatch: Sendable {
     private mutating func truncateKeysAndIDs(keys: Int, ids: Int) {
         keyCount = keys
         if ids < idEnds.count {
-            idBytes.removeSubrange(idStart(ids)...)
+            idBytes.removeSubrange(EventIDs.byteRange(of: ids, ends: idEnds).lowerBound...)
             idEnds.removeSubrange(ids...)
         }
     }
 
-    /// Where id `k` (over all events) starts in `idBytes`.
-    @inline(__always)
-    private func idStart(_ id: Int) -> Int { id == 0 ? 0 : idEnds[id - 1] }
-
     /// Id `k` (over all events) as a String.
     private func idText(_ id: Int) -> String {
         idBytes.withUnsafeBufferPointer { bytes in
-            String(decoding: UnsafeBufferPointer(rebasing: bytes[idStart(id)..<idEnds[id]]), as: UTF8.self)
+            String(decoding: UnsafeBufferPointer(rebasing: bytes[EventIDs.byteRange(of: id, ends: idEnds)]), as: UTF8.self)
         }
     }
 
@@ -169,8 +165,7 @@ public struct EventBatch: Sendable {
     /// Why event `index` was rejected, nil while it is live.
     public func rejection(_ index: Int) -> Rejection? {
         precondition(index >= 0 && index < times.count, "event \(index) is not in the batch")
-        let slot = index < rejectionSlots.count ? Int(rejectionSlots[index]) : 0
-        return slot == 0 ? nil : rejectionList[slot - 1]
+        return EventRejections.rejection(of: index, slots: rejectionSlots, list: rejectionList)
     }
 
     /// Event `index`'s value in column `column`.
@@ -195,7 +190,7 @@ public struct EventBatch: Sendable {
     public func withIDBytes<Result>(of index: Int, at position: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
         precondition(position >= 0 && position < layout.idFields.count, "id position \(position) out of range")
         let id = index * layout.idFields.count + position
-        return try idBytes.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[idStart(id)..<idEnds[id]])) }
+        return try idBytes.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[EventIDs.byteRange(of: id, ends: idEnds)])) }
     }
 
     /// Event `index`'s features in topology order.

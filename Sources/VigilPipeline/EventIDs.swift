@@ -22,10 +22,14 @@ public struct EventIDs: RandomAccessCollection, Equatable, Sendable, CustomStrin
 
     /// Calls `body` with the UTF-8 of the id at `position`, in place.
     public func withUTF8<Result>(at position: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
-        let id = range.lowerBound + position
-        let start = id == 0 ? 0 : ends[id - 1]
-        return try bytes.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[start..<ends[id]])) }
+        let span = Self.byteRange(of: range.lowerBound + position, ends: ends)
+        return try bytes.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[span])) }
     }
+
+    /// Where id `id` (over all the batch's events) lies in the id bytes whose ends are `ends`:
+    /// the one place that layout is read (``EventBatch`` reads it through this too).
+    @inline(__always)
+    static func byteRange(of id: Int, ends: [Int]) -> Range<Int> { (id == 0 ? 0 : ends[id - 1])..<ends[id] }
 
     /// Two events' ids are equal when their texts are, one by one.
     public static func == (lhs: EventIDs, rhs: EventIDs) -> Bool { lhs.elementsEqual(rhs) }

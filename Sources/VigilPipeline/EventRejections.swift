@@ -20,6 +20,13 @@ public struct EventRejections: RandomAccessCollection, Sendable {
     /// Event `index`'s rejection, nil while it is live.
     public subscript(index: Int) -> Rejection? {
         precondition(index >= 0 && index < eventCount, "event \(index) is not in the batch")
+        return Self.rejection(of: index, slots: slots, list: list)
+    }
+
+    /// Event `index`'s rejection read from the slots and the list (``EventBatch/rejection(_:)``
+    /// reads it through this too, without making the view).
+    @inline(__always)
+    static func rejection(of index: Int, slots: [Int32], list: [Rejection]) -> Rejection? {
         let slot = index < slots.count ? Int(slots[index]) : 0
         return slot == 0 ? nil : list[slot - 1]
     }
