@@ -9,6 +9,7 @@ extension FeatureEngine {
         undoLog.removeAll(keepingCapacity: true)
         statisticsAtBatchStart = statistics
         batchOpen = true
+        startOperationLog()
     }
 
     /// Keys whose state the open batch changed (created, updated or evicted), in first-touch order.
@@ -26,6 +27,7 @@ extension FeatureEngine {
         batchEpoch += 1
         statisticsAtBatchStart = statistics
         batchOpen = false
+        stopOperationLog()
     }
 
     /// Undoes every change since ``beginBatch()``: keys created are removed, keys changed or
@@ -49,5 +51,6 @@ extension FeatureEngine {
         touched.removeAll(keepingCapacity: true)
         batchEpoch += 1
         batchOpen = false
+        stopOperationLog()
     }
 }

@@ -3,7 +3,7 @@
 extension FeatureEngine {
     /// Creates state for a new key, evicting the least recently seen key first when full.
     func createSlot(for key: StateKey) -> Int {
-        if keyCount >= configuration.maxKeys, lruTail >= 0 {
+        if keyCount >= configuration.maxKeys, lruTail >= 0, !replayingOperations {
             evict(slot: Int(lruTail))
             statistics.keysEvictedForCapacity += 1
         }
@@ -58,6 +58,7 @@ extension FeatureEngine {
 
     /// Removes a key's state (recording it for rollback and as touched).
     func evict(slot: Int) {
+        if loggingOperations { logRemoval(key: keys[slot]!) }
         noteTouch(slot)
         releaseSlot(slot)
     }
@@ -84,7 +85,7 @@ extension FeatureEngine {
     /// another key makes it the least recently seen (and evicts it).
     @inline(never)
     func evictOverByteBudget(keeping slot: Int) {
-        while stateBytes > byteBudget, lruTail >= 0, Int(lruTail) != slot {
+        while stateBytes > byteBudget, lruTail >= 0, Int(lruTail) != slot, !replayingOperations {
             evict(slot: Int(lruTail))
             statistics.keysEvictedForCapacity += 1
         }

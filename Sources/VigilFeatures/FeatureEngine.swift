@@ -31,6 +31,10 @@ public final class FeatureEngine {
         public var recordsUndo: Bool = true
         /// What becomes of an event further behind its key's newest than the allowed lateness. Default ``LateEventPolicy/score``.
         public var lateEvents: LateEventPolicy = .score
+        /// Whether the engine logs, inside an open batch, every event it is given and every key it
+        /// removes (``FeatureEngine/withOperations(_:)``), so that a changelog can carry a batch's
+        /// events instead of its keys' whole states (`processing.changelog: events`). Default false.
+        public var logsOperations: Bool = false
 
         /// The defaults.
         public init() {}
@@ -42,6 +46,7 @@ public final class FeatureEngine {
             maxKeys = processing.maxKeys
             maxStateBytes = processing.maxStateBytes
             lateEvents = processing.lateEvents
+            logsOperations = processing.changelog == .events
             self.recordsUndo = recordsUndo
         }
     }
@@ -134,6 +139,17 @@ public final class FeatureEngine {
     @exclusivity(unchecked) var touched: [StateKey] = []
     @exclusivity(unchecked) var undoLog: [(key: StateKey, state: [UInt8]?)] = []
     var statisticsAtBatchStart = EngineStatistics()
+    /// Whether the open batch logs its operations (``Configuration/logsOperations``, a batch
+    /// open, not replaying): the one flag the hot path reads.
+    @exclusivity(unchecked) var loggingOperations = false
+    /// While ``replay(operations:)`` runs: no logging, and no eviction of the engine's own (the
+    /// log says which keys went).
+    @exclusivity(unchecked) var replayingOperations = false
+    /// The open batch's operations (``FeatureEngine+Operations``), and the previous event's
+    /// time (times are logged as differences).
+    @exclusivity(unchecked) var operationLog = ByteWriter(capacity: 0)
+    @exclusivity(unchecked) var operationCount = 0
+    @exclusivity(unchecked) var lastLoggedTime: Int64 = 0
     // Buffers ``withSnapshot(key:_:)`` reuses.
     var snapshotScratch = ByteWriter(capacity: 0)
     var compressedScratch: [UInt8] = []
@@ -428,6 +444,7 @@ public final class FeatureEngine {
     @inline(__always)
     func processEvent(existing: Int32?, key: StateKey, time: Int64, inputs: UnsafeBufferPointer<Double>,
                       features: UnsafeMutableBufferPointer<Double>) -> EventOutcome {
+        if loggingOperations { logEvent(key: key, time: time, inputs: inputs) }
         let slot: Int
         if let existing {
             slot = Int(existing)

@@ -249,6 +249,17 @@ public final class Pipeline {
     @discardableResult
     public func restore(stage: Int, snapshot: [UInt8]) throws -> StateKey { try engines[stage].restore(snapshot: snapshot) }
 
+    /// Stage `stage`'s operations in the open batch (its events and removed keys, in order),
+    /// lent to `body` as one LZ4 block: the changelog record of `processing.changelog: events`
+    /// (see ``FeatureEngine/withOperations(_:)``).
+    public func withOperations<R, E: Error>(stage: Int, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try engines[stage].withOperations(body)
+    }
+
+    /// Replays a record of ``withOperations(stage:_:)`` into stage `stage`; returns the operations applied.
+    @discardableResult
+    public func replay(stage: Int, operations: [UInt8]) throws -> Int { try engines[stage].replay(operations: operations) }
+
     /// Drops a key's state in stage `stage` (a changelog tombstone).
     public func removeState(stage: Int, key: StateKey) { engines[stage].removeState(key: key) }
 

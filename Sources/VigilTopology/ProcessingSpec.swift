@@ -21,6 +21,9 @@ public struct ProcessingSpec: Sendable, Equatable {
     /// exactly-once verifier does not pass with it on against a broker that shows aborted
     /// records (see the README, Local delivery); opt in where the broker hides them.
     public var localDelivery = false
+    /// What a live transaction writes to the stages' changelogs. Default
+    /// ``ChangelogRecords/keyStates``.
+    public var changelog: ChangelogRecords = .keyStates
     /// How far behind a key's newest event another may arrive and still be placed in order
     /// (see ``lateEvents`` for events further behind). Default 0 (events must arrive in time
     /// order per key).
@@ -56,4 +59,18 @@ public enum LateEventPolicy: String, Sendable, Equatable, CaseIterable {
     case score
     /// Send it to the dead-letter topic with the reason (the behaviour before `late_events`).
     case deadLetter = "dead_letter"
+}
+
+/// What a live transaction writes to a stage's changelog between snapshots
+/// (`processing.changelog`). Either way a snapshot of every key comes once a snapshot interval,
+/// and a restore is exact.
+public enum ChangelogRecords: String, Sendable, Equatable, CaseIterable {
+    /// A record per key the transaction changed, with the key's whole state (LZ4), or a
+    /// tombstone: compacted by key, restored by installing each. Default.
+    case keyStates = "key_states"
+    /// One record per stage and transaction holding the events the stage applied and the keys
+    /// it removed, in order (about 20 bytes an event instead of a few hundred); a restore
+    /// installs the last snapshot and replays the records after it through the stage. Records
+    /// are keyed by their place since that snapshot, so compaction keeps the newest interval's.
+    case events
 }

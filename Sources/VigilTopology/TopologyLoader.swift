@@ -516,7 +516,7 @@ final class TopologyParser {
 
     private func parseProcessing(_ node: Node?) -> (ProcessingSpec, Bool, Mark?) {
         var processing = ProcessingSpec()
-        let allowed = ["batch_size", "batch_delay", "commit_interval", "commit_when_drained", "local_delivery", "allowed_lateness", "late_events", "state_ttl", "max_keys", "max_state_bytes"]
+        let allowed = ["batch_size", "batch_delay", "commit_interval", "commit_when_drained", "local_delivery", "changelog", "allowed_lateness", "late_events", "state_ttl", "max_keys", "max_state_bytes"]
         guard let node, let pairs = mapping(node, "processing", allowed: allowed) else { return (processing, false, nil) }
         if let value = lookup(pairs, "batch_size").flatMap({ int($0, "batch_size") }) {
             if value > 0 { processing.batchSize = value } else { report(lookup(pairs, "batch_size")?.mark, "batch_size must be at least 1") }
@@ -525,6 +525,16 @@ final class TopologyParser {
         if let value = lookup(pairs, "commit_interval").flatMap({ duration($0, "commit_interval") }) { processing.commitInterval = value }
         if let value = lookup(pairs, "commit_when_drained").flatMap({ bool($0, "commit_when_drained") }) { processing.commitWhenDrained = value }
         if let value = lookup(pairs, "local_delivery").flatMap({ bool($0, "local_delivery") }) { processing.localDelivery = value }
+        if let node = lookup(pairs, "changelog"), let text = string(node, "changelog") {
+            if let records = ChangelogRecords(rawValue: text) {
+                processing.changelog = records
+                // A local delivery's state reflects source input the repartition partition never
+                // consumed: the events' place in its input, which the records are chained by, would not say it.
+                if records == .events, processing.localDelivery { report(node.mark, "changelog: events does not combine with local_delivery: true") }
+            } else {
+                report(node.mark, "changelog must be one of \(ChangelogRecords.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'")
+            }
+        }
         if let value = lookup(pairs, "allowed_lateness").flatMap({ duration($0, "allowed_lateness", allowZero: true) }) { processing.allowedLateness = value }
         if let node = lookup(pairs, "late_events"), let text = string(node, "late_events") {
             if let policy = LateEventPolicy(rawValue: text) {

@@ -1,5 +1,6 @@
 import Testing
 import VigilTopology
+import VigilFeatures
 
 @Suite struct TopologyTests {
     static let valid = """
@@ -49,6 +50,18 @@ import VigilTopology
             let text = diagnostics(Self.valid + "\nprocessing:\n  batch_size: 100\n  max_state_bytes: \(bad)\n").map(\.description)
             #expect(text == ["bad.yaml:15:20: error: max_state_bytes must be a positive size such as 536870912, 512MiB or 2GiB"], "\(bad)")
         }
+    }
+
+    @Test func theChangelogRecordsAreKeyStatesUnlessEventsAreAskedFor() throws {
+        #expect(try TopologyLoader.load(yaml: Self.valid, file: "t.yaml").processing.changelog == .keyStates)
+        let events = try TopologyLoader.load(yaml: Self.valid + "\nprocessing:\n  changelog: events\n", file: "t.yaml")
+        #expect(events.processing.changelog == .events)
+        #expect(FeatureEngine.Configuration(processing: events.processing).logsOperations)
+        #expect(!FeatureEngine.Configuration(processing: ProcessingSpec()).logsOperations)
+        #expect(diagnostics(Self.valid + "\nprocessing:\n  changelog: deltas\n").map(\.description)
+            == ["bad.yaml:14:14: error: changelog must be one of key_states, events, not 'deltas'"])
+        #expect(diagnostics(Self.valid + "\nprocessing:\n  local_delivery: true\n  changelog: events\n").map(\.description)
+            == ["bad.yaml:15:14: error: changelog: events does not combine with local_delivery: true"])
     }
 
     func diagnostics(_ yaml: String) -> [TopologyDiagnostic] {
