@@ -19,6 +19,20 @@ struct ChangelogWriter {
     /// The key of applied-source-offset records.
     static let appliedOffsetsKey: [UInt8] = [0] + Array("vigil.applied-source-offsets".utf8)
 
+    /// The key of an events record (`processing.changelog: events`): its place among the
+    /// segment partition's events records since the last snapshot. Each snapshot starts again
+    /// at 0, so compaction keeps one record per place, the newest interval's: a restore reads
+    /// only those after the last snapshot, and the topic holds no more records than the
+    /// longest interval wrote.
+    static func eventsKey(slot: Int) -> [UInt8] { [0] + Array("vigil.events.\(slot)".utf8) }
+
+    /// Whether a changelog record's key is an events record's (and which place).
+    static func eventsSlot(ofKey key: [UInt8]) -> Int? {
+        let prefix = eventsKey(slot: 0).dropLast()
+        guard key.count > prefix.count, key.starts(with: prefix) else { return nil }
+        return Int(String(decoding: key[prefix.count...], as: UTF8.self))
+    }
+
     /// The headers every record of a segment partition's state carries in one transaction.
     static func headers(stateOffset: Int64, sourceOffsets: [Int32: Int64]) -> [KafkaHeader] {
         var headers = [KafkaHeader(RecordHeaders.stateOffset, String(stateOffset))]
@@ -42,6 +56,29 @@ struct ChangelogWriter {
         return written
     }
 
+    /// For `processing.changelog: events`: one record per stage of the segment with the open
+    /// batch's events and removed keys in order (``Pipeline/withOperations(stage:_:)``), keyed
+    /// by `slot`, saying where its input starts (`from`) beside where it ends (the headers'
+    /// state offset); and the applied offsets where they are kept. Returns the records and
+    /// their values' bytes.
+    func writeEvents(_ segmentPartition: SegmentPartition, pipeline: Pipeline, from: Int64, slot: Int, applied: AppliedSourceOffsets?,
+                     headers: [KafkaHeader], driver: TransactionDriver) throws -> (records: Int, bytes: Int) {
+        var written = (records: 0, bytes: 0)
+        let key = Self.eventsKey(slot: slot)
+        let headers = headers + [KafkaHeader(RecordHeaders.eventsFrom, String(from))]
+        for stage in plan.segments[segmentPartition.segment].stages {
+            written.bytes += try key.withUnsafeBytes { key in
+                try pipeline.withOperations(stage: stage) { (operations) throws(KafkaError) -> Int in
+                    try driver.send(topic: plan.changelogTopics[stage], partition: segmentPartition.partition, key: key, value: operations, headers: headers)
+                    return operations.count
+                }
+            }
+            written.records += 1
+        }
+        try sendApplied(segmentPartition, applied: applied, headers: headers, driver: driver)
+        return written
+    }
+
     /// A full copy of a segment partition's state into its changelogs, and a checkpoint saying
     /// where it starts (flushed first, to learn the marker's offset), in the open transaction.
     func writeSnapshot(_ segmentPartition: SegmentPartition, pipeline: Pipeline, stateOffset: Int64, sourceOffsets: [Int32: Int64],
@@ -55,7 +92,9 @@ struct ChangelogWriter {
                                     headers: headers + [KafkaHeader(RecordHeaders.snapshotStart, "1")], tracked: true)
                 }
             }
-            for key in pipeline.engines[stage].allKeys {
+            // Least recently seen first: a restore installs each as the most recent, so the
+            // restored keys are evicted in the order they would have been.
+            for key in pipeline.engines[stage].keysByRecency {
                 try sendState(of: key, stage: stage, pipeline: pipeline, partition: segmentPartition.partition, headers: headers, driver: driver)
             }
         }

@@ -19,6 +19,9 @@ struct OpenTransaction {
     var touchedSegments: [SegmentPartition: Int64] = [:]
     /// Segment partitions snapshotted in this transaction.
     var snapshotted: Set<SegmentPartition> = []
+    /// `processing.changelog: events`: per segment partition whose events record this
+    /// transaction wrote, the place the next one takes (see ``ChangelogWriter/eventsKey(slot:)``).
+    var nextEventSlots: [SegmentPartition: Int] = [:]
     /// Event times and record timestamps of the source events, for the latency metrics.
     var eventTimes: [Int64] = []
     var ingestTimes: [Int64] = []

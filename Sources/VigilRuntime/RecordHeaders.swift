@@ -16,6 +16,10 @@ public enum RecordHeaders {
     public static let truncatedFrom = "vigil.error.truncated.from"
     /// On a changelog record: the input offset the state reflects (every input below it, none at or above).
     public static let stateOffset = "vigil.state.offset"
+    /// On a changelog record of `processing.changelog: events`: the input offset the
+    /// transaction's events start at (the state before them reflects every input below it);
+    /// ``stateOffset`` is where they end. -1 when the group had no committed offset.
+    public static let eventsFrom = "vigil.events.from"
     /// On a changelog record: marks the start of a full snapshot of the partition's state.
     public static let snapshotStart = "vigil.snapshot.start"
     /// On a changelog record: its value is the highest source offset applied per source

@@ -36,6 +36,9 @@ final class StateRestorer {
         /// Whether the restore passed over changelog records of local deliveries whose source
         /// offsets are not committed (on a broker that shows aborted records: snapshot next).
         var passedOverUnfinished: Bool
+        /// `processing.changelog: events`: the place the segment partition's next events record
+        /// takes (one past the highest read since the snapshot).
+        var nextEventSlot: Int = 0
     }
 
     private enum Phase { case offsets, checkpoints, changelogs }
@@ -53,6 +56,7 @@ final class StateRestorer {
         var openTransactions: [TopicPartition: Int64] = [:]
         var applied: [SegmentPartition: AppliedSourceOffsets] = [:]
         var passedOver: Set<SegmentPartition> = []
+        var eventChains: [TopicPartition: EventChain] = [:]
         var records = 0
         var fromSnapshots = 0
         var started: ContinuousClock.Instant
@@ -183,13 +187,16 @@ final class StateRestorer {
                     let changelog = TopicPartition(plan.changelogTopics[stage], segmentPartition.partition)
                     job.changelogs[changelog] = (stage, segmentPartition.segment, upTo)
                     starts[changelog] = job.checkpoints[segmentPartition]?.changelogOffsets[stage] ?? KafkaOffset.beginning
+                    job.eventChains[changelog] = EventChain(position: job.checkpoints[segmentPartition]?.stateOffset)
                 }
             }
             job.fromSnapshots = job.checkpoints.count
             try startReading(starts, job: &job)
             job.phase = .changelogs
         }
-        return try read(&job, until: deadline) { job, message in try self.apply(message, job: &job) }
+        guard try read(&job, until: deadline, { job, message in try self.apply(message, job: &job) }) else { return false }
+        for changelog in job.eventChains.keys { try applyPendingEvents(of: changelog, job: &job) }
+        return true
     }
 
     private func readOffsets(_ job: inout Job) throws {
@@ -296,12 +303,48 @@ final class StateRestorer {
               !headers.contains(where: { $0.name == RecordHeaders.snapshotStart }) else { return }
         if headers.contains(where: { $0.name == RecordHeaders.appliedSourceOffsets }) {
             job.applied[SegmentPartition(segment: segment, partition: message.partition)] = try AppliedSourceOffsets(decoding: message.value ?? [])
-        } else if let value = message.value {
+            return
+        }
+        if let key = message.key, let slot = ChangelogWriter.eventsSlot(ofKey: key) {
+            guard let from = RecordHeaders.integer(RecordHeaders.eventsFrom, in: headers), let value = message.value else {
+                throw StateSnapshotError(problem: "an events record without its \(RecordHeaders.eventsFrom) header or value", bytes: message.value?.count ?? 0)
+            }
+            let place = "\(message.topic)/\(message.partition)@\(message.offset)"
+            let step = job.eventChains[message.topicPartition, default: EventChain()].next(EventChain.Record(from: from, to: stateOffset, value: value, place: place), slot: slot)
+            if let aborted = step.aborted {
+                logger.info("restore: passed over the events record at \(aborted.place) (input \(aborted.from)..<\(aborted.to)): the one at \(place) covers its input again, so its transaction was aborted")
+            }
+            if let stale = step.stale {
+                logger.warning("restore: passed over the events record at \(place): its input \(stale.from)..<\(stale.to) starts before what the state already reflects")
+            }
+            if let record = step.apply { try applyEvents(record, changelog: message.topicPartition, job: &job) }
+            return
+        }
+        // A key's whole state comes after the events before it.
+        try applyPendingEvents(of: message.topicPartition, job: &job)
+        if let value = message.value {
             try pipeline.restore(stage: stage, snapshot: value)
         } else if let keyBytes = message.key {
             let text = String(decoding: keyBytes, as: UTF8.self)
             let keyType = topology.source.field(named: topology.stages[stage].key)?.type
             pipeline.removeState(stage: stage, key: keyType == .int ? Int64(text).map { .int($0) } ?? .string(text) : .string(text))
+        }
+        job.records += 1
+    }
+
+    /// Applies a changelog partition's pending events record, if it has one.
+    private func applyPendingEvents(of changelog: TopicPartition, job: inout Job) throws {
+        guard let record = job.eventChains[changelog]?.flush() else { return }
+        try applyEvents(record, changelog: changelog, job: &job)
+    }
+
+    /// Replays an events record into its stage.
+    private func applyEvents(_ record: EventChain.Record, changelog: TopicPartition, job: inout Job) throws {
+        guard let (stage, _, _) = job.changelogs[changelog], let pipeline = pipelines[changelog.partition] else { return }
+        do {
+            try pipeline.replay(stage: stage, operations: record.value)
+        } catch {
+            throw RestoreError(place: record.place, underlying: error)
         }
         job.records += 1
     }
@@ -319,8 +362,13 @@ final class StateRestorer {
         }
         return job.partitions.map { partition in
             let segmentPartition = plan.segment(consuming: partition.topic).map { SegmentPartition(segment: $0, partition: partition.partition) }
+            let nextEventSlot = segmentPartition.map { segmentPartition in
+                plan.segments[segmentPartition.segment].stages.reduce(0) { next, stage in
+                    max(next, (job.eventChains[TopicPartition(plan.changelogTopics[stage], segmentPartition.partition)]?.highestSlot ?? -1) + 1)
+                }
+            } ?? 0
             return Restored(partition: partition, committed: job.committed[partition], applied: segmentPartition.flatMap { job.applied[$0] },
-                            passedOverUnfinished: segmentPartition.map { job.passedOver.contains($0) } ?? false)
+                            passedOverUnfinished: segmentPartition.map { job.passedOver.contains($0) } ?? false, nextEventSlot: nextEventSlot)
         }
     }
 

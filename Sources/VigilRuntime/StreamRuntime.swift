@@ -62,6 +62,9 @@ public final class StreamRuntime: @unchecked Sendable {
     /// What the consumer has paused.
     private var paused: Set<TopicPartition> = []
     private var lastSnapshot: [SegmentPartition: ContinuousClock.Instant] = [:]
+    /// `processing.changelog: events`: the place of each segment partition's next events
+    /// record since its last snapshot (``ChangelogWriter/eventsKey(slot:)``).
+    private var nextEventSlot: [SegmentPartition: Int] = [:]
     /// Segment partitions that wrote changelog records since their last snapshot.
     private var changedSinceSnapshot: Set<SegmentPartition> = []
     /// Segment partitions to snapshot in the next transaction (see ``RuntimeOptions/brokerShowsAbortedRecords``).
@@ -89,6 +92,11 @@ public final class StreamRuntime: @unchecked Sendable {
         topology: Topology, options: RuntimeOptions, logger: Logger, metrics: RuntimeMetrics = RuntimeMetrics(),
         clients: RuntimeClients = .kafka, makeKernel: @escaping () throws -> (any ScoringKernel)?
     ) throws {
+        // The events records are chained by each segment partition's input offsets, which a
+        // local delivery's events never had (the topology loader refuses the pair too).
+        guard !(topology.processing.changelog == .events && options.deliversLocally) else {
+            throw KafkaError(code: .invalidConfiguration, message: "processing.changelog: events does not combine with local delivery")
+        }
         self.metrics = metrics
         self.topology = topology
         self.plan = try TopicPlan(topology: topology)
@@ -434,8 +442,10 @@ public final class StreamRuntime: @unchecked Sendable {
             } else if partition.topic == repartition {
                 delivery.repartitionAssigned(partition.partition, restored: item.applied ?? AppliedSourceOffsets())
             }
-            if options.brokerShowsAbortedRecords, item.passedOverUnfinished, let segment = plan.segment(consuming: partition.topic) {
-                snapshotDue.insert(SegmentPartition(segment: segment, partition: partition.partition))
+            if let segment = plan.segment(consuming: partition.topic) {
+                let segmentPartition = SegmentPartition(segment: segment, partition: partition.partition)
+                nextEventSlot[segmentPartition] = item.nextEventSlot
+                if options.brokerShowsAbortedRecords, item.passedOverUnfinished { snapshotDue.insert(segmentPartition) }
             }
         }
         if !seek.isEmpty { try consumer.seek(seek) }
@@ -635,7 +645,9 @@ public final class StreamRuntime: @unchecked Sendable {
             pipeline.commitBatch()
         }
         if evicted > 0 { metrics.keysEvicted.increment(by: evicted) }
+        for (segmentPartition, slot) in committed.nextEventSlots { nextEventSlot[segmentPartition] = slot }
         for segmentPartition in committed.snapshotted {
+            nextEventSlot[segmentPartition] = 0
             lastSnapshot[segmentPartition] = clock.now
             changedSinceSnapshot.remove(segmentPartition)
         }
@@ -695,10 +707,6 @@ public final class StreamRuntime: @unchecked Sendable {
             let sourceOffsets = options.brokerShowsAbortedRecords && segmentPartition.segment == 1 ? localSourceOffsets(segmentPartition.partition) : [:]
             let headers = ChangelogWriter.headers(stateOffset: stateOffset, sourceOffsets: sourceOffsets)
             let applied = segmentPartition.segment == 1 ? delivery.appliedOffsets(of: segmentPartition.partition) : nil
-            let written = try changelog.writeTouched(segmentPartition, pipeline: pipeline, applied: applied, headers: headers, driver: driver)
-            counts.changelogRecords += written.records
-            counts.changelogBytes += written.bytes
-            if written.records > 0 { changedSinceSnapshot.insert(segmentPartition) }
             // The first snapshot comes one interval after the partition's first commit: a
             // snapshot of a state that was just restored, or is still small, saves nothing.
             let due: Bool
@@ -710,6 +718,23 @@ public final class StreamRuntime: @unchecked Sendable {
                 lastSnapshot[segmentPartition] = clock.now
                 due = false
             }
+            let written: (records: Int, bytes: Int)
+            switch topology.processing.changelog {
+            case .keyStates:
+                written = try changelog.writeTouched(segmentPartition, pipeline: pipeline, applied: applied, headers: headers, driver: driver)
+            case .events where due && !stages.isEmpty:
+                // The snapshot below holds the state after this transaction's events.
+                written = (0, 0)
+            case .events:
+                let input = TopicPartition(plan.segments[segmentPartition.segment].inputTopic, segmentPartition.partition)
+                let slot = nextEventSlot[segmentPartition] ?? 0
+                written = try changelog.writeEvents(segmentPartition, pipeline: pipeline, from: committedOffsets[input] ?? -1, slot: slot,
+                                                    applied: applied, headers: headers, driver: driver)
+                transaction!.nextEventSlots[segmentPartition] = slot + 1
+            }
+            counts.changelogRecords += written.records
+            counts.changelogBytes += written.bytes
+            if written.records > 0 { changedSinceSnapshot.insert(segmentPartition) }
             if due, !stages.isEmpty {
                 try changelog.writeSnapshot(segmentPartition, pipeline: pipeline, stateOffset: stateOffset, sourceOffsets: sourceOffsets,
                                             applied: applied, headers: headers, driver: driver)
@@ -879,6 +904,7 @@ public final class StreamRuntime: @unchecked Sendable {
             pipelines.clear(partition: partition.partition, stages: plan.segments[segment].stages)
             let segmentPartition = SegmentPartition(segment: segment, partition: partition.partition)
             lastSnapshot.removeValue(forKey: segmentPartition)
+            nextEventSlot.removeValue(forKey: segmentPartition)
             changedSinceSnapshot.remove(segmentPartition)
             snapshotDue.remove(segmentPartition)
             if !assigned.contains(where: { $0.partition == partition.partition }) { pipelines.remove(partition: partition.partition) }

@@ -9,10 +9,12 @@ import VigilTopology
 /// restored state is right, and that duplicates stay within the transactions open at the kills.
 @Suite(.serialized)
 struct CrashLoopTests {
-    @Test func killNineAtRandomMomentsLosesNothing() async throws {
+    /// With either changelog (`processing.changelog`): whole key states, or the events replayed.
+    @Test(arguments: ChangelogRecords.allCases)
+    func killNineAtRandomMomentsLosesNothing(changelog: ChangelogRecords) async throws {
         try await BlockingCall.run {
             let name = RuntimeFixture.unique("crash")
-            let file = try RuntimeFixture.topologyFile(name: name, lateness: "7d")
+            let file = try RuntimeFixture.topologyFile(name: name, lateness: "7d", changelog: changelog)
             let topology = try TopologyLoader.load(path: file)
             let source = topology.source.topics[0]
             let events = try RuntimeFixture.transactions(12_000)

@@ -26,10 +26,12 @@ struct ExactlyOnceVerifierTests {
         var committed: [Int32: Int64]
     }
 
-    @Test func everyEventIsScoredExactlyOnceUnderFaults() async throws {
+    /// With either changelog (`processing.changelog`): whole key states, or the events replayed.
+    @Test(arguments: ChangelogRecords.allCases)
+    func everyEventIsScoredExactlyOnceUnderFaults(changelog: ChangelogRecords) async throws {
         try await BlockingCall.run {
             let name = RuntimeFixture.unique("eos")
-            let file = try RuntimeFixture.topologyFile(name: name, lateness: "2d")
+            let file = try RuntimeFixture.topologyFile(name: name, lateness: "2d", changelog: changelog)
             let topology = try TopologyLoader.load(path: file)
             let source = topology.source.topics[0]
             let group = "vigil.\(name)"

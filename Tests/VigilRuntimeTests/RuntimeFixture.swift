@@ -350,7 +350,7 @@ extension RuntimeFixture {
     }
 
     /// Writes the card-fraud topology under a fresh name to a temporary file, for a `vigil run` process.
-    static func topologyFile(name: String, lateness: String, stateTTL: String = "45d") throws -> String {
+    static func topologyFile(name: String, lateness: String, stateTTL: String = "45d", changelog: ChangelogRecords = .keyStates) throws -> String {
         let original = repository.appendingPathComponent("topologies/card-fraud.yaml")
         var text = try String(contentsOf: original, encoding: .utf8)
         text = text.replacingOccurrences(of: "name: card-fraud", with: "name: \(name)")
@@ -358,7 +358,8 @@ extension RuntimeFixture {
         text = text.replacingOccurrences(of: "outputs:\n", with: "outputs:\n  include_features: true\n")
         text = text.replacingOccurrences(of: #"  allowed_lateness: [^\n]*\n"#, with: "", options: .regularExpression)
         text = text.replacingOccurrences(of: #"  state_ttl: [^\n]*\n"#, with: "", options: .regularExpression)
-        text = text.replacingOccurrences(of: "processing:\n", with: "processing:\n  allowed_lateness: \(lateness)\n  state_ttl: \(stateTTL)\n")
+        text = text.replacingOccurrences(of: #"  changelog: [^\n]*\n"#, with: "", options: .regularExpression)
+        text = text.replacingOccurrences(of: "processing:\n", with: "processing:\n  allowed_lateness: \(lateness)\n  state_ttl: \(stateTTL)\n  changelog: \(changelog.rawValue)\n")
         // Model and drift profile paths are relative to the topology's folder, and must stay
         // inside it (PathConfinement): the copy gets a folder of its own with copies of both.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-topology-\(name)")
