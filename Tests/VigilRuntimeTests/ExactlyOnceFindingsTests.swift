@@ -20,6 +20,8 @@ struct ExactlyOnceFindingsTests {
             var topology = try RuntimeFixture.topology(name: name, lateness: 0)
             // Local delivery (opt-in): the transaction that consumes the source also sends its scores.
             topology.processing.localDelivery = true
+            // Local delivery keeps key states in the changelog (events are chained by input offsets).
+            topology.processing.changelog = .keyStates
             let source = topology.source.topics[0]
             let events = try RuntimeFixture.transactions(2000)
             try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger).createTopics([NewTopic(name: source, partitions: 1)])
@@ -97,6 +99,8 @@ struct ExactlyOnceFindingsTests {
             var topology = try RuntimeFixture.topology(name: name, lateness: 0)
             // Local delivery (opt-in): the transaction that consumes the source also sends its scores.
             topology.processing.localDelivery = true
+            // Local delivery keeps key states in the changelog (events are chained by input offsets).
+            topology.processing.changelog = .keyStates
             let source = topology.source.topics[0]
             let events = try RuntimeFixture.transactions(3000)
             try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger).createTopics([NewTopic(name: source, partitions: 1)])
@@ -248,6 +252,9 @@ struct ExactlyOnceFindingsTests {
             topology.model = nil
             topology.drift = nil
             topology.processing.stateTTL = 2 * 86_400_000
+            // The tombstone is a `key_states` record (with `events` an expiry is a removal in the
+            // stage's events record: OperationLogTests).
+            topology.processing.changelog = .keyStates
             let plan = try TopicPlan(topology: topology)
             let source = topology.source.topics[0]
             try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger).createTopics([NewTopic(name: source, partitions: 1)])

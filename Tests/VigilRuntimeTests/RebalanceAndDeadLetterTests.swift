@@ -17,6 +17,8 @@ struct RebalanceAndDeadLetterTests {
             relaxed.processing.stateTTL = 45 * 86_400_000
             // Both ways to the terminal stage are under test here (local delivery is opt-in).
             relaxed.processing.localDelivery = true
+            // Local delivery keeps key states in the changelog (events are chained by input offsets).
+            relaxed.processing.changelog = .keyStates
             let source = relaxed.source.topics[0]
             let events = try RuntimeFixture.transactions(9000)
             let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)

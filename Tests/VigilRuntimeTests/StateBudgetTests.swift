@@ -42,6 +42,9 @@ struct StateBudgetTests {
             topology.stages[0].features = topology.stages[0].features.filter { $0.name.hasSuffix("1DAY_WINDOW") }
             topology.model = nil
             topology.drift = nil
+            // The tombstones are `key_states` records (with `events` an eviction is a removal in
+            // the stage's events record: OperationLogTests).
+            topology.processing.changelog = .keyStates
             configure(&topology)
             let plan = try TopicPlan(topology: topology)
             let source = topology.source.topics[0]

@@ -17,6 +17,8 @@ struct StreamRuntimeTests {
             topology.drift?.windowLength = 3_600_000
             // Local delivery (opt-in) is part of what this run covers.
             topology.processing.localDelivery = true
+            // Local delivery keeps key states in the changelog (events are chained by input offsets).
+            topology.processing.changelog = .keyStates
             let events = try RuntimeFixture.transactions(3000)
             let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
             // One source partition: the run sees the events in file order, as the replay does.
@@ -142,6 +144,8 @@ struct StreamRuntimeTests {
             let name = RuntimeFixture.unique("abort")
             var topology = try RuntimeFixture.topology(name: name, lateness: 0)
             topology.processing.localDelivery = localDelivery
+            // Local delivery keeps key states in the changelog (events are chained by input offsets).
+            if localDelivery { topology.processing.changelog = .keyStates }
             let events = try RuntimeFixture.transactions(3000)
             let source = topology.source.topics[0]
             let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)

@@ -33,6 +33,7 @@ struct EndToEndBench: ParsableCommand {
     @Option(help: "Each step of the ladder goes this many times faster.") var sustainedFactor = 1.5
     @Option(help: "Seconds of paced input in each step of the ladder.") var sustainedSeconds = 10
     @Option(help: "The ladder stops at this rate (events/s).") var sustainedMax = 200_000
+    @Option(help: "What Vigil's live transactions write to the changelogs in every run (processing.changelog: key_states or events; default: the topology's).") var changelog: String?
     @Flag(help: "Turn on local delivery (processing.local_delivery) in Vigil's latency and sustained-rate runs: an event's two stages in one transaction where this instance owns its repartition partition (sound on a broker that hides aborted records; README, Local delivery).") var localDelivery = false
     @Flag(inversion: .prefixedNo, help: "Also run Vigil without drift and without local delivery (every event through the repartition topic, as Kafka Streams does).") var throughTopic = true
     @Option(parsing: .upToNextOption, help: "Also climb the ladder with pipes writing side records, as Vigil's stages write changelog records: hops separated by '/', each a '+'-separated list of side-record sizes in bytes, one side topic each. 300/145: two hops with one side record each (Vigil's four partitions a transaction, as shipped); 300+145: one hop with two (three partitions: local delivery); 445: one hop with one (two partitions).")
@@ -58,7 +59,8 @@ struct EndToEndBench: ParsableCommand {
 
         // 1. Vigil, preloaded: from the first commit (the group join and restore are before it) to the last.
         let name = "e2e-\(suffix)"
-        let topology = try Handbook.topology(name: name, lateness: Int64(latenessHours) * 3_600_000)
+        var topology = try Handbook.topology(name: name, lateness: Int64(latenessHours) * 3_600_000)
+        topology.processing.changelog = try changelogRecords() ?? topology.processing.changelog
         let source = topology.source.topics[0]
         try admin.createTopics([NewTopic(name: source, partitions: partitions)])
         try Handbook.produce(data[0..<events], to: source, kafka: kafka, logger: logger)
@@ -392,6 +394,15 @@ struct EndToEndBench: ParsableCommand {
         }
     }
 
+    /// `--changelog` as the topology's setting.
+    func changelogRecords() throws -> ChangelogRecords? {
+        guard let changelog else { return nil }
+        guard let records = ChangelogRecords(rawValue: changelog) else {
+            throw ValidationError("--changelog must be one of \(ChangelogRecords.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return records
+    }
+
     /// Produces at `rate` for `latencySeconds` into a fresh topology's source, each record stamped
     /// with its produce time; a read_committed reader notes when each score arrives (or, for the
     /// pipe, each copied record).
@@ -401,7 +412,11 @@ struct EndToEndBench: ParsableCommand {
         let name = "lat-\(suffix)"
         var topology = try Handbook.topology(name: name)
         topology.processing.commitInterval = Int64(interval)
-        if localDelivery { topology.processing.localDelivery = true }
+        if localDelivery {
+            topology.processing.localDelivery = true
+            topology.processing.changelog = .keyStates  // events records are chained by input offsets
+        }
+        topology.processing.changelog = try changelogRecords() ?? topology.processing.changelog
         let source = topology.source.topics[0]
         try admin.createTopics([NewTopic(name: source, partitions: partitions)])
         let total = min(rate * latencySeconds, data.count - 1)
