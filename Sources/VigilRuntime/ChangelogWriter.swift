@@ -13,6 +13,10 @@ struct ChangelogWriter {
     /// Whether applied source offsets are written with the state (the duplicate guard a broker
     /// that shows aborted records needs, see ``RuntimeOptions/brokerShowsAbortedRecords``).
     let keepsAppliedOffsets: Bool
+    /// The largest events record written (its value's bytes; the rest of the producer's
+    /// `message.max.bytes` is left to its key and headers). A stage whose transaction logged
+    /// more writes its touched keys' states instead, which a restore applies the same way.
+    let maxEventsBytes: Int
 
     /// The key of snapshot markers.
     static let snapshotMarkerKey: [UInt8] = [0] + Array("vigil.snapshot".utf8)
@@ -65,15 +69,25 @@ struct ChangelogWriter {
                      headers: [KafkaHeader], driver: TransactionDriver) throws -> (records: Int, bytes: Int) {
         var written = (records: 0, bytes: 0)
         let key = Self.eventsKey(slot: slot)
-        let headers = headers + [KafkaHeader(RecordHeaders.eventsFrom, String(from))]
+        let eventsHeaders = headers + [KafkaHeader(RecordHeaders.eventsFrom, String(from))]
         for stage in plan.segments[segmentPartition.segment].stages {
-            written.bytes += try key.withUnsafeBytes { key in
-                try pipeline.withOperations(stage: stage) { (operations) throws(KafkaError) -> Int in
-                    try driver.send(topic: plan.changelogTopics[stage], partition: segmentPartition.partition, key: key, value: operations, headers: headers)
+            let bytes = try key.withUnsafeBytes { key in
+                try pipeline.withOperations(stage: stage) { (operations) throws(KafkaError) -> Int? in
+                    guard operations.count <= maxEventsBytes else { return nil }
+                    try driver.send(topic: plan.changelogTopics[stage], partition: segmentPartition.partition, key: key, value: operations, headers: eventsHeaders)
                     return operations.count
                 }
             }
-            written.records += 1
+            if let bytes {
+                written.bytes += bytes
+                written.records += 1
+            } else {
+                // Too many events for one record (a transaction of a backlog, wide inputs).
+                for key in pipeline.touchedKeys(stage: stage) {
+                    written.bytes += try sendState(of: key, stage: stage, pipeline: pipeline, partition: segmentPartition.partition, headers: headers, driver: driver)
+                    written.records += 1
+                }
+            }
         }
         try sendApplied(segmentPartition, applied: applied, headers: headers, driver: driver)
         return written

@@ -8,7 +8,7 @@
 struct EventChain {
     /// An events record read.
     struct Record: Equatable {
-        /// The input offset its events start at (-1 when the group had no committed offset).
+        /// The input offset its events start at (0 when the group had no committed offset).
         var from: Int64
         /// Where they end (its state offset).
         var to: Int64
@@ -24,9 +24,13 @@ struct EventChain {
         var apply: Record?
         /// A record whose input the next one covers again: its transaction was aborted.
         var aborted: Record?
-        /// The record just read starts before where the applied records reach: an earlier
+        /// The record just read ends at or before where the applied records reach: an earlier
         /// transaction's, shown again. Not applied.
         var stale: Record?
+        /// The record just read starts before where the applied records reach and ends after
+        /// it: no transaction writes that beside the state restored (its snapshot was aborted,
+        /// or another chain's). The restore must not go on from here.
+        var straddles: Record?
     }
 
     /// The input offset the applied records reach (the snapshot's, or nil without one).
@@ -52,7 +56,7 @@ struct EventChain {
             self.pending = nil
         }
         if let position, record.from < position {
-            step.stale = record
+            if record.to <= position { step.stale = record } else { step.straddles = record }
         } else {
             pending = record
         }

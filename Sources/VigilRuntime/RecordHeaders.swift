@@ -18,7 +18,8 @@ public enum RecordHeaders {
     public static let stateOffset = "vigil.state.offset"
     /// On a changelog record of `processing.changelog: events`: the input offset the
     /// transaction's events start at (the state before them reflects every input below it);
-    /// ``stateOffset`` is where they end. -1 when the group had no committed offset.
+    /// ``stateOffset`` is where they end. 0 when the group had no committed offset (as a
+    /// snapshot's state offset counts then).
     public static let eventsFrom = "vigil.events.from"
     /// On a changelog record: marks the start of a full snapshot of the partition's state.
     public static let snapshotStart = "vigil.snapshot.start"

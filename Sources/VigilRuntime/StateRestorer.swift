@@ -305,9 +305,10 @@ final class StateRestorer {
             job.applied[SegmentPartition(segment: segment, partition: message.partition)] = try AppliedSourceOffsets(decoding: message.value ?? [])
             return
         }
-        if let key = message.key, let slot = ChangelogWriter.eventsSlot(ofKey: key) {
-            guard let from = RecordHeaders.integer(RecordHeaders.eventsFrom, in: headers), let value = message.value else {
-                throw StateSnapshotError(problem: "an events record without its \(RecordHeaders.eventsFrom) header or value", bytes: message.value?.count ?? 0)
+        // Told by its header (a key's text could read like an events record's key).
+        if let from = RecordHeaders.integer(RecordHeaders.eventsFrom, in: headers) {
+            guard let key = message.key, let slot = ChangelogWriter.eventsSlot(ofKey: key), let value = message.value else {
+                throw StateSnapshotError(problem: "an events record without its place in its key, or without a value", bytes: message.value?.count ?? 0)
             }
             let place = "\(message.topic)/\(message.partition)@\(message.offset)"
             let step = job.eventChains[message.topicPartition, default: EventChain()].next(EventChain.Record(from: from, to: stateOffset, value: value, place: place), slot: slot)
@@ -315,7 +316,10 @@ final class StateRestorer {
                 logger.info("restore: passed over the events record at \(aborted.place) (input \(aborted.from)..<\(aborted.to)): the one at \(place) covers its input again, so its transaction was aborted")
             }
             if let stale = step.stale {
-                logger.warning("restore: passed over the events record at \(place): its input \(stale.from)..<\(stale.to) starts before what the state already reflects")
+                logger.warning("restore: passed over the events record at \(place): its input \(stale.from)..<\(stale.to) is all below what the state already reflects")
+            }
+            if let straddling = step.straddles {
+                throw StateSnapshotError(problem: "an events record whose input \(straddling.from)..<\(straddling.to) straddles where the restored state stands (\(job.eventChains[message.topicPartition]?.position.map(String.init) ?? "?")): the snapshot it was read against is not the one it builds on", bytes: value.count)
             }
             if let record = step.apply { try applyEvents(record, changelog: message.topicPartition, job: &job) }
             return

@@ -104,7 +104,7 @@ public final class StreamRuntime: @unchecked Sendable {
         self.logger = logger
         self.clients = clients
         pipelines = PipelineStore(topology: topology, makeKernel: makeKernel)
-        changelog = ChangelogWriter(plan: plan, keepsAppliedOffsets: options.brokerShowsAbortedRecords)
+        changelog = ChangelogWriter(plan: plan, keepsAppliedOffsets: options.brokerShowsAbortedRecords, maxEventsBytes: options.maxRecordBytes * 9 / 10)
         delivery = LocalDeliveryCoordinator(enabled: options.deliversLocally && plan.segments.count > 1, commitInterval: options.commitInterval)
         aligner = SourceAligner(allowedLateness: topology.processing.allowedLateness)
         backPressure = BackPressure(queueCapacity: options.maxQueuedRecords)
@@ -446,6 +446,11 @@ public final class StreamRuntime: @unchecked Sendable {
                 let segmentPartition = SegmentPartition(segment: segment, partition: partition.partition)
                 nextEventSlot[segmentPartition] = item.nextEventSlot
                 if options.brokerShowsAbortedRecords, item.passedOverUnfinished { snapshotDue.insert(segmentPartition) }
+                // Events records build on the state a restore ended with: the first commit after
+                // it is a snapshot, so no later restore reads past records of a snapshot that was
+                // aborted behind it (shown by a broker that shows aborted records, with state
+                // offsets the commits after it pass) into events records that already hold them.
+                if topology.processing.changelog == .events { snapshotDue.insert(segmentPartition) }
             }
         }
         if !seek.isEmpty { try consumer.seek(seek) }
@@ -728,7 +733,9 @@ public final class StreamRuntime: @unchecked Sendable {
             case .events:
                 let input = TopicPartition(plan.segments[segmentPartition.segment].inputTopic, segmentPartition.partition)
                 let slot = nextEventSlot[segmentPartition] ?? 0
-                written = try changelog.writeEvents(segmentPartition, pipeline: pipeline, from: committedOffsets[input] ?? -1, slot: slot,
+                // Where the transaction's input starts, counted as a snapshot's state offset is
+                // (``position(of:)``: 0 before the group committed any).
+                written = try changelog.writeEvents(segmentPartition, pipeline: pipeline, from: committedOffsets[input] ?? 0, slot: slot,
                                                     applied: applied, headers: headers, driver: driver)
                 transaction!.nextEventSlots[segmentPartition] = slot + 1
             }

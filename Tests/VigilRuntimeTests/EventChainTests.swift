@@ -23,7 +23,7 @@ import Testing
     }
 
     @Test func committedRecordsAreAppliedInOrder() {
-        let result = Self.run([(Self.record(-1, 10, 1), 0), (Self.record(10, 25, 2), 1), (Self.record(25, 26, 3), 2)])
+        let result = Self.run([(Self.record(0, 10, 1), 0), (Self.record(10, 25, 2), 1), (Self.record(25, 26, 3), 2)])
         #expect(result.applied == [1, 2, 3])
         #expect(result.passedOver.isEmpty)
         #expect(result.chain.position == 26)
@@ -32,7 +32,7 @@ import Testing
 
     @Test func aRecordCoveredAgainByTheNextWasAborted() {
         // 10..<20 aborted, retried as 10..<20 and aborted again, then committed as 10..<18.
-        let result = Self.run([(Self.record(-1, 10, 1), 0), (Self.record(10, 20, 2), 1), (Self.record(10, 20, 3), 1), (Self.record(10, 18, 4), 1),
+        let result = Self.run([(Self.record(0, 10, 1), 0), (Self.record(10, 20, 2), 1), (Self.record(10, 20, 3), 1), (Self.record(10, 18, 4), 1),
                                (Self.record(18, 30, 5), 2)])
         #expect(result.applied == [1, 4, 5])
         #expect(result.passedOver == [2, 3])
@@ -58,5 +58,13 @@ import Testing
         #expect(result.applied == [2])
         #expect(result.passedOver == [1])
         #expect(result.chain.highestSlot == 3)
+    }
+    @Test func aRecordStraddlingWhereTheStateStandsIsNotSkipped() {
+        // The state stands at 20 (a snapshot's); a record of 10..<30 cannot build on it.
+        var chain = EventChain(position: 20)
+        let step = chain.next(Self.record(10, 30, 1), slot: 0)
+        #expect(step.straddles?.value == [1])
+        #expect(step.stale == nil && step.apply == nil)
+        #expect(chain.flush() == nil)
     }
 }

@@ -61,7 +61,7 @@ struct EventsChangelogRestoreTests {
                                                headers: ChangelogWriter.headers(stateOffset: to, sourceOffsets: [:]) + [KafkaHeader(RecordHeaders.eventsFrom, String(from))]))
                 if commit { try writer.commitTransaction() } else { try writer.abortTransaction() }
             }
-            try write(first, slot: 0, from: -1, to: 10, commit: true)
+            try write(first, slot: 0, from: 0, to: 10, commit: true)
             try write(aborted, slot: 1, from: 10, to: 20, commit: false)
             try write(retried, slot: 1, from: 10, to: 18, commit: true)
 
@@ -93,6 +93,50 @@ struct EventsChangelogRestoreTests {
             #expect(Set(restoredEngine.allKeys) == Set(engine.allKeys))
             for key in engine.allKeys { #expect(restoredEngine.snapshot(key: key) == engine.snapshot(key: key), "key \(key)") }
             #expect(restorer.restoredRecords == 2)
+        }
+    }
+    /// A transaction whose events record would not fit the producer's record size writes that
+    /// stage's touched keys' states instead; a second instance restores from the mix (no
+    /// snapshot yet) and scores the next events as a replay of all of them does.
+    @Test func anEventsRecordTooLargeForARecordFallsBackToKeyStates() async throws {
+        try await BlockingCall.run {
+            let name = RuntimeFixture.unique("events-large")
+            let topology = try RuntimeFixture.topology(name: name, lateness: 0)
+            #expect(topology.processing.changelog == .events)
+            let events = try RuntimeFixture.transactions(2000)
+            try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger).createTopics([NewTopic(name: topology.source.topics[0], partitions: 1)])
+            try RuntimeFixture.produce(Array(events[..<1000]), to: topology.source.topics[0])
+            let layout = RowLayout(topology: topology)
+            // 4,000-byte records: events records of more than about 200 events do not fit.
+            let small: (inout RuntimeOptions) -> Void = { $0.maxRecordBytes = 4_000 }
+            let first = try RuntimeFixture.RunningInstance(topology: topology, instance: "a", configure: small)
+            _ = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: 1000)
+            first.stop()
+            let statistics = first.runtime.statistics
+            #expect(first.failure == nil, "\(String(describing: first.failure))")
+            // Whole states were written for the large transactions (one record per key touched).
+            #expect(statistics.changelogRecords > 200, "\(statistics.changelogRecords) changelog records for \(statistics.transactionsCommitted) transactions")
+
+            let second = try RuntimeFixture.RunningInstance(topology: topology, instance: "b", configure: small)
+            try RuntimeFixture.produce(Array(events[1000...]), to: topology.source.topics[0])
+            let scores = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: events.count)
+            second.stop()
+            #expect(second.failure == nil, "\(String(describing: second.failure))")
+            #expect(second.runtime.statistics.restoredRecords > 0)
+            // The first commit after a restore is a snapshot (long before the 60 s interval), so
+            // that no later restore reads past a snapshot aborted behind the restored state.
+            // (both instances: one per segment partition restored, well inside the interval).
+            #expect(second.runtime.statistics.snapshotsWritten == 2)
+            #expect(statistics.snapshotsWritten == 2)
+            let expected = try RuntimeFixture.replayFeatures(topology, events)
+            let later = Set(events[1000...].map(\.id))
+            var compared = 0, mismatches = 0
+            for record in scores where later.contains(record.id) {
+                compared += 1
+                guard let reference = expected[record.id] else { mismatches += 1; continue }
+                for (a, b) in zip(record.features, reference) where !(abs(a - b) <= 1e-9 || (a.isNaN && b.isNaN)) { mismatches += 1 }
+            }
+            #expect(compared >= 1000 && mismatches == 0, "\(mismatches) mismatched features in \(compared) scores after the restore")
         }
     }
 }
