@@ -34,7 +34,8 @@ final class StateRestorer {
         /// The applied source offsets restored with a segment behind the source's repartition topic.
         var applied: AppliedSourceOffsets?
         /// Whether the restore passed over changelog records of local deliveries whose source
-        /// offsets are not committed (on a broker that shows aborted records: snapshot next).
+        /// offsets are not committed, or (`changelog: events`) key states or a checkpoint of a
+        /// snapshot that did not commit (on a broker that shows aborted records: snapshot next).
         var passedOverUnfinished: Bool
         /// `processing.changelog: events`: the place the segment partition's next events record
         /// takes (one past the highest read since the snapshot).
@@ -177,7 +178,11 @@ final class StateRestorer {
             guard try read(&job, until: deadline, { job, message in
                 guard let value = message.value, let found = Checkpoint(decoding: value) else { return }
                 let key = SegmentPartition(segment: found.segment, partition: message.partition)
-                guard let upTo = wanted[key], found.stateOffset <= upTo, Self.committed(found.sourceOffsets, in: sourceCommitted) else { return }
+                guard let upTo = wanted[key] else { return }
+                // A checkpoint past the committed offset is of a snapshot that did not commit
+                // (shown by a broker that shows aborted records): see passedOverSnapshot.
+                if found.stateOffset > upTo, self.topology.processing.changelog == .events { job.passedOver.insert(key) }
+                guard found.stateOffset <= upTo, Self.committed(found.sourceOffsets, in: sourceCommitted) else { return }
                 job.checkpoints[key] = found
             }) else { return false }
             var starts: [TopicPartition: Int64] = [:]
@@ -299,8 +304,15 @@ final class StateRestorer {
         }
         // Only state that reflects committed input: records of aborted or unfinished
         // transactions carry offsets beyond the committed one.
-        guard let stateOffset = RecordHeaders.integer(RecordHeaders.stateOffset, in: headers), stateOffset <= upTo,
-              !headers.contains(where: { $0.name == RecordHeaders.snapshotStart }) else { return }
+        guard let stateOffset = RecordHeaders.integer(RecordHeaders.stateOffset, in: headers) else { return }
+        // With events records, key states past the committed offset are of a snapshot (or a
+        // fallback) that did not commit: once later commits pass their offset a later restore
+        // would install them under events records that hold the same input, so the partition is
+        // snapshotted next (on a broker that shows aborted records; Kafka never shows them).
+        if stateOffset > upTo, topology.processing.changelog == .events, RecordHeaders.integer(RecordHeaders.eventsFrom, in: headers) == nil {
+            job.passedOver.insert(SegmentPartition(segment: segment, partition: message.partition))
+        }
+        guard stateOffset <= upTo, !headers.contains(where: { $0.name == RecordHeaders.snapshotStart }) else { return }
         if headers.contains(where: { $0.name == RecordHeaders.appliedSourceOffsets }) {
             job.applied[SegmentPartition(segment: segment, partition: message.partition)] = try AppliedSourceOffsets(decoding: message.value ?? [])
             return

@@ -445,12 +445,10 @@ public final class StreamRuntime: @unchecked Sendable {
             if let segment = plan.segment(consuming: partition.topic) {
                 let segmentPartition = SegmentPartition(segment: segment, partition: partition.partition)
                 nextEventSlot[segmentPartition] = item.nextEventSlot
+                // With events records this also covers a snapshot aborted behind the restored
+                // state: the next commit is a snapshot, so no later restore reads its key states
+                // (their offsets passed by then) under events records that hold the same input.
                 if options.brokerShowsAbortedRecords, item.passedOverUnfinished { snapshotDue.insert(segmentPartition) }
-                // Events records build on the state a restore ended with: the first commit after
-                // it is a snapshot, so no later restore reads past records of a snapshot that was
-                // aborted behind it (shown by a broker that shows aborted records, with state
-                // offsets the commits after it pass) into events records that already hold them.
-                if topology.processing.changelog == .events { snapshotDue.insert(segmentPartition) }
             }
         }
         if !seek.isEmpty { try consumer.seek(seek) }
