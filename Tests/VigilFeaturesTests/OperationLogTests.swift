@@ -7,9 +7,13 @@ import VigilTopology
 /// from, it gives back the state the batch ended with, bit for bit, whatever the batch evicted
 /// or expired.
 @Suite struct OperationLogTests {
-    static func configuration(logging: Bool = true) -> FeatureEngine.Configuration {
+    static func configuration(logging: Bool = true, byteBudget: Int? = nil) -> FeatureEngine.Configuration {
         var configuration = FeatureEngine.Configuration()
-        configuration.maxKeys = 15  // 20 keys in the stream: evictions in most batches
+        if let byteBudget {
+            configuration.maxStateBytes = byteBudget
+        } else {
+            configuration.maxKeys = 15  // 20 keys in the stream: evictions in most batches
+        }
         configuration.allowedLateness = 2_000  // some events placed behind their key's newest
         configuration.stateTTL = 40_000
         configuration.logsOperations = logging
@@ -84,6 +88,28 @@ import VigilTopology
             #expect(identicalFeatures(a, b))
         }
         #expect(Self.states(restored.engine) == Self.states(live.engine))
+    }
+
+    /// The same under a byte budget (`max_state_bytes`): its evictions are logged and replayed.
+    @Test func replayingUnderAByteBudgetGivesTheSameStateBitForBit() throws {
+        // Half of what one batch's 20 keys hold without a budget: evictions by bytes, not by count.
+        let probe = EngineDriver(SnapshotAndRollbackTests.features, configuration: Self.configuration(byteBudget: .max))
+        _ = Self.batch(probe, seed: 100, startSecond: 0, integerKeys: true)
+        probe.engine.commitBatch()
+        let budget = probe.engine.stateBytes / 2
+        let live = EngineDriver(SnapshotAndRollbackTests.features, configuration: Self.configuration(byteBudget: budget))
+        let replica = EngineDriver(SnapshotAndRollbackTests.features, configuration: Self.configuration(logging: false, byteBudget: budget))
+        var evicted = 0
+        for round in 0..<8 {
+            let before = live.engine.statistics.keysEvictedForCapacity
+            let log = Self.batch(live, seed: UInt64(100 + round), startSecond: Double(round) * 60, integerKeys: true)
+            live.engine.commitBatch()
+            evicted += live.engine.statistics.keysEvictedForCapacity - before
+            try replica.engine.replay(operations: log)
+            #expect(Self.states(replica.engine) == Self.states(live.engine))
+        }
+        #expect(evicted > 10)
+        #expect(live.engine.keyCount < 20)
     }
 
     @Test func anEngineThatDoesNotLogKeepsNoOperations() {

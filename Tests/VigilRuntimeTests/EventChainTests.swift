@@ -67,4 +67,10 @@ import Testing
         #expect(step.stale == nil && step.apply == nil)
         #expect(chain.flush() == nil)
     }
+    @Test func aGapInTheInputIsTakenAsItComes() {
+        // 10..<15 wrote no events record (its stage fell back to key states): the chain goes on.
+        let result = Self.run([(Self.record(0, 10, 1), 0), (Self.record(15, 20, 2), 1)])
+        #expect(result.applied == [1, 2])
+        #expect(result.chain.position == 20)
+    }
 }
