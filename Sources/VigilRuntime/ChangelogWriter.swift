@@ -51,10 +51,7 @@ struct ChangelogWriter {
                       driver: TransactionDriver) throws -> (records: Int, bytes: Int) {
         var written = (records: 0, bytes: 0)
         for stage in plan.segments[segmentPartition.segment].stages {
-            for key in pipeline.touchedKeys(stage: stage) {
-                written.bytes += try sendState(of: key, stage: stage, pipeline: pipeline, partition: segmentPartition.partition, headers: headers, driver: driver)
-                written.records += 1
-            }
+            try writeTouchedStates(stage: stage, segmentPartition, pipeline: pipeline, headers: headers, driver: driver, into: &written)
         }
         try sendApplied(segmentPartition, applied: applied, headers: headers, driver: driver)
         return written
@@ -83,10 +80,7 @@ struct ChangelogWriter {
                 written.records += 1
             } else {
                 // Too many events for one record (a transaction of a backlog, wide inputs).
-                for key in pipeline.touchedKeys(stage: stage) {
-                    written.bytes += try sendState(of: key, stage: stage, pipeline: pipeline, partition: segmentPartition.partition, headers: headers, driver: driver)
-                    written.records += 1
-                }
+                try writeTouchedStates(stage: stage, segmentPartition, pipeline: pipeline, headers: headers, driver: driver, into: &written)
             }
         }
         try sendApplied(segmentPartition, applied: applied, headers: headers, driver: driver)
@@ -126,6 +120,15 @@ struct ChangelogWriter {
         let checkpoint = Checkpoint(segment: segmentPartition.segment, stateOffset: stateOffset, changelogOffsets: offsets, sourceOffsets: sourceOffsets)
         try driver.send(ProducerRecord(topic: plan.checkpointTopic, partition: segmentPartition.partition,
                                        key: Array("segment-\(segmentPartition.segment)".utf8), value: checkpoint.encoded))
+    }
+
+    /// A record per key of `stage` the open batch touched, counted into `written`.
+    private func writeTouchedStates(stage: Int, _ segmentPartition: SegmentPartition, pipeline: Pipeline, headers: [KafkaHeader], driver: TransactionDriver,
+                                    into written: inout (records: Int, bytes: Int)) throws {
+        for key in pipeline.touchedKeys(stage: stage) {
+            written.bytes += try sendState(of: key, stage: stage, pipeline: pipeline, partition: segmentPartition.partition, headers: headers, driver: driver)
+            written.records += 1
+        }
     }
 
     /// One key's changelog record: its LZ4 state, or a tombstone when the key has none (evicted);
