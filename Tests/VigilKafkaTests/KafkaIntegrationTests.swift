@@ -167,6 +167,93 @@ struct KafkaIntegrationTests {
         }
     }
 
+    /// Two producers whose transactions in one partition alternate, each beginning its next
+    /// before the other commits (as busy instances writing a shared partition do): on Kafka each
+    /// commit is readable at once, up to the other's open transaction. The test broker holds every
+    /// commit back while an overlapping transaction is open
+    /// (``TestBroker/completesOverlappingTransactions``): measured here, nothing readable after
+    /// five rounds of commits. Either way everything is readable once both have ended.
+    @Test func committedTransactionsAreReadableWhileAnotherProducersTransactionIsOpen() async throws {
+        try await TestBroker.blocking {
+            let topic = try TestBroker.createTopic("overlap", partitions: 1)
+            let a = try Self.transactionalProducer(), b = try Self.transactionalProducer()
+            try Self.write(a, "a0", to: [topic])
+            var committed: [String] = []
+            var heldBack: [Int] = []  // rounds after which a committed record was not readable
+            for round in 0..<5 {
+                try Self.write(b, "b\(round)", to: [topic])
+                try a.commitTransaction()  // b's transaction is open
+                committed.append("a\(round)")
+                try Self.write(a, "a\(round + 1)", to: [topic])
+                try b.commitTransaction()  // a's next transaction is open
+                committed.append("b\(round)")
+                if try Self.readable(topic) != committed { heldBack.append(round) }
+            }
+            try a.commitTransaction()
+            committed.append("a5")
+            #expect(try Self.readable(topic) == committed)
+            try Self.expectOrKnownIssue(heldBack.isEmpty, "committed records not readable after rounds \(heldBack) of 5")
+        }
+    }
+
+    /// Three committed transactions, and what two of them wrote to one partition never readable:
+    /// x writes P; z writes P and Q; x commits while z is open; w writes Q; z commits while w is
+    /// open; w commits. On the test broker w's end completes z and itself, but not x, which
+    /// overlapped only z, and nothing writes P again: P stays held back for good, and so would
+    /// the group offsets x committed. The verifier's runs that stopped for good (source offsets
+    /// never committed to the end, a restore waiting on a checkpoint partition) came from this.
+    @Test func everyCommittedTransactionIsReadableOnceItsProducersAreIdle() async throws {
+        try await TestBroker.blocking {
+            let topics = try TestBroker.createTopics("overlap-idle", count: 2, partitions: 1)
+            let (p, q) = (topics[0], topics[1])
+            let x = try Self.transactionalProducer(), z = try Self.transactionalProducer(), w = try Self.transactionalProducer()
+            try Self.write(x, "x", to: [p])
+            try Self.write(z, "z", to: [p, q])
+            try x.commitTransaction()
+            try Self.write(w, "w", to: [q])
+            try z.commitTransaction()
+            try w.commitTransaction()
+            #expect(try Self.readable(q) == ["z", "w"])
+            let readableP = try Self.readable(p)
+            try Self.expectOrKnownIssue(readableP == ["x", "z"], "P reads \(readableP) with its two transactions committed and every producer idle")
+        }
+    }
+
+    static func transactionalProducer() throws -> TransactionalProducer {
+        var configuration = ProducerConfiguration(kafka: TestBroker.kafka, transactionalID: TestBroker.unique("overlap"))
+        configuration.linger = .zero
+        let producer = try TransactionalProducer(configuration: configuration, logger: TestBroker.logger)
+        try producer.initTransactions()
+        return producer
+    }
+
+    /// Begins a transaction and writes `value` to each topic's partition 0, delivered.
+    static func write(_ producer: TransactionalProducer, _ value: String, to topics: [String]) throws {
+        try producer.beginTransaction()
+        for topic in topics { try producer.send(ProducerRecord(topic: topic, partition: 0, value: Array(value.utf8))) }
+        try producer.flush()
+    }
+
+    /// The values a read_committed reader reads of partition 0 of `topic`, to its end.
+    static func readable(_ topic: String) throws -> [String] {
+        var values: [String] = []
+        try PartitionReader(kafka: TestBroker.kafka, logger: TestBroker.logger).read([TopicPartition(topic, 0): KafkaOffset.beginning]) {
+            values.append(String(decoding: $0.value ?? [], as: UTF8.self))
+        }
+        return values
+    }
+
+    /// Expects `condition`; a known issue on a broker that does not complete overlapping transactions on their own.
+    static func expectOrKnownIssue(_ condition: Bool, _ detail: String) throws {
+        if TestBroker.completesOverlappingTransactions {
+            #expect(condition, "\(detail)")
+        } else {
+            withKnownIssue("the test broker completes a transaction only once the transactions overlapping it have ended") {
+                #expect(condition, "\(detail)")
+            }
+        }
+    }
+
     /// A producer closed with records of its open transaction still queued (a long linger
     /// keeps them there) purges them and is destroyed at once: librdkafka, which warns when a
     /// producer is destroyed holding records ("Producer terminating with N messages"), finds

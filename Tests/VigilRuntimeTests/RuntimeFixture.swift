@@ -487,6 +487,26 @@ extension RuntimeFixture {
         }.joined(separator: "\n")
     }
 
+    /// The partitions of `topics` (each of `partitions` partitions) that a read_committed reader
+    /// cannot read to their end: a transaction there the broker has not completed. Counted by
+    /// reading each partition both ways; on a broker that shows aborted records (the test
+    /// broker) the two counts differ only there.
+    static func heldBackPartitions(_ topics: [String], partitions: Int32) -> [String] {
+        var held: [String] = []
+        for topic in topics {
+            for partition in 0..<partitions {
+                let start = [TopicPartition(topic, partition): KafkaOffset.beginning]
+                var uncommitted = PartitionReader(kafka: kafka, logger: logger)
+                uncommitted.isolationLevel = .readUncommitted
+                guard let all = try? uncommitted.read(start, timeout: .seconds(5), { _ in }),
+                      let visible = try? PartitionReader(kafka: kafka, logger: logger).read(start, timeout: .seconds(5), { _ in }),
+                      visible < all else { continue }
+                held.append("\(topic)/\(partition): \(all - visible) of \(all) records held back")
+            }
+        }
+        return held
+    }
+
     /// The group's committed offsets for the source partitions.
     /// The offset after the last record of `partition`, markers included, from the partition
     /// end a fetch reports (this broker answers ListOffsets "latest" wrongly).

@@ -89,6 +89,46 @@ public enum TestBroker {
         }
     }()
 
+    /// Whether a committed transaction is visible to read_committed readers while another
+    /// producer's transaction, begun after it, is still open in the same partition. Kafka
+    /// completes every transaction on its own (the last stable offset stops at the open one's
+    /// first record, after the committed one's). Tansu 0.6 does not: its EndTxn marks a
+    /// transaction committed only once every transaction that wrote the same partitions earlier
+    /// or alongside it has ended too (`overlapping_transactions` in its `dynostore.rs`), and a
+    /// producer's next transaction reuses the same record, keeping the first one's start offset.
+    /// Busy instances writing shared partitions (the repartition topic, the scores, a checkpoint
+    /// partition) can then hold each other's commits back, the last stable offset and the
+    /// group's committed offsets with them, for as long as none of them pauses between
+    /// transactions (`KafkaIntegrationTests`, five rounds of two alternating producers: nothing
+    /// readable until both had ended). Found out once per test run.
+    public static let completesOverlappingTransactions: Bool = {
+        do {
+            let topic = try createTopic("overlap-probe", partitions: 1)
+            func producer() throws -> TransactionalProducer {
+                var configuration = ProducerConfiguration(kafka: kafka, transactionalID: unique("overlap-probe"))
+                configuration.linger = .zero
+                let producer = try TransactionalProducer(configuration: configuration, logger: logger)
+                try producer.initTransactions()
+                return producer
+            }
+            let first = try producer(), second = try producer()
+            for (producer, value) in [(first, "first"), (second, "second")] {
+                try producer.beginTransaction()
+                try producer.send(ProducerRecord(topic: topic, value: Array(value.utf8)))
+                try producer.flush()
+            }
+            try first.commitTransaction()
+            var seen: [String] = []
+            _ = try PartitionReader(kafka: kafka, logger: logger).read([TopicPartition(topic, 0): KafkaOffset.beginning]) { message in
+                seen.append(String(decoding: message.value ?? [], as: UTF8.self))
+            }
+            try second.commitTransaction()
+            return seen == ["first"]
+        } catch {
+            fatalError("probing whether the test broker at \(bootstrap) completes overlapping transactions failed: \(error)")
+        }
+    }()
+
     /// Runs a body of blocking Kafka calls off the cooperative thread pool.
     public static func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await BlockingCall.run(body)
