@@ -1,3 +1,5 @@
+import VigilCodec
+
 /// Batches: which keys a batch touched (for changelog records) and rolling a batch back (for
 /// an aborted transaction).
 extension FeatureEngine {
@@ -7,6 +9,7 @@ extension FeatureEngine {
         batchEpoch += 1
         touched.removeAll(keepingCapacity: true)
         undoLog.removeAll(keepingCapacity: true)
+        undoBytes.removeAll()
         statisticsAtBatchStart = statistics
         batchOpen = true
         startOperationLog()
@@ -22,7 +25,7 @@ extension FeatureEngine {
 
     /// Keeps the open batch's changes and forgets how to undo them.
     public func commitBatch() {
-        undoLog.removeAll(keepingCapacity: true)
+        forgetUndoRecords()
         touched.removeAll(keepingCapacity: true)
         batchEpoch += 1
         statisticsAtBatchStart = statistics
@@ -39,18 +42,31 @@ extension FeatureEngine {
             if let slot = slotOf(entry.key) { releaseSlot(Int(slot)) }
         }
         for entry in undoLog {
-            guard let state = entry.state else { continue }
+            guard let range = entry.state else { continue }
             do {
-                _ = try install(encoded: state, keepingCapacity: true)
+                _ = try install(encoded: Array(undoBytes.bytes[range]), keepingCapacity: true)
             } catch {
                 fatalError("an undo record of this engine failed to decode: \(error)")
             }
         }
         statistics = statisticsAtBatchStart
-        undoLog.removeAll(keepingCapacity: true)
+        forgetUndoRecords()
         touched.removeAll(keepingCapacity: true)
         batchEpoch += 1
         batchOpen = false
         stopOperationLog()
+    }
+
+    /// Empties the undo log. Its buffer is kept for the next batch, unless it holds more than
+    /// ``keptUndoBytes`` and four times what this batch used (one large batch, say the first
+    /// after a backlog, does not keep its memory; steady batches of any size reuse theirs:
+    /// a buffer given back every time is allocated, grown and faulted in again every batch).
+    func forgetUndoRecords() {
+        undoLog.removeAll(keepingCapacity: true)
+        if undoBytes.bytes.capacity > max(Self.keptUndoBytes, 4 * undoBytes.bytes.count) {
+            undoBytes = ByteWriter(capacity: 0)
+        } else {
+            undoBytes.removeAll()
+        }
     }
 }

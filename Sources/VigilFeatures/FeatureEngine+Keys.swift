@@ -135,7 +135,11 @@ extension FeatureEngine {
         state.epoch = batchEpoch
         let key = keys[slot]!
         touched.append(key)
-        if configuration.recordsUndo { undoLog.append((key, encodeState(slot: slot))) }
+        if configuration.recordsUndo {
+            let start = undoBytes.bytes.count
+            encodeState(slot: slot, into: &undoBytes, layout: .raw)
+            undoLog.append((key, start..<undoBytes.bytes.count))
+        }
     }
 
     @inline(__always)

@@ -136,8 +136,8 @@ extension FeatureEngine {
         if let slot = slotOf(key) { releaseSlot(Int(slot)) }
     }
 
-    /// The uncompressed binary form of a slot's state, in the raw layout (an undo record: a
-    /// copy, as fast as it can be taken, that never leaves the process).
+    /// The uncompressed binary form of a slot's state, in the raw layout: what an undo record
+    /// holds (a copy, as fast as it can be taken, that never leaves the process).
     func encodeState(slot: Int) -> [UInt8] {
         let state = header(slot)
         var writer = ByteWriter(capacity: 64 + plan.headerSize + Int(state.end - state.base) * plan.bytesPerBufferedEvent)

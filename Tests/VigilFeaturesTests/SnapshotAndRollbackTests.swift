@@ -332,6 +332,39 @@ import VigilTopology
         for (a, b) in zip(first, second) { #expect(identicalFeatures(a, b)) }
     }
 
+    /// The undo records live in one buffer: steady batches reuse it (rolled back exactly after
+    /// earlier batches filled and emptied it), and a batch far larger than the next ones does
+    /// not keep its memory.
+    @Test func undoRecordsReuseOneBufferAndALargeBatchGivesItsMemoryBack() throws {
+        let driver = EngineDriver(Self.features)
+        // A large batch: 6,000 keys of 40 events each, about 3 kB of undo record a key.
+        driver.engine.beginBatch()
+        for key in 0..<6_000 { for event in 0..<40 { driver.feed(.int(Int64(key)), at: Double(event), ["x": Double(key % 97), "flag": 0]) } }
+        driver.engine.commitBatch()
+        driver.engine.beginBatch()
+        for key in 0..<6_000 { driver.feed(.int(Int64(key)), at: 41, ["x": 1, "flag": 1]) }
+        let large = driver.engine.undoBytes.bytes.count
+        #expect(large > FeatureEngine.keptUndoBytes)
+        driver.engine.commitBatch()
+        #expect(driver.engine.undoBytes.bytes.capacity >= large, "a batch's buffer is kept for the next")
+        // Small batches after it: the first gives the large buffer back, the next keep theirs.
+        var capacities: [Int] = []
+        for round in 0..<3 {
+            driver.engine.beginBatch()
+            for key in 0..<10 { driver.feed(.int(Int64(key)), at: 42 + Double(round), ["x": 2, "flag": 0]) }
+            driver.engine.commitBatch()
+            capacities.append(driver.engine.undoBytes.bytes.capacity)
+        }
+        #expect(capacities[0] <= FeatureEngine.keptUndoBytes)
+        #expect(capacities[1] == capacities[2] && capacities[1] > 0)
+        // A rollback from the reused buffer restores exactly.
+        let before = Dictionary(uniqueKeysWithValues: driver.engine.allKeys.map { ($0, driver.engine.snapshot(key: $0)!) })
+        driver.engine.beginBatch()
+        for key in 0..<100 { driver.feed(.int(Int64(key)), at: 50, ["x": 3, "flag": 1]) }
+        driver.engine.rollbackBatch()
+        #expect(Dictionary(uniqueKeysWithValues: driver.engine.allKeys.map { ($0, driver.engine.snapshot(key: $0)!) }) == before)
+    }
+
     @Test func touchedKeysListEachChangedKeyOnce() {
         let driver = EngineDriver(Self.features)
         driver.engine.beginBatch()

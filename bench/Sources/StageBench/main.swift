@@ -95,6 +95,32 @@ struct StageBench: ParsableCommand {
             scoredBatches = work
             return (events, seconds, cpu, "")
         })
+        // The same features as the runtime computes them: in transactions of 500 events, each
+        // a batch that keeps undo records and the touched keys (and, with `changelog: events`,
+        // logs its operations), committed at its end. The transactions are cut before timing.
+        rows.append(try measure("features in transactions of 500 events (undo records, touched keys, operation log)") {
+            let pipeline = try Pipeline(topology: loaded, recordsUndo: true)
+            var transactions: [EventBatch] = []
+            for batch in batches {
+                var offset = 0
+                while offset < batch.count {
+                    let take = min(500, batch.count - offset)
+                    var part = pipeline.makeBatch(capacity: take)
+                    for event in offset..<(offset + take) { part.append(event, of: batch) }
+                    part.clearFeatures()
+                    transactions.append(part)
+                    offset += take
+                }
+            }
+            let (seconds, cpu) = Self.clock {
+                for index in transactions.indices {
+                    pipeline.beginBatch()
+                    _ = pipeline.process(&transactions[index])
+                    pipeline.commitBatch()
+                }
+            }
+            return (events, seconds, cpu, "")
+        })
         var scores: [[Double]] = []
         rows.append(try measure("score (XGBoost \(kernel.inputNames.count) inputs, batches of \(batchSize))") {
             let pipeline = try Pipeline(topology: loaded, kernel: kernel, recordsUndo: false)
