@@ -417,6 +417,30 @@ extension RuntimeFixture {
             return instance
         }
 
+        /// Stops every process still running with SIGTERM (each finishes its batch, commits and
+        /// leaves; SIGKILL after 20 s) and every in-process instance: no transaction of theirs
+        /// is left open.
+        func stopGracefully() {
+            for process in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) }
+            let deadline = ContinuousClock.now + .seconds(20)
+            for process in processes {
+                while process.isRunning, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }  // awaiting exit, with a deadline
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                process.waitUntilExit()
+            }
+            for instance in instances { instance.stop() }
+        }
+
+        /// Instances that failed on their own: a `vigil run` ended by a signal other than the
+        /// test's SIGKILL or SIGTERM (a trap or an abort), an in-process instance with a failure.
+        var failed: [String] {
+            let processes = processes.filter {
+                !$0.isRunning && $0.terminationReason == .uncaughtSignal && $0.terminationStatus != SIGKILL && $0.terminationStatus != SIGTERM
+            }
+            return processes.map { "vigil run (pid \($0.processIdentifier)) ended by signal \($0.terminationStatus)" }
+                + instances.compactMap { instance in instance.failure.map { "in-process instance: \($0)" } }
+        }
+
         /// Kills every process still running and stops every instance (stopping twice is harmless).
         func end() {
             for process in processes where process.isRunning {
@@ -488,23 +512,38 @@ extension RuntimeFixture {
     }
 
     /// The partitions of `topics` (each of `partitions` partitions) that a read_committed reader
-    /// cannot read to their end: a transaction there the broker has not completed. Counted by
-    /// reading each partition both ways; on a broker that shows aborted records (the test
-    /// broker) the two counts differ only there.
-    static func heldBackPartitions(_ topics: [String], partitions: Int32) -> [String] {
-        var held: [String] = []
-        for topic in topics {
-            for partition in 0..<partitions {
-                let start = [TopicPartition(topic, partition): KafkaOffset.beginning]
-                var uncommitted = PartitionReader(kafka: kafka, logger: logger)
-                uncommitted.isolationLevel = .readUncommitted
-                guard let all = try? uncommitted.read(start, timeout: .seconds(5), { _ in }),
-                      let visible = try? PartitionReader(kafka: kafka, logger: logger).read(start, timeout: .seconds(5), { _ in }),
-                      visible < all else { continue }
-                held.append("\(topic)/\(partition): \(all - visible) of \(all) records held back")
-            }
+    /// cannot read to their end, with the records it reads and the records there are: a
+    /// transaction there the broker has not completed. On a broker that shows aborted records
+    /// (the test broker) the two counts differ only there. A partition that cannot be read in
+    /// time counts as not held back.
+    static func heldBackPartitions(_ partitions: [TopicPartition]) -> [TopicPartition: (visible: Int, all: Int)] {
+        var held: [TopicPartition: (visible: Int, all: Int)] = [:]
+        for partition in partitions {
+            let start = [partition: KafkaOffset.beginning]
+            var uncommitted = PartitionReader(kafka: kafka, logger: logger)
+            uncommitted.isolationLevel = .readUncommitted
+            guard let all = try? uncommitted.read(start, timeout: .seconds(5), { _ in }),
+                  let visible = try? PartitionReader(kafka: kafka, logger: logger).read(start, timeout: .seconds(5), { _ in }),
+                  visible < all else { continue }
+            held[partition] = (visible, all)
         }
         return held
+    }
+
+    /// Commits, in a transaction of its own, a tombstone of a key no stage uses to each of
+    /// `partitions`. On the test broker its end completes every committed transaction held back
+    /// there behind ones that have ended (its overlap rule), and none that is still open.
+    static func nudge(_ partitions: [TopicPartition]) throws {
+        var configuration = ProducerConfiguration(kafka: kafka, transactionalID: unique("nudge"))
+        configuration.linger = .zero
+        let producer = try TransactionalProducer(configuration: configuration, logger: logger)
+        defer { producer.close() }
+        try producer.initTransactions()
+        try producer.beginTransaction()
+        for partition in partitions {
+            try producer.send(ProducerRecord(topic: partition.topic, partition: partition.partition, key: Array("\u{0}vigil.test.nudge".utf8), value: nil))
+        }
+        try producer.commitTransaction()
     }
 
     /// The group's committed offsets for the source partitions.

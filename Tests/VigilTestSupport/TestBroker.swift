@@ -118,10 +118,18 @@ public enum TestBroker {
                 try producer.flush()
             }
             try first.commitTransaction()
+            // Kafka answers EndTxn before its markers are written (KAFKA-9878): a read right after
+            // the commit may still end before "first". Read again for up to 5 s.
             var seen: [String] = []
-            _ = try PartitionReader(kafka: kafka, logger: logger).read([TopicPartition(topic, 0): KafkaOffset.beginning]) { message in
-                seen.append(String(decoding: message.value ?? [], as: UTF8.self))
-            }
+            let deadline = ContinuousClock.now + .seconds(5)
+            repeat {
+                seen = []
+                _ = try PartitionReader(kafka: kafka, logger: logger).read([TopicPartition(topic, 0): KafkaOffset.beginning]) { message in
+                    seen.append(String(decoding: message.value ?? [], as: UTF8.self))
+                }
+                if seen == ["first"] { break }
+                Thread.sleep(forTimeInterval: 0.2)  // polling a condition, with a deadline
+            } while ContinuousClock.now < deadline
             try second.commitTransaction()
             return seen == ["first"]
         } catch {
