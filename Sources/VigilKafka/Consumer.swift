@@ -13,6 +13,10 @@ public final class Consumer: @unchecked Sendable {
     /// The consumer queue; owned here and destroyed before the client.
     private let queue: OpaquePointer
     private let closed = Mutex(false)
+    /// Whether a ``withBatch(maxRecords:timeout:fill:_:)`` is under way: the pointer array is
+    /// one per consumer, so polls must not overlap.
+    private let polling = Mutex(false)
+    private var messagePointers = MessagePointerArray()
     private let logger: Logger
     public let configuration: ConsumerConfiguration
 
@@ -80,8 +84,13 @@ public final class Consumer: @unchecked Sendable {
     ) throws -> R {
         precondition(maxRecords > 0, "maxRecords must be positive")
         try ensureOpen()
-        let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: maxRecords)
-        defer { buffer.deallocate() }
+        let overlapping = polling.withLock { polling in
+            defer { polling = true }
+            return polling
+        }
+        precondition(!overlapping, "Consumer.withBatch called while another withBatch of the same consumer is under way")
+        defer { polling.withLock { $0 = false } }
+        let buffer = messagePointers.reserve(maxRecords)
         let timeoutMs = Int32(timeout.milliseconds)
         var count: Int
         if fill {
