@@ -111,6 +111,45 @@ public struct DriftMonitor: Sendable {
         return emission
     }
 
+    /// Adds the events of `columns` in order: the same windows, late counts, emissions and sums,
+    /// to the bit, as ``observe(eventTimeMs:numeric:categorical:score:)`` called for each in
+    /// turn, with each run of events in one window added column by column. Returns the
+    /// emissions of the windows these events closed, oldest first.
+    public mutating func observe(_ columns: DriftEventColumns) throws -> [DriftEmission] {
+        let count = columns.count
+        guard columns.times.count == count, columns.numeric.count == reference.numericBins.count * count else {
+            throw DriftError.rowShape(kind: "numeric", expected: reference.numericBins.count * count, got: columns.numeric.count)
+        }
+        guard columns.categorical.count == reference.categoryIndices.count, columns.categorical.allSatisfy({ $0.count == count }) else {
+            throw DriftError.rowShape(kind: "categorical", expected: reference.categoryIndices.count, got: columns.categorical.count)
+        }
+        guard columns.scores.isEmpty || columns.scores.count == count else {
+            throw DriftError.rowShape(kind: "score", expected: count, got: columns.scores.count)
+        }
+        var emissions: [DriftEmission] = []
+        var first = 0
+        while first < count {
+            let start = windowStart(containing: columns.times[first])
+            var end = first + 1
+            while end < count, windowStart(containing: columns.times[end]) == start { end += 1 }
+            // The run's first event decides for all of them, as it would one at a time.
+            if let openStart = state.window?.startMs {
+                if start < openStart {
+                    state.window?.noteLateEvents(end - first)
+                    first = end
+                    continue
+                }
+                if start > openStart, let emission = flush() { emissions.append(emission) }
+            }
+            if state.window == nil {
+                state.window = DriftWindow(startMs: start, endMs: start + configuration.windowLengthMs, profile: reference.profile)
+            }
+            state.window?.add(columns, range: first..<end, reference: reference)
+            first = end
+        }
+        return emissions
+    }
+
     /// Closes the open window, if any, and returns its emission: at the end of the input, or
     /// when the runtime knows no more events of that window will come.
     public mutating func flush() -> DriftEmission? {

@@ -43,7 +43,34 @@ public struct DriftWindow: Sendable, Equatable {
         }
     }
 
+    /// Adds the events `range` of `columns` in order, feature by feature: each accumulator
+    /// takes the same values in the same order as ``add(numeric:categorical:score:reference:)``
+    /// event by event, so the sums are the same to the bit, without a row per event (the drift
+    /// stage was 12.8 % of the runtime thread's samples live at 45,562 events/s, perf, 2026-12-06).
+    mutating func add(_ columns: DriftEventColumns, range: Range<Int>, reference: MonitoredReference) {
+        count += range.count
+        let stride = columns.count
+        reference.numericBins.withUnsafeBufferPointer { bins in
+            numeric.withUnsafeMutableBufferPointer { accumulators in
+                columns.numeric.withUnsafeBufferPointer { values in
+                    for feature in accumulators.indices {
+                        let base = feature * stride
+                        for event in range { accumulators[feature].add(values[base + event], bins: bins[feature]) }
+                    }
+                }
+            }
+        }
+        for feature in categorical.indices {
+            for event in range { categorical[feature].add(columns.categorical[feature][event], categoryIndex: reference.categoryIndices[feature]) }
+        }
+        if let scoreBins = reference.scoreBins {
+            for event in range { score?.add(columns.scores.isEmpty ? .nan : columns.scores[event], bins: scoreBins) }
+        }
+    }
+
     mutating func noteLateEvent() { lateCount += 1 }
+
+    mutating func noteLateEvents(_ count: Int) { lateCount += count }
 
     func record(name: String, reference: MonitoredReference, policy: DriftThresholdPolicy, psiFloor: Double) -> DriftRecord {
         let profile = reference.profile

@@ -1,3 +1,4 @@
+import VigilDrift
 import VigilTopology
 
 /// Where a drift profile's features sit in a pipeline's rows, and how one event's values are
@@ -28,6 +29,35 @@ struct DriftColumns: Sendable {
             if let from, time < from { continue }
             read(batch, index, numeric: &numeric, categorical: &categorical)
             body(time, numeric, categorical, withScore && !scores.isEmpty ? scores[index] : nil)
+        }
+    }
+
+    /// Fills `columns` with the live (not rejected) events of `batch` at or after `from`, in
+    /// batch order, a column per feature, with their scores when `withScore` (from `scores`, one
+    /// per event; empty or NaN: missing). `rows` is scratch, reused from batch to batch.
+    func fill(_ columns: inout DriftEventColumns, rows: inout [Int], of batch: EventBatch, scores: [Double], from: Int64?, withScore: Bool) {
+        precondition(scores.isEmpty || scores.count == batch.count, "one score per event, or none")
+        columns.removeAll()
+        rows.removeAll(keepingCapacity: true)
+        for index in 0..<batch.count where batch.isLive(index) {
+            let time = batch.times[index]
+            if let from, time < from { continue }
+            rows.append(index)
+            columns.times.append(time)
+        }
+        columns.count = rows.count
+        let width = batch.layout.width
+        batch.rows.withUnsafeBufferPointer { values in
+            for column in numeric {
+                for row in rows { columns.numeric.append(values[row * width + column]) }
+            }
+            if columns.categorical.count != categorical.count { columns.categorical = Array(repeating: [], count: categorical.count) }
+            for (position, column) in categorical.enumerated() {
+                for row in rows { columns.categorical[position].append(Self.category(values[row * width + column])) }
+            }
+        }
+        if withScore {
+            for row in rows { columns.scores.append(scores.isEmpty ? .nan : scores[row]) }
         }
     }
 

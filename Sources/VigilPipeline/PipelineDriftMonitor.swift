@@ -33,9 +33,10 @@ public struct PipelineDriftMonitor: Sendable {
     public let topic: String
     private var monitor: DriftMonitor
     private let columns: DriftColumns
-    private var numeric: [Double]
-    private var categorical: [String?]
     private let watchesScore: Bool
+    /// The batch's events as columns, and the rows they came from: kept from batch to batch.
+    private var eventColumns = DriftEventColumns()
+    private var eventRows: [Int] = []
 
     /// A monitor for `topology` (which must have a drift section) against `profile`. The
     /// profile must watch exactly the section's features (numeric and categorical as the
@@ -83,8 +84,6 @@ public struct PipelineDriftMonitor: Sendable {
         }
         self.spec = spec
         topic = topology.outputs.driftTopic
-        numeric = Array(repeating: .nan, count: profile.numeric.count)
-        categorical = Array(repeating: nil, count: profile.categorical.count)
         watchesScore = profile.score != nil
     }
 
@@ -113,19 +112,13 @@ public struct PipelineDriftMonitor: Sendable {
     /// makes the score missing). Events before `from` (ms), when given, are skipped: a replay's
     /// warm-up. Returns the emissions of the windows these events closed, oldest first.
     public mutating func observe(_ batch: EventBatch, scores: [Double], from: Int64? = nil) -> [DriftEmission] {
-        var emissions: [DriftEmission] = []
-        columns.forEachEvent(of: batch, scores: scores, from: from, withScore: watchesScore, numeric: &numeric, categorical: &categorical) {
-            time, numeric, categorical, score in
-            do {
-                if let emission = try monitor.observe(eventTimeMs: time, numeric: numeric, categorical: categorical, score: score) {
-                    emissions.append(emission)
-                }
-            } catch {
-                // The rows are shaped from the profile in init; a mismatch here is a bug.
-                preconditionFailure("drift row does not match its profile: \(error)")
-            }
+        columns.fill(&eventColumns, rows: &eventRows, of: batch, scores: scores, from: from, withScore: watchesScore)
+        do {
+            return try monitor.observe(eventColumns)
+        } catch {
+            // The columns are shaped from the profile in init; a mismatch here is a bug.
+            preconditionFailure("drift columns do not match their profile: \(error)")
         }
-        return emissions
     }
 
     /// Closes the open window, if any (end of input), and returns its emission.

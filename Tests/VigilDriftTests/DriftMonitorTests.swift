@@ -205,4 +205,44 @@ import Testing
             try monitor.observe(eventTimeMs: 0, numeric: [1])
         }
     }
+
+    /// Events as columns, in chunks of any size, give the monitor the same windows, late counts,
+    /// emissions and sums, to the bit, as the same events one at a time: across window changes,
+    /// late events, missing numbers, categories and scores.
+    @Test func columnsGiveTheSameResultsAsEventsOneAtATime() throws {
+        var oneByOne = try Self.monitor()
+        var byColumns = try Self.monitor()
+        var generator = SystemRandomNumberGenerator()
+        var time = 500_000 * Self.hour
+        var emittedOne: [DriftEmission] = []
+        var emittedColumns: [DriftEmission] = []
+        for _ in 0..<40 {
+            let count = Int.random(in: 0...300, using: &generator)
+            var columns = DriftEventColumns()
+            columns.count = count
+            columns.categorical = [[]]
+            var xs: [Double] = []
+            for _ in 0..<count {
+                // Mostly forward in time, crossing hours; now and then an hour or two back (late).
+                time += Int64.random(in: 0...(Self.hour / 40), using: &generator)
+                let eventTime = Int.random(in: 0..<50, using: &generator) == 0 ? time - Int64.random(in: 1...2, using: &generator) * Self.hour : time
+                let x = Int.random(in: 0..<20, using: &generator) == 0 ? Double.nan : Double.random(in: -100...1100, using: &generator)
+                let category: String? = Int.random(in: 0..<20, using: &generator) == 0 ? nil : ["even", "odd", "new"].randomElement(using: &generator)
+                let score = Int.random(in: 0..<20, using: &generator) == 0 ? Double.nan : Double.random(in: 0..<1, using: &generator)
+                if let emission = try oneByOne.observe(eventTimeMs: eventTime, numeric: [x], categorical: [category], score: score.isNaN ? nil : score) {
+                    emittedOne.append(emission)
+                }
+                columns.times.append(eventTime)
+                xs.append(x)
+                columns.categorical[0].append(category)
+                columns.scores.append(score)
+            }
+            columns.numeric = xs
+            emittedColumns += try byColumns.observe(columns)
+            #expect(byColumns.checkpoint() == oneByOne.checkpoint())
+        }
+        #expect(emittedOne.count > 5)
+        #expect(emittedColumns == emittedOne)
+        #expect(byColumns.flush() == oneByOne.flush())
+    }
 }
