@@ -55,7 +55,7 @@ public struct DriftWindow: Sendable, Equatable {
                 columns.numeric.withUnsafeBufferPointer { values in
                     for feature in accumulators.indices {
                         let base = feature * stride
-                        for event in range { accumulators[feature].add(values[base + event], bins: bins[feature]) }
+                        accumulators[feature].add(UnsafeBufferPointer(rebasing: values[(base + range.lowerBound)..<(base + range.upperBound)]), bins: bins[feature])
                     }
                 }
             }
@@ -64,7 +64,11 @@ public struct DriftWindow: Sendable, Equatable {
             for event in range { categorical[feature].add(columns.categorical[feature][event], categoryIndex: reference.categoryIndices[feature]) }
         }
         if let scoreBins = reference.scoreBins {
-            for event in range { score?.add(columns.scores.isEmpty ? .nan : columns.scores[event], bins: scoreBins) }
+            if columns.scores.isEmpty {
+                for _ in range { score?.add(.nan, bins: scoreBins) }
+            } else {
+                columns.scores.withUnsafeBufferPointer { scores in score?.add(UnsafeBufferPointer(rebasing: scores[range]), bins: scoreBins) }
+            }
         }
     }
 

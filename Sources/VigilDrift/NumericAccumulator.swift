@@ -33,6 +33,46 @@ struct NumericAccumulator: Sendable, Equatable {
         sketch.add(value, knots: bins.knots, index: bins.knotIndex)
     }
 
+    /// Adds `values` in order: the same operations as ``add(_:bins:)`` value by value, with
+    /// the bin and sketch arrays opened once for all of them rather than checked for each
+    /// value (the drift monitor's columns, ``DriftWindow/add(_:range:reference:)``).
+    mutating func add(_ values: UnsafeBufferPointer<Double>, bins: NumericBins) {
+        let knots = bins.knots
+        let last = knots.count - 1
+        binCounts.withUnsafeMutableBufferPointer { binCounts in
+            sketch.counts.withUnsafeMutableBufferPointer { sketchCounts in
+                sketch.gaps.withUnsafeMutableBufferPointer { sketchGaps in
+                    for value in values {
+                        guard value.isFinite else {
+                            missingCount += 1
+                            continue
+                        }
+                        count += 1
+                        let delta = value - mean
+                        mean += delta / Double(count)
+                        squaredDeviations += delta * (value - mean)
+                        minimum = Swift.min(minimum, value)
+                        maximum = Swift.max(maximum, value)
+                        binCounts[SortedSample.lowerBound(value, in: bins.edges)] += 1
+                        // SketchHistogram.add(_:knots:index:), inline.
+                        sketch.total += 1
+                        if value < knots[0] {
+                            sketch.belowCount += 1
+                            sketch.belowGap += knots[0] - value
+                        } else if value > knots[last] {
+                            sketch.aboveCount += 1
+                            sketch.aboveGap += value - knots[last]
+                        } else {
+                            let bin = Swift.max(bins.knotIndex.lowerBound(value, in: knots), 1) - 1
+                            sketchCounts[bin] += 1
+                            sketchGaps[bin] += knots[bin + 1] - value
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     func drift(
         reference: NumericProfile, referenceSketch: SketchHistogram, thresholds: DriftThresholds,
         minimumCount: Int, psiFloor: Double
