@@ -93,22 +93,14 @@ public struct DriftMonitor: Sendable {
         guard categorical.count == reference.categoryIndices.count else {
             throw DriftError.rowShape(kind: "categorical", expected: reference.categoryIndices.count, got: categorical.count)
         }
-        let start = windowStart(containing: eventTimeMs)
-        var emission: DriftEmission?
-        // Compare through the optional rather than binding the window, so that the add below
-        // mutates the only reference to its arrays and does not copy them.
-        if let openStart = state.window?.startMs {
-            if start < openStart {
-                state.window?.noteLateEvent()
-                return nil
-            }
-            if start > openStart { emission = flush() }
-        }
-        if state.window == nil {
-            state.window = DriftWindow(startMs: start, endMs: start + configuration.windowLengthMs, profile: reference.profile)
-        }
-        state.window?.add(numeric: numeric, categorical: categorical, score: score, reference: reference)
-        return emission
+        // One event is a batch of one: the same path as the runtime's columns.
+        var columns = DriftEventColumns()
+        columns.count = 1
+        columns.times = [eventTimeMs]
+        columns.numeric = numeric
+        columns.categorical = categorical.map { [$0] }
+        columns.scores = [score ?? .nan]
+        return try observe(columns).first
     }
 
     /// Adds the events of `columns` in order: the same windows, late counts, emissions and sums,

@@ -25,28 +25,10 @@ public struct DriftWindow: Sendable, Equatable {
         score = profile.score.map(NumericAccumulator.init(reference:))
     }
 
-    /// Rows must already match the profile's shape (the monitor checks).
-    mutating func add(numeric row: [Double], categorical categories: [String?], score value: Double?, reference: MonitoredReference) {
-        count += 1
-        // Per event and feature: through buffers, so that no accumulator or bin array is
-        // retained, released or checked for uniqueness on the way.
-        reference.numericBins.withUnsafeBufferPointer { bins in
-            numeric.withUnsafeMutableBufferPointer { accumulators in
-                for index in row.indices { accumulators[index].add(row[index], bins: bins[index]) }
-            }
-        }
-        for index in categories.indices {
-            categorical[index].add(categories[index], categoryIndex: reference.categoryIndices[index])
-        }
-        if let scoreBins = reference.scoreBins {
-            score?.add(value ?? .nan, bins: scoreBins)
-        }
-    }
-
     /// Adds the events `range` of `columns` in order, feature by feature: each accumulator
-    /// takes the same values in the same order as ``add(numeric:categorical:score:reference:)``
-    /// event by event, so the sums are the same to the bit, without a row per event (the drift
-    /// stage was 12.8 % of the runtime thread's samples live at 45,562 events/s, perf, 2026-12-06).
+    /// takes the same values in the same order as it would event by event, so the sums are the
+    /// same to the bit, without a row per event (the drift stage was 12.8 % of the runtime
+    /// thread's samples live at 45,562 events/s, perf, 2026-12-06).
     mutating func add(_ columns: DriftEventColumns, range: Range<Int>, reference: MonitoredReference) {
         count += range.count
         let stride = columns.count
@@ -71,8 +53,6 @@ public struct DriftWindow: Sendable, Equatable {
             }
         }
     }
-
-    mutating func noteLateEvent() { lateCount += 1 }
 
     mutating func noteLateEvents(_ count: Int) { lateCount += count }
 

@@ -46,21 +46,33 @@ public struct SketchHistogram: Codable, Sendable, Equatable {
     /// The same, finding the value's knot through `index` (built over `knots`) where given.
     @inline(__always)
     mutating func add(_ value: Double, knots: UnsafeBufferPointer<Double>, index: KnotIndex?) {
-        total += 1
+        withUnsafePointer(to: value) { add(UnsafeBufferPointer(start: $0, count: 1), knots: knots, index: index) }
+    }
+
+    /// Adds the finite values of `values` in order (the others are missing values, skipped),
+    /// with the bin arrays opened once for all of them (the drift monitor's columns).
+    mutating func add(_ values: UnsafeBufferPointer<Double>, knots: UnsafeBufferPointer<Double>, index: KnotIndex?) {
         let last = knots.count - 1
-        if value < knots[0] {
-            belowCount += 1
-            belowGap += knots[0] - value
-        } else if value > knots[last] {
-            aboveCount += 1
-            aboveGap += value - knots[last]
-        } else {
-            // First knot >= value; with repeated knots this picks the first of the run, so a
-            // value equal to a repeated quantile lands in the bin that ends at that quantile.
-            let low = index.map { $0.lowerBound(value, in: knots) } ?? SortedSample.lowerBound(value, in: knots)
-            let bin = Swift.max(low, 1) - 1
-            counts[bin] += 1
-            gaps[bin] += knots[bin + 1] - value
+        counts.withUnsafeMutableBufferPointer { counts in
+            gaps.withUnsafeMutableBufferPointer { gaps in
+                for value in values where value.isFinite {
+                    total += 1
+                    if value < knots[0] {
+                        belowCount += 1
+                        belowGap += knots[0] - value
+                    } else if value > knots[last] {
+                        aboveCount += 1
+                        aboveGap += value - knots[last]
+                    } else {
+                        // First knot >= value; with repeated knots this picks the first of the run, so a
+                        // value equal to a repeated quantile lands in the bin that ends at that quantile.
+                        let low = index.map { $0.lowerBound(value, in: knots) } ?? SortedSample.lowerBound(value, in: knots)
+                        let bin = Swift.max(low, 1) - 1
+                        counts[bin] += 1
+                        gaps[bin] += knots[bin + 1] - value
+                    }
+                }
+            }
         }
     }
 }

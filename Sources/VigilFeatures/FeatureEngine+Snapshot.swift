@@ -136,16 +136,8 @@ extension FeatureEngine {
         if let slot = slotOf(key) { releaseSlot(Int(slot)) }
     }
 
-    /// The uncompressed binary form of a slot's state, in the raw layout: what an undo record
-    /// holds (a copy, as fast as it can be taken, that never leaves the process).
-    func encodeState(slot: Int) -> [UInt8] {
-        let state = header(slot)
-        var writer = ByteWriter(capacity: 64 + plan.headerSize + Int(state.end - state.base) * plan.bytesPerBufferedEvent)
-        encodeState(slot: slot, into: &writer, layout: .raw)
-        return writer.bytes
-    }
-
-    /// The same, appended to `writer`, in `layout`.
+    /// A slot's state appended to `writer`, in `layout` (`.raw`: what an undo record holds, a
+    /// copy as fast as it can be taken that never leaves the process).
     func encodeState(slot: Int, into writer: inout ByteWriter, layout: SnapshotLayout) {
         let state = header(slot)
         let count = Int(state.end - state.base)

@@ -1,4 +1,5 @@
-import VigilFeatures
+import VigilCodec
+@testable import VigilFeatures
 import VigilTopology
 
 /// Feeds single events to an engine and returns the features, for small hand-checked cases.
@@ -31,4 +32,13 @@ func sameFeatures(_ a: [Double], _ b: [Double], tolerance: Double = 1e-9) -> Boo
 /// Bitwise equality of feature rows.
 func identicalFeatures(_ a: [Double], _ b: [Double]) -> Bool {
     a.count == b.count && zip(a, b).allSatisfy { $0.bitPattern == $1.bitPattern }
+}
+
+extension FeatureEngine {
+    /// A slot's state in the raw layout, as an undo record holds it: what the tests compare states by.
+    func encodeState(slot: Int) -> [UInt8] {
+        var writer = ByteWriter(capacity: 1024)
+        encodeState(slot: slot, into: &writer, layout: .raw)
+        return writer.bytes
+    }
 }
