@@ -55,7 +55,8 @@ struct ExactlyOnceVerifierTests {
     /// The error for a run that stopped making progress. On a broker that does not complete
     /// overlapping transactions on their own, a stall is the broker's (``TransactionLeftOpen``)
     /// only when the topology's partitions held back are released once every instance has
-    /// stopped gracefully (each commits and leaves: none leaves a transaction open) and a
+    /// stopped gracefully (each commits and leaves), every instance's transactional id has been
+    /// initialised again (ending what a killed one left open, as Kafka's timeout would) and a
     /// transaction of the test's own has been committed into them: what stays held back then is
     /// a transaction nobody ended, and fails the test, as does any stall on another broker.
     static func stall(_ detail: String, plan: TopicPlan, started: RuntimeFixture.StartedInstances) -> any Error {
@@ -67,6 +68,16 @@ struct ExactlyOnceVerifierTests {
         started.stopGracefully()
         let failed = started.failed
         guard failed.isEmpty else { return FixtureError("\(detail)\ninstances failed: \(failed.joined(separator: "; "))\n\(open)") }
+        // What Kafka's transaction.timeout.ms does to a transaction an instance left open (one
+        // the fallback SIGKILL above, or a kill of the test's, left behind): initialising each
+        // instance's transactional id again aborts it.
+        for instance in ["v1", "v2", "v3", "v4", "v5"] {
+            let configuration = ProducerConfiguration(kafka: RuntimeFixture.kafka, transactionalID: "vigil.\(plan.name).\(instance)")
+            if let producer = try? TransactionalProducer(configuration: configuration, logger: RuntimeFixture.logger) {
+                try? producer.initTransactions(timeout: .seconds(10))
+                producer.close()
+            }
+        }
         var still = RuntimeFixture.heldBackPartitions(Array(held.keys))
         for _ in 0..<3 where !still.isEmpty {
             do { try RuntimeFixture.nudge(Array(still.keys)) } catch { return FixtureError("\(detail)\nnudging the partitions held back failed: \(error)\n\(open)") }
