@@ -401,13 +401,15 @@ extension RuntimeFixture {
     /// when the test ends is killed (processes) or stopped (instances), also when the test throws
     /// part way: a verifier run that failed left two processes writing to the broker for minutes.
     final class StartedInstances {
-        private var processes: [Process] = []
+        private var processes: [(instance: String, process: Process)] = []
         private var instances: [RunningInstance] = []
+        /// Instance ids whose process the graceful stop had to kill (it did not exit within 20 s).
+        private(set) var killedByTheStop: [String] = []
 
         /// Starts `vigil run` as a process of its own (``RuntimeFixture/startVigil(topologyFile:instance:extra:logLevel:)``).
         func startVigil(topologyFile: String, instance: String, extra: [String] = [], logLevel: String = "error") throws -> Process {
             let process = try RuntimeFixture.startVigil(topologyFile: topologyFile, instance: instance, extra: extra, logLevel: logLevel)
-            processes.append(process)
+            processes.append((instance, process))
             return process
         }
 
@@ -418,23 +420,44 @@ extension RuntimeFixture {
         }
 
         /// Stops every process still running with SIGTERM (each finishes its batch, commits and
-        /// leaves; SIGKILL after 20 s) and every in-process instance: no transaction of theirs
-        /// is left open.
+        /// leaves; SIGKILL after 20 s, noted in ``killedByTheStop``) and every in-process
+        /// instance: none that stops this way leaves a transaction open.
         func stopGracefully() {
-            for process in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) }
+            for (_, process) in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) }
             let deadline = ContinuousClock.now + .seconds(20)
-            for process in processes {
+            for (instance, process) in processes {
                 while process.isRunning, ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }  // awaiting exit, with a deadline
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                if process.isRunning {
+                    kill(process.processIdentifier, SIGKILL)
+                    killedByTheStop.append(instance)
+                }
                 process.waitUntilExit()
             }
             for instance in instances { instance.stop() }
         }
 
+        /// The instance ids whose last process was killed (by the test or by the graceful stop's
+        /// fallback) and not followed by another with the same id: a transaction such a process
+        /// had open stays open until the broker times it out or the id is initialised again.
+        var killedLast: [String] {
+            var last: [String: Process] = [:]
+            for (instance, process) in processes { last[instance] = process }
+            return last.filter { !$0.value.isRunning && $0.value.terminationReason == .uncaughtSignal && $0.value.terminationStatus == SIGKILL }
+                .keys.sorted()
+        }
+
+        /// The instance ids that ended gracefully: processes whose last one exited on SIGTERM,
+        /// and in-process instances.
+        var stoppedGracefully: [String] {
+            let killed = Set(killedLast)
+            let processIDs = Set(processes.map(\.instance)).subtracting(killed)
+            return (processIDs.union(instances.map(\.runtime.options.instanceID))).sorted()
+        }
+
         /// Instances that failed on their own: a `vigil run` ended by a signal other than the
         /// test's SIGKILL or SIGTERM (a trap or an abort), an in-process instance with a failure.
         var failed: [String] {
-            let processes = processes.filter {
+            let processes = processes.map(\.process).filter {
                 !$0.isRunning && $0.terminationReason == .uncaughtSignal && $0.terminationStatus != SIGKILL && $0.terminationStatus != SIGTERM
             }
             return processes.map { "vigil run (pid \($0.processIdentifier)) ended by signal \($0.terminationStatus)" }
@@ -443,7 +466,7 @@ extension RuntimeFixture {
 
         /// Kills every process still running and stops every instance (stopping twice is harmless).
         func end() {
-            for process in processes where process.isRunning {
+            for (_, process) in processes where process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
             }
@@ -511,28 +534,42 @@ extension RuntimeFixture {
         }.joined(separator: "\n")
     }
 
-    /// The partitions of `topics` (each of `partitions` partitions) that a read_committed reader
-    /// cannot read to their end, with the records it reads and the records there are: a
-    /// transaction there the broker has not completed. On a broker that shows aborted records
-    /// (the test broker) the two counts differ only there. A partition that cannot be read in
-    /// time counts as not held back.
-    static func heldBackPartitions(_ partitions: [TopicPartition]) -> [TopicPartition: (visible: Int, all: Int)] {
-        var held: [TopicPartition: (visible: Int, all: Int)] = [:]
+    /// The records of a partition a read_committed reader cannot read yet, and what it reads.
+    struct HeldBack {
+        /// Records a read_committed reader reads, and records there are.
+        var visible: Int, all: Int
+        /// Whether every record held back is one of the test's own (``nudge(_:)``), none an instance's.
+        var onlyNudges: Bool
+    }
+
+    /// The partitions among `partitions` that a read_committed reader cannot read to their
+    /// end: a transaction there the broker has not completed. On a broker that shows aborted
+    /// records (the test broker) the two readers differ only there. A partition that cannot
+    /// be read in time counts as not held back.
+    static func heldBackPartitions(_ partitions: [TopicPartition]) -> [TopicPartition: HeldBack] {
+        var held: [TopicPartition: HeldBack] = [:]
         for partition in partitions {
             let start = [partition: KafkaOffset.beginning]
             var uncommitted = PartitionReader(kafka: kafka, logger: logger)
             uncommitted.isolationLevel = .readUncommitted
-            guard let all = try? uncommitted.read(start, timeout: .seconds(5), { _ in }),
-                  let visible = try? PartitionReader(kafka: kafka, logger: logger).read(start, timeout: .seconds(5), { _ in }),
-                  visible < all else { continue }
-            held[partition] = (visible, all)
+            var keys: [Int64: Bool] = [:]  // offset: whether the record is a nudge
+            var visibleOffsets = Set<Int64>()
+            guard (try? uncommitted.read(start, timeout: .seconds(5), { keys[$0.offset] = $0.key.map { $0.elementsEqual(nudgeKey) } ?? false })) != nil,
+                  (try? PartitionReader(kafka: kafka, logger: logger).read(start, timeout: .seconds(5), { visibleOffsets.insert($0.offset) })) != nil,
+                  visibleOffsets.count < keys.count else { continue }
+            let heldBack = keys.filter { !visibleOffsets.contains($0.key) }
+            held[partition] = HeldBack(visible: visibleOffsets.count, all: keys.count, onlyNudges: heldBack.values.allSatisfy { $0 })
         }
         return held
     }
 
-    /// Commits, in a transaction of its own, a tombstone of a key no stage uses to each of
-    /// `partitions`. On the test broker its end completes every committed transaction held back
-    /// there behind ones that have ended (its overlap rule), and none that is still open.
+    /// The key of ``nudge(_:)``'s records.
+    static let nudgeKey = Array("\u{0}vigil.test.nudge".utf8)
+
+    /// Commits, in a transaction of its own, a tombstone of a key no stage uses (``nudgeKey``)
+    /// to each of `partitions`. On the test broker its end completes every committed
+    /// transaction held back there behind ones that have ended (its overlap rule), and none
+    /// that is still open.
     static func nudge(_ partitions: [TopicPartition]) throws {
         var configuration = ProducerConfiguration(kafka: kafka, transactionalID: unique("nudge"))
         configuration.linger = .zero
@@ -541,7 +578,7 @@ extension RuntimeFixture {
         try producer.initTransactions()
         try producer.beginTransaction()
         for partition in partitions {
-            try producer.send(ProducerRecord(topic: partition.topic, partition: partition.partition, key: Array("\u{0}vigil.test.nudge".utf8), value: nil))
+            try producer.send(ProducerRecord(topic: partition.topic, partition: partition.partition, key: nudgeKey, value: nil))
         }
         try producer.commitTransaction()
     }
