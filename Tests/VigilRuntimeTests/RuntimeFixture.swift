@@ -303,6 +303,15 @@ enum RuntimeFixture {
             wait()
         }
 
+        /// Asks it to stop and waits at most `deadline`; false when it is still running.
+        func stop(within deadline: Duration) -> Bool {
+            runtime.requestStop()
+            let seconds = Double(deadline.components.seconds) + Double(deadline.components.attoseconds) / 1e18
+            guard finished.wait(timeout: .now() + seconds) == .success else { return false }
+            finished.signal()
+            return true
+        }
+
         /// Waits until its run ends (stopped, or failed: see ``failure``).
         func wait() {
             finished.wait()
@@ -433,8 +442,13 @@ extension RuntimeFixture {
                 }
                 process.waitUntilExit()
             }
-            for instance in instances { instance.stop() }
+            for instance in instances where !instance.stop(within: .seconds(60)) {
+                stuck.append(instance.runtime.options.instanceID)
+            }
         }
+
+        /// In-process instances the graceful stop gave up on after 60 s (their threads still run).
+        private var stuck: [String] = []
 
         /// The instance ids whose last process was killed (by the test or by the graceful stop's
         /// fallback) and not followed by another with the same id: a transaction such a process
@@ -446,11 +460,13 @@ extension RuntimeFixture {
                 .keys.sorted()
         }
 
-        /// The instance ids that ended gracefully: processes whose last one exited on SIGTERM,
-        /// and in-process instances.
-        var stoppedGracefully: [String] {
-            let killed = Set(killedLast)
-            let processIDs = Set(processes.map(\.instance)).subtracting(killed)
+        /// ``killedLast`` without the ones the graceful stop killed.
+        var killedByTheTest: [String] { killedLast.filter { !killedByTheStop.contains($0) } }
+
+        /// The instance ids whose last process was not killed (it exited on SIGTERM, or on its
+        /// own), and those of in-process instances.
+        var notKilled: [String] {
+            let processIDs = Set(processes.map(\.instance)).subtracting(killedLast)
             return (processIDs.union(instances.map(\.runtime.options.instanceID))).sorted()
         }
 
@@ -462,15 +478,17 @@ extension RuntimeFixture {
             }
             return processes.map { "vigil run (pid \($0.processIdentifier)) ended by signal \($0.terminationStatus)" }
                 + instances.compactMap { instance in instance.failure.map { "in-process instance: \($0)" } }
+                + stuck.map { "in-process instance \($0) did not stop within 60 s" }
         }
 
-        /// Kills every process still running and stops every instance (stopping twice is harmless).
+        /// Kills every process still running and stops every instance (stopping twice is harmless;
+        /// an instance still running after 60 s is left to its thread).
         func end() {
             for (_, process) in processes where process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
             }
-            for instance in instances { instance.stop() }
+            for instance in instances { _ = instance.stop(within: .seconds(60)) }
         }
     }
 
@@ -534,31 +552,42 @@ extension RuntimeFixture {
         }.joined(separator: "\n")
     }
 
-    /// The records of a partition a read_committed reader cannot read yet, and what it reads.
+    /// The records of a partition a read_committed reader cannot read yet.
     struct HeldBack {
-        /// Records a read_committed reader reads, and records there are.
-        var visible: Int, all: Int
-        /// Whether every record held back is one of the test's own (``nudge(_:)``), none an instance's.
-        var onlyNudges: Bool
+        /// Records a read_committed reader reads.
+        var visible: Int
+        /// Records there are (a read_uncommitted reader reads them all).
+        var total: Int
+        /// Records held back that an instance wrote (not the test's own, ``nudge(_:)``).
+        var instanceRecords: Int
+        /// Whether the partition could not be read in time (counted as held back, records unknown).
+        var unreadable = false
+
+        static let unknown = HeldBack(visible: 0, total: 0, instanceRecords: 1, unreadable: true)
     }
 
     /// The partitions among `partitions` that a read_committed reader cannot read to their
     /// end: a transaction there the broker has not completed. On a broker that shows aborted
-    /// records (the test broker) the two readers differ only there. A partition that cannot
-    /// be read in time counts as not held back.
+    /// records (the test broker) the two readers differ only there. The committed records are
+    /// read first, so a record written between the two reads never hides a held one; a
+    /// partition that cannot be read in time counts as held back.
     static func heldBackPartitions(_ partitions: [TopicPartition]) -> [TopicPartition: HeldBack] {
         var held: [TopicPartition: HeldBack] = [:]
         for partition in partitions {
             let start = [partition: KafkaOffset.beginning]
+            var visible = Set<Int64>()
+            var isNudge: [Int64: Bool] = [:]  // every record's offset: whether it is one of the test's own
             var uncommitted = PartitionReader(kafka: kafka, logger: logger)
             uncommitted.isolationLevel = .readUncommitted
-            var keys: [Int64: Bool] = [:]  // offset: whether the record is a nudge
-            var visibleOffsets = Set<Int64>()
-            guard (try? uncommitted.read(start, timeout: .seconds(5), { keys[$0.offset] = $0.key.map { $0.elementsEqual(nudgeKey) } ?? false })) != nil,
-                  (try? PartitionReader(kafka: kafka, logger: logger).read(start, timeout: .seconds(5), { visibleOffsets.insert($0.offset) })) != nil,
-                  visibleOffsets.count < keys.count else { continue }
-            let heldBack = keys.filter { !visibleOffsets.contains($0.key) }
-            held[partition] = HeldBack(visible: visibleOffsets.count, all: keys.count, onlyNudges: heldBack.values.allSatisfy { $0 })
+            guard (try? PartitionReader(kafka: kafka, logger: logger).read(start, timeout: .seconds(5), { visible.insert($0.offset) })) != nil,
+                  (try? uncommitted.read(start, timeout: .seconds(5), { isNudge[$0.offset] = $0.key.map { $0.elementsEqual(nudgeKey) } ?? false })) != nil
+            else {
+                held[partition] = .unknown
+                continue
+            }
+            let heldBack = isNudge.filter { !visible.contains($0.key) }
+            guard !heldBack.isEmpty else { continue }
+            held[partition] = HeldBack(visible: visible.count, total: isNudge.count, instanceRecords: heldBack.values.filter { !$0 }.count)
         }
         return held
     }
@@ -567,19 +596,18 @@ extension RuntimeFixture {
     static let nudgeKey = Array("\u{0}vigil.test.nudge".utf8)
 
     /// Commits, in a transaction of its own, a tombstone of a key no stage uses (``nudgeKey``)
-    /// to each of `partitions`. On the test broker its end completes every committed
-    /// transaction held back there behind ones that have ended (its overlap rule), and none
-    /// that is still open.
-    static func nudge(_ partitions: [TopicPartition]) throws {
+    /// to `partition`. On the test broker its end completes every transaction overlapping it
+    /// there that has ended (committed or aborted), each as a whole, in every partition it
+    /// wrote, provided all of them have ended (its overlap rule); otherwise it is held back
+    /// itself (README, "Test broker").
+    static func nudge(_ partition: TopicPartition) throws {
         var configuration = ProducerConfiguration(kafka: kafka, transactionalID: unique("nudge"))
         configuration.linger = .zero
         let producer = try TransactionalProducer(configuration: configuration, logger: logger)
         defer { producer.close() }
         try producer.initTransactions()
         try producer.beginTransaction()
-        for partition in partitions {
-            try producer.send(ProducerRecord(topic: partition.topic, partition: partition.partition, key: nudgeKey, value: nil))
-        }
+        try producer.send(ProducerRecord(topic: partition.topic, partition: partition.partition, key: nudgeKey, value: nil))
         try producer.commitTransaction()
     }
 
