@@ -93,6 +93,8 @@ let package = Package(
         .executableTarget(
             name: "StageBench",
             dependencies: [
+                .product(name: "VigilKafka", package: "Vigil"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "VigilFeatures", package: "Vigil"),
                 .product(name: "VigilTopology", package: "Vigil"),
                 .product(name: "VigilPipeline", package: "Vigil"),

@@ -14,6 +14,8 @@ import VigilFeatures
 import VigilModels
 import VigilPipeline
 import VigilTopology
+import VigilKafka
+import Logging
 
 @main
 struct StageBench: ParsableCommand {
@@ -196,6 +198,38 @@ struct StageBench: ParsableCommand {
                 return (events, Double(encodeNanoseconds) / 1e9, encodeCPU, "\(String(format: "%.2f", Double(records) / Double(events))) records/event, \(bytes / max(records, 1)) bytes each")
             }
             rows.append(row)
+        }
+        // Outputs queued: what the runtime's record collector hands librdkafka per score record
+        // (a JSON value of about 330 bytes, the event id as key, three provenance headers),
+        // queued locally by a producer whose broker is not there (nothing is sent), so the row
+        // is the client's own cost an output: its allocations, copies and queueing.
+        let outputs = 500_000
+        var quiet = Logger(label: "stagebench")
+        quiet.logLevel = .critical  // the missing broker's connection errors
+        for withHeaders in [true, false] {
+            rows.append(try measure("outputs queued (librdkafka, \(withHeaders ? "3 provenance headers" : "no headers"), \(outputs) records)") {
+                var configuration = ProducerConfiguration(kafka: KafkaConfiguration(bootstrapServers: "127.0.0.1:1"))
+                configuration.maxQueuedMessages = outputs + 1
+                configuration.kafka.properties["queue.buffering.max.kbytes"] = "2097151"
+                let producer = try Producer(configuration: configuration, logger: quiet)
+                let value = Array(String(repeating: "{\"features\":[0.125,3,17.5]}", count: 12).utf8)
+                let topicHeader = KafkaHeader("vigil.source.topic", "transactions")
+                var key = Array("0000000".utf8)
+                let (seconds, cpu) = try Self.clock {
+                    for index in 0..<outputs {
+                        let headers = withHeaders
+                            ? [topicHeader, KafkaHeader("vigil.source.partition", "0"), KafkaHeader("vigil.source.offset", String(index))]
+                            : []
+                        key[6] = UInt8(48 + index % 10)
+                        try key.withUnsafeBytes { keyBytes in
+                            try value.withUnsafeBytes { valueBytes in
+                                try producer.send(topic: "scores", partition: 0, key: keyBytes, value: valueBytes, headers: headers, timestamp: Int64(index))
+                            }
+                        }
+                    }
+                }
+                return (outputs, seconds, cpu, "")
+            })
         }
         let loadAfter = Self.loadAverage()
 
