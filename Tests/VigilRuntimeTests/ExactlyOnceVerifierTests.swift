@@ -36,7 +36,7 @@ struct ExactlyOnceVerifierTests {
             // same partitions alongside it has ended (``TestBroker/completesOverlappingTransactions``),
             // and can keep a completed transaction listed as writing partitions, which holds back
             // every later commit there for good once its producer was killed (README, "Test
-            // broker", with the probe that shows it): 6 of about 45 runs with `changelog: events`
+            // broker", with the probe that shows it): 7 of about 53 runs with `changelog: events`
             // on 2026-12-05/06, none with key states. `stall(_:plan:started:)` throws this only
             // when every record the instances wrote became readable once they had stopped and the
             // test had committed into each partition held back, and after what was scored has
