@@ -1,8 +1,8 @@
 import VigilDrift
 import VigilTopology
 
-/// Where a drift profile's features sit in a pipeline's rows, and how one event's values are
-/// read out of a batch for ``PipelineDriftMonitor`` and ``PipelineProfileBuilder``.
+/// Where a drift profile's features sit in a pipeline's rows, and how a batch's events are
+/// read out as columns for ``PipelineDriftMonitor`` and ``PipelineProfileBuilder``.
 struct DriftColumns: Sendable {
     let numeric: [Int]
     let categorical: [Int]
@@ -13,23 +13,6 @@ struct DriftColumns: Sendable {
         guard missing.isEmpty else { throw DriftColumnsError(missing: missing) }
         numeric = numericNames.map { layout.column(of: $0)! }
         categorical = categoricalNames.map { layout.column(of: $0)! }
-    }
-
-    /// Calls `body` with each live (not rejected) event of `batch` at or after `from`, in batch
-    /// order: its time, its values (read into `numeric` and `categorical`, reused from event to
-    /// event) and its score when `withScore` (from `scores`, one per event; empty: none).
-    func forEachEvent(
-        of batch: EventBatch, scores: [Double], from: Int64?, withScore: Bool,
-        numeric: inout [Double], categorical: inout [String?],
-        _ body: (_ time: Int64, _ numeric: [Double], _ categorical: [String?], _ score: Double?) -> Void
-    ) {
-        precondition(scores.isEmpty || scores.count == batch.count, "one score per event, or none")
-        for index in 0..<batch.count where batch.isLive(index) {
-            let time = batch.times[index]
-            if let from, time < from { continue }
-            read(batch, index, numeric: &numeric, categorical: &categorical)
-            body(time, numeric, categorical, withScore && !scores.isEmpty ? scores[index] : nil)
-        }
     }
 
     /// Fills `columns` with the live (not rejected) events of `batch` at or after `from`, in
@@ -58,15 +41,6 @@ struct DriftColumns: Sendable {
         }
         if withScore {
             for row in rows { columns.scores.append(scores.isEmpty ? .nan : scores[row]) }
-        }
-    }
-
-    /// Fills `numeric` and `categorical` (sized to the column counts) with event `index`'s values.
-    func read(_ batch: EventBatch, _ index: Int, numeric values: inout [Double], categorical categories: inout [String?]) {
-        let base = index * batch.layout.width
-        batch.rows.withUnsafeBufferPointer { rows in
-            for (position, column) in numeric.enumerated() { values[position] = rows[base + column] }
-            for (position, column) in categorical.enumerated() { categories[position] = Self.category(rows[base + column]) }
         }
     }
 

@@ -10,6 +10,9 @@ public struct PipelineProfileBuilder: Sendable {
     private var numeric: [Double]
     private var categorical: [String?]
     private let watchesScore: Bool
+    /// The batch's events as columns, and the rows they came from: kept from batch to batch.
+    private var eventColumns = DriftEventColumns()
+    private var eventRows: [Int] = []
 
     /// A builder for `topology`'s drift section; the profile is named after the topology.
     /// Throws when the topology has no drift section or `configuration` is invalid.
@@ -29,10 +32,15 @@ public struct PipelineProfileBuilder: Sendable {
     /// Adds the batch's live events with their scores (one per event; empty or NaN: missing),
     /// skipping events before `from` (ms) when given.
     public mutating func add(_ batch: EventBatch, scores: [Double], from: Int64? = nil) {
-        columns.forEachEvent(of: batch, scores: scores, from: from, withScore: watchesScore, numeric: &numeric, categorical: &categorical) {
-            time, numeric, categorical, score in
+        columns.fill(&eventColumns, rows: &eventRows, of: batch, scores: scores, from: from, withScore: watchesScore)
+        let count = eventColumns.count
+        for event in 0..<count {
+            for feature in numeric.indices { numeric[feature] = eventColumns.numeric[feature * count + event] }
+            for feature in categorical.indices { categorical[feature] = eventColumns.categorical[feature][event] }
             do {
-                try builder.add(eventTimeMs: time, numeric: numeric, categorical: categorical, score: score)
+                // A missing score is NaN in the columns; the builder counts NaN and nil alike.
+                try builder.add(eventTimeMs: eventColumns.times[event], numeric: numeric, categorical: categorical,
+                                score: watchesScore ? eventColumns.scores[event] : nil)
             } catch {
                 preconditionFailure("profile row does not match its builder: \(error)")
             }

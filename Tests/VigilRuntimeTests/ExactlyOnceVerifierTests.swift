@@ -326,15 +326,7 @@ struct ExactlyOnceVerifierTests {
         // Every input is scored.
         let scoredIDs = Set(scores.map(\.id))
         let unscored = events.filter { !scoredIDs.contains($0.id) }
-        var ranges: [Int32: (Int64, Int64, Int)] = [:]
-        for event in unscored { if let (p, o) = offsetOf[event.id] { let r = ranges[p] ?? (o, o, 0); ranges[p] = (min(r.0, o), max(r.1, o), r.2 + 1) } }
-        // Where each unscored event went behind the source: its repartition partition.
         let terminalColumn = topology.source.fields.firstIndex { $0.name == "TERMINAL_ID" } ?? 3
-        let targets = unscored.map { event -> String in
-            var terminal = String(event.line.split(separator: ",", omittingEmptySubsequences: false)[terminalColumn])
-            let target = terminal.withUTF8 { SegmentProcessor.partition(of: UnsafeRawBufferPointer($0), count: partitions) }
-            return "\(event.id)@\(offsetOf[event.id].map { "\($0.0):\($0.1)" } ?? "?")->r\(target)"
-        }
         // Where an unscored event's trail ends. Its source record is committed (the group
         // read the source to its end), and if a committed copy of it is in the repartition
         // topic too, which the terminal stage read to its end, the copy was never handed to
@@ -349,6 +341,14 @@ struct ExactlyOnceVerifierTests {
         // as a copy, or any on a broker that hides aborted records (a conformant one), fails.
         var excusedTerminalKeys = Set<String>()
         if complete, !unscored.isEmpty {
+            var ranges: [Int32: (Int64, Int64, Int)] = [:]
+            for event in unscored { if let (p, o) = offsetOf[event.id] { let r = ranges[p] ?? (o, o, 0); ranges[p] = (min(r.0, o), max(r.1, o), r.2 + 1) } }
+            // Where each unscored event went behind the source: its repartition partition.
+            let targets = unscored.map { event -> String in
+                var terminal = String(event.line.split(separator: ",", omittingEmptySubsequences: false)[terminalColumn])
+                let target = terminal.withUTF8 { SegmentProcessor.partition(of: UnsafeRawBufferPointer($0), count: partitions) }
+                return "\(event.id)@\(offsetOf[event.id].map { "\($0.0):\($0.1)" } ?? "?")->r\(target)"
+            }
             let copied = try repartitionedSources(topology: topology)
             let skipped = skippedCopies(repartitionTopic: try TopicPlan(topology: topology).segments[1].inputTopic)
             let lostInTransit = unscored.filter { event in

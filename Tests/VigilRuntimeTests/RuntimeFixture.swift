@@ -414,6 +414,8 @@ extension RuntimeFixture {
         private var instances: [RunningInstance] = []
         /// Instance ids whose process the graceful stop had to kill (it did not exit within 20 s).
         private(set) var killedByTheStop: [String] = []
+        /// In-process instances the graceful stop gave up on after 60 s (their threads still run).
+        private var stuck: [String] = []
 
         /// Starts `vigil run` as a process of its own (``RuntimeFixture/startVigil(topologyFile:instance:extra:logLevel:)``).
         func startVigil(topologyFile: String, instance: String, extra: [String] = [], logLevel: String = "error") throws -> Process {
@@ -446,9 +448,6 @@ extension RuntimeFixture {
                 stuck.append(instance.runtime.options.instanceID)
             }
         }
-
-        /// In-process instances the graceful stop gave up on after 60 s (their threads still run).
-        private var stuck: [String] = []
 
         /// The instance ids whose last process was killed (by the test or by the graceful stop's
         /// fallback) and not followed by another with the same id: a transaction such a process
