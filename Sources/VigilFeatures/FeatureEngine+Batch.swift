@@ -36,25 +36,83 @@ extension FeatureEngine {
     /// Undoes every change since ``beginBatch()``: keys created are removed, keys changed or
     /// evicted get their prior state back, counters return to their values at the batch start.
     /// Requires ``Configuration/recordsUndo``.
+    /// A sealed batch (see ``sealBatch()``) is undone too, after the open one: the state goes
+    /// back to before the sealed batch began.
     public func rollbackBatch() {
         precondition(configuration.recordsUndo, "rollbackBatch() needs Configuration.recordsUndo")
-        for entry in undoLog {
-            if let slot = slotOf(entry.key) { releaseSlot(Int(slot)) }
-        }
-        for entry in undoLog {
-            guard let range = entry.state else { continue }
-            do {
-                _ = try install(encoded: Array(undoBytes.bytes[range]), keepingCapacity: true)
-            } catch {
-                fatalError("an undo record of this engine failed to decode: \(error)")
-            }
-        }
+        undo(undoLog, from: undoBytes)
         statistics = statisticsAtBatchStart
         forgetUndoRecords()
+        if let sealed = sealedBatch {
+            sealedBatch = nil
+            undo(sealed.undoLog, from: sealed.undoBytes)
+            statistics = sealed.statisticsAtStart
+            spareUndo = sealed
+        }
         touched.removeAll(keepingCapacity: true)
         batchEpoch += 1
         batchOpen = false
         stopOperationLog()
+    }
+
+    /// Closes the open batch whose changes are being committed, keeping its undo records: the
+    /// next batch opens (``beginBatch()``) and changes state while the commit is under way, and
+    /// if the commit fails, ``rollbackBatch()`` undoes both. Its touched keys and operation log
+    /// are read before (they go into the committing transaction). One batch is sealed at most.
+    public func sealBatch() {
+        precondition(sealedBatch == nil, "a sealed batch is still waiting for its commit's outcome")
+        guard batchOpen else { return }
+        // The sealed records take the open batch's buffers, and the spare ones (a batch sealed
+        // before) become the open batch's: neither is allocated again from batch to batch.
+        var sealed = spareUndo ?? SealedBatch(undoLog: [], undoBytes: ByteWriter(capacity: 0), statisticsAtStart: EngineStatistics(), evicted: 0)
+        spareUndo = nil
+        swap(&sealed.undoLog, &undoLog)
+        swap(&sealed.undoBytes, &undoBytes)
+        sealed.statisticsAtStart = statisticsAtBatchStart
+        sealed.evicted = keysEvictedInBatch
+        sealedBatch = sealed
+        forgetUndoRecords()
+        touched.removeAll(keepingCapacity: true)
+        batchEpoch += 1
+        statisticsAtBatchStart = statistics
+        batchOpen = false
+        stopOperationLog()
+    }
+
+    /// The sealed batch's commit succeeded: its undo records are forgotten. Returns the keys it
+    /// evicted for capacity (what ``keysEvictedInBatch`` said when it was sealed).
+    @discardableResult
+    public func commitSealedBatch() -> Int {
+        guard var sealed = sealedBatch else { return 0 }
+        sealedBatch = nil
+        let evicted = sealed.evicted
+        sealed.undoLog.removeAll(keepingCapacity: true)
+        if sealed.undoBytes.bytes.capacity > max(Self.keptUndoBytes, 4 * sealed.undoBytes.bytes.count) {
+            sealed.undoBytes = ByteWriter(capacity: 0)
+        } else {
+            sealed.undoBytes.removeAll()
+        }
+        spareUndo = sealed
+        return evicted
+    }
+
+    /// Whether a sealed batch waits for its commit's outcome.
+    public var hasSealedBatch: Bool { sealedBatch != nil }
+
+    /// Puts back the prior state of every key in `log`: keys the batch created go, the others
+    /// get the state recorded in `bytes`.
+    private func undo(_ log: [(key: StateKey, state: Range<Int>?)], from bytes: ByteWriter) {
+        for entry in log {
+            if let slot = slotOf(entry.key) { releaseSlot(Int(slot)) }
+        }
+        for entry in log {
+            guard let range = entry.state else { continue }
+            do {
+                _ = try install(encoded: Array(bytes.bytes[range]), keepingCapacity: true)
+            } catch {
+                fatalError("an undo record of this engine failed to decode: \(error)")
+            }
+        }
     }
 
     /// Empties the undo log. Its buffer is kept for the next batch, unless it holds more than

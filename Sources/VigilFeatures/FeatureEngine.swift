@@ -145,6 +145,10 @@ public final class FeatureEngine {
     /// the runtime thread's samples live at 45,562 events/s (perf, 2026-12-06; the copy itself
     /// was a third of it).
     @exclusivity(unchecked) var undoBytes = ByteWriter(capacity: 0)
+    /// The batch whose commit is under way (``sealBatch()``), and the buffers of the last one
+    /// committed, for the next to reuse.
+    @exclusivity(unchecked) var sealedBatch: SealedBatch?
+    @exclusivity(unchecked) var spareUndo: SealedBatch?
     /// Undo record bytes always kept between batches (``forgetUndoRecords()``).
     static let keptUndoBytes = 4 << 20
     var statisticsAtBatchStart = EngineStatistics()

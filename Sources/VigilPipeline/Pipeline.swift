@@ -35,6 +35,8 @@ public final class Pipeline {
     /// per-event loop retained its strings.
     private let derivedSteps: [DerivedStep]
     private var streamTimeAtBatchStart: Int64 = .min
+    /// The stream time before the sealed batch, while one waits for its commit.
+    private var streamTimeAtSealedStart: Int64?
     private let alertColumns: [Int]
 
     /// A pipeline for `topology`, scoring with `kernel` when given (its ``ScoringKernel/inputNames``
@@ -227,10 +229,28 @@ public final class Pipeline {
     /// Keys the open batch evicted for capacity (`processing.max_keys`, `processing.max_state_bytes`), over every stage.
     public var keysEvictedInBatch: Int { engines.reduce(0) { $0 + $1.keysEvictedInBatch } }
 
-    /// Undoes the open batch's state changes on every stage.
+    /// Undoes the open batch's state changes on every stage, and a sealed batch's before it.
     public func rollbackBatch() {
-        streamTime = streamTimeAtBatchStart
+        streamTime = streamTimeAtSealedStart ?? streamTimeAtBatchStart
+        streamTimeAtSealedStart = nil
         for engine in engines { engine.rollbackBatch() }
+    }
+
+    /// Closes the open batch for its commit, keeping how to undo it, so that the next batch
+    /// can run while the commit is under way (see ``FeatureEngine/sealBatch()``). Read its
+    /// touched keys and operations first.
+    public func sealBatch() {
+        precondition(streamTimeAtSealedStart == nil, "a sealed batch is still waiting for its commit's outcome")
+        streamTimeAtSealedStart = streamTimeAtBatchStart
+        streamTimeAtBatchStart = streamTime
+        for engine in engines { engine.sealBatch() }
+    }
+
+    /// The sealed batch committed: forgets how to undo it. Returns the keys it evicted for capacity.
+    @discardableResult
+    public func commitSealedBatch() -> Int {
+        streamTimeAtSealedStart = nil
+        return engines.reduce(0) { $0 + $1.commitSealedBatch() }
     }
 
     /// Keys of stage `stage` the open batch changed; write ``snapshot(stage:key:)`` of each

@@ -150,6 +150,65 @@ struct SumKernel: ScoringKernel {
         #expect([snapshot(0), snapshot(1)] == before)
     }
 
+    /// A batch sealed for its commit while the next one runs: a failed commit rolls both
+    /// back (every key, the stream time, the counters as before the sealed batch); a
+    /// successful one keeps the sealed batch, and a rollback then undoes only the batch behind
+    /// it. The buffers go round: the same again a second time.
+    @Test func aSealedBatchRollsBackWithTheBatchBehindItOrCommitsAlone() throws {
+        let topology = try TopologyLoader.load(yaml: Self.topologyText, file: "two-stage.yaml")
+        let pipeline = try Pipeline(topology: topology)
+        let lines = Self.events()
+        #expect(lines.count >= 500)
+        let state = {
+            [0, 1].map { stage in
+                Dictionary(uniqueKeysWithValues: pipeline.engines[stage].allKeys.map { ($0, pipeline.snapshot(stage: stage, key: $0)!) })
+            }
+        }
+        let counters = { pipeline.engines.map { ($0.keyCount, $0.statistics.eventsProcessed) } }
+        var head = decode(pipeline, Array(lines.prefix(100)))
+        pipeline.beginBatch()
+        _ = pipeline.process(&head)
+        pipeline.commitBatch()
+        for round in 0..<2 {
+            let before = state()
+            let countersBefore = counters().map { "\($0)" }
+            let timeBefore = pipeline.streamTime
+            // Failed: the sealed batch and the one behind it go.
+            pipeline.beginBatch()
+            var sealed = decode(pipeline, Array(lines[(100 + round * 200)..<(200 + round * 200)]))
+            _ = pipeline.process(&sealed)
+            pipeline.sealBatch()
+            let afterSealed = state()
+            let timeAfterSealed = pipeline.streamTime
+            #expect(afterSealed != before)
+            pipeline.beginBatch()
+            var behind = decode(pipeline, Array(lines[(200 + round * 200)..<(300 + round * 200)]))
+            _ = pipeline.process(&behind)
+            #expect(!pipeline.touchedKeys(stage: 0).isEmpty)
+            pipeline.rollbackBatch()
+            #expect(state() == before)
+            #expect(counters().map { "\($0)" } == countersBefore)
+            #expect(pipeline.streamTime == timeBefore)
+            // Committed: the sealed batch stays, the one behind it alone goes.
+            pipeline.beginBatch()
+            sealed = decode(pipeline, Array(lines[(100 + round * 200)..<(200 + round * 200)]))
+            _ = pipeline.process(&sealed)
+            pipeline.sealBatch()
+            pipeline.beginBatch()
+            behind = decode(pipeline, Array(lines[(200 + round * 200)..<(300 + round * 200)]))
+            _ = pipeline.process(&behind)
+            pipeline.commitSealedBatch()
+            pipeline.rollbackBatch()
+            #expect(state() == afterSealed)
+            #expect(pipeline.streamTime == timeAfterSealed)
+            // And kept for the next round.
+            pipeline.beginBatch()
+            behind = decode(pipeline, Array(lines[(200 + round * 200)..<(300 + round * 200)]))
+            _ = pipeline.process(&behind)
+            pipeline.commitBatch()
+        }
+    }
+
     /// JSON records decode member by member as they decode through the parsed tree: the
     /// same events (values, keys, ids, times) or the same reason, whatever the members' types,
     /// order, repetitions, escapes and bytes.
