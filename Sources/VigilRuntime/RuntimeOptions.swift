@@ -31,6 +31,11 @@ public struct RuntimeOptions: Sendable {
     /// Whether events keyed to a repartition partition this instance owns skip the topic (see
     /// ``VigilTopology/ProcessingSpec/localDelivery``). Default false.
     public var deliversLocally = false
+    /// Whether the next batches are processed while a transaction's commit runs in the
+    /// background, their outputs held back until the commit has ended and the next transaction
+    /// begun (not with local delivery). Default true. Rebalances and shutdown still wait for
+    /// the commit.
+    public var overlapsCommit = true
     /// Most input events per transaction (source and repartitioned). Default 50,000: it bounds
     /// a transaction's size under a backlog, where the commit interval ends most transactions.
     public var maxEventsPerTransaction: Int = 50_000

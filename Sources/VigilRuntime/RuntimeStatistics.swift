@@ -27,6 +27,9 @@ public struct RuntimeStatistics: Sendable, Equatable {
     /// Events handed from the source's stage to the next inside the instance (local delivery)
     /// instead of through the repartition topic.
     public var deliveredLocally = 0
+    /// Batches processed while the commit before them ran in the background
+    /// (``RuntimeOptions/overlapsCommit``), their outputs held back until it ended.
+    public var batchesBehindCommit = 0
     /// Wall time of the runtime's thread by phase of its loop (where live latency goes).
     public var phases = RuntimePhaseTimes()
     /// Wall time of the processing phase by stage.

@@ -52,6 +52,9 @@ public final class StreamRuntime: @unchecked Sendable {
     private let changelog: ChangelogWriter
     /// The open transaction (from the first batch consumed into it until it commits or aborts).
     private var transaction: OpenTransaction?
+    /// The transaction whose commit runs in the background (``RuntimeOptions/overlapsCommit``),
+    /// kept until its outcome is known; after a failed commit, until it is aborted.
+    private var inFlight: CommitInFlight?
     /// Partitions the group assigned to this instance, and of those the ones restored and processed.
     private var assigned: Set<TopicPartition> = []
     private var active: Set<TopicPartition> = []
@@ -163,7 +166,7 @@ public final class StreamRuntime: @unchecked Sendable {
         driver = TransactionDriver(
             producer: producer,
             cycle: TransactionCycle(commitInterval: options.commitInterval, maxEvents: options.maxEventsPerTransaction, commitsWhenDrained: options.commitsWhenDrained),
-            logger: logger)
+            maxRecordBytes: options.maxRecordBytes, logger: logger)
         // Fences a previous incarnation of this instance and ends the transaction it left open.
         try producer.initTransactions(timeout: .seconds(30))
 
@@ -301,7 +304,9 @@ public final class StreamRuntime: @unchecked Sendable {
             }
             try restoreStep()
             try snapshotIdlePartitions()
-            let timeout = restorer.isIdle ? options.batchDelay : .zero
+            // While a commit runs in the background the poll returns soon, so that its end
+            // (and the next transaction's begin) is seen without waiting out the batch delay.
+            let timeout = !restorer.isIdle ? .zero : driver.commitUnderWay ? min(options.batchDelay, .milliseconds(1)) : options.batchDelay
             let pollStart = clock.now
             var polled = pollStart
             let drained = try consumer.withBatch(maxRecords: options.batchSize, timeout: timeout, fill: false) { batch in
@@ -319,7 +324,8 @@ public final class StreamRuntime: @unchecked Sendable {
             }
             if repositionAfterRebalance { try repositionActivePartitions() }
             try reconcilePauses()
-            if driver.cycle.nextOnTick(now: clock.now, inputDrained: drained) == .commit { try commit() }
+            if driver.commitUnderWay { try awaitInFlight(wait: false) }
+            if driver.cycle.nextOnTick(now: clock.now, inputDrained: drained) == .commit { try commit(inBackground: overlapsCommit) }
         } catch {
             try recover(from: error)
         }
@@ -378,6 +384,9 @@ public final class StreamRuntime: @unchecked Sendable {
         // Its state changes go with the partitions' state, restored afresh below.
         let failed = transaction
         transaction = nil
+        // Undone before the partitions are cleared, so that no batch (a sealed one above all)
+        // is left open behind the restore.
+        for partition in failed?.touchedPipelines ?? [] { pipelines[partition]?.rollbackBatch() }
         let committedBefore = committedOffsets
         drop(partitions)
         do {
@@ -489,6 +498,7 @@ public final class StreamRuntime: @unchecked Sendable {
         order.removeAll { groups[$0]!.isEmpty }
         guard !order.isEmpty else { return }
         if transaction == nil { transaction = OpenTransaction() }
+        if driver.commitUnderWay { counts.batchesBehindCommit += 1 }
         // Consumed from here on, whatever happens next: an abort rewinds them.
         transaction!.consumed.formUnion(order)
         try beginIfIdle()
@@ -510,11 +520,15 @@ public final class StreamRuntime: @unchecked Sendable {
 
     /// Opens a transaction when none is: saves what an abort puts back, and sends due barriers.
     private func beginIfIdle() throws {
+        if case .committing = driver.cycle.state {
+            // Its events run while the commit before it is under way: it begins, and takes the
+            // records held back for it, once that commit has succeeded (``awaitInFlight(wait:)``).
+            prepareTransaction()
+            return
+        }
         if !driver.inTransaction { try confirmMembership() }
         guard try driver.beginIfIdle() else { return }
-        transaction!.driftCheckpoint = processor.driftCheckpoint()
-        delivery.transactionBegan()
-        for due in snapshotDue where transaction!.touchedSegments[due] == nil { transaction!.touchedSegments[due] = position(of: due) }
+        prepareTransaction()
         guard delivery.enabled else { return }
         let topic = plan.segments[1].inputTopic
         let sourceTopic = plan.segments[0].inputTopic
@@ -526,10 +540,19 @@ public final class StreamRuntime: @unchecked Sendable {
         }
     }
 
+    /// Saves what an abort puts back, once per transaction, before its first events run.
+    private func prepareTransaction() {
+        guard !transaction!.prepared else { return }
+        transaction!.prepared = true
+        transaction!.driftCheckpoint = processor.driftCheckpoint()
+        delivery.transactionBegan()
+        for due in snapshotDue where transaction!.touchedSegments[due] == nil { transaction!.touchedSegments[due] = position(of: due) }
+    }
+
     /// Where processing of an input partition stands: the next offset in the open
-    /// transaction, else the committed one (nil when the group has none).
+    /// transaction, else in the one committing, else the committed one (nil when the group has none).
     private func processingPosition(of partition: TopicPartition) -> Int64? {
-        transaction?.nextOffsets[partition] ?? committedOffsets[partition]
+        transaction?.nextOffsets[partition] ?? inFlight?.transaction.nextOffsets[partition] ?? committedOffsets[partition]
     }
 
     /// The input position of a segment partition: in the open transaction, else committed.
@@ -610,8 +633,16 @@ public final class StreamRuntime: @unchecked Sendable {
 
     // MARK: Transactions
 
+    /// Whether commits run in the background while the next batches are processed.
+    private var overlapsCommit: Bool { options.overlapsCommit && !delivery.enabled }
+
     /// Writes the open transaction's state changes (and due snapshots), adds the offsets, commits.
-    private func commit() throws {
+    /// A commit under way in the background ends first. `inBackground`: the commit is started
+    /// on the ``CommitWorker`` and the loop goes on processing the next batches, their state
+    /// changes behind the sealed batch's undo records and their outputs held back
+    /// (``awaitInFlight(wait:)`` collects the outcome); otherwise it is waited for.
+    private func commit(inBackground: Bool = false) throws {
+        if driver.commitUnderWay { try awaitInFlight(wait: true) }
         guard transaction != nil else { return }
         // Not a record of state from a zombie: it would land behind the new owner's.
         try confirmMembership()
@@ -631,21 +662,61 @@ public final class StreamRuntime: @unchecked Sendable {
             let input = TopicPartition(plan.segments[segmentPartition.segment].inputTopic, segmentPartition.partition)
             if offsets[input] == nil, let committed = committedOffsets[input] { offsets[input] = committed }
         }
-        try driver.commit(offsets: offsets) { () throws(KafkaError) in
+        let membership = { [unowned self] () throws(KafkaError) -> ConsumerGroupMetadata in
             try confirmMembership()
             return try consumer.groupMetadata()
         }
+        if inBackground {
+            // The batches that run while it commits change state behind these undo records.
+            for partition in transaction!.touchedPipelines { pipelines[partition]?.sealBatch() }
+            let flight = CommitInFlight(transaction: transaction!, offsets: offsets, started: commitStart, sealed: true)
+            try driver.startCommit(offsets: offsets, confirm: confirmMembership, groupMetadata: consumer.groupMetadata)
+            inFlight = flight
+            transaction = nil
+            return
+        }
+        try driver.commit(offsets: offsets, membership: membership)
         counts.phases.committing += clock.now - changelogWritten
         let committed = transaction!
+        transaction = nil
+        finishCommit(CommitInFlight(transaction: committed, offsets: offsets, started: commitStart, sealed: false))
+    }
+
+    /// Collects the outcome of the commit running in the background: nil while it runs
+    /// (`wait` false). Once committed, its bookkeeping is done and the transaction processed
+    /// meanwhile begins and takes its held records (unless `beginNext` is false: it is about to
+    /// be aborted). A failed commit throws and stays in ``inFlight`` for the abort, which
+    /// takes the transaction behind it too.
+    private func awaitInFlight(wait: Bool, beginNext: Bool = true) throws {
+        guard let flight = inFlight, driver.commitUnderWay else { return }
+        let waitStart = clock.now
+        guard try driver.awaitCommit(wait: wait, offsets: flight.offsets, confirm: confirmMembership, groupMetadata: consumer.groupMetadata) != nil else { return }
+        if wait { counts.phases.committing += clock.now - waitStart }
+        inFlight = nil
+        finishCommit(flight)
+        guard beginNext, driver.pendingBegin else { return }
+        try confirmMembership()
+        try driver.beginHeld()
+    }
+
+    /// What follows a successful commit: offsets, undo records, snapshots and slots move on,
+    /// metrics and statistics are updated.
+    private func finishCommit(_ flight: CommitInFlight) {
+        let committed = flight.transaction
+        let offsets = flight.offsets
         // What a transaction committed, for reconstructing who wrote which state after a fault.
         logger.debug("committed \(offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }); state of \(committed.touchedSegments.map { "\($0.key)@\($0.value)" }.sorted()); snapshots \(committed.snapshotted.map(\.description).sorted())")
-        transaction = nil
         for (partition, offset) in committed.nextOffsets { committedOffsets[partition] = offset }
         var evicted = 0
         for partition in committed.touchedPipelines {
             guard let pipeline = pipelines[partition] else { continue }
-            evicted += pipeline.keysEvictedInBatch
-            pipeline.commitBatch()
+            if flight.sealed {
+                // The batch open now, if any, is the next transaction's.
+                evicted += pipeline.commitSealedBatch()
+            } else {
+                evicted += pipeline.keysEvictedInBatch
+                pipeline.commitBatch()
+            }
         }
         if evicted > 0 { metrics.keysEvicted.increment(by: evicted) }
         for (segmentPartition, slot) in committed.nextEventSlots { nextEventSlot[segmentPartition] = slot }
@@ -657,7 +728,7 @@ public final class StreamRuntime: @unchecked Sendable {
         snapshotDue.subtract(committed.snapshotted)
         delivery.committed()
         backPressure.committed()
-        metrics.commitDuration.observe(clock.now - commitStart)
+        metrics.commitDuration.observe(clock.now - flight.started)
         metrics.transactionsCommitted.increment()
         metrics.recordCommitted(eventTimesMillis: committed.eventTimes, ingestTimesMillis: committed.ingestTimes,
                                 committedAtMillis: Int64(Date().timeIntervalSince1970 * 1000))
@@ -754,7 +825,7 @@ public final class StreamRuntime: @unchecked Sendable {
     /// more than an interval of changelog.
     private func snapshotIdlePartitions() throws {
         // Not while the group has taken the partitions away: the poll that follows hands them over.
-        guard transaction == nil, !changedSinceSnapshot.isEmpty, !consumer.assignmentLost else { return }
+        guard transaction == nil, inFlight == nil, !changedSinceSnapshot.isEmpty, !consumer.assignmentLost else { return }
         let due = changedSinceSnapshot.filter { segmentPartition in
             let input = TopicPartition(plan.segments[segmentPartition.segment].inputTopic, segmentPartition.partition)
             return active.contains(input) && lastSnapshot[segmentPartition].map { clock.now - $0 >= options.snapshotInterval } ?? true
@@ -779,6 +850,23 @@ public final class StreamRuntime: @unchecked Sendable {
     /// Aborts the open transaction (if one was begun), rolls its state changes back, and rewinds
     /// every partition it consumed to the committed offset. An abort that fails is fatal (thrown).
     private func abortAndRewind() throws {
+        // A commit under way ends first: if it committed, only the transaction behind it is
+        // aborted; if it failed, both are, as one (its pipelines' rollback undoes the sealed
+        // batch too).
+        if driver.commitUnderWay {
+            do {
+                try awaitInFlight(wait: true, beginNext: false)
+            } catch {
+                if driver.cycle.state == .stopped { throw error }
+                logger.warning("the commit under way failed: \(error)")
+            }
+        }
+        if let failed = inFlight {
+            inFlight = nil
+            var both = failed.transaction
+            if let later = transaction { both.absorb(later) }
+            transaction = both
+        }
         try driver.abort()
         guard let aborted = transaction else { return }
         transaction = nil
@@ -875,7 +963,7 @@ public final class StreamRuntime: @unchecked Sendable {
                 }
             case .lost(let partitions):
                 defer { drop(partitions) }
-                if transaction != nil { try abortAndRewind() }
+                if transaction != nil || inFlight != nil { try abortAndRewind() }
             case .assigned(let partitions):
                 // No I/O here: the partitions wait, paused, for the loop to restore them.
                 try consumer.pause(partitions)

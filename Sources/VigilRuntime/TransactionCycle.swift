@@ -13,6 +13,11 @@ public struct TransactionCycle: Sendable {
         case idle
         /// A transaction is open since `openedAt` and holds `events` input events.
         case open(openedAt: ContinuousClock.Instant, events: Int)
+        /// The open transaction's commit is under way (in the background), and the next
+        /// transaction's events are processed meanwhile, their outputs held back until the
+        /// commit ends and the next transaction begins: `events` of them since `since` (nil
+        /// before the first).
+        case committing(since: ContinuousClock.Instant?, events: Int)
         /// A call or the processing of the open transaction failed: it must be aborted (and the
         /// input rewound) before anything else.
         case failed
@@ -74,6 +79,9 @@ public struct TransactionCycle: Sendable {
     private var replacementsInARow = 0
     /// Why the producer is being replaced (while `state` is `replacingProducer`).
     private var replacementCause: KafkaError?
+    /// The next transaction's start and events, processed while the commit before it was under
+    /// way, from that commit's success until it begins.
+    private var carried: (since: ContinuousClock.Instant, events: Int)?
 
     public init(commitInterval: Duration, maxEvents: Int, commitsWhenDrained: Bool = false, maxRetries: Int = 3, maxReplacementsInARow: Int = 3) {
         precondition(commitInterval > .zero, "the commit interval must be positive")
@@ -89,22 +97,36 @@ public struct TransactionCycle: Sendable {
     public func nextForBatch() -> Action {
         switch state {
         case .idle: return .begin
-        case .open, .stopped: return .none
+        // The next transaction begins once the commit under way has ended.
+        case .open, .committing, .stopped: return .none
         case .failed: return .abortAndRewind
         // Nothing is processed with a producer that could not end its transaction.
         case .replacingProducer: return .replaceProducer(awaitedReplacement)
         }
     }
 
-    /// The transaction was begun at `now`.
+    /// The transaction was begun at `now`. One whose events were processed while the commit
+    /// before it was under way counts from its first event, with them.
     public mutating func begun(now: ContinuousClock.Instant) {
-        if case .idle = state { state = .open(openedAt: now, events: 0) }
+        if case .idle = state { state = .open(openedAt: carried?.since ?? now, events: carried?.events ?? 0) }
+        carried = nil
         retries = 0
     }
 
-    /// `events` more input events are in the open transaction.
-    public mutating func took(events: Int) {
-        if case .open(let openedAt, let held) = state { state = .open(openedAt: openedAt, events: held + events) }
+    /// `events` more input events are in the open transaction (or in the next one, while a
+    /// commit is under way), at `now`.
+    public mutating func took(events: Int, now: ContinuousClock.Instant) {
+        switch state {
+        case .open(let openedAt, let held): state = .open(openedAt: openedAt, events: held + events)
+        case .committing(let since, let held): state = .committing(since: since ?? now, events: held + events)
+        default: break
+        }
+    }
+
+    /// The open transaction's commit was started and runs in the background.
+    public mutating func commitStarted() {
+        if case .open = state { state = .committing(since: nil, events: 0) }
+        retries = 0
     }
 
     /// Called after each batch and on idle polls: is it time to commit? `inputDrained` says
@@ -114,6 +136,10 @@ public struct TransactionCycle: Sendable {
         case .open(let openedAt, let events):
             if now - openedAt >= commitInterval || events >= maxEvents { return .commit }
             return commitsWhenDrained && inputDrained ? .commit : .none
+        // The next transaction is due before the commit under way has ended: wait for it.
+        case .committing(let since?, let events):
+            return now - since >= commitInterval || events >= maxEvents ? .commit : .none
+        case .committing: return .none
         case .failed: return .abortAndRewind
         case .idle, .stopped, .replacingProducer: return .none
         }
@@ -123,22 +149,37 @@ public struct TransactionCycle: Sendable {
     /// only a clean transaction; a failed one is aborted.
     public func nextForHandOver() -> Action {
         switch state {
-        case .open: return .commit
+        case .open, .committing: return .commit
         case .failed: return .abortAndRewind
         case .idle, .stopped, .replacingProducer: return .none
         }
     }
 
-    /// The commit succeeded.
-    public mutating func committed() {
-        if case .open = state { state = .idle }
+    /// The commit succeeded. Returns true when events of the next transaction were processed
+    /// meanwhile: it must begin now, and take the outputs held back for it.
+    @discardableResult
+    public mutating func committed() -> Bool {
+        var pending = false
+        switch state {
+        case .open: state = .idle
+        case .committing(let since, let events):
+            state = .idle
+            if let since {
+                carried = (since, events)
+                pending = true
+            }
+        default: break
+        }
         retries = 0
         replacementsInARow = 0
+        return pending
     }
 
-    /// The transaction was aborted (or never begun) and the input rewound.
+    /// The transaction was aborted (or never begun) and the input rewound; with a commit under
+    /// way, the next transaction's events too.
     public mutating func aborted() {
         if state != .stopped { state = .idle }
+        carried = nil
         retries = 0
     }
 

@@ -21,12 +21,22 @@ final class TransactionDriver {
     private(set) var inTransaction = false
     private let logger: Logger
     private let clock = ContinuousClock()
+    /// Runs a commit in the background (``startCommit(offsets:membership:)``).
+    private let worker = CommitWorker()
+    /// What the next transaction sent while the commit before it ran.
+    private var held: HeldRecords
 
-    init(producer: any TransactionalProducing, cycle: TransactionCycle, logger: Logger) {
+    /// `maxRecordBytes` is the producer's `message.max.bytes` (records held back while a commit
+    /// runs are checked against it as the producer would).
+    init(producer: any TransactionalProducing, cycle: TransactionCycle, maxRecordBytes: Int, logger: Logger) {
         self.producer = producer
         self.cycle = cycle
         self.logger = logger
+        held = HeldRecords(maxRecordBytes: maxRecordBytes)
     }
+
+    /// Whether a commit runs in the background (its outcome not yet collected).
+    var commitUnderWay: Bool { worker.isRunning }
 
     /// Begins a transaction when none is open; true when it did.
     func beginIfIdle() throws -> Bool {
@@ -46,13 +56,16 @@ final class TransactionDriver {
     }
 
     /// Counts input events into the open transaction (for its size bound).
-    func took(events: Int) { cycle.took(events: events) }
+    func took(events: Int) { cycle.took(events: events, now: clock.now) }
 
     /// Queues a record in the open transaction. A record the client refuses as too large throws
     /// ``KafkaError/Code/messageSizeTooLarge`` without failing the transaction (the caller
     /// dead-letters the event); any other failure fails it.
     func send(topic: String, partition: Int32? = nil, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
               headers: [KafkaHeader] = [], timestamp: Int64? = nil, tracked: Bool = false) throws(KafkaError) {
+        if case .committing = cycle.state {
+            return try held.append(topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp, tracked: tracked)
+        }
         do {
             try producer.send(topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp, tracked: tracked)
         } catch where error.code == .messageSizeTooLarge {
@@ -64,6 +77,14 @@ final class TransactionDriver {
     }
 
     func send(_ record: ProducerRecord) throws(KafkaError) {
+        if case .committing = cycle.state {
+            return try Self.withBytes(record.key) { (key) throws(KafkaError) in
+                try Self.withBytes(record.value) { (value) throws(KafkaError) in
+                    try held.append(topic: record.topic, partition: record.partition, key: key, value: value, headers: record.headers,
+                                    timestamp: record.timestamp, tracked: false)
+                }
+            }
+        }
         do {
             try producer.send(record)
         } catch where error.code == .messageSizeTooLarge {
@@ -77,6 +98,78 @@ final class TransactionDriver {
     /// Waits until every record queued so far is delivered (the transaction stays open).
     func flush() throws {
         try perform(.send) { () throws(KafkaError) in try producer.flush(timeout: .seconds(30)) }
+    }
+
+    /// Starts the commit of the open transaction in the background: its offsets (under the group
+    /// membership `groupMetadata` gives), then the commit. Until ``awaitCommit(wait:offsets:confirm:groupMetadata:)``
+    /// has collected its outcome, sends are held back for the next transaction, which begins
+    /// once the commit has succeeded. `confirm` (throws when the instance may no longer commit
+    /// for its partitions) is asked once, right before the start: the offsets and the commit
+    /// then follow each other on the worker's thread, with nothing of the runtime's in between
+    /// that could stand still.
+    func startCommit(offsets: [TopicPartition: Int64], confirm: () throws(KafkaError) -> Void,
+                     groupMetadata: () throws(KafkaError) -> ConsumerGroupMetadata) throws {
+        precondition(!worker.isRunning, "a commit is under way already")
+        try confirm()
+        let metadata = offsets.isEmpty ? nil : try groupMetadata()
+        cycle.commitStarted()
+        worker.start(CommitWorker.Work(producer: producer, offsets: offsets, groupMetadata: metadata, timeout: .seconds(30)))
+    }
+
+    /// The outcome of the commit under way: nil while it runs (`wait` false), true once it
+    /// has committed. A failed call is retried here as the cycle allows (in the foreground:
+    /// the offsets when they failed, then the commit); any other failure throws, as
+    /// ``commit(offsets:membership:)`` does, and leaves the cycle `failed` or `stopped`.
+    /// After a success where the next transaction's events were processed meanwhile, that
+    /// transaction is begun and its held records are sent (see ``beginHeld()``): the caller
+    /// learns so from `cycle.state` being `open`.
+    func awaitCommit(wait: Bool, offsets: [TopicPartition: Int64], confirm: () throws(KafkaError) -> Void,
+                     groupMetadata: () throws(KafkaError) -> ConsumerGroupMetadata) throws -> Bool? {
+        guard let outcome = wait ? worker.wait() : worker.poll() else { return wait ? true : nil }
+        switch outcome {
+        case .committed:
+            break
+        case .failed(let error, let call):
+            switch cycle.nextOnError(error, during: call) {
+            case .retry:
+                logger.warning("\(call) failed, retrying: \(error)")
+                if call == .sendOffsets {
+                    try confirm()
+                    let metadata = try groupMetadata()
+                    try perform(.sendOffsets) { () throws(KafkaError) in
+                        try producer.sendOffsetsToTransaction(offsets, groupMetadata: metadata, timeout: .seconds(30))
+                    }
+                }
+                try confirm()
+                try perform(.commit) { () throws(KafkaError) in try producer.commitTransaction(timeout: .seconds(30)) }
+            case .stop(let fatal):
+                held.removeAll()
+                throw fatal
+            default:
+                held.removeAll()
+                throw error
+            }
+        }
+        inTransaction = false
+        pendingBegin = cycle.committed()
+        return true
+    }
+
+    /// Whether the next transaction's events were processed while the commit before it ran:
+    /// it must begin (``beginHeld()``) before anything else is sent.
+    private(set) var pendingBegin = false
+
+    /// Begins the transaction whose events were processed while the commit before it ran,
+    /// and sends what was held back for it.
+    func beginHeld() throws {
+        guard pendingBegin else { return }
+        pendingBegin = false
+        try perform(.begin) { () throws(KafkaError) in try producer.beginTransaction() }
+        inTransaction = true
+        cycle.begun(now: clock.now)
+        try held.drain { (topic, partition, key, value, headers, timestamp, tracked) throws(KafkaError) in
+            try send(topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp, tracked: tracked)
+        }
     }
 
     /// Adds the offsets and commits, retrying retriable failures as the cycle allows.
@@ -99,6 +192,8 @@ final class TransactionDriver {
     /// Aborts the open transaction, if one was begun. Retriable failures are retried; an abort
     /// that cannot be completed throws ``AbortFailed`` (or, fenced, the fencing error).
     func abort() throws {
+        held.removeAll()
+        pendingBegin = false
         if inTransaction {
             try perform(.abort) { () throws(KafkaError) in try producer.abortTransaction(timeout: .seconds(30)) }
             inTransaction = false
@@ -141,6 +236,12 @@ final class TransactionDriver {
 
     /// Nothing more is committed, not even on the way out (an error escaped the loop).
     func stop() { cycle.stop() }
+
+    private static func withBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) throws(KafkaError) -> R) throws(KafkaError) -> R {
+        guard let bytes else { return try body(nil) }
+        // Array.withUnsafeBytes does not carry a typed error through.
+        return try bytes.withUnsafeBytes { buffer in Result { () throws(KafkaError) in try body(buffer) } }.get()
+    }
 
     /// Makes a call, retrying it while the cycle says so; throws once it says otherwise.
     private func perform(_ call: TransactionCycle.Call, _ body: () throws(KafkaError) -> Void) throws {

@@ -137,8 +137,10 @@ struct StreamRuntimeTests {
     ///
     /// With `slowCommits`, every commit takes 1.5 s (a busy broker): longer than the local
     /// delivery coordinator waits for the repartition topic to catch up with its barriers, so
-    /// events go both ways around the aborts.
-    @Test(arguments: [(true, false), (false, false), (true, true)])
+    /// events go both ways around the aborts. Without local delivery, the commits run in the
+    /// background (``RuntimeOptions/overlapsCommit``): batches are processed behind the slow
+    /// commits, and a failed one is aborted together with what ran behind it.
+    @Test(arguments: [(true, false), (false, false), (true, true), (false, true)])
     func anAbortedTransactionIsRolledBackAndDoneAgain(localDelivery: Bool, slowCommits: Bool) async throws {
         try await BlockingCall.run {
             let name = RuntimeFixture.unique("abort")
@@ -160,6 +162,19 @@ struct StreamRuntimeTests {
                 _ = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: 1000)
                 faults.fail(.commit, count: 2, with: FaultInjection.abortable)
                 try RuntimeFixture.produce(Array(events[1000...]), to: source)
+            } else if slowCommits {
+                // The input arrives while the slow commits run, so batches are processed behind them.
+                try RuntimeFixture.produce(Array(events[..<1000]), to: source)
+                faults.fail(.commit, count: 2, with: FaultInjection.abortable)
+                instance = try RuntimeFixture.RunningInstance(topology: topology, instance: "a", faults: faults)
+                // The rest arrives while the first commit, which fails, runs.
+                let started = ContinuousClock.now + .seconds(60)
+                while faults.callCount(.commit) == 0, ContinuousClock.now < started { Thread.sleep(forTimeInterval: 0.01) }
+                #expect(faults.callCount(.commit) > 0, "no commit began within 60 s")
+                for start in stride(from: 1000, to: events.count, by: 100) {
+                    try RuntimeFixture.produce(Array(events[start..<min(start + 100, events.count)]), to: source)
+                    Thread.sleep(forTimeInterval: 0.05)  // pacing the input over the commits, not waiting for a condition
+                }
             } else {
                 try RuntimeFixture.produce(events, to: source)
                 faults.fail(.commit, count: 2, with: FaultInjection.abortable)
@@ -187,9 +202,12 @@ struct StreamRuntimeTests {
             // transactions' repartitioned events, and skips the copies done again after the rewind
             // (duplicatesSkipped) instead of refusing them as late.
             #expect(statistics.deadLettered == 0)
-            print("abort test (local delivery \(localDelivery)): \(statistics.transactionsAborted) aborted, \(statistics.deliveredLocally) delivered locally, \(statistics.duplicatesSkipped) repartitioned copies skipped")
+            print("abort test (local delivery \(localDelivery), slow commits \(slowCommits)): \(statistics.transactionsAborted) aborted, \(statistics.deliveredLocally) delivered locally, \(statistics.duplicatesSkipped) repartitioned copies skipped, \(statistics.batchesBehindCommit) batches behind a commit, \(statistics.eventsRolledBack) events rolled back")
 
             #expect(localDelivery == (statistics.deliveredLocally > 0), "\(statistics.deliveredLocally) delivered locally")
+            if slowCommits, !localDelivery {
+                #expect(statistics.batchesBehindCommit > 0, "no batch ran behind a commit")
+            }
             faults.slow(.commit, by: .zero)
 
             // This broker shows aborted records to read_committed readers, so the topic holds the

@@ -14,19 +14,90 @@ struct TransactionCycleTests {
         var cycle = TransactionCycle(commitInterval: interval, maxEvents: maxEvents, commitsWhenDrained: drained)
         #expect(cycle.nextForBatch() == .begin)
         cycle.begun(now: start)
-        cycle.took(events: events)
+        cycle.took(events: events, now: ContinuousClock.now)
         return cycle
     }
 
     @Test func aBatchOpensATransactionAndLaterBatchesJoinIt() {
         var cycle = open(10)
         #expect(cycle.nextForBatch() == .none)
-        cycle.took(events: 5)
+        cycle.took(events: 5, now: ContinuousClock.now)
         #expect(cycle.state == .open(openedAt: start, events: 15))
         #expect(cycle.nextForHandOver() == .commit)
         cycle.committed()
         #expect(cycle.state == .idle)
         #expect(cycle.nextForHandOver() == .none)
+    }
+
+    /// A commit in the background: the next transaction's events are counted while it runs
+    /// (nothing begins), it is due on its own interval and bound counted from its first event,
+    /// and once the commit succeeds it begins carrying them; a hand-over waits for the commit.
+    @Test func theNextTransactionRunsWhileACommitIsUnderWay() {
+        var cycle = open(10)
+        cycle.commitStarted()
+        #expect(cycle.state == .committing(since: nil, events: 0))
+        #expect(cycle.nextForBatch() == .none, "no transaction begins while the commit runs")
+        #expect(cycle.nextOnTick(now: start + .seconds(5)) == .none, "nothing of the next transaction yet")
+        #expect(cycle.nextForHandOver() == .commit, "a hand-over waits for the commit")
+        let first = start + .milliseconds(3)
+        cycle.took(events: 4, now: first)
+        cycle.took(events: 2, now: first + .milliseconds(1))
+        #expect(cycle.state == .committing(since: first, events: 6))
+        #expect(cycle.nextOnTick(now: first + .milliseconds(99)) == .none)
+        #expect(cycle.nextOnTick(now: first + .milliseconds(100)) == .commit, "due: wait for the commit, then commit this one")
+        let pending = cycle.committed()
+        #expect(pending, "the next transaction must begin")
+        #expect(cycle.state == .idle)
+        cycle.begun(now: first + .milliseconds(5))
+        #expect(cycle.state == .open(openedAt: first, events: 6), "it counts from its first event, with its events")
+
+        // Nothing ran behind the commit: it ends idle, nothing to begin.
+        var quiet = open(3)
+        quiet.commitStarted()
+        let quietPending = quiet.committed()
+        #expect(!quietPending)
+        #expect(quiet.state == .idle)
+        quiet.begun(now: start + .seconds(1))
+        #expect(quiet.state == .open(openedAt: start + .seconds(1), events: 0))
+
+        // The event bound while the commit runs.
+        var bounded = open(1, maxEvents: 10)
+        bounded.commitStarted()
+        bounded.took(events: 10, now: start)
+        #expect(bounded.nextOnTick(now: start) == .commit)
+    }
+
+    /// A commit in the background that fails: retried when retriable, else the cycle is failed
+    /// (abort both: the committing transaction and the one behind it), and an abort forgets the
+    /// next transaction's events; fenced, it stops.
+    @Test func aFailedBackgroundCommitAbortsWhatRanBehindIt() {
+        var cycle = open(10)
+        cycle.commitStarted()
+        cycle.took(events: 5, now: start)
+        #expect(cycle.nextOnError(timeout, during: .commit) == .retry)
+        #expect(cycle.nextOnError(abortable, during: .commit) == .abortAndRewind)
+        #expect(cycle.state == .failed)
+        #expect(cycle.nextForBatch() == .abortAndRewind)
+        cycle.aborted()
+        #expect(cycle.state == .idle)
+
+        // The batches behind the commit fail while it runs, and the commit then succeeds: the
+        // failure stays (only what ran behind it is aborted).
+        cycle = open(10)
+        cycle.commitStarted()
+        cycle.took(events: 5, now: start)
+        #expect(cycle.nextOnError(abortable, during: .processing) == .abortAndRewind)
+        let failedPending = cycle.committed()
+        #expect(!failedPending)
+        #expect(cycle.state == .failed)
+        cycle.aborted()
+        #expect(cycle.state == .idle)
+        cycle.begun(now: start + .seconds(2))
+        #expect(cycle.state == .open(openedAt: start + .seconds(2), events: 0), "nothing carried over an abort")
+
+        var fencedCycle = open(1)
+        fencedCycle.commitStarted()
+        #expect(fencedCycle.nextOnError(fenced, during: .sendOffsets) == .stop(fenced))
     }
 
     @Test func commitsOnTheIntervalOrTheEventBound() {
@@ -38,7 +109,7 @@ struct TransactionCycleTests {
         cycle.committed()
         cycle = open(999)
         #expect(cycle.nextOnTick(now: start) == .none)
-        cycle.took(events: 1)
+        cycle.took(events: 1, now: ContinuousClock.now)
         #expect(cycle.nextOnTick(now: start) == .commit)
     }
 

@@ -155,9 +155,10 @@ public struct BenchError: Error, CustomStringConvertible {
 
 extension Handbook {
     /// Runtime options as `vigil run` makes them from the topology's `processing` section.
-    public static func options(for topology: Topology, kafka: KafkaConfiguration, instanceID: String) -> RuntimeOptions {
+    public static func options(for topology: Topology, kafka: KafkaConfiguration, instanceID: String, overlapsCommit: Bool = true) -> RuntimeOptions {
         var options = RuntimeOptions(kafka: kafka, instanceID: instanceID)
         options.apply(topology.processing)
+        options.overlapsCommit = overlapsCommit
         options.sessionTimeout = .seconds(2)
         // The bench's broker is Tansu, which shows records of aborted transactions and does not
         // assign partitions to static members.

@@ -34,6 +34,7 @@ struct EndToEndBench: ParsableCommand {
     @Option(help: "Seconds of paced input in each step of the ladder.") var sustainedSeconds = 10
     @Option(help: "The ladder stops at this rate (events/s).") var sustainedMax = 200_000
     @Option(help: "What Vigil's live transactions write to the changelogs in every run (processing.changelog: key_states or events; default: the topology's).") var changelog: String?
+    @Flag(help: "Wait for each commit before processing the next batch (RuntimeOptions.overlapsCommit off), as before 2026-12-06: the A/B of the commit in the background.") var serialCommit = false
     @Flag(help: "Turn on local delivery (processing.local_delivery) in Vigil's latency and sustained-rate runs: an event's two stages in one transaction where this instance owns its repartition partition (sound on a broker that hides aborted records; README, Local delivery).") var localDelivery = false
     @Flag(inversion: .prefixedNo, help: "Also run Vigil without drift and without local delivery (every event through the repartition topic, as Kafka Streams does).") var throughTopic = true
     @Option(parsing: .upToNextOption, help: "Also climb the ladder with pipes writing side records, as Vigil's stages write changelog records: hops separated by '/', each a '+'-separated list of side-record sizes in bytes, one side topic each. 300/145: two hops with one side record each (Vigil's four partitions a transaction, as shipped); 300+145: one hop with two (three partitions: local delivery); 445: one hop with one (two partitions).")
@@ -66,7 +67,7 @@ struct EndToEndBench: ParsableCommand {
         try Handbook.produce(data[0..<events], to: source, kafka: kafka, logger: logger)
         print("preloaded \(events) events to \(source)", to: &standardError)
         func runVigil(_ topology: Topology, label: String) throws -> (scored: Int, seconds: Double, rate: Double) {
-            let instance = try RunningInstance(topology: topology, options: Handbook.options(for: topology, kafka: vigilKafka, instanceID: "bench"), logger: logger)
+            let instance = try RunningInstance(topology: topology, options: Handbook.options(for: topology, kafka: vigilKafka, instanceID: "bench", overlapsCommit: !serialCommit), logger: logger)
             let allCommitted = instance.waitUntilCommitted(events, timeout: .seconds(600))
             instance.stop()
             if let failure = instance.failure { throw BenchError("Vigil failed: \(failure)") }
@@ -369,7 +370,7 @@ struct EndToEndBench: ParsableCommand {
                       perEvent("commit", b.committing - a.committing), perEvent("poll", b.polling - a.polling)]
         return [share("polling", b.polling - a.polling), share("processing", b.processing - a.processing),
                 share("changelog", b.changelog - a.changelog), share("committing", b.committing - a.committing)].joined(separator: ", ")
-            + "; \(f1(events / transactions)) events/txn, \(f1(cpu)) µs CPU/event, \(f2(changelog)) changelog records/event (\(f1(changelogBytes)) bytes)"
+            + "; \(f1(events / transactions)) events/txn, \(f1(Double(last.statistics.batchesBehindCommit - first.statistics.batchesBehindCommit) / transactions)) batches/txn behind a commit, \(f1(cpu)) µs CPU/event, \(f2(changelog)) changelog records/event (\(f1(changelogBytes)) bytes)"
             + "; µs per event by stage: \(stages.joined(separator: ", "))"
     }
 
@@ -430,7 +431,7 @@ struct EndToEndBench: ParsableCommand {
         let pipeCommitting = Locked(Duration.zero)
         switch subject {
         case .vigil:
-            let running = try RunningInstance(topology: topology, options: Handbook.options(for: topology, kafka: vigilKafka, instanceID: "bench"), logger: logger)
+            let running = try RunningInstance(topology: topology, options: Handbook.options(for: topology, kafka: vigilKafka, instanceID: "bench", overlapsCommit: !serialCommit), logger: logger)
             instance = running
             let scoresPartitions = try Handbook.waitForTopic(topology.outputs.scoresTopic, admin: admin)
             reader = ScoreReader(topic: topology.outputs.scoresTopic, partitions: scoresPartitions, kafka: kafka, logger: logger, indices: idToIndex, capacity: total + 1,
