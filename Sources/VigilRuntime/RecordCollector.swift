@@ -54,8 +54,7 @@ final class RecordCollector {
         scoreEncoder = encoder
         var emitted = 0
         for index in 0..<events.count where events.isLive(index) {
-            let ids = events.ids(of: index)
-            var key = ids.count == 1 ? ids[ids.startIndex] : ids.joined(separator: ",")
+            var key = encoder.key(events, index)
             let provenance = events.provenance[index]
             let headers = provenanceHeaders.headers(partition: provenance.partition, offset: provenance.offset)
             let score = scores.isEmpty ? nil : scores[index]

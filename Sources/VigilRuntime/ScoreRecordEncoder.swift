@@ -1,17 +1,18 @@
 import VigilCodec
-import VigilPipeline
-import VigilTopology
+public import VigilPipeline
+public import VigilTopology
 
 /// Writes score and alert records as JSON bytes into a reused buffer: the per-event hot path of
 /// the runtime, so names are quoted once, up front, and nothing is built that is not written.
-struct ScoreRecordEncoder {
+/// Public so that StageBench can time the collector's per-event work without a broker.
+public struct ScoreRecordEncoder {
     private let featureKeys: [[UInt8]]
     private let fieldKeys: [(key: [UInt8], column: Int)]
     private let modelVersion: [UInt8]
     private let rule: [UInt8]
     let includeFeatures: Bool
 
-    init(topology: Topology, layout: RowLayout) {
+    public init(topology: Topology, layout: RowLayout) {
         featureKeys = layout.featureNames.map { Array((JSONText.quoted($0) + ":").utf8) }
         fieldKeys = layout.sourceFields.filter(\.type.isNumeric).compactMap { field in
             layout.column(of: field.name).map { (Array((JSONText.quoted(field.name) + ":").utf8), $0) }
@@ -21,12 +22,19 @@ struct ScoreRecordEncoder {
         includeFeatures = topology.outputs.includeFeatures
     }
 
+    /// The key of event `index`'s score and alert records, which their `id` repeats: its ids
+    /// joined by commas.
+    public func key(_ events: EventBatch, _ index: Int) -> String {
+        let ids = events.ids(of: index)
+        return ids.count == 1 ? ids[ids.startIndex] : ids.joined(separator: ",")
+    }
+
     /// `{"id":…,"score":…,"model_version":…,"event_time":…[,"late":true][,"features":{…}]}`; an
     /// alert adds the features (always), the event's numeric fields, the rule, and its `reasons`
     /// when given (`"reasons":[{"feature":…,"value":…,"contribution":…},…]`, largest contribution
     /// first; see ``Pipeline/reasons(_:index:top:)``). `late` marks an event scored unplaced,
     /// further behind its key's newest event than the allowed lateness.
-    func encode(_ events: EventBatch, _ index: Int, id: String, score: Double?, alert: Bool, late: Bool = false,
+    public func encode(_ events: EventBatch, _ index: Int, id: String, score: Double?, alert: Bool, late: Bool = false,
                 reasons: [ReasonCode] = [], into out: inout [UInt8]) {
         out.removeAll(keepingCapacity: true)
         append("{\"id\":", to: &out)
