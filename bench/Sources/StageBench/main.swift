@@ -178,6 +178,7 @@ struct StageBench: ParsableCommand {
                 let encoder = ScoreRecordEncoder(topology: outputTopology, layout: probe.layout)
                 var provenanceHeaders = ProvenanceHeaders(topic: "transactions")
                 var record: [UInt8] = []
+                var key: [UInt8] = []
                 var forwarded = ByteWriter(capacity: 512)
                 let forwardStage = probe.engines.count - 1
                 var bytes = 0
@@ -187,14 +188,13 @@ struct StageBench: ParsableCommand {
                         for index in 0..<batch.count where batch.isLive(index) {
                             let provenance = batch.provenance[index]
                             let headers = provenanceHeaders.headers(partition: provenance.partition, offset: provenance.offset)
-                            var key = encoder.key(batch, index)
-                            let id = key
+                            encoder.writeKey(batch, index, into: &key)
                             let score = batchScores[index]
-                            key.withUTF8 { key in
-                                encoder.encode(batch, index, id: id, score: score, alert: false, into: &record)
+                            key.withUnsafeBufferPointer { key in
+                                encoder.encode(batch, index, id: key, score: score, alert: false, into: &record)
                                 bytes += key.count + record.count + headers.count
                                 if score >= 0.5 {
-                                    encoder.encode(batch, index, id: id, score: score, alert: true, into: &record)
+                                    encoder.encode(batch, index, id: key, score: score, alert: true, into: &record)
                                     bytes += key.count + record.count
                                     alerts += 1
                                 }
