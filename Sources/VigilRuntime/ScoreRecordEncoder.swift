@@ -12,6 +12,9 @@ public struct ScoreRecordEncoder {
     private let fieldKeys: [(key: [UInt8], column: Int)]
     private let modelVersion: [UInt8]
     private let rule: [UInt8]
+    /// The bytes of all feature keys, and of all field keys: what a record's room is reckoned from.
+    private let featureKeysLength: Int
+    private let fieldKeysLength: Int
     let includeFeatures: Bool
 
     public init(topology: Topology, layout: RowLayout) {
@@ -22,6 +25,8 @@ public struct ScoreRecordEncoder {
         modelVersion = Array(JSONText.quoted(topology.model?.version ?? "").utf8)
         rule = Array(JSONText.quoted(topology.outputs.alertRule?.description ?? "").utf8)
         includeFeatures = topology.outputs.includeFeatures
+        featureKeysLength = featureKeys.reduce(0) { $0 + $1.count }
+        fieldKeysLength = fieldKeys.reduce(0) { $0 + $1.key.count }
     }
 
     /// The key of event `index`'s score and alert records, which their `id` repeats: its ids
@@ -63,71 +68,122 @@ public struct ScoreRecordEncoder {
     /// first; see ``Pipeline/reasons(_:index:top:)``). `late` marks an event scored unplaced,
     /// further behind its key's newest event than the allowed lateness. `id` is valid UTF-8
     /// (``writeKey(_:_:into:)`` writes such).
+    ///
+    /// The record is written with a cursor into scratch room sized for its longest spelling,
+    /// then appended to `out` in one copy: an append per part cost more than the parts.
     public func encode(_ events: EventBatch, _ index: Int, id: UnsafeBufferPointer<UInt8>, score: Double?, alert: Bool, late: Bool = false,
                        reasons: [ReasonCode] = [], into out: inout [UInt8]) {
         out.removeAll(keepingCapacity: true)
-        append("{\"id\":", to: &out)
-        appendQuoted(id, to: &out)
-        if let score {
-            append(",\"score\":", to: &out)
-            Self.appendNumber(score, to: &out)
-            append(",\"model_version\":", to: &out)
-            out.append(contentsOf: modelVersion)
-        }
-        append(",\"event_time\":", to: &out)
-        Self.appendInteger(events.times[index], to: &out)
-        if late { append(",\"late\":true", to: &out) }
-        if includeFeatures || alert {
-            append(",\"features\":{", to: &out)
-            for (position, value) in events.features(of: index).enumerated() {
-                if position > 0 { out.append(UInt8(ascii: ",")) }
-                out.append(contentsOf: featureKeys[position])
-                Self.appendNumber(value, to: &out)
-            }
-            out.append(UInt8(ascii: "}"))
-        }
+        // Text to escape is rare (ids are nearly always plain ASCII): escaped first, so its length is known.
+        let escapedID: [UInt8]? = Self.isPlain(id) ? nil : Array(JSONText.quoted(String(decoding: id, as: UTF8.self)).utf8)
+        let escapedReasons: [[UInt8]] = alert ? reasons.map { Array(JSONText.quoted($0.feature).utf8) } : []
+        let withFeatures = includeFeatures || alert
+        let number = DecimalText.maximumLength + 1
+        var room = 192 + (escapedID?.count ?? id.count + 2) + modelVersion.count
+        if withFeatures { room += featureKeysLength + featureKeys.count * number }
         if alert {
-            append(",\"event\":{", to: &out)
-            for (position, field) in fieldKeys.enumerated() {
-                if position > 0 { out.append(UInt8(ascii: ",")) }
-                out.append(contentsOf: field.key)
-                Self.appendNumber(events.value(index, column: field.column), to: &out)
-            }
-            append("},\"rule\":", to: &out)
-            out.append(contentsOf: rule)
-            if !reasons.isEmpty {
-                append(",\"reasons\":[", to: &out)
-                for (position, reason) in reasons.enumerated() {
-                    if position > 0 { out.append(UInt8(ascii: ",")) }
-                    append("{\"feature\":", to: &out)
-                    var feature = reason.feature
-                    feature.withUTF8 { appendQuoted($0, to: &out) }
-                    append(",\"value\":", to: &out)
-                    Self.appendNumber(reason.value, to: &out)
-                    append(",\"contribution\":", to: &out)
-                    Self.appendNumber(reason.contribution, to: &out)
-                    out.append(UInt8(ascii: "}"))
-                }
-                out.append(UInt8(ascii: "]"))
-            }
+            room += fieldKeysLength + fieldKeys.count * number + rule.count
+            for reason in escapedReasons { room += 48 + reason.count + 2 * number }
         }
-        out.append(UInt8(ascii: "}"))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: room) { scratch in
+            let start = scratch.baseAddress!
+            var cursor = start
+            Self.put("{\"id\":", at: &cursor)
+            if let escapedID {
+                Self.put(escapedID, at: &cursor)
+            } else {
+                Self.put(UInt8(ascii: "\""), at: &cursor)
+                Self.put(id, at: &cursor)
+                Self.put(UInt8(ascii: "\""), at: &cursor)
+            }
+            if let score {
+                Self.put(",\"score\":", at: &cursor)
+                Self.putNumber(score, at: &cursor)
+                Self.put(",\"model_version\":", at: &cursor)
+                Self.put(modelVersion, at: &cursor)
+            }
+            Self.put(",\"event_time\":", at: &cursor)
+            cursor += DecimalText.write(integer: events.times[index], to: cursor)
+            if late { Self.put(",\"late\":true", at: &cursor) }
+            if withFeatures {
+                Self.put(",\"features\":{", at: &cursor)
+                for (position, value) in events.features(of: index).enumerated() {
+                    if position > 0 { Self.put(UInt8(ascii: ","), at: &cursor) }
+                    Self.put(featureKeys[position], at: &cursor)
+                    Self.putNumber(value, at: &cursor)
+                }
+                Self.put(UInt8(ascii: "}"), at: &cursor)
+            }
+            if alert {
+                Self.put(",\"event\":{", at: &cursor)
+                for (position, field) in fieldKeys.enumerated() {
+                    if position > 0 { Self.put(UInt8(ascii: ","), at: &cursor) }
+                    Self.put(field.key, at: &cursor)
+                    Self.putNumber(events.value(index, column: field.column), at: &cursor)
+                }
+                Self.put("},\"rule\":", at: &cursor)
+                Self.put(rule, at: &cursor)
+                if !reasons.isEmpty {
+                    Self.put(",\"reasons\":[", at: &cursor)
+                    for (position, reason) in reasons.enumerated() {
+                        if position > 0 { Self.put(UInt8(ascii: ","), at: &cursor) }
+                        Self.put("{\"feature\":", at: &cursor)
+                        Self.put(escapedReasons[position], at: &cursor)
+                        Self.put(",\"value\":", at: &cursor)
+                        Self.putNumber(reason.value, at: &cursor)
+                        Self.put(",\"contribution\":", at: &cursor)
+                        Self.putNumber(reason.contribution, at: &cursor)
+                        Self.put(UInt8(ascii: "}"), at: &cursor)
+                    }
+                    Self.put(UInt8(ascii: "]"), at: &cursor)
+                }
+            }
+            Self.put(UInt8(ascii: "}"), at: &cursor)
+            let count = cursor - start
+            precondition(count <= room, "a score record overran the room reckoned for it")
+            out.append(contentsOf: UnsafeBufferPointer(start: start, count: count))
+        }
     }
 
-    /// Literals are appended from their static bytes: no String view to walk.
+    /// Whether `text` goes into JSON as it is, between quotes (printable ASCII, no quote or backslash).
     @inline(__always)
-    private func append(_ text: StaticString, to out: inout [UInt8]) {
-        text.withUTF8Buffer { out.append(contentsOf: $0) }
+    private static func isPlain(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        text.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
     }
 
-    /// Ids are nearly always plain ASCII: copied as they are; anything else goes through the escaper.
-    private func appendQuoted(_ text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
-        if text.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: text)
-            out.append(UInt8(ascii: "\""))
+    @inline(__always)
+    private static func put(_ byte: UInt8, at cursor: inout UnsafeMutablePointer<UInt8>) {
+        cursor.pointee = byte
+        cursor += 1
+    }
+
+    @inline(__always)
+    private static func put(_ bytes: UnsafeBufferPointer<UInt8>, at cursor: inout UnsafeMutablePointer<UInt8>) {
+        guard let base = bytes.baseAddress else { return }
+        cursor.update(from: base, count: bytes.count)
+        cursor += bytes.count
+    }
+
+    @inline(__always)
+    private static func put(_ bytes: [UInt8], at cursor: inout UnsafeMutablePointer<UInt8>) {
+        bytes.withUnsafeBufferPointer { put($0, at: &cursor) }
+    }
+
+    @inline(__always)
+    private static func put(_ text: StaticString, at cursor: inout UnsafeMutablePointer<UInt8>) {
+        text.withUTF8Buffer { put($0, at: &cursor) }
+    }
+
+    /// ``appendNumber(_:to:)`` at a cursor with room for ``DecimalText/maximumLength`` bytes.
+    @inline(__always)
+    private static func putNumber(_ value: Double, at cursor: inout UnsafeMutablePointer<UInt8>) {
+        if !value.isFinite {
+            put("null", at: &cursor)
+        } else if abs(value) < 1e15, Double(Int64(value)) == value {
+            // Integral (the conversion truncates): as the old `value == value.rounded()`, without libm's round.
+            cursor += DecimalText.write(integer: Int64(value), to: cursor)
         } else {
-            out.append(contentsOf: JSONText.quoted(String(decoding: text, as: UTF8.self)).utf8)
+            cursor += DecimalText.write(value, to: cursor)
         }
     }
 
@@ -135,24 +191,10 @@ public struct ScoreRecordEncoder {
     /// null. Integral values below 1e15 as integers (`-0.0` as `0`), the others as
     /// `description` spells them (``DecimalText``, which a test holds to `description`).
     static func appendNumber(_ value: Double, to out: inout [UInt8]) {
-        if !value.isFinite {
-            ("null" as StaticString).withUTF8Buffer { out.append(contentsOf: $0) }
-        } else if abs(value) < 1e15, Double(Int64(value)) == value {
-            // Integral (the conversion truncates): as the old `value == value.rounded()`, without libm's round.
-            appendInteger(Int64(value), to: &out)
-        } else {
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: DecimalText.maximumLength) { scratch in
-                let count = DecimalText.write(value, to: scratch.baseAddress!)
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<count]))
-            }
-        }
-    }
-
-    /// `String(value)`'s bytes, written without the String.
-    static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: DecimalText.maximumIntegerLength) { scratch in
-            let count = DecimalText.write(integer: value, to: scratch.baseAddress!)
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<count]))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: DecimalText.maximumLength) { scratch in
+            var cursor = scratch.baseAddress!
+            putNumber(value, at: &cursor)
+            out.append(contentsOf: UnsafeBufferPointer(start: scratch.baseAddress!, count: cursor - scratch.baseAddress!))
         }
     }
 }

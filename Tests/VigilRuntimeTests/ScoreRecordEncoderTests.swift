@@ -68,11 +68,11 @@ import VigilTopology
             values += [power - 1, power, power + 1, -power, -(power - 1)]
         }
         for _ in 0..<200_000 { values += [Int64(bitPattern: random.next()), Int64(bitPattern: random.next() >> (random.next() % 64))] }
-        var out: [UInt8] = []
+        let out = UnsafeMutablePointer<UInt8>.allocate(capacity: DecimalText.maximumIntegerLength)
+        defer { out.deallocate() }
         for value in values {
-            out.removeAll()
-            ScoreRecordEncoder.appendInteger(value, to: &out)
-            #expect(out == Array(String(value).utf8), "\(value)")
+            let count = DecimalText.write(integer: value, to: out)
+            #expect(Array(UnsafeBufferPointer(start: out, count: count)) == Array(String(value).utf8), "\(value)")
         }
     }
 
