@@ -159,7 +159,10 @@ struct StageBench: ParsableCommand {
         // features, the event's numbers, the rule; no reasons) where the score passes
         // card-fraud's rule (>= 0.5), and the event encoded for the repartition topic. What
         // librdkafka costs on top is the "outputs queued" rows below.
-        if let only, "outputs encoded".contains(only) || only.contains("outputs encoded"), scores.isEmpty {
+        let outputLabels = [false, true].map { withFeatures in
+            "outputs encoded (collector, no producer: \(withFeatures ? "score records with the features (include_features)" : "score records as card-fraud ships them"), alerts, headers, forwarded events)"
+        }
+        if scores.isEmpty, outputLabels.contains(where: { only.map($0.contains) ?? true }) {
             // --only skipped the features and scores these rows run on: made here, untimed.
             let pipeline = try Pipeline(topology: loaded, kernel: kernel, recordsUndo: false)
             scoredBatches = batches
@@ -173,8 +176,7 @@ struct StageBench: ParsableCommand {
         for withFeatures in [false, true] {
             var outputTopology = loaded
             outputTopology.outputs.includeFeatures = withFeatures
-            let label = withFeatures ? "score records with the features (include_features)" : "score records as card-fraud ships them"
-            rows.append(try measure("outputs encoded (collector, no producer: \(label), alerts, headers, forwarded events)") {
+            rows.append(try measure(outputLabels[withFeatures ? 1 : 0]) {
                 let encoder = ScoreRecordEncoder(topology: outputTopology, layout: probe.layout)
                 var provenanceHeaders = ProvenanceHeaders(topic: "transactions")
                 var record: [UInt8] = []
