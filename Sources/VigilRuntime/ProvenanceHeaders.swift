@@ -2,9 +2,10 @@ import VigilCodec
 public import VigilKafka
 
 /// The provenance headers of score and alert records, kept between records: the source topic
-/// header is made once, the partition's when the partition changes, and the offset is written
-/// into the bytes of the previous one (digits straight in, no String), so a record's headers cost no allocation of their own.
-/// Public so that StageBench can time the collector's per-event work without a broker.
+/// header is made once, the partition's when the partition changes, and the offset's digits are
+/// written into the bytes of the previous one (no String between), so a record's headers cost
+/// no allocation of their own. Public so that StageBench can time the collector's per-event
+/// work without a broker.
 public struct ProvenanceHeaders {
     private var list: [KafkaHeader]
     private var partition: Int32?

@@ -78,6 +78,9 @@ public struct ScoreRecordEncoder {
         let escapedID: [UInt8]? = Self.isPlain(id) ? nil : Array(JSONText.quoted(String(decoding: id, as: UTF8.self)).utf8)
         let escapedReasons: [[UInt8]] = alert ? reasons.map { Array(JSONText.quoted($0.feature).utf8) } : []
         let withFeatures = includeFeatures || alert
+        // Room: the longest spelling of each part. 192 holds the fixed names and punctuation
+        // (105 bytes with every part present), the score (32) and the event time (20); each
+        // further number takes up to 32 bytes and its comma.
         let number = DecimalText.maximumLength + 1
         var room = 192 + (escapedID?.count ?? id.count + 2) + modelVersion.count
         if withFeatures { room += featureKeysLength + featureKeys.count * number }
