@@ -94,6 +94,7 @@ let package = Package(
             name: "StageBench",
             dependencies: [
                 .product(name: "VigilKafka", package: "Vigil"),
+                .product(name: "VigilRuntime", package: "Vigil"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "VigilFeatures", package: "Vigil"),
                 .product(name: "VigilTopology", package: "Vigil"),

@@ -67,6 +67,18 @@ public enum DecimalText {
         return index
     }
 
+    /// The most bytes ``write(integer:to:)`` writes (`-9223372036854775808`).
+    public static let maximumIntegerLength = 20
+
+    /// Writes `value` as `String(value)` spells it at `out` (room for ``maximumIntegerLength``
+    /// bytes); returns the number of bytes. For JSON writers that put integers straight into
+    /// their buffer instead of through a String.
+    public static func write(integer value: Int64, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        guard value < 0 else { return writeDigits(UInt64(value), to: out) }
+        out[0] = UInt8(ascii: "-")
+        return 1 + writeDigits(value.magnitude, to: out + 1)
+    }
+
     /// An integral value below 2^53: its digits and `.0` (`-0.0` keeps its sign).
     private static func writeIntegral(_ value: Double, to out: UnsafeMutablePointer<UInt8>) -> Int {
         var index = 0

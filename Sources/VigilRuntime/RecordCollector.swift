@@ -20,6 +20,8 @@ final class RecordCollector {
     private let logger: Logger
     private var scoreEncoder: ScoreRecordEncoder?
     private var recordBuffer: [UInt8] = []
+    /// The score and alert records' key, written per event (``ScoreRecordEncoder/writeKey(_:_:into:)``).
+    private var keyBuffer: [UInt8] = []
     private var eventWriter = ByteWriter(capacity: 512)
     private var provenanceHeaders: ProvenanceHeaders
     /// Room left for headers and framing when a dead letter's value is cut to fit.
@@ -54,16 +56,14 @@ final class RecordCollector {
         scoreEncoder = encoder
         var emitted = 0
         for index in 0..<events.count where events.isLive(index) {
-            let ids = events.ids(of: index)
-            var key = ids.count == 1 ? ids[ids.startIndex] : ids.joined(separator: ",")
+            encoder.writeKey(events, index, into: &keyBuffer)
             let provenance = events.provenance[index]
             let headers = provenanceHeaders.headers(partition: provenance.partition, offset: provenance.offset)
             let score = scores.isEmpty ? nil : scores[index]
             let late = events.isLate(index)
-            let id = key
             var tooLarge: String?
-            try key.withUTF8 { key in
-                let key = UnsafeRawBufferPointer(key)
+            try keyBuffer.withUnsafeBufferPointer { id in
+                let key = UnsafeRawBufferPointer(id)
                 encoder.encode(events, index, id: id, score: score, alert: false, late: late, into: &recordBuffer)
                 do {
                     try recordBuffer.withUnsafeBytes { value in

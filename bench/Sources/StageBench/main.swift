@@ -15,6 +15,7 @@ import VigilModels
 import VigilPipeline
 import VigilTopology
 import VigilKafka
+import VigilRuntime
 import Logging
 
 @main
@@ -149,6 +150,67 @@ struct StageBench: ParsableCommand {
                     for (batch, batchScores) in zip(scoredBatches, scores) { emitted += monitor.observe(batch, scores: batchScores).count }
                 }
                 return (events, seconds, cpu, "\(emitted) windows closed")
+            })
+        }
+
+        // The record collector's own work per event, without a producer (RecordCollector's
+        // emitScores and forward, and the repartition key SegmentProcessor makes): each live
+        // event's score record (key and JSON) with the three provenance headers, an alert (the
+        // features, the event's numbers, the rule; no reasons) where the score passes
+        // card-fraud's rule (>= 0.5), and the event encoded for the repartition topic. What
+        // librdkafka costs on top is the "outputs queued" rows below.
+        let outputLabels = [false, true].map { withFeatures in
+            "outputs encoded (collector, no producer: \(withFeatures ? "score records with the features (include_features)" : "score records as card-fraud ships them"), alerts, headers, forwarded events)"
+        }
+        if scores.isEmpty, outputLabels.contains(where: { only.map($0.contains) ?? true }) {
+            // --only skipped the features and scores these rows run on: made here, untimed.
+            let pipeline = try Pipeline(topology: loaded, kernel: kernel, recordsUndo: false)
+            scoredBatches = batches
+            for index in scoredBatches.indices {
+                scoredBatches[index].clearFeatures()
+                pipeline.computeDerived(&scoredBatches[index])
+                for stage in pipeline.engines.indices { pipeline.runStage(stage, on: &scoredBatches[index]) }
+                scores.append(pipeline.score(scoredBatches[index]))
+            }
+        }
+        for withFeatures in [false, true] {
+            var outputTopology = loaded
+            outputTopology.outputs.includeFeatures = withFeatures
+            rows.append(try measure(outputLabels[withFeatures ? 1 : 0]) {
+                let encoder = ScoreRecordEncoder(topology: outputTopology, layout: probe.layout)
+                var provenanceHeaders = ProvenanceHeaders(topic: "transactions")
+                var record: [UInt8] = []
+                var key: [UInt8] = []
+                var forwarded = ByteWriter(capacity: 512)
+                let forwardStage = probe.engines.count - 1
+                var bytes = 0
+                var alerts = 0
+                let (seconds, cpu) = Self.clock {
+                    for (batch, batchScores) in zip(scoredBatches, scores) {
+                        for index in 0..<batch.count where batch.isLive(index) {
+                            let provenance = batch.provenance[index]
+                            let headers = provenanceHeaders.headers(partition: provenance.partition, offset: provenance.offset)
+                            encoder.writeKey(batch, index, into: &key)
+                            let score = batchScores[index]
+                            key.withUnsafeBufferPointer { key in
+                                encoder.encode(batch, index, id: key, score: score, alert: false, into: &record)
+                                bytes += key.count + record.count + headers.count
+                                if score >= 0.5 {
+                                    encoder.encode(batch, index, id: key, score: score, alert: true, into: &record)
+                                    bytes += key.count + record.count
+                                    alerts += 1
+                                }
+                            }
+                            var forwardKey = batch.key(index, stage: forwardStage).description
+                            forwardKey.withUTF8 { bytes += $0.count }
+                            forwarded.removeAll()
+                            batch.encodeEvent(at: index, into: &forwarded)
+                            bytes += forwarded.bytes.count
+                        }
+                    }
+                }
+                let count = scoredBatches.reduce(0) { $0 + $1.count }
+                return (count, seconds, cpu, "\(alerts) alerts, \(bytes / max(count, 1)) bytes an event")
             })
         }
 
