@@ -96,6 +96,23 @@ extension FeatureEngine {
         return evicted
     }
 
+    /// Forgets the open batch and a sealed one without undoing them: for a state about to be
+    /// cleared and restored from elsewhere (a producer replaced). The changes stay.
+    public func discardBatches() {
+        forgetUndoRecords()
+        if var sealed = sealedBatch {
+            sealedBatch = nil
+            sealed.undoLog.removeAll(keepingCapacity: true)
+            sealed.undoBytes.removeAll()
+            spareUndo = sealed
+        }
+        touched.removeAll(keepingCapacity: true)
+        batchEpoch += 1
+        statisticsAtBatchStart = statistics
+        batchOpen = false
+        stopOperationLog()
+    }
+
     /// Whether a sealed batch waits for its commit's outcome.
     public var hasSealedBatch: Bool { sealedBatch != nil }
 

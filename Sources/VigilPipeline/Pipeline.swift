@@ -246,6 +246,14 @@ public final class Pipeline {
         for engine in engines { engine.sealBatch() }
     }
 
+    /// Forgets the open and the sealed batch without undoing them (the state is about to be
+    /// cleared and restored from the changelog; see ``FeatureEngine/discardBatches()``).
+    public func discardBatches() {
+        streamTimeAtSealedStart = nil
+        streamTimeAtBatchStart = streamTime
+        for engine in engines { engine.discardBatches() }
+    }
+
     /// The sealed batch committed: forgets how to undo it. Returns the keys it evicted for capacity.
     @discardableResult
     public func commitSealedBatch() -> Int {

@@ -25,6 +25,9 @@ final class CommitWorker: Sendable {
         let producer: any TransactionalProducing
         let offsets: [TopicPartition: Int64]
         let groupMetadata: ConsumerGroupMetadata?
+        /// Throws when the instance may no longer commit for its partitions (asked between the
+        /// offsets and the commit).
+        let confirm: @Sendable () throws(KafkaError) -> Void
         let timeout: Duration
     }
 
@@ -53,6 +56,7 @@ final class CommitWorker: Sendable {
             }
             if result == .committed {
                 do throws(KafkaError) {
+                    try work.confirm()
                     try work.producer.commitTransaction(timeout: work.timeout)
                 } catch {
                     result = .failed(error, during: .commit)

@@ -34,6 +34,10 @@ struct LocalDeliveryCoordinator {
     /// marks of partitions restored since then as restored: an abort must not wipe what a
     /// restore completed in the middle of the transaction brought back.
     private var appliedAtBegin: [Int32: AppliedSourceOffsets]?
+    /// ``appliedAtBegin`` of the transaction whose commit runs in the background while the next
+    /// one runs (``RuntimeOptions/overlapsCommit``): put back if that commit fails, whatever
+    /// the next one applied since.
+    private var appliedAtCommitting: [Int32: AppliedSourceOffsets]?
     private var catchUpSince: ContinuousClock.Instant?
 
     /// What local delivery did in the open transaction.
@@ -63,6 +67,7 @@ struct LocalDeliveryCoordinator {
     mutating func repartitionAssigned(_ target: Int32, restored: AppliedSourceOffsets) {
         applied[target] = restored
         appliedAtBegin?[target] = restored
+        appliedAtCommitting?[target] = restored
         guard enabled else { return }
         barriersDue.formUnion(sent.keys)
     }
@@ -75,12 +80,21 @@ struct LocalDeliveryCoordinator {
     mutating func repartitionRevoked(_ target: Int32) {
         applied.removeValue(forKey: target)
         appliedAtBegin?.removeValue(forKey: target)
+        appliedAtCommitting?.removeValue(forKey: target)
     }
 
     // MARK: Transactions
 
     /// A transaction began: an abort puts the applied marks back as they are now.
     mutating func transactionBegan() { appliedAtBegin = applied }
+
+    /// The open transaction's commit started in the background: the next transaction begins
+    /// (``transactionBegan()``) while it runs, and its outcome comes with ``committed()`` or
+    /// ``aborted()``.
+    mutating func commitStarted() {
+        appliedAtCommitting = appliedAtBegin ?? applied
+        appliedAtBegin = nil
+    }
 
     // MARK: Barriers
 
@@ -96,19 +110,27 @@ struct LocalDeliveryCoordinator {
         catchUpSince = nil
     }
 
-    /// The open transaction committed: its barriers are no longer due, its applied marks stand.
+    /// The open transaction committed (or, with a commit in the background, the committing
+    /// one): its barriers are no longer due, its applied marks stand.
     mutating func committed() {
         barriersDue.removeAll()
-        appliedAtBegin = nil
+        if appliedAtCommitting != nil {
+            appliedAtCommitting = nil
+        } else {
+            appliedAtBegin = nil
+        }
     }
 
     /// The open transaction was aborted: the applied marks go back to where they were when it
     /// began, and what it forwarded through the topic is void, so every owned source's barrier
     /// goes out again, marking where the repartition partitions now stand (the catch-up waits
     /// for those, not for the aborted records).
+    /// With a commit in the background, its failure aborts the transaction behind it too: the
+    /// marks go back to where the committing one began.
     mutating func aborted() {
-        if let saved = appliedAtBegin { applied = saved }
+        if let saved = appliedAtCommitting ?? appliedAtBegin { applied = saved }
         appliedAtBegin = nil
+        appliedAtCommitting = nil
         guard enabled else { return }
         barriersDue.formUnion(sent.keys)
     }

@@ -36,19 +36,6 @@ struct OpenTransaction {
 
     /// Notes that `pipeline`'s state is changed by this transaction; true the first time.
     mutating func touch(pipeline partition: Int32) -> Bool { touchedPipelines.insert(partition).inserted }
-
-    /// Takes in the transaction that ran behind this one while this one's commit was under way,
-    /// when that commit failed: both are aborted and rewound as one. What an abort puts back
-    /// (the drift checkpoint) stays this one's, the older; the offsets are the later one's.
-    mutating func absorb(_ later: OpenTransaction) {
-        nextOffsets.merge(later.nextOffsets) { _, later in later }
-        events += later.events
-        consumed.formUnion(later.consumed)
-        touchedPipelines.formUnion(later.touchedPipelines)
-        touchedSegments.merge(later.touchedSegments) { _, later in later }
-        eventTimes += later.eventTimes
-        ingestTimes += later.ingestTimes
-    }
 }
 
 /// One partition of one segment: the unit whose state is restored, written to a changelog

@@ -30,6 +30,8 @@ public struct RuntimeStatistics: Sendable, Equatable {
     /// Batches processed while the commit before them ran in the background
     /// (``RuntimeOptions/overlapsCommit``), their outputs held back until it ended.
     public var batchesBehindCommit = 0
+    /// Transactions behind a commit that failed, rolled back with it before they began.
+    public var rolledBackBehindCommit = 0
     /// Wall time of the runtime's thread by phase of its loop (where live latency goes).
     public var phases = RuntimePhaseTimes()
     /// Wall time of the processing phase by stage.

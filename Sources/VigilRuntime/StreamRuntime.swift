@@ -166,7 +166,7 @@ public final class StreamRuntime: @unchecked Sendable {
         driver = TransactionDriver(
             producer: producer,
             cycle: TransactionCycle(commitInterval: options.commitInterval, maxEvents: options.maxEventsPerTransaction, commitsWhenDrained: options.commitsWhenDrained),
-            maxRecordBytes: options.maxRecordBytes, logger: logger)
+            maxRecordBytes: Int(options.kafka.properties["message.max.bytes"] ?? "") ?? options.maxRecordBytes, logger: logger)
         // Fences a previous incarnation of this instance and ends the transaction it left open.
         try producer.initTransactions(timeout: .seconds(30))
 
@@ -382,20 +382,32 @@ public final class StreamRuntime: @unchecked Sendable {
         logger.error("the failed transaction could not be aborted (\(error)): replacing the producer and restoring \(partitions.count) partitions from their committed offsets")
         metrics.health.markUnhealthy("replacing the producer: \(error)")
         // Its state changes go with the partitions' state, restored afresh below.
+        // With a commit that failed in the background, `failed` is the transaction behind it,
+        // which never began: the one whose end is unknown is the failed commit's.
+        let failedCommit = inFlight?.transaction
+        inFlight = nil
         let failed = transaction
         transaction = nil
-        // Undone before the partitions are cleared, so that no batch (a sealed one above all)
-        // is left open behind the restore.
-        for partition in failed?.touchedPipelines ?? [] { pipelines[partition]?.rollbackBatch() }
+        // Forgotten, not undone: every partition is cleared and restored below, and undoing
+        // could put keys back into a stage a revoke already cleared.
+        for partition in Set([failedCommit, failed].compactMap { $0 }.flatMap(\.touchedPipelines)) { pipelines[partition]?.discardBatches() }
         let committedBefore = committedOffsets
         drop(partitions)
         do {
             try driver.replaceProducer { try clients.makeProducer(producerConfiguration, logger) }
         } catch {
-            if let failed { discard(failed) }
+            if let failed { discard(failed, counted: failedCommit == nil) }
+            if let failedCommit { discard(failedCommit) }
             try stopWith(error)
         }
-        if let failed { settle(failed, committedBefore: committedBefore) }
+        // The later one first (its drift checkpoint is the newer); then the one whose end the
+        // group's offsets tell.
+        if let failedCommit {
+            if let failed { discard(failed, counted: false) }
+            settle(failedCommit, committedBefore: committedBefore)
+        } else if let failed {
+            settle(failed, committedBefore: committedBefore)
+        }
         metrics.producerReplacements.increment()
         metrics.health.markHealthy()
         try consumer.pause(partitions)
@@ -546,7 +558,6 @@ public final class StreamRuntime: @unchecked Sendable {
         transaction!.prepared = true
         transaction!.driftCheckpoint = processor.driftCheckpoint()
         delivery.transactionBegan()
-        for due in snapshotDue where transaction!.touchedSegments[due] == nil { transaction!.touchedSegments[due] = position(of: due) }
     }
 
     /// Where processing of an input partition stands: the next offset in the open
@@ -571,7 +582,8 @@ public final class StreamRuntime: @unchecked Sendable {
         let holding = delivery.holdsSources(now: clock.now, owned: owned)
         let ahead = sources.count > 1 ? aligner.ahead(of: sources.map(\.partition), caughtUp: try caughtUp(sources)) : []
         for source in sources where holding || ahead.contains(source.partition) { desired.insert(source) }
-        let pressure = backPressure.update(queued: driver.producer.queuedRecords, now: clock.now)
+        // Records held back for the transaction behind a commit count: they go to the queue once it ends.
+        let pressure = backPressure.update(queued: driver.producer.queuedRecords + driver.heldRecords, now: clock.now)
         if pressure.paused { desired.formUnion(active) }
         if pressure.started {
             metrics.backPressurePauses.increment()
@@ -647,6 +659,12 @@ public final class StreamRuntime: @unchecked Sendable {
         // Not a record of state from a zombie: it would land behind the new owner's.
         try confirmMembership()
         let commitStart = clock.now
+        // Snapshots due go into this transaction, decided now (a commit that ran behind it may
+        // have written some), with those of partitions that changed and then went idle: under
+        // steady traffic there is never a moment without a transaction or a commit under way
+        // for ``snapshotIdlePartitions()`` to take.
+        snapshotDue.formUnion(idlePartitionsDue())
+        for due in snapshotDue where transaction!.touchedSegments[due] == nil { transaction!.touchedSegments[due] = position(of: due) }
         expireIdleKeys()
         try writeChangelogs()
         let changelogWritten = clock.now
@@ -669,8 +687,9 @@ public final class StreamRuntime: @unchecked Sendable {
         if inBackground {
             // The batches that run while it commits change state behind these undo records.
             for partition in transaction!.touchedPipelines { pipelines[partition]?.sealBatch() }
+            delivery.commitStarted()
             let flight = CommitInFlight(transaction: transaction!, offsets: offsets, started: commitStart, sealed: true)
-            try driver.startCommit(offsets: offsets, confirm: confirmMembership, groupMetadata: consumer.groupMetadata)
+            try driver.startCommit(offsets: offsets, confirm: membershipCheck, groupMetadata: consumer.groupMetadata)
             inFlight = flight
             transaction = nil
             return
@@ -750,6 +769,19 @@ public final class StreamRuntime: @unchecked Sendable {
     /// zombie's records as committed state — behind the records of the partitions' new owner,
     /// where a restore applies them last. What the client knows, it acts on.
     private func confirmMembership() throws(KafkaError) {
+        try Self.confirmMembership(freezeDetector: freezeDetector, consumer: consumer, logger: logger)
+    }
+
+    /// The same check, callable from the commit worker's thread (between the offsets and the
+    /// commit, as the commit in the foreground makes it): the freeze detector and librdkafka's
+    /// assignment state are safe to read from any thread.
+    private var membershipCheck: @Sendable () throws(KafkaError) -> Void {
+        { [freezeDetector, consumer, logger] () throws(KafkaError) in
+            try Self.confirmMembership(freezeDetector: freezeDetector!, consumer: consumer!, logger: logger)
+        }
+    }
+
+    private static func confirmMembership(freezeDetector: FreezeDetector, consumer: Consumer, logger: Logger) throws(KafkaError) {
         let waited = freezeDetector.waitOutRecentFreeze()
         if waited > .zero {
             logger.warning("the process stood still for long enough that its group session may have expired: waited \(waited) for the group's answer before writing")
@@ -826,10 +858,7 @@ public final class StreamRuntime: @unchecked Sendable {
     private func snapshotIdlePartitions() throws {
         // Not while the group has taken the partitions away: the poll that follows hands them over.
         guard transaction == nil, inFlight == nil, !changedSinceSnapshot.isEmpty, !consumer.assignmentLost else { return }
-        let due = changedSinceSnapshot.filter { segmentPartition in
-            let input = TopicPartition(plan.segments[segmentPartition.segment].inputTopic, segmentPartition.partition)
-            return active.contains(input) && lastSnapshot[segmentPartition].map { clock.now - $0 >= options.snapshotInterval } ?? true
-        }
+        let due = idlePartitionsDue()
         guard !due.isEmpty else { return }
         transaction = OpenTransaction()
         try beginIfIdle()
@@ -838,6 +867,16 @@ public final class StreamRuntime: @unchecked Sendable {
             transaction!.touchedSegments[segmentPartition] = position(of: segmentPartition)
         }
         try commit()
+    }
+
+    /// Owned segment partitions that changed since their last snapshot and whose snapshot
+    /// interval has passed.
+    private func idlePartitionsDue() -> Set<SegmentPartition> {
+        guard !changedSinceSnapshot.isEmpty else { return [] }
+        return changedSinceSnapshot.filter { segmentPartition in
+            let input = TopicPartition(plan.segments[segmentPartition.segment].inputTopic, segmentPartition.partition)
+            return active.contains(input) && lastSnapshot[segmentPartition].map { clock.now - $0 >= options.snapshotInterval } ?? true
+        }
     }
 
     /// The open transaction's source offsets behind a repartition partition's handed-over events.
@@ -861,35 +900,46 @@ public final class StreamRuntime: @unchecked Sendable {
                 logger.warning("the commit under way failed: \(error)")
             }
         }
-        if let failed = inFlight {
-            inFlight = nil
-            var both = failed.transaction
-            if let later = transaction { both.absorb(later) }
-            transaction = both
-        }
         try driver.abort()
-        guard let aborted = transaction else { return }
+        let failedCommit = inFlight?.transaction
+        inFlight = nil
+        let behind = transaction
         transaction = nil
-        discard(aborted)
-        for partition in aborted.touchedPipelines { pipelines[partition]?.rollbackBatch() }
+        let aborted = [failedCommit, behind].compactMap { $0 }
+        guard !aborted.isEmpty else { return }
+        // The later one first: each puts the drift statistics back to where it began.
+        // Behind a failed commit, the transaction never began at the broker: not counted as aborted.
+        if let behind { discard(behind, counted: failedCommit == nil) }
+        if let failedCommit {
+            discard(failedCommit)
+            if behind != nil { counts.rolledBackBehindCommit += 1 }
+        }
+        for partition in Set(aborted.flatMap(\.touchedPipelines)) { pipelines[partition]?.rollbackBatch() }
         // Their aborted records carry source offsets that the retry will commit past.
         if options.brokerShowsAbortedRecords {
-            snapshotDue.formUnion(aborted.delivery.localSources.keys.map { SegmentPartition(segment: 1, partition: $0) })
+            for transaction in aborted {
+                snapshotDue.formUnion(transaction.delivery.localSources.keys.map { SegmentPartition(segment: 1, partition: $0) })
+            }
         }
         var rewind: [TopicPartition: Int64] = [:]
-        for partition in aborted.consumed.union(aborted.nextOffsets.keys) where active.contains(partition) {
-            rewind[partition] = committedOffsets[partition] ?? KafkaOffset.beginning
+        for transaction in aborted {
+            for partition in transaction.consumed.union(transaction.nextOffsets.keys) where active.contains(partition) {
+                rewind[partition] = committedOffsets[partition] ?? KafkaOffset.beginning
+            }
         }
         if !rewind.isEmpty { try consumer.seek(rewind) }
     }
 
     /// A transaction the broker dropped (aborted, or ended by a replacement producer): the drift
-    /// statistics it changed are put back, its local deliveries forgotten, and the abort counted.
-    private func discard(_ aborted: OpenTransaction) {
+    /// statistics it changed are put back, its local deliveries forgotten, and the abort counted
+    /// (unless `counted` is false: it never began at the broker, having run behind a commit
+    /// that failed).
+    private func discard(_ aborted: OpenTransaction, counted: Bool = true) {
         if let saved = aborted.driftCheckpoint { processor.restoreDrift(saved) }
         delivery.aborted()
-        counts.transactionsAborted += 1
         counts.eventsRolledBack += aborted.events
+        guard counted else { return }
+        counts.transactionsAborted += 1
         metrics.transactionsAborted.increment()
     }
 

@@ -37,6 +37,8 @@ final class TransactionDriver {
 
     /// Whether a commit runs in the background (its outcome not yet collected).
     var commitUnderWay: Bool { worker.isRunning }
+    /// Records held back for the transaction behind the commit under way.
+    var heldRecords: Int { held.count }
 
     /// Begins a transaction when none is open; true when it did.
     func beginIfIdle() throws -> Bool {
@@ -104,16 +106,16 @@ final class TransactionDriver {
     /// membership `groupMetadata` gives), then the commit. Until ``awaitCommit(wait:offsets:confirm:groupMetadata:)``
     /// has collected its outcome, sends are held back for the next transaction, which begins
     /// once the commit has succeeded. `confirm` (throws when the instance may no longer commit
-    /// for its partitions) is asked once, right before the start: the offsets and the commit
-    /// then follow each other on the worker's thread, with nothing of the runtime's in between
-    /// that could stand still.
-    func startCommit(offsets: [TopicPartition: Int64], confirm: () throws(KafkaError) -> Void,
+    /// for its partitions) is asked right before the start, and on the worker's thread again
+    /// between the offsets and the commit, as the commit in the foreground asks it: the
+    /// process can stand still in between, the worker's thread with it.
+    func startCommit(offsets: [TopicPartition: Int64], confirm: @escaping @Sendable () throws(KafkaError) -> Void,
                      groupMetadata: () throws(KafkaError) -> ConsumerGroupMetadata) throws {
         precondition(!worker.isRunning, "a commit is under way already")
         try confirm()
         let metadata = offsets.isEmpty ? nil : try groupMetadata()
         cycle.commitStarted()
-        worker.start(CommitWorker.Work(producer: producer, offsets: offsets, groupMetadata: metadata, timeout: .seconds(30)))
+        worker.start(CommitWorker.Work(producer: producer, offsets: offsets, groupMetadata: metadata, confirm: confirm, timeout: .seconds(30)))
     }
 
     /// The outcome of the commit under way: nil while it runs (`wait` false), true once it

@@ -54,6 +54,42 @@ struct LocalDeliveryCoordinatorTests {
         #expect(coordinator.dueBarriers { _ in 50 }.map(\.source) == [3])
     }
 
+    /// A commit in the background with the next transaction applying behind it: its failure
+    /// puts the marks back to where the committing transaction began (not where the one behind
+    /// it began: the committing one's events would then be skipped as copies when read again,
+    /// and on a broker that hides aborted records never scored); its success keeps them, and an
+    /// abort of the one behind it then goes back to where that one began.
+    @Test func aCommitInTheBackgroundPutsTheMarksBackPastTheTransactionBehindIt() {
+        for commitFails in [true, false] {
+                var coordinator = LocalDeliveryCoordinator(enabled: false, commitInterval: .milliseconds(100))
+                coordinator.repartitionAssigned(0, restored: AppliedSourceOffsets())
+                coordinator.transactionBegan()
+                _ = coordinator.apply(0, source: 1, offset: 10)
+                coordinator.committed()
+                coordinator.transactionBegan()
+                _ = coordinator.apply(0, source: 1, offset: 20)  // the committing transaction's
+                coordinator.commitStarted()
+                coordinator.transactionBegan()
+                _ = coordinator.apply(0, source: 1, offset: 30)  // the one behind it
+                if commitFails {
+                    coordinator.aborted()  // for the one behind it
+                    coordinator.aborted()  // for the failed commit
+                    #expect(coordinator.appliedOffsets(of: 0)?.offsets[1] == 10, "back to where the committing transaction began")
+                    let again = coordinator.apply(0, source: 1, offset: 20)
+                    #expect(again, "its events are applied again, not skipped")
+                } else {
+                    coordinator.committed()
+                    #expect(coordinator.appliedOffsets(of: 0)?.offsets[1] == 30)
+                    coordinator.aborted()
+                    #expect(coordinator.appliedOffsets(of: 0)?.offsets[1] == 20, "back to where the one behind it began")
+                    let copy = coordinator.apply(0, source: 1, offset: 20)
+                    #expect(!copy, "the committed one's events are copies")
+                    let behind = coordinator.apply(0, source: 1, offset: 30)
+                    #expect(behind)
+                }
+        }
+    }
+
     /// A repartition partition whose restore completes while a transaction is open keeps its
     /// restored marks when that transaction aborts (they were wiped: every copy of an applied
     /// event still in the topic was then applied, and scored, a second time).

@@ -148,6 +148,8 @@ struct StreamRuntimeTests {
             topology.processing.localDelivery = localDelivery
             // Local delivery keeps key states in the changelog (events are chained by input offsets).
             if localDelivery { topology.processing.changelog = .keyStates }
+            // The commits in the background with card-fraud's changelog records.
+            if slowCommits, !localDelivery { topology.processing.changelog = .events }
             let events = try RuntimeFixture.transactions(3000)
             let source = topology.source.topics[0]
             let admin = try Admin(configuration: RuntimeFixture.kafka, logger: RuntimeFixture.logger)
@@ -163,17 +165,20 @@ struct StreamRuntimeTests {
                 faults.fail(.commit, count: 2, with: FaultInjection.abortable)
                 try RuntimeFixture.produce(Array(events[1000...]), to: source)
             } else if slowCommits {
-                // The input arrives while the slow commits run, so batches are processed behind them.
+                // The input arrives while the slow commits run, so batches are processed behind
+                // them. The two that fail are the third and fourth: by then the transactions
+                // read the repartition topic too, and the terminal stage's applied marks (its
+                // guard against copies) must go back with them, past the batches behind them.
                 try RuntimeFixture.produce(Array(events[..<1000]), to: source)
-                faults.fail(.commit, count: 2, with: FaultInjection.abortable)
+                faults.fail(.commit, count: 2, after: 2, with: FaultInjection.abortable)
                 instance = try RuntimeFixture.RunningInstance(topology: topology, instance: "a", faults: faults)
-                // The rest arrives while the first commit, which fails, runs.
+                // The rest arrives while the commits, the failing ones among them, run.
                 let started = ContinuousClock.now + .seconds(60)
                 while faults.callCount(.commit) == 0, ContinuousClock.now < started { Thread.sleep(forTimeInterval: 0.01) }
                 #expect(faults.callCount(.commit) > 0, "no commit began within 60 s")
                 for start in stride(from: 1000, to: events.count, by: 100) {
                     try RuntimeFixture.produce(Array(events[start..<min(start + 100, events.count)]), to: source)
-                    Thread.sleep(forTimeInterval: 0.05)  // pacing the input over the commits, not waiting for a condition
+                    Thread.sleep(forTimeInterval: 0.25)  // pacing the input over the commits, not waiting for a condition
                 }
             } else {
                 try RuntimeFixture.produce(events, to: source)
@@ -202,11 +207,12 @@ struct StreamRuntimeTests {
             // transactions' repartitioned events, and skips the copies done again after the rewind
             // (duplicatesSkipped) instead of refusing them as late.
             #expect(statistics.deadLettered == 0)
-            print("abort test (local delivery \(localDelivery), slow commits \(slowCommits)): \(statistics.transactionsAborted) aborted, \(statistics.deliveredLocally) delivered locally, \(statistics.duplicatesSkipped) repartitioned copies skipped, \(statistics.batchesBehindCommit) batches behind a commit, \(statistics.eventsRolledBack) events rolled back")
+            print("abort test (local delivery \(localDelivery), slow commits \(slowCommits)): \(statistics.transactionsAborted) aborted, \(statistics.deliveredLocally) delivered locally, \(statistics.duplicatesSkipped) repartitioned copies skipped, \(statistics.batchesBehindCommit) batches behind a commit, \(statistics.rolledBackBehindCommit) rolled back behind a failed one, \(statistics.eventsRolledBack) events rolled back")
 
             #expect(localDelivery == (statistics.deliveredLocally > 0), "\(statistics.deliveredLocally) delivered locally")
             if slowCommits, !localDelivery {
                 #expect(statistics.batchesBehindCommit > 0, "no batch ran behind a commit")
+                #expect(statistics.rolledBackBehindCommit > 0, "no transaction behind a failed commit was rolled back with it")
             }
             faults.slow(.commit, by: .zero)
 
