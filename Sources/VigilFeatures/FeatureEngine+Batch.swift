@@ -26,11 +26,7 @@ extension FeatureEngine {
     /// Keeps the open batch's changes and forgets how to undo them.
     public func commitBatch() {
         forgetUndoRecords()
-        touched.removeAll(keepingCapacity: true)
-        batchEpoch += 1
-        statisticsAtBatchStart = statistics
-        batchOpen = false
-        stopOperationLog()
+        closeBatch()
     }
 
     /// Undoes every change since ``beginBatch()``: keys created are removed, keys changed or
@@ -43,16 +39,12 @@ extension FeatureEngine {
         undo(undoLog, from: undoBytes)
         statistics = statisticsAtBatchStart
         forgetUndoRecords()
-        if let sealed = sealedBatch {
-            sealedBatch = nil
+        if var sealed = sealedBatch.take() {
             undo(sealed.undoLog, from: sealed.undoBytes)
             statistics = sealed.statisticsAtStart
-            spareUndo = sealed
+            recycle(&sealed)
         }
-        touched.removeAll(keepingCapacity: true)
-        batchEpoch += 1
-        batchOpen = false
-        stopOperationLog()
+        closeBatch()
     }
 
     /// Closes the open batch whose changes are being committed, keeping its undo records: the
@@ -64,14 +56,38 @@ extension FeatureEngine {
         guard batchOpen else { return }
         // The sealed records take the open batch's buffers, and the spare ones (a batch sealed
         // before) become the open batch's: neither is allocated again from batch to batch.
-        var sealed = spareUndo ?? SealedBatch(undoLog: [], undoBytes: ByteWriter(capacity: 0), statisticsAtStart: EngineStatistics(), evicted: 0)
-        spareUndo = nil
+        var sealed = spareUndo.take() ?? SealedBatch(undoLog: [], undoBytes: ByteWriter(capacity: 0), statisticsAtStart: EngineStatistics(), evicted: 0)
         swap(&sealed.undoLog, &undoLog)
         swap(&sealed.undoBytes, &undoBytes)
         sealed.statisticsAtStart = statisticsAtBatchStart
         sealed.evicted = keysEvictedInBatch
         sealedBatch = sealed
         forgetUndoRecords()
+        closeBatch()
+    }
+
+    /// The sealed batch's commit succeeded: its undo records are forgotten. Returns the keys it
+    /// evicted for capacity (what ``keysEvictedInBatch`` said when it was sealed).
+    @discardableResult
+    public func commitSealedBatch() -> Int {
+        guard var sealed = sealedBatch.take() else { return 0 }
+        recycle(&sealed)
+        return sealed.evicted
+    }
+
+    /// Forgets the open batch and a sealed one without undoing them: for a state about to be
+    /// cleared and restored from elsewhere (a producer replaced). The changes stay.
+    public func discardBatches() {
+        forgetUndoRecords()
+        if var sealed = sealedBatch.take() { recycle(&sealed) }
+        closeBatch()
+    }
+
+    /// Whether a sealed batch waits for its commit's outcome.
+    public var hasSealedBatch: Bool { sealedBatch != nil }
+
+    /// Ends the open batch's bookkeeping (its undo records are dealt with by the caller).
+    private func closeBatch() {
         touched.removeAll(keepingCapacity: true)
         batchEpoch += 1
         statisticsAtBatchStart = statistics
@@ -79,13 +95,10 @@ extension FeatureEngine {
         stopOperationLog()
     }
 
-    /// The sealed batch's commit succeeded: its undo records are forgotten. Returns the keys it
-    /// evicted for capacity (what ``keysEvictedInBatch`` said when it was sealed).
-    @discardableResult
-    public func commitSealedBatch() -> Int {
-        guard var sealed = sealedBatch else { return 0 }
-        sealedBatch = nil
-        let evicted = sealed.evicted
+    /// Keeps a sealed batch's buffers, emptied in place (taken out of ``sealedBatch`` first, so
+    /// that nothing else shares them), for the next batch sealed; a large buffer is given back
+    /// by the same rule as ``forgetUndoRecords()``.
+    private func recycle(_ sealed: inout SealedBatch) {
         sealed.undoLog.removeAll(keepingCapacity: true)
         if sealed.undoBytes.bytes.capacity > max(Self.keptUndoBytes, 4 * sealed.undoBytes.bytes.count) {
             sealed.undoBytes = ByteWriter(capacity: 0)
@@ -93,28 +106,7 @@ extension FeatureEngine {
             sealed.undoBytes.removeAll()
         }
         spareUndo = sealed
-        return evicted
     }
-
-    /// Forgets the open batch and a sealed one without undoing them: for a state about to be
-    /// cleared and restored from elsewhere (a producer replaced). The changes stay.
-    public func discardBatches() {
-        forgetUndoRecords()
-        if var sealed = sealedBatch {
-            sealedBatch = nil
-            sealed.undoLog.removeAll(keepingCapacity: true)
-            sealed.undoBytes.removeAll()
-            spareUndo = sealed
-        }
-        touched.removeAll(keepingCapacity: true)
-        batchEpoch += 1
-        statisticsAtBatchStart = statistics
-        batchOpen = false
-        stopOperationLog()
-    }
-
-    /// Whether a sealed batch waits for its commit's outcome.
-    public var hasSealedBatch: Bool { sealedBatch != nil }
 
     /// Puts back the prior state of every key in `log`: keys the batch created go, the others
     /// get the state recorded in `bytes`.

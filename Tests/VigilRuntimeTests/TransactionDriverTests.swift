@@ -60,6 +60,16 @@ struct TransactionDriverTests {
         let count = Atomic<Int>(0)
     }
 
+    /// A driver over a journaling producer, with a transaction begun.
+    static func openTransaction(maxRecordBytes: Int) -> (Journal, JournalingProducer, TransactionDriver) {
+        let journal = Journal()
+        let producer = JournalingProducer("p", journal: journal)
+        let driver = TransactionDriver(producer: producer, cycle: TransactionCycle(commitInterval: .seconds(1), maxEvents: 100),
+                                       maxRecordBytes: maxRecordBytes, logger: Logger(label: "test"))
+        #expect((try? driver.beginIfIdle()) == true)
+        return (journal, producer, driver)
+    }
+
     /// No group membership is asked for: the commits here carry no offsets (a
     /// ``ConsumerGroupMetadata`` takes a Kafka client, which ThreadSanitizer cannot run beside).
     static func noMetadata() throws(KafkaError) -> ConsumerGroupMetadata {
@@ -71,11 +81,7 @@ struct TransactionDriverTests {
     /// records follow in order. A record the producer would refuse as too large is refused at
     /// once, as the producer does.
     @Test func recordsSentWhileACommitRunsFollowItsSuccessInTheNextTransaction() throws {
-        let journal = Journal()
-        let producer = JournalingProducer("p", journal: journal)
-        let driver = TransactionDriver(producer: producer, cycle: TransactionCycle(commitInterval: .seconds(1), maxEvents: 100),
-                                       maxRecordBytes: 200, logger: Logger(label: "test"))
-        #expect(try driver.beginIfIdle())
+        let (journal, producer, driver) = Self.openTransaction(maxRecordBytes: 200)
         try driver.send(ProducerRecord(topic: "t", value: [1]))
         let offsets: [TopicPartition: Int64] = [:]
         let confirmed = Confirmations()
@@ -104,11 +110,7 @@ struct TransactionDriverTests {
     /// A commit in the background that fails: nothing held is sent, the cycle is failed, and
     /// the abort that follows ends the committing transaction at the broker.
     @Test func aFailedBackgroundCommitSendsNothingHeldAndAborts() throws {
-        let journal = Journal()
-        let producer = JournalingProducer("p", journal: journal)
-        let driver = TransactionDriver(producer: producer, cycle: TransactionCycle(commitInterval: .seconds(1), maxEvents: 100),
-                                       maxRecordBytes: 1_000, logger: Logger(label: "test"))
-        #expect(try driver.beginIfIdle())
+        let (journal, producer, driver) = Self.openTransaction(maxRecordBytes: 1_000)
         producer.commitFailures = [KafkaError(code: .state, message: "abortable", severity: .abortRequired)]
         try driver.startCommit(offsets: [:], confirm: {}, groupMetadata: Self.noMetadata)
         try driver.send(ProducerRecord(topic: "t", value: [2]))
