@@ -153,7 +153,8 @@ final class TransactionDriver {
             }
         }
         inTransaction = false
-        pendingBegin = cycle.committed()
+        // Records held back make a next transaction too, even without events counted into it.
+        pendingBegin = cycle.committed() || !held.isEmpty
         return true
     }
 

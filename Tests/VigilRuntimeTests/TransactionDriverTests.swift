@@ -122,6 +122,21 @@ struct TransactionDriverTests {
         #expect(driver.cycle.state == .idle)
     }
 
+    /// A commit in the background that fails with a retriable error is resumed in the
+    /// foreground, as the cycle allows, and then counts as committed: the held records follow
+    /// in the next transaction; nothing is aborted.
+    @Test func aRetriableBackgroundCommitFailureIsRetried() throws {
+        let (journal, producer, driver) = Self.openTransaction(maxRecordBytes: 1_000)
+        producer.commitFailures = [Self.retriable]
+        try driver.startCommit(offsets: [:], confirm: {}, groupMetadata: Self.noMetadata)
+        try driver.send(ProducerRecord(topic: "t", value: [7, 7]))
+        #expect(try driver.awaitCommit(wait: true, offsets: [:], confirm: {}, groupMetadata: Self.noMetadata) == true)
+        #expect(driver.pendingBegin)
+        try driver.beginHeld()
+        #expect(journal.entries == ["p.begin", "p.commit", "p.commit", "p.begin", "p.send:2"])
+        #expect(driver.inTransaction)
+    }
+
     /// An abort that fails for good hands the transactional id over: the old producer is closed
     /// exactly once, before the new one is made and initialised, and only the new one is used
     /// afterwards; a second replacement closes the second producer, not the first again.
