@@ -29,6 +29,8 @@ struct RunCommand: ParsableCommand {
     var brokerShowsAbortedRecords = false
     @Flag(inversion: .prefixedNo, help: "Join the group as a static member (group.instance.id from the instance id).")
     var staticMembership = true
+    @Flag(inversion: .prefixedNo, help: "Process the next batches while a transaction's commit runs in the background, holding their records back until it ends (RuntimeOptions.overlapsCommit; ignored with local delivery). --no-overlap-commit waits for each commit.")
+    var overlapCommit = true
     @Flag(help: "Print the resolved service configuration (file, environment, secret files and flags; secrets as ***) and exit.")
     var printConfig = false
 
@@ -57,6 +59,7 @@ struct RunCommand: ParsableCommand {
         options.maxEventsPerTransaction = maxTransactionEvents
         options.brokerShowsAbortedRecords = brokerShowsAbortedRecords
         options.staticMembership = staticMembership
+        options.overlapsCommit = overlapCommit
         logger.info("configuration: \(config)")
 
         let runtime = try StreamRuntime(topology: loaded, options: options, logger: logger) {
