@@ -509,6 +509,9 @@ public final class StreamRuntime: @unchecked Sendable {
         }
         order.removeAll { groups[$0]!.isEmpty }
         guard !order.isEmpty else { return }
+        // What the consumer handed over, for telling a record never handed out (a broker that
+        // leaves a committed batch out of a fetch) from one lost here.
+        logger.debug("handed \(order.map { "\($0)@\(batch.messages[groups[$0]!.first!].offset)...\(batch.messages[groups[$0]!.last!].offset)" })")
         if transaction == nil { transaction = OpenTransaction() }
         if driver.commitUnderWay { counts.batchesBehindCommit += 1 }
         // Consumed from here on, whatever happens next: an abort rewinds them.

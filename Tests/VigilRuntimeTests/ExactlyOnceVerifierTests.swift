@@ -353,10 +353,13 @@ struct ExactlyOnceVerifierTests {
             let skipped = skippedCopies(repartitionTopic: try TopicPlan(topology: topology).segments[1].inputTopic)
             let lostInTransit = unscored.filter { event in
                 guard let (partition, offset) = offsetOf[event.id] else { return false }
-                return copied.contains(Int64(partition) * 1_000_000_000 + offset)
+                return copied[Int64(partition) * 1_000_000_000 + offset] != nil
                     && !skipped.contains { $0.partition == partition && $0.offsets.contains(offset) }
             }
-            let detail = "\(unscored.count) events have no score: \(targets.prefix(20)); by partition (first, last, count): \(ranges); faults \(faults.map { "\($0.name) \($0.committed.sorted { $0.key < $1.key }.map(\.value))" })"
+            let copies = unscored.prefix(20).map { event in
+                "\(event.id): \(offsetOf[event.id].flatMap { copied[Int64($0.0) * 1_000_000_000 + $0.1] } ?? [])"
+            }
+            let detail = "\(unscored.count) events have no score: \(targets.prefix(20)); their committed copies \(copies); by partition (first, last, count): \(ranges); faults \(faults.map { "\($0.name) \($0.committed.sorted { $0.key < $1.key }.map(\.value))" })"
             if lostInTransit.count == unscored.count, TestBroker.showsAbortedRecords {
                 excusedTerminalKeys = Set(lostInTransit.map { String($0.line.split(separator: ",", omittingEmptySubsequences: false)[terminalColumn]) })
                 withKnownIssue("committed repartitioned records never handed to their reader by a broker that shows aborted records", isIntermittent: true) {
@@ -444,16 +447,19 @@ struct ExactlyOnceVerifierTests {
 
     /// The source records (partition * 10^9 + offset) of which the repartition topic holds a
     /// committed copy, read as a new reader would.
-    static func repartitionedSources(topology: Topology) throws -> Set<Int64> {
+    /// Where each source event's committed copies lie in the repartition topic
+    /// (`r<partition>@<offset>`), by source partition × 1e9 + offset: what a reader that passed
+    /// over them was not handed (compare with the instances' "handed" debug lines).
+    static func repartitionedSources(topology: Topology) throws -> [Int64: [String]] {
         let topic = try TopicPlan(topology: topology).segments[1].inputTopic
         let pipeline = try Pipeline(topology: topology, kernel: nil, recordsUndo: false)
-        var sources = Set<Int64>()
+        var sources: [Int64: [String]] = [:]
         for record in try RuntimeFixture.readAll(topic, partitions: partitions) {
             guard let value = record.value, !value.isEmpty else { continue }
             var batch = pipeline.makeBatch(capacity: 1)
             try batch.appendEncoded(value)
             let provenance = batch.provenance[0]
-            sources.insert(Int64(provenance.partition) * 1_000_000_000 + provenance.offset)
+            sources[Int64(provenance.partition) * 1_000_000_000 + provenance.offset, default: []].append("r\(record.partition)@\(record.offset)")
         }
         return sources
     }
