@@ -683,10 +683,6 @@ public final class StreamRuntime: @unchecked Sendable {
             let input = TopicPartition(plan.segments[segmentPartition.segment].inputTopic, segmentPartition.partition)
             if offsets[input] == nil, let committed = committedOffsets[input] { offsets[input] = committed }
         }
-        let membership = { [unowned self] () throws(KafkaError) -> ConsumerGroupMetadata in
-            try confirmMembership()
-            return try consumer.groupMetadata()
-        }
         if inBackground {
             // The batches that run while it commits change state behind these undo records.
             for partition in transaction!.touchedPipelines { pipelines[partition]?.sealBatch() }
@@ -697,7 +693,7 @@ public final class StreamRuntime: @unchecked Sendable {
             transaction = nil
             return
         }
-        try driver.commit(offsets: offsets, membership: membership)
+        try driver.commit(offsets: offsets, confirm: confirmMembership, groupMetadata: consumer.groupMetadata)
         counts.phases.committing += clock.now - changelogWritten
         let committed = transaction!
         transaction = nil

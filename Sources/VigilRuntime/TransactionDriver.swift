@@ -135,15 +135,8 @@ final class TransactionDriver {
             switch cycle.nextOnError(error, during: call) {
             case .retry:
                 logger.warning("\(call) failed, retrying: \(error)")
-                if call == .sendOffsets {
-                    try confirm()
-                    let metadata = try groupMetadata()
-                    try perform(.sendOffsets) { () throws(KafkaError) in
-                        try producer.sendOffsetsToTransaction(offsets, groupMetadata: metadata, timeout: .seconds(30))
-                    }
-                }
-                try confirm()
-                try perform(.commit) { () throws(KafkaError) in try producer.commitTransaction(timeout: .seconds(30)) }
+                // The offsets again only when they were what failed.
+                try sendOffsetsAndCommit(call == .sendOffsets ? offsets : [:], confirm: confirm, groupMetadata: groupMetadata)
             case .stop(let fatal):
                 held.removeAll()
                 throw fatal
@@ -176,20 +169,30 @@ final class TransactionDriver {
     }
 
     /// Adds the offsets and commits, retrying retriable failures as the cycle allows.
-    /// `membership` gives the group membership the offsets are committed under, or throws when
-    /// the instance can no longer commit for its partitions; it is asked again right before
-    /// the commit itself, since the process can stand still in between (see ``FreezeWatch``).
-    func commit(offsets: [TopicPartition: Int64], membership: () throws(KafkaError) -> ConsumerGroupMetadata) throws {
+    /// `confirm` throws when the instance can no longer commit for its partitions, and
+    /// `groupMetadata` gives the group membership the offsets are committed under; the
+    /// membership is confirmed again right before the commit itself, since the process can
+    /// stand still in between (see ``FreezeWatch``).
+    func commit(offsets: [TopicPartition: Int64], confirm: () throws(KafkaError) -> Void,
+                groupMetadata: () throws(KafkaError) -> ConsumerGroupMetadata) throws {
+        try sendOffsetsAndCommit(offsets, confirm: confirm, groupMetadata: groupMetadata)
+        inTransaction = false
+        cycle.committed()
+    }
+
+    /// The offsets (when there are any), then the commit, in the foreground: a commit's own
+    /// sequence, and the resumption of one that failed in the background.
+    private func sendOffsetsAndCommit(_ offsets: [TopicPartition: Int64], confirm: () throws(KafkaError) -> Void,
+                                      groupMetadata: () throws(KafkaError) -> ConsumerGroupMetadata) throws {
         if !offsets.isEmpty {
-            let metadata = try membership()
+            try confirm()
+            let metadata = try groupMetadata()
             try perform(.sendOffsets) { () throws(KafkaError) in
                 try producer.sendOffsetsToTransaction(offsets, groupMetadata: metadata, timeout: .seconds(30))
             }
         }
-        _ = try membership()
+        try confirm()
         try perform(.commit) { () throws(KafkaError) in try producer.commitTransaction(timeout: .seconds(30)) }
-        inTransaction = false
-        cycle.committed()
     }
 
     /// Aborts the open transaction, if one was begun. Retriable failures are retried; an abort
