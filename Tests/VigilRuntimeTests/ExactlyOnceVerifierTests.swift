@@ -365,7 +365,10 @@ struct ExactlyOnceVerifierTests {
         // commit marker at 711 — the committed batch at 703–710 was not in it, so the
         // consumer went on from 712 and never saw it (no abort list, no aborted batch; a
         // fresh reader sees the batch): the broker left a committed batch out of a fetch
-        // whose end lay past it. Recorded as a known issue on that broker, and only with that
+        // whose end lay past it. Reproduced without Vigil (bench/probes/fetch-gap): the broker
+        // moves a partition's high watermark past a batch before it stores the batch, and a
+        // fetch in between returns the stored batches beyond it (README, "Test broker").
+        // Recorded as a known issue on that broker, and only with that
         // signature, read from the instances' own logs: every unscored event has a committed
         // copy, no instance logged skipping it as a copy, and some instance's reads of that
         // partition (the runtime's "handed" debug lines) went from below the copy to above it
