@@ -74,11 +74,16 @@ extension TransactionalPipe {
     /// same partition number), and for each of `sides` a record of that many incompressible
     /// bytes is written to that topic too under the same key — the write pattern of stages that
     /// send a changelog record per event (bench/README.md, "The floor of Vigil's write pattern").
+    ///
+    /// With `sidesPerTransaction`, each side topic gets one record per transaction and
+    /// partition instead, of `bytes` times the records copied there: the pattern of
+    /// `changelog: events`, one record a stage and transaction with each event's inputs.
     public struct Hop: Sendable {
         public var input: String, output: String
         public var sides: [(topic: String, bytes: Int)]
-        public init(input: String, output: String, sides: [(topic: String, bytes: Int)] = []) {
-            (self.input, self.output, self.sides) = (input, output, sides)
+        public var sidesPerTransaction: Bool
+        public init(input: String, output: String, sides: [(topic: String, bytes: Int)] = [], sidesPerTransaction: Bool = false) {
+            (self.input, self.output, self.sides, self.sidesPerTransaction) = (input, output, sides, sidesPerTransaction)
         }
     }
 
@@ -116,7 +121,10 @@ extension TransactionalPipe {
         let routes = Dictionary(uniqueKeysWithValues: hops.map { ($0.input, $0) })
         // Random bytes, as an LZ4 state is: the producer's own LZ4 finds nothing to take out.
         var generator = SystemRandomNumberGenerator()
-        let sideValue = (0..<max(1, hops.flatMap { $0.sides.map(\.bytes) }.max() ?? 1)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let largestSide = hops.contains(where: \.sidesPerTransaction) ? Self.largestSideRecord : hops.flatMap { $0.sides.map(\.bytes) }.max() ?? 1
+        let sideValue = (0..<max(1, largestSide)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        // Records copied by each hop with side records a transaction, per partition.
+        var sideCounts: [String: [Int32: Int]] = [:]
         var producerConfiguration = ProducerConfiguration(kafka: kafka, transactionalID: transactionalID)
         producerConfiguration.linger = .milliseconds(1)
         let producer = try TransactionalProducer(configuration: producerConfiguration, logger: logger)
@@ -142,8 +150,12 @@ extension TransactionalPipe {
                     try message.withKey { key in
                         try message.withValue { value in
                             try producer.send(topic: hop.output, partition: message.partition, key: key, value: value)
-                            for (side, bytes) in hop.sides {
-                                try sideValue.withUnsafeBytes { try producer.send(topic: side, partition: message.partition, key: key, value: UnsafeRawBufferPointer(rebasing: $0[..<bytes])) }
+                            if hop.sidesPerTransaction {
+                                if !hop.sides.isEmpty { sideCounts[hop.input, default: [:]][message.partition, default: 0] += 1 }
+                            } else {
+                                for (side, bytes) in hop.sides {
+                                    try sideValue.withUnsafeBytes { try producer.send(topic: side, partition: message.partition, key: key, value: UnsafeRawBufferPointer(rebasing: $0[..<bytes])) }
+                                }
                             }
                         }
                     }
@@ -153,6 +165,17 @@ extension TransactionalPipe {
                 return batch.messages.count < 500
             }
             if let opened = openedAt, (commitsWhenDrained && drained) || clock.now - opened >= commitInterval {
+                for (input, counts) in sideCounts {
+                    for (side, bytes) in routes[input]!.sides {
+                        for (partition, count) in counts {
+                            let size = min(bytes * count, sideValue.count)
+                            try Self.sideKey.withUnsafeBytes { key in
+                                try sideValue.withUnsafeBytes { try producer.send(topic: side, partition: partition, key: key, value: UnsafeRawBufferPointer(rebasing: $0[..<size])) }
+                            }
+                        }
+                    }
+                }
+                sideCounts.removeAll(keepingCapacity: true)
                 let commitStart = clock.now
                 try producer.sendOffsetsToTransaction(next, groupMetadata: consumer.groupMetadata())
                 try producer.commitTransaction()
@@ -168,6 +191,12 @@ extension TransactionalPipe {
         try consumer.close()
         return transactions
     }
+
+    /// The largest side record a transaction writes with `sidesPerTransaction` (under
+    /// librdkafka's default `message.max.bytes`, 1 MB).
+    static let largestSideRecord = 900_000
+    /// The key of the side records written once a transaction.
+    static let sideKey = Array("transaction".utf8)
 
     /// The live pipe over a preloaded backlog of `messages` records in `input`, with the
     /// runtime's commit policy (`commitInterval`, commit when drained) instead of a fixed

@@ -37,8 +37,11 @@ struct EndToEndBench: ParsableCommand {
     @Flag(help: "Wait for each commit before processing the next batch (RuntimeOptions.overlapsCommit off), as before 2026-12-06: the A/B of the commit in the background.") var serialCommit = false
     @Flag(help: "Turn on local delivery (processing.local_delivery) in Vigil's latency and sustained-rate runs: an event's two stages in one transaction where this instance owns its repartition partition (sound on a broker that hides aborted records; README, Local delivery).") var localDelivery = false
     @Flag(inversion: .prefixedNo, help: "Also run Vigil without drift and without local delivery (every event through the repartition topic, as Kafka Streams does).") var throughTopic = true
-    @Option(parsing: .upToNextOption, help: "Also climb the ladder with pipes writing side records, as Vigil's stages write changelog records: hops separated by '/', each a '+'-separated list of side-record sizes in bytes, one side topic each. 300/145: two hops with one side record each (Vigil's four partitions a transaction, as shipped); 300+145: one hop with two (three partitions: local delivery); 445: one hop with one (two partitions).")
+    @Option(parsing: .upToNextOption, help: "Also climb the ladder with pipes writing side records, as Vigil's stages write changelog records: hops separated by '/', each a '+'-separated list of side-record sizes in bytes, one side topic each. 300/145: two hops with one side record each (Vigil's four partitions a transaction, as shipped); 300+145: one hop with two (three partitions: local delivery); 445: one hop with one (two partitions); 0: a hop without (8/0: three partitions, two hops).")
     var statePipeBytes: [String] = []
+    @Option(parsing: .upToNextOption, help: "Only these climb the ladder: pipe, two-hops, sides (the pipes of --state-pipe-bytes), vigil (default: all), so that each can have a fresh broker of its own.")
+    var ladderSubjects: [String] = []
+    @Flag(help: "The pipes of --state-pipe-bytes write each side record once a transaction and partition, of the given bytes times the records copied there (the pattern of changelog: events), instead of one beside each record.") var sideRecordsPerTransaction = false
 
     func run() throws {
         var logger = Logger(label: "e2e-bench")
@@ -126,12 +129,21 @@ struct EndToEndBench: ParsableCommand {
             // did not (on this broker one step's p50 can creep past 1.5x at any rate).
             let statePipes = try statePipeBytes.map { text -> LatencySubject in
                 let hops = text.split(separator: "/", omittingEmptySubsequences: false).map { $0.split(separator: "+", omittingEmptySubsequences: false).map { Int($0) } }
-                guard (1...2).contains(hops.count), hops.allSatisfy({ !$0.isEmpty && $0.allSatisfy { ($0 ?? 0) > 0 } }) else {
-                    throw ValidationError("--state-pipe-bytes takes sizes in bytes, '+' between a hop's side records and '/' between two hops (300/145, 300+145, 445), got \(text)")
+                // A hop of 0 writes no side record (8/0: two hops, a side record in the first only).
+                guard (1...2).contains(hops.count), hops.allSatisfy({ !$0.isEmpty && $0.allSatisfy { ($0 ?? -1) >= 0 } }) else {
+                    throw ValidationError("--state-pipe-bytes takes sizes in bytes, '+' between a hop's side records and '/' between two hops (300/145, 300+145, 445, 8/0), got \(text)")
                 }
-                return .pipeWithSideRecords(hops.map { $0.map { $0! } })
+                return .pipeWithSideRecords(hops.map { $0.compactMap { $0 == 0 ? nil : $0 } }, perTransaction: sideRecordsPerTransaction)
             }
-            sustained = ([.pipe, .pipeTwoHops] + statePipes + [.vigil]).map { ($0, 0, []) }
+            sustained = ([.pipe, .pipeTwoHops] + statePipes + [.vigil]).filter { subject in
+                guard !ladderSubjects.isEmpty else { return true }
+                switch subject {
+                case .pipe: return ladderSubjects.contains("pipe")
+                case .pipeTwoHops: return ladderSubjects.contains("two-hops")
+                case .pipeWithSideRecords: return ladderSubjects.contains("sides")
+                case .vigil: return ladderSubjects.contains("vigil")
+                }
+            }.map { ($0, 0, []) }
             var missed = [Int](repeating: 0, count: sustained.count)
             var rate = sustainedStart, number = 0
             while rate <= sustainedMax, missed.contains(where: { $0 < 2 }) {
@@ -382,15 +394,15 @@ struct EndToEndBench: ParsableCommand {
     /// changelogs: the floor of a write pattern of Vigil's.)
     enum LatencySubject: Equatable {
         case vigil, pipe, pipeTwoHops
-        case pipeWithSideRecords([[Int]])
+        case pipeWithSideRecords([[Int]], perTransaction: Bool)
 
         var label: String {
             switch self {
             case .vigil: "Vigil, card-fraud"
             case .pipe: "raw transactional pipe, live, one hop"
             case .pipeTwoHops: "raw transactional pipe, live, two hops"
-            case let .pipeWithSideRecords(hops):
-                "raw transactional pipe, live, \(hops.count == 1 ? "one hop" : "two hops"), writing beside each record \(hops.map { $0.map { "\($0)" }.joined(separator: " + ") + " bytes" }.joined(separator: ", then ")) of side records (\(hops.count + hops.joined().count) partitions a transaction)"
+            case let .pipeWithSideRecords(hops, perTransaction):
+                "raw transactional pipe, live, \(hops.count == 1 ? "one hop" : "two hops"), writing \(perTransaction ? "once a transaction and partition, for each record," : "beside each record") \(hops.map { $0.isEmpty ? "no" : $0.map { "\($0)" }.joined(separator: " + ") + " bytes" }.joined(separator: ", then ")) of side records (\(hops.count + hops.joined().count) partitions a transaction)"
             }
         }
     }
@@ -442,12 +454,13 @@ struct EndToEndBench: ParsableCommand {
             // its fetch wait (the batch delay) and linger. Two hops: through a middle topic too.
             let output = "\(name).pipe-out"
             let oneHop: Bool
-            if case let .pipeWithSideRecords(sides) = subject { oneHop = sides.count == 1 } else { oneHop = subject == .pipe }
+            if case let .pipeWithSideRecords(sides, _) = subject { oneHop = sides.count == 1 } else { oneHop = subject == .pipe }
             var hops = oneHop ? [TransactionalPipe.Hop(input: source, output: output)]
                 : [TransactionalPipe.Hop(input: source, output: "\(name).pipe-middle"), TransactionalPipe.Hop(input: "\(name).pipe-middle", output: output)]
-            if case let .pipeWithSideRecords(sides) = subject {
+            if case let .pipeWithSideRecords(sides, perTransaction) = subject {
                 for (hop, sizes) in sides.enumerated() {
                     hops[hop].sides = sizes.enumerated().map { ("\(name).pipe-side-\(hop)-\($0.offset)", $0.element) }
+                    hops[hop].sidesPerTransaction = perTransaction
                 }
             }
             try admin.createTopics((hops.map(\.output) + hops.flatMap { $0.sides.map(\.topic) }).map { NewTopic(name: $0, partitions: partitions) })
