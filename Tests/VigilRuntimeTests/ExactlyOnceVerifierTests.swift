@@ -485,11 +485,8 @@ struct ExactlyOnceVerifierTests {
                 if line.contains("partitions assigned") || line.contains("partitions revoked") { assignment += 1; continue }
                 guard line.contains("handed ["), line.contains(prefix) else { continue }
                 for part in line.split(separator: "\"") where part.hasPrefix(prefix) {
-                    let fields = part.dropFirst(prefix.count).split(separator: "@")
-                    guard fields.count == 2, let partition = Int32(fields[0]) else { continue }
-                    let bounds = fields[1].components(separatedBy: "...")
-                    guard bounds.count == 2, let low = Int64(bounds[0]), let high = Int64(bounds[1]), low <= high else { continue }
-                    found.append(("\(entry.path)#\(assignment)", partition, low...high))
+                    guard let (partition, offsets) = partitionOffsets(part.dropFirst(prefix.count)) else { continue }
+                    found.append(("\(entry.path)#\(assignment)", partition, offsets))
                 }
             }
         }
@@ -507,6 +504,15 @@ struct ExactlyOnceVerifierTests {
         return false
     }
 
+    /// A partition's offsets as the runtime's log lines spell them, `P@A...B`.
+    static func partitionOffsets(_ text: Substring) -> (partition: Int32, offsets: ClosedRange<Int64>)? {
+        let fields = text.split(separator: "@")
+        guard fields.count == 2, let partition = Int32(fields[0]) else { return nil }
+        let bounds = fields[1].components(separatedBy: "...")
+        guard bounds.count == 2, let low = Int64(bounds[0]), let high = Int64(bounds[1]), low <= high else { return nil }
+        return (partition, low...high)
+    }
+
     /// The source offsets each `vigil run` of the test logged skipping at the terminal
     /// stage's duplicate guard ("skipped N repartitioned events of … : source P@A...B, …").
     static func skippedCopies(repartitionTopic: String) -> [(partition: Int32, offsets: ClosedRange<Int64>)] {
@@ -515,11 +521,8 @@ struct ExactlyOnceVerifierTests {
             guard let text = try? String(contentsOfFile: entry.path, encoding: .utf8) else { continue }
             for line in text.split(separator: "\n") where line.contains("repartitioned events of \(repartitionTopic)/") {
                 for part in line.split(separator: " ") where part.contains("@") && part.contains("...") {
-                    let fields = part.trimmingCharacters(in: CharacterSet(charactersIn: ",;")).split(separator: "@")
-                    guard fields.count == 2, let partition = Int32(fields[0]) else { continue }
-                    let bounds = fields[1].components(separatedBy: "...")
-                    guard bounds.count == 2, let low = Int64(bounds[0]), let high = Int64(bounds[1]), low <= high else { continue }
-                    found.append((partition, low...high))
+                    guard let place = partitionOffsets(Substring(part.trimmingCharacters(in: CharacterSet(charactersIn: ",;")))) else { continue }
+                    found.append(place)
                 }
             }
         }

@@ -118,13 +118,13 @@ extension TransactionalPipe {
         defer { try? consumer.close() }
         try consumer.subscribe(hops.map(\.input))
         // Each input's hop, looked up once per record (the pipe is the peer: no work of its own).
-        let routes = Dictionary(uniqueKeysWithValues: hops.map { ($0.input, $0) })
+        let routes = Dictionary(uniqueKeysWithValues: hops.indices.map { (hops[$0].input, $0) })
         // Random bytes, as an LZ4 state is: the producer's own LZ4 finds nothing to take out.
         var generator = SystemRandomNumberGenerator()
         let largestSide = hops.contains(where: \.sidesPerTransaction) ? Self.largestSideRecord : hops.flatMap { $0.sides.map(\.bytes) }.max() ?? 1
         let sideValue = (0..<max(1, largestSide)).map { _ in UInt8.random(in: 0...255, using: &generator) }
         // Records copied by each hop with side records a transaction, per partition.
-        var sideCounts: [String: [Int32: Int]] = [:]
+        var sideCounts = [[Int32: Int]](repeating: [:], count: hops.count)
         var producerConfiguration = ProducerConfiguration(kafka: kafka, transactionalID: transactionalID)
         producerConfiguration.linger = .milliseconds(1)
         let producer = try TransactionalProducer(configuration: producerConfiguration, logger: logger)
@@ -146,12 +146,13 @@ extension TransactionalPipe {
                     openedAt = clock.now
                 }
                 for message in batch.messages {
-                    let hop = routes[message.topic]!
+                    let hopIndex = routes[message.topic]!
+                    let hop = hops[hopIndex]
                     try message.withKey { key in
                         try message.withValue { value in
                             try producer.send(topic: hop.output, partition: message.partition, key: key, value: value)
                             if hop.sidesPerTransaction {
-                                if !hop.sides.isEmpty { sideCounts[hop.input, default: [:]][message.partition, default: 0] += 1 }
+                                if !hop.sides.isEmpty { sideCounts[hopIndex][message.partition, default: 0] += 1 }
                             } else {
                                 for (side, bytes) in hop.sides {
                                     try sideValue.withUnsafeBytes { try producer.send(topic: side, partition: message.partition, key: key, value: UnsafeRawBufferPointer(rebasing: $0[..<bytes])) }
@@ -165,8 +166,8 @@ extension TransactionalPipe {
                 return batch.messages.count < 500
             }
             if let opened = openedAt, (commitsWhenDrained && drained) || clock.now - opened >= commitInterval {
-                for (input, counts) in sideCounts {
-                    for (side, bytes) in routes[input]!.sides {
+                for (hopIndex, counts) in sideCounts.enumerated() where !counts.isEmpty {
+                    for (side, bytes) in hops[hopIndex].sides {
                         for (partition, count) in counts {
                             let size = min(bytes * count, sideValue.count)
                             try Self.sideKey.withUnsafeBytes { key in
@@ -175,7 +176,7 @@ extension TransactionalPipe {
                         }
                     }
                 }
-                sideCounts.removeAll(keepingCapacity: true)
+                for hopIndex in sideCounts.indices { sideCounts[hopIndex].removeAll(keepingCapacity: true) }
                 let commitStart = clock.now
                 try producer.sendOffsetsToTransaction(next, groupMetadata: consumer.groupMetadata())
                 try producer.commitTransaction()
