@@ -50,7 +50,9 @@ struct ExactlyOnceVerifierTests {
     /// The signature the fetch gap is excused by, read from log lines as the runtime writes them
     /// (the reads of the CI run of 2026-12-06 at 3f5313c, which passed over r0@5489...5491):
     /// a read from below an offset to above it in one ownership is a pass-over; one across an
-    /// assignment, or a read that handed the offset out, is not.
+    /// assignment, or a read that handed the offset out, is not. A restore (after an assignment
+    /// or an abort) sets where the partition is read from next, its committed offset: a read
+    /// from there over the offset is a pass-over, a restore that set it past the offset is not.
     @Test func readsPassingOverAnOffsetAreFoundInTheLogs() throws {
         let topic = "eos-test\(UUID().uuidString.prefix(8)).repartition.terminal"
         let lines = [
@@ -61,19 +63,29 @@ struct ExactlyOnceVerifierTests {
             "2026-12-06T10:13:09.000Z info vigil.run: partitions revoked: \(topic)/1",
             "2026-12-06T10:13:09.500Z info vigil.run: partitions assigned: \(topic)/1",
             "2026-12-06T10:13:09.600Z debug vigil.run: handed [\"\(topic)/1@200...210\"]",
+            "2026-12-06T10:13:10.000Z info vigil.run: restoring 1 partitions whose state the aborted transaction changed: [\(topic)/1]",
+            #"2026-12-06T10:13:10.100Z info vigil.run: restored state applied="[]" committed="[\"\#(topic)/1@205\", \"other.topic/1@9\"]" from_snapshots=1"#,
+            "2026-12-06T10:13:10.200Z debug vigil.run: handed [\"\(topic)/1@300...310\"]",
+            #"2026-12-06T10:13:10.300Z info vigil.run: restored state applied="[]" committed="[\"\#(topic)/1@400\"]" from_snapshots=1"#,
+            "2026-12-06T10:13:10.400Z debug vigil.run: handed [\"\(topic)/1@420...430\"]",
         ]
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-reads-\(UUID().uuidString.prefix(8)).log").path
         try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         RuntimeFixture.vigilLogs.withValue { $0.append(("reads", 0, path)) }
         let reads = Self.handedRanges(topic: topic)
-        #expect(reads.map(\.offsets) == [5472...5484, 5486...5488, 5492...5497, 100...110, 200...210])
+        #expect(reads.map(\.offsets) == [5472...5484, 5486...5488, 5492...5497, 100...110, 200...210, 204...204, 300...310, 399...399, 420...430])
+        #expect(reads.map(\.isSeek) == [false, false, false, false, false, true, false, true, false])
         #expect(Self.readsPassOver(reads, partition: 0, offset: 5489))
         #expect(Self.readsPassOver(reads, partition: 0, offset: 5491))
         #expect(!Self.readsPassOver(reads, partition: 0, offset: 5487), "handed out")
         #expect(!Self.readsPassOver(reads, partition: 0, offset: 5498), "not passed yet")
         #expect(!Self.readsPassOver(reads, partition: 1, offset: 150), "across a revocation and an assignment")
         #expect(!Self.readsPassOver(reads, partition: 2, offset: 5489), "another partition")
+        #expect(Self.readsPassOver(reads, partition: 1, offset: 250), "read from the restored offset, 205, over it")
+        #expect(Self.readsPassOver(reads, partition: 1, offset: 207), "handed before the restore (its transaction aborted), passed over after it")
+        #expect(!Self.readsPassOver(reads, partition: 1, offset: 350), "a restore that set the partition past it (400): not the broker's")
+        #expect(Self.readsPassOver(reads, partition: 1, offset: 410), "read from the restored offset, 400, over it")
     }
 
     /// A verifier run stopped by the test broker: commits it holds back, none an instance left open.
@@ -398,7 +410,7 @@ struct ExactlyOnceVerifierTests {
                 let copies = copiesOf(event)
                 guard !copies.isEmpty, !skipped.contains(where: { $0.partition == partition && $0.offsets.contains(offset) }) else { return false }
                 if copies.contains(where: { copy in Self.readsPassOver(reads, partition: copy.partition, offset: copy.offset) }) { return true }
-                let handed = copies.filter { copy in reads.contains { $0.partition == copy.partition && $0.offsets.contains(copy.offset) } }
+                let handed = copies.filter { copy in reads.contains { !$0.isSeek && $0.partition == copy.partition && $0.offsets.contains(copy.offset) } }
                 if !handed.isEmpty { handedButUnscored.append("\(event.id): \(handed.map { "r\($0.partition)@\($0.offset)" })") }
                 return false
             }
@@ -470,23 +482,38 @@ struct ExactlyOnceVerifierTests {
         print("verifier\(complete ? "" : " (stalled: what was scored)"): \(events.count) events, \(unscored.count) unscored, \(scores.count) score records, \(duplicated.count) duplicated (broker shows aborted records: \(TestBroker.showsAbortedRecords)), \(late.count) late, \(alerts.count) alerts, \(letters.count) dead letters; faults: \(faults.map(\.name))")
     }
 
+    /// One read of a partition by one instance in one assignment (``handedRanges(topic:)``).
+    typealias Read = (log: String, partition: Int32, offsets: ClosedRange<Int64>, isSeek: Bool)
+
     /// What the consumer handed each instance of the test from `topic`, read from the runtime's
     /// debug lines (`handed ["topic/P@A...B", …]`, one per poll), in each log's order. `log`
     /// names the log and the assignment: it changes at each "partitions assigned" or
     /// "partitions revoked" line, so that reads compared as consecutive belong to one
-    /// ownership of the partition.
-    static func handedRanges(topic: String) -> [(log: String, partition: Int32, offsets: ClosedRange<Int64>)] {
-        var found: [(log: String, partition: Int32, offsets: ClosedRange<Int64>)] = []
+    /// ownership of the partition. A completed restore ("restored state … committed=[…]", after
+    /// an assignment or an abort) seeks its partitions to their committed offsets: it comes as
+    /// a seek (`isSeek`), the offset before the committed one, where the next read must go on.
+    static func handedRanges(topic: String) -> [Read] {
+        var found: [Read] = []
         let prefix = "\(topic)/"
         for entry in RuntimeFixture.vigilLogs.value {
             guard let text = try? String(contentsOfFile: entry.path, encoding: .utf8) else { continue }
             var assignment = 0
             for line in text.split(separator: "\n") {
                 if line.contains("partitions assigned") || line.contains("partitions revoked") { assignment += 1; continue }
+                let log = "\(entry.path)#\(assignment)"
+                if line.contains("restored state"), let committed = line.range(of: "committed=") {
+                    let list = line[committed.upperBound...].prefix { $0 != "]" }
+                    for part in list.split(whereSeparator: { "\"\\[, ".contains($0) }) where part.hasPrefix(prefix) {
+                        let fields = part.dropFirst(prefix.count).split(separator: "@")
+                        guard fields.count == 2, let partition = Int32(fields[0]), let offset = Int64(fields[1]), offset > 0 else { continue }
+                        found.append((log, partition, (offset - 1)...(offset - 1), true))
+                    }
+                    continue
+                }
                 guard line.contains("handed ["), line.contains(prefix) else { continue }
                 for part in line.split(separator: "\"") where part.hasPrefix(prefix) {
                     guard let (partition, offsets) = partitionOffsets(part.dropFirst(prefix.count)) else { continue }
-                    found.append(("\(entry.path)#\(assignment)", partition, offsets))
+                    found.append((log, partition, offsets, false))
                 }
             }
         }
@@ -495,10 +522,10 @@ struct ExactlyOnceVerifierTests {
 
     /// Whether one instance's consecutive reads of `partition` went from below `offset` to above
     /// it in one step: the consumer passed over that offset without handing it out.
-    static func readsPassOver(_ reads: [(log: String, partition: Int32, offsets: ClosedRange<Int64>)], partition: Int32, offset: Int64) -> Bool {
+    static func readsPassOver(_ reads: [Read], partition: Int32, offset: Int64) -> Bool {
         var last: [String: ClosedRange<Int64>] = [:]
         for read in reads where read.partition == partition {
-            if let previous = last[read.log], previous.upperBound < offset, read.offsets.lowerBound > offset { return true }
+            if !read.isSeek, let previous = last[read.log], previous.upperBound < offset, read.offsets.lowerBound > offset { return true }
             last[read.log] = read.offsets
         }
         return false
