@@ -27,7 +27,9 @@ public final class FeatureEngine {
         /// Most bytes of key state held (``FeatureEngine/stateBytes``); least recently seen keys
         /// are evicted while it is exceeded. Nil (the default): no byte budget.
         public var maxStateBytes: Int?
-        /// Whether each batch keeps what it needs to roll back (the live runtime needs it; replay does not). Default true.
+        /// Whether each batch keeps what it needs to roll back: a copy of each key's state before
+        /// the batch first changes it (neither replay nor the runtime, which restores an aborted
+        /// transaction's partitions from their changelogs, uses it). Default true.
         public var recordsUndo: Bool = true
         /// What becomes of an event further behind its key's newest than the allowed lateness. Default ``LateEventPolicy/score``.
         public var lateEvents: LateEventPolicy = .score

@@ -30,8 +30,11 @@ public struct RuntimeStatistics: Sendable, Equatable {
     /// Batches processed while the commit before them ran in the background
     /// (``RuntimeOptions/overlapsCommit``), their outputs held back until it ended.
     public var batchesBehindCommit = 0
-    /// Transactions behind a commit that failed, rolled back with it before they began.
+    /// Transactions behind a commit that failed, aborted with it before they began.
     public var rolledBackBehindCommit = 0
+    /// Partitions (of a segment's input) whose state an aborted transaction had changed, cleared
+    /// and restored from their changelogs (state is restored on an abort, not undone).
+    public var restoredAfterAbort = 0
     /// Wall time of the runtime's thread by phase of its loop (where live latency goes).
     public var phases = RuntimePhaseTimes()
     /// Wall time of the processing phase by stage.

@@ -23,8 +23,8 @@ public import VigilTopology
 ///
 /// Every transactional call goes through the ``TransactionDriver`` and its ``TransactionCycle``:
 /// any error that escapes a batch or a commit aborts the open transaction before anything else
-/// runs, rolls the batch's state changes back in memory and rewinds the input to the committed
-/// offsets; a revoke or a shutdown commits only a clean transaction; fenced or fatal, the
+/// runs, restores the state of the partitions it changed from their changelogs (``StateRestorer``)
+/// and rewinds the input to the committed offsets; a revoke or a shutdown commits only a clean transaction; fenced or fatal, the
 /// instance stops. Everything runs on the thread that calls ``run()``; ``requestStop()`` may be
 /// called from any thread (a signal handler).
 public final class StreamRuntime: @unchecked Sendable {
@@ -388,11 +388,9 @@ public final class StreamRuntime: @unchecked Sendable {
         inFlight = nil
         let failed = transaction
         transaction = nil
-        // Forgotten, not undone: every partition is cleared and restored below, and undoing
-        // could put keys back into a stage a revoke already cleared.
+        // Their batches are closed: every partition is cleared and restored below.
         for partition in Set([failedCommit, failed].compactMap { $0 }.flatMap(\.touchedPipelines)) { pipelines[partition]?.discardBatches() }
         let committedBefore = committedOffsets
-        drop(partitions)
         do {
             try driver.replaceProducer { try clients.makeProducer(producerConfiguration, logger) }
         } catch {
@@ -410,6 +408,18 @@ public final class StreamRuntime: @unchecked Sendable {
         }
         metrics.producerReplacements.increment()
         metrics.health.markHealthy()
+        try restoreAfresh(partitions)
+    }
+
+    /// Clears the state of `partitions` and restores it from their committed offsets and
+    /// changelogs, as after an assignment: they stay paused until their restore completes, and
+    /// are then read again from their committed offsets. Their pipelines stay, emptied (no
+    /// model is loaded again), and so does their snapshot bookkeeping: the committed changelog
+    /// it describes is unchanged, and aborts that came faster than the snapshot interval would
+    /// otherwise put every snapshot off for good.
+    private func restoreAfresh(_ partitions: [TopicPartition]) throws {
+        guard !partitions.isEmpty else { return }
+        drop(partitions, restoringAfresh: true)
         try consumer.pause(partitions)
         paused.formUnion(partitions)
         assigned.formUnion(partitions)
@@ -571,7 +581,12 @@ public final class StreamRuntime: @unchecked Sendable {
 
     /// The input position of a segment partition: in the open transaction, else committed.
     private func position(of segmentPartition: SegmentPartition) -> Int64 {
-        processingPosition(of: TopicPartition(plan.segments[segmentPartition.segment].inputTopic, segmentPartition.partition)) ?? 0
+        processingPosition(of: input(of: segmentPartition)) ?? 0
+    }
+
+    /// The input partition a segment partition's state is built from.
+    private func input(of segmentPartition: SegmentPartition) -> TopicPartition {
+        TopicPartition(plan.segments[segmentPartition.segment].inputTopic, segmentPartition.partition)
     }
 
     /// Pauses and resumes partitions to match what they should be: restoring ones paused;
@@ -654,8 +669,8 @@ public final class StreamRuntime: @unchecked Sendable {
     /// Writes the open transaction's state changes (and due snapshots), adds the offsets, commits.
     /// A commit under way in the background ends first. `inBackground`: the commit is started
     /// on the ``CommitWorker`` and the loop goes on processing the next batches, their state
-    /// changes behind the sealed batch's undo records and their outputs held back
-    /// (``awaitInFlight(wait:)`` collects the outcome); otherwise it is waited for.
+    /// changes after the sealed batch's and their outputs held back (``awaitInFlight(wait:)``
+    /// collects the outcome; if the commit fails, the state both changed is restored); otherwise it is waited for.
     private func commit(inBackground: Bool = false) throws {
         if driver.commitUnderWay { try awaitInFlight(wait: true) }
         guard transaction != nil else { return }
@@ -667,7 +682,10 @@ public final class StreamRuntime: @unchecked Sendable {
         // steady traffic there is never a moment without a transaction or a commit under way
         // for ``snapshotIdlePartitions()`` to take.
         snapshotDue.formUnion(idlePartitionsDue())
-        for due in snapshotDue where transaction!.touchedSegments[due] == nil { transaction!.touchedSegments[due] = position(of: due) }
+        // Not of a partition still restoring (an abort's restore keeps its dues): its state is not there yet.
+        for due in snapshotDue where transaction!.touchedSegments[due] == nil && active.contains(input(of: due)) {
+            transaction!.touchedSegments[due] = position(of: due)
+        }
         expireIdleKeys()
         try writeChangelogs()
         let changelogWritten = clock.now
@@ -680,11 +698,11 @@ public final class StreamRuntime: @unchecked Sendable {
         // and every later restore started from it).
         var offsets = transaction!.nextOffsets
         for segmentPartition in transaction!.touchedSegments.keys {
-            let input = TopicPartition(plan.segments[segmentPartition.segment].inputTopic, segmentPartition.partition)
+            let input = self.input(of: segmentPartition)
             if offsets[input] == nil, let committed = committedOffsets[input] { offsets[input] = committed }
         }
         if inBackground {
-            // The batches that run while it commits change state behind these undo records.
+            // The batches that run while it commits open batches of their own (their touched keys).
             for partition in transaction!.touchedPipelines { pipelines[partition]?.sealBatch() }
             delivery.commitStarted()
             let flight = CommitInFlight(transaction: transaction!, offsets: offsets, started: commitStart, sealed: true)
@@ -717,7 +735,7 @@ public final class StreamRuntime: @unchecked Sendable {
         try driver.beginHeld()
     }
 
-    /// What follows a successful commit: offsets, undo records, snapshots and slots move on,
+    /// What follows a successful commit: offsets, batches, snapshots and slots move on,
     /// metrics and statistics are updated.
     private func finishCommit(_ flight: CommitInFlight) {
         let committed = flight.transaction
@@ -831,7 +849,7 @@ public final class StreamRuntime: @unchecked Sendable {
                 // The snapshot below holds the state after this transaction's events.
                 written = (0, 0)
             case .events:
-                let input = TopicPartition(plan.segments[segmentPartition.segment].inputTopic, segmentPartition.partition)
+                let input = self.input(of: segmentPartition)
                 let slot = nextEventSlot[segmentPartition] ?? 0
                 // Where the transaction's input starts, counted as a snapshot's state offset is
                 // (``position(of:)``: 0 before the group committed any).
@@ -873,7 +891,7 @@ public final class StreamRuntime: @unchecked Sendable {
     private func idlePartitionsDue() -> Set<SegmentPartition> {
         guard !changedSinceSnapshot.isEmpty else { return [] }
         return changedSinceSnapshot.filter { segmentPartition in
-            let input = TopicPartition(plan.segments[segmentPartition.segment].inputTopic, segmentPartition.partition)
+            let input = self.input(of: segmentPartition)
             return active.contains(input) && lastSnapshot[segmentPartition].map { clock.now - $0 >= options.snapshotInterval } ?? true
         }
     }
@@ -885,12 +903,13 @@ public final class StreamRuntime: @unchecked Sendable {
         return Dictionary(uniqueKeysWithValues: sources.map { ($0, transaction?.nextOffsets[TopicPartition(topic, $0)] ?? 0) })
     }
 
-    /// Aborts the open transaction (if one was begun), rolls its state changes back, and rewinds
-    /// every partition it consumed to the committed offset. An abort that fails is fatal (thrown).
+    /// Aborts the open transaction (if one was begun), restores the state of the partitions it
+    /// changed from their changelogs, and rewinds every partition it consumed to the committed
+    /// offset. An abort that fails is thrown (``TransactionDriver/AbortFailed``: the caller
+    /// replaces the producer).
     private func abortAndRewind() throws {
         // A commit under way ends first: if it committed, only the transaction behind it is
-        // aborted; if it failed, both are, as one (its pipelines' rollback undoes the sealed
-        // batch too).
+        // aborted; if it failed, both are, as one (the state both changed is restored).
         if driver.commitUnderWay {
             do {
                 try awaitInFlight(wait: true, beginNext: false)
@@ -913,13 +932,27 @@ public final class StreamRuntime: @unchecked Sendable {
             discard(failedCommit)
             if behind != nil { counts.rolledBackBehindCommit += 1 }
         }
-        for partition in Set(aborted.flatMap(\.touchedPipelines)) { pipelines[partition]?.rollbackBatch() }
-        // Their aborted records carry source offsets that the retry will commit past.
+        // Restored, not undone (see ``PipelineStore``): the segment partitions whose state they
+        // changed are cleared and restored from their changelogs, as Kafka Streams does under
+        // exactly-once.
+        for partition in Set(aborted.flatMap(\.touchedPipelines)) { pipelines[partition]?.discardBatches() }
+        let changed = Set(aborted.flatMap { transaction in
+            transaction.touchedSegments.keys.filter { transaction.touchedPipelines.contains($0.partition) }
+                .map(input(of:))
+        }).filter { active.contains($0) }.sorted()
+        if !changed.isEmpty {
+            logger.info("restoring \(changed.count) partitions whose state the aborted transaction changed: \(changed)")
+            counts.restoredAfterAbort += changed.count
+            try restoreAfresh(changed)
+        }
+        // Their aborted records carry source offsets that the retry will commit past: a
+        // snapshot once restored, whether or not the restore reads them before that commit.
         if options.brokerShowsAbortedRecords {
             for transaction in aborted {
                 snapshotDue.formUnion(transaction.delivery.localSources.keys.map { SegmentPartition(segment: 1, partition: $0) })
             }
         }
+        // The others it consumed (restored ones are no longer active: they are read again once restored).
         var rewind: [TopicPartition: Int64] = [:]
         for transaction in aborted {
             for partition in transaction.consumed.union(transaction.nextOffsets.keys) where active.contains(partition) {
@@ -1029,7 +1062,11 @@ public final class StreamRuntime: @unchecked Sendable {
         publishStatistics()
     }
 
-    private func drop(_ partitions: [TopicPartition]) {
+    /// Forgets `partitions` (revoked, lost, or about to be restored afresh): their restore,
+    /// offsets, state and bookkeeping. A pipeline none of whose segment partitions is owned any
+    /// more goes too. `restoringAfresh` (``restoreAfresh(_:)``): the pipelines stay, and so do
+    /// the snapshot times and dues, which describe the changelog, not the state in memory.
+    private func drop(_ partitions: [TopicPartition], restoringAfresh: Bool = false) {
         restorer.cancel(Set(partitions))
         for partition in partitions {
             assigned.remove(partition)
@@ -1045,8 +1082,9 @@ public final class StreamRuntime: @unchecked Sendable {
             }
             pipelines.clear(partition: partition.partition, stages: plan.segments[segment].stages)
             let segmentPartition = SegmentPartition(segment: segment, partition: partition.partition)
-            lastSnapshot.removeValue(forKey: segmentPartition)
             nextEventSlot.removeValue(forKey: segmentPartition)
+            guard !restoringAfresh else { continue }
+            lastSnapshot.removeValue(forKey: segmentPartition)
             changedSinceSnapshot.remove(segmentPartition)
             snapshotDue.remove(segmentPartition)
             if !assigned.contains(where: { $0.partition == partition.partition }) { pipelines.remove(partition: partition.partition) }

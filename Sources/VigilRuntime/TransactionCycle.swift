@@ -44,8 +44,8 @@ public struct TransactionCycle: Sendable {
         case commit
         /// Make the failed call again (it failed with a retriable error).
         case retry
-        /// Abort the open transaction (if one was begun), roll back the in-memory state of the
-        /// transaction, rewind the consumer to the last committed offsets, and go on.
+        /// Abort the open transaction (if one was begun), restore the state it changed from the
+        /// changelogs, rewind the consumer to the last committed offsets, and go on.
         case abortAndRewind
         /// The abort failed for good (the broker keeps refusing to end the transaction, or the
         /// client failed fatally without being fenced): close the producer (purging what it

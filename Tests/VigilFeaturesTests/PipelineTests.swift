@@ -209,6 +209,40 @@ struct SumKernel: ScoringKernel {
         }
     }
 
+    /// Batches discarded for a restore (the runtime's abort, which keeps no undo records): the
+    /// state stays as they left it, for the restore to clear, but the stream time goes back to
+    /// where it stood before the sealed batch (an expiry at the time the discarded events reached
+    /// would drop keys their retry still needs); a sealed batch alone goes back to its start.
+    @Test func discardedBatchesPutTheStreamTimeBack() throws {
+        let topology = try TopologyLoader.load(yaml: Self.topologyText, file: "two-stage.yaml")
+        let pipeline = try Pipeline(topology: topology, recordsUndo: false)
+        let lines = Self.events()
+        var head = decode(pipeline, Array(lines.prefix(100)))
+        pipeline.beginBatch()
+        _ = pipeline.process(&head)
+        pipeline.commitBatch()
+        let timeBefore = pipeline.streamTime
+        pipeline.beginBatch()
+        var sealed = decode(pipeline, Array(lines[100..<200]))
+        _ = pipeline.process(&sealed)
+        pipeline.sealBatch()
+        pipeline.beginBatch()
+        var behind = decode(pipeline, Array(lines[200..<300]))
+        _ = pipeline.process(&behind)
+        let keysAfter = pipeline.engines[0].keyCount
+        #expect(pipeline.streamTime > timeBefore)
+        pipeline.discardBatches()
+        #expect(pipeline.streamTime == timeBefore)
+        #expect(pipeline.engines[0].keyCount == keysAfter, "discarding changes no state")
+        // A batch open on its own.
+        pipeline.beginBatch()
+        behind = decode(pipeline, Array(lines[300..<400]))
+        _ = pipeline.process(&behind)
+        #expect(pipeline.streamTime > timeBefore)
+        pipeline.discardBatches()
+        #expect(pipeline.streamTime == timeBefore)
+    }
+
     /// JSON records decode member by member as they decode through the parsed tree: the
     /// same events (values, keys, ids, times) or the same reason, whatever the members' types,
     /// order, repetitions, escapes and bytes.

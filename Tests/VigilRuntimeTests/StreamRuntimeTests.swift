@@ -128,8 +128,9 @@ struct StreamRuntimeTests {
         }
     }
 
-    /// Two commits fail with an abortable error: each transaction is aborted, its state changes
-    /// rolled back, the input rewound to the committed offsets and processed again. Through the
+    /// Two commits fail with an abortable error: each transaction is aborted, the state of the
+    /// partitions it changed cleared and restored from the changelogs, the input rewound to the
+    /// committed offsets and processed again. Through the
     /// repartition topic only, the failing transactions carry the first repartitioned events
     /// (which this broker shows although aborted) and the terminal stage's work on them; with
     /// local delivery, they are the first after the switch, whose terminal-stage state changes
@@ -203,11 +204,14 @@ struct StreamRuntimeTests {
             #expect(instance.failure == nil, "\(String(describing: instance.failure))")
             let statistics = instance.runtime.statistics
             #expect(statistics.transactionsAborted == 2)
+            // Each abort cleared the state of the partitions it changed and restored it from the
+            // changelogs (no undo records are kept).
+            #expect(statistics.restoredAfterAbort >= 2, "\(statistics.restoredAfterAbort) partitions restored after the aborts")
             // Nothing is dead-lettered: on this broker the terminal stage also reads the aborted
             // transactions' repartitioned events, and skips the copies done again after the rewind
             // (duplicatesSkipped) instead of refusing them as late.
             #expect(statistics.deadLettered == 0)
-            print("abort test (local delivery \(localDelivery), slow commits \(slowCommits)): \(statistics.transactionsAborted) aborted, \(statistics.deliveredLocally) delivered locally, \(statistics.duplicatesSkipped) repartitioned copies skipped, \(statistics.batchesBehindCommit) batches behind a commit, \(statistics.rolledBackBehindCommit) rolled back behind a failed one, \(statistics.eventsRolledBack) events rolled back")
+            print("abort test (local delivery \(localDelivery), slow commits \(slowCommits)): \(statistics.transactionsAborted) aborted, \(statistics.deliveredLocally) delivered locally, \(statistics.duplicatesSkipped) repartitioned copies skipped, \(statistics.batchesBehindCommit) batches behind a commit, \(statistics.rolledBackBehindCommit) rolled back behind a failed one, \(statistics.eventsRolledBack) events rolled back, \(statistics.restoredAfterAbort) partitions restored after them")
 
             #expect(localDelivery == (statistics.deliveredLocally > 0), "\(statistics.deliveredLocally) delivered locally")
             if slowCommits, !localDelivery {
@@ -229,7 +233,7 @@ struct StreamRuntimeTests {
             #expect(duplicates <= statistics.eventsRolledBack, "\(duplicates) duplicate scores, \(statistics.eventsRolledBack) events in the aborted transactions")
             if !TestBroker.showsAbortedRecords { #expect(duplicates == 0, "a broker that hides aborted records shows no duplicates") }
             // Every record, from an aborted transaction or from the one that did it again, carries
-            // the features a replay computes: the rollback restored the state exactly (a customer
+            // the features a replay computes: the restore after each abort gave the state back exactly (a customer
             // state left with an aborted batch in it would count those events twice for every
             // later event of the customer that day).
             let expected = try RuntimeFixture.replayFeatures(topology, events)
