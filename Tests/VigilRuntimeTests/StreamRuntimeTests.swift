@@ -242,6 +242,82 @@ struct StreamRuntimeTests {
         }
     }
 
+    /// Aborts that come faster than the snapshot interval (a flaky broker) do not put a
+    /// partition's snapshots off: an abort's restore keeps its snapshot time (a finding of the
+    /// review of the restore on abort, 2026-12-06; a restore that started the interval again
+    /// left a partition unsnapshotted for as long as the aborts came). Events stream in; a send
+    /// of scores fails again 0.5 s after the last abort once a commit has succeeded since, each
+    /// abort restoring the terminal stage's partition (the one that sends the scores). The
+    /// failing sends are during processing, so no restore passes over a changelog record of an
+    /// aborted transaction (which on this broker has the partition snapshotted next anyway).
+    /// Read from the instance's debug log: when that partition was restored and snapshotted.
+    @Test func abortsFasterThanTheSnapshotIntervalDoNotPutSnapshotsOff() async throws {
+        try await BlockingCall.run {
+            let (_, topology, source) = try RuntimeFixture.freshTopology("abortsnap", lateness: 0, partitions: 1)
+            let events = try RuntimeFixture.transactions(8000)
+            try RuntimeFixture.produce(Array(events[..<200]), to: source)
+            let faults = FaultInjection()
+            let interval = 4.0
+            let instanceName = "snap\(UUID().uuidString.prefix(6))"
+            let instance = try RuntimeFixture.RunningInstance(topology: topology, instance: instanceName, snapshotInterval: .seconds(interval), faults: faults, logFile: true)
+            let log = RuntimeFixture.vigilLogs.value.last { $0.instance == instanceName }!.path
+            try RuntimeFixture.waitUntil("the first commit", within: .seconds(60)) { instance.runtime.statistics.transactionsCommitted > 0 }
+            let scoresTopic = topology.outputs.scoresTopic
+            let repartition = try TopicPlan(topology: topology).segments[1].inputTopic
+            // Seconds of the day of each log line that restores the terminal stage's partition
+            // after an abort, and of the first commit that snapshots it.
+            func timeline() -> (restores: [Double], snapshot: Double?) {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                var restores: [Double] = []
+                for line in text.split(separator: "\n") {
+                    let clock = line.split(separator: "T").dropFirst().first?.prefix(12).split(separator: ":").compactMap { Double($0) } ?? []
+                    guard clock.count == 3 else { continue }
+                    let seconds = clock[0] * 3600 + clock[1] * 60 + clock[2]
+                    if line.contains("whose state the aborted transaction changed"), line.contains("\(repartition)/0") { restores.append(seconds) }
+                    if line.contains("committed "), let list = line.range(of: "snapshots ["), line[list.upperBound...].contains("segment 1 partition 0") { return (restores, seconds) }
+                }
+                return (restores, nil)
+            }
+            var produced = 200
+            var lastFailure = ContinuousClock.now
+            var committedAtFailure = 0
+            let deadline = ContinuousClock.now + .seconds(30)
+            while timeline().snapshot == nil, ContinuousClock.now < deadline, produced < events.count {
+                try RuntimeFixture.produce(Array(events[produced..<(produced + 50)]), to: source)
+                produced += 50
+                let now = instance.runtime.statistics
+                if ContinuousClock.now - lastFailure >= .milliseconds(500), now.transactionsAborted == faults.injectedCount(.send(topic: scoresTopic)),
+                   now.transactionsCommitted > committedAtFailure {
+                    faults.fail(.send(topic: scoresTopic), with: FaultInjection.abortable)
+                    lastFailure = ContinuousClock.now
+                    committedAtFailure = now.transactionsCommitted
+                }
+                Thread.sleep(forTimeInterval: 0.05)  // pacing the input, not waiting for a condition
+            }
+            let (restores, snapshot) = timeline()
+            print("aborts and snapshots: the terminal stage's partition restored after aborts at \(restores), snapshotted at \(snapshot.map { "\($0)" } ?? "-") (seconds of the day)")
+            #expect(snapshot != nil, "the terminal stage's partition not snapshotted within 30 s of aborts every 0.5–2 s, against an interval of \(interval) s")
+            if let snapshot {
+                let before = restores.filter { $0 < snapshot }
+                #expect(before.count >= 2, "\(before.count) restores after aborts before the snapshot: too few to tell")
+                // Had each restore started the interval again, the snapshot would have needed an
+                // interval without an abort.
+                #expect(before.last.map { snapshot - $0 < interval } ?? false, "the snapshot came \(before.last.map { snapshot - $0 } ?? -1) s after the last restore")
+            }
+            // The rest arrives without faults; every event is scored with a replay's features.
+            try RuntimeFixture.produce(Array(events[produced...]), to: source)
+            let layout = RowLayout(topology: topology)
+            let scores = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: .max, within: .seconds(60)) {
+                Set($0.map(\.id)).count == events.count
+            }
+            instance.stop()
+            #expect(instance.failure == nil, "\(String(describing: instance.failure))")
+            #expect(Set(scores.map(\.id)) == Set(events.map(\.id)), "every event has a score")
+            let mismatched = RuntimeFixture.mismatchedIDs(scores, expected: try RuntimeFixture.replayFeatures(topology, events))
+            #expect(mismatched.isEmpty, "\(mismatched.count) events scored with wrong features")
+        }
+    }
+
     /// A commit fails and its abort then fails for good (four retriable failures: the test
     /// broker, restarted during a commit, refused every epoch bump librdkafka asked for): the
     /// runtime does not stop; it replaces its producer with a new one of the same transactional
