@@ -361,8 +361,22 @@ struct ExactlyOnceVerifierTests {
     static func verify(topology: Topology, events: [(id: String, customer: String, line: String)], offsetOf: [String: (Int32, Int64)],
                        badOffsets: Set<Int64>, faults: [Fault], group: String, complete: Bool = true) throws {
         let layout = RowLayout(topology: topology)
-        let scores = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: .max, within: .seconds(15)) {
+        var scores = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: .max, within: .seconds(15)) {
             Set($0.map(\.id)).count >= events.count
+        }
+        // A reader of the test broker can be passed over a committed batch (README, "Test
+        // broker"); that happened to this read once (CI, 2026-12-06: 169 scores of one
+        // transaction, all in one partition of the scores topic, missing). A score any fresh
+        // reader finds is committed: a second read takes the scores of the events the first
+        // missed, and the run says how many it found.
+        if Set(scores.map(\.id)).count < events.count {
+            let first = Set(scores.map(\.id))
+            let again = try RuntimeFixture.readScores(topology.outputs.scoresTopic, featureNames: layout.featureNames, atLeast: .max, within: .seconds(15)) {
+                Set($0.map(\.id)).count >= events.count
+            }
+            let found = again.filter { !first.contains($0.id) }
+            print("verifier: a second read of the scores found \(Set(found.map(\.id)).count) of the \(events.count - first.count) events the first read had no score for")
+            scores += found
         }
         // Every input is scored.
         let scoredIDs = Set(scores.map(\.id))
