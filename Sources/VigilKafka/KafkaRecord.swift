@@ -19,7 +19,8 @@ public struct KafkaHeader: Hashable, Sendable {
 /// A record to produce.
 public struct ProducerRecord: Sendable, Hashable {
     public var topic: String
-    /// The partition, or nil to let the partitioner choose by key (murmur2, as the Java client).
+    /// The partition, or nil to let the partitioner choose by key (librdkafka's default,
+    /// `consistent_random`: CRC32 of the key; not the Java client's murmur2).
     public var partition: Int32?
     public var key: [UInt8]?
     public var value: [UInt8]?
