@@ -23,9 +23,9 @@ public import VigilTopology
 ///
 /// Every transactional call goes through the ``TransactionDriver`` and its ``TransactionCycle``:
 /// any error that escapes a batch or a commit aborts the open transaction before anything else
-/// runs, restores the state of the partitions it changed from their changelogs (``StateRestorer``)
-/// and rewinds the input to the committed offsets; a revoke or a shutdown commits only a clean transaction; fenced or fatal, the
-/// instance stops. Everything runs on the thread that calls ``run()``; ``requestStop()`` may be
+/// runs, restores the state of the partitions it changed from their changelogs
+/// (``StateRestorer``) and rewinds the input to the committed offsets; a revoke or a shutdown
+/// commits only a clean transaction; fenced or fatal, the instance stops. Everything runs on the thread that calls ``run()``; ``requestStop()`` may be
 /// called from any thread (a signal handler).
 public final class StreamRuntime: @unchecked Sendable {
     public let topology: Topology
@@ -670,7 +670,8 @@ public final class StreamRuntime: @unchecked Sendable {
     /// A commit under way in the background ends first. `inBackground`: the commit is started
     /// on the ``CommitWorker`` and the loop goes on processing the next batches, their state
     /// changes after the sealed batch's and their outputs held back (``awaitInFlight(wait:)``
-    /// collects the outcome; if the commit fails, the state both changed is restored); otherwise it is waited for.
+    /// collects the outcome; if the commit fails, the state both changed is restored);
+    /// otherwise it is waited for.
     private func commit(inBackground: Bool = false) throws {
         if driver.commitUnderWay { try awaitInFlight(wait: true) }
         guard transaction != nil else { return }
@@ -682,7 +683,8 @@ public final class StreamRuntime: @unchecked Sendable {
         // steady traffic there is never a moment without a transaction or a commit under way
         // for ``snapshotIdlePartitions()`` to take.
         snapshotDue.formUnion(idlePartitionsDue())
-        // Not of a partition still restoring (an abort's restore keeps its dues): its state is not there yet.
+        // Not of a partition still restoring (an abort's restore keeps its dues): its state is
+        // not there yet.
         for due in snapshotDue where transaction!.touchedSegments[due] == nil && active.contains(input(of: due)) {
             transaction!.touchedSegments[due] = position(of: due)
         }
@@ -952,7 +954,8 @@ public final class StreamRuntime: @unchecked Sendable {
                 snapshotDue.formUnion(transaction.delivery.localSources.keys.map { SegmentPartition(segment: 1, partition: $0) })
             }
         }
-        // The others it consumed (restored ones are no longer active: they are read again once restored).
+        // The others it consumed (restored ones are no longer active: they are read again once
+        // restored).
         var rewind: [TopicPartition: Int64] = [:]
         for transaction in aborted {
             for partition in transaction.consumed.union(transaction.nextOffsets.keys) where active.contains(partition) {

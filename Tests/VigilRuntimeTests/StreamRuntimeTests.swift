@@ -130,11 +130,11 @@ struct StreamRuntimeTests {
 
     /// Two commits fail with an abortable error: each transaction is aborted, the state of the
     /// partitions it changed cleared and restored from the changelogs, the input rewound to the
-    /// committed offsets and processed again. Through the
-    /// repartition topic only, the failing transactions carry the first repartitioned events
-    /// (which this broker shows although aborted) and the terminal stage's work on them; with
-    /// local delivery, they are the first after the switch, whose terminal-stage state changes
-    /// came from events handed over inside the instance.
+    /// committed offsets and processed again. Through the repartition topic only, the failing
+    /// transactions carry the first repartitioned events (which this broker shows although
+    /// aborted) and the terminal stage's work on them; with local delivery, they are the first
+    /// after the switch, whose terminal-stage state changes came from events handed over inside
+    /// the instance.
     ///
     /// With `slowCommits`, every commit takes 1.5 s (a busy broker): longer than the local
     /// delivery coordinator waits for the repartition topic to catch up with its barriers, so
@@ -233,9 +233,9 @@ struct StreamRuntimeTests {
             #expect(duplicates <= statistics.eventsRolledBack, "\(duplicates) duplicate scores, \(statistics.eventsRolledBack) events in the aborted transactions")
             if !TestBroker.showsAbortedRecords { #expect(duplicates == 0, "a broker that hides aborted records shows no duplicates") }
             // Every record, from an aborted transaction or from the one that did it again, carries
-            // the features a replay computes: the restore after each abort gave the state back exactly (a customer
-            // state left with an aborted batch in it would count those events twice for every
-            // later event of the customer that day).
+            // the features a replay computes: the restore after each abort gave the state back
+            // exactly (a customer state left with an aborted batch in it would count those events
+            // twice for every later event of the customer that day).
             let expected = try RuntimeFixture.replayFeatures(topology, events)
             let mismatched = RuntimeFixture.mismatchedIDs(scores, expected: expected)
             #expect(mismatched.isEmpty, "\(mismatched.count) events scored with wrong features: \(RuntimeFixture.describeMismatches(scores, expected: expected))")

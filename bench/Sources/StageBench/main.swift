@@ -98,11 +98,11 @@ struct StageBench: ParsableCommand {
             scoredBatches = work
             return (events, seconds, cpu, "")
         })
-        // The same features as the runtime computes them: in transactions of 500 events, each
-        // a batch that keeps undo records and the touched keys (and, with `changelog: events`,
-        // logs its operations), committed at its end. The transactions are cut before timing.
-        // Without undo records: what the copy of each touched key's prior state costs (a
-        // rollback by restoring instead, as Kafka Streams does on an abort, would not need it).
+        // The features in transactions of 500 events, each a batch that keeps the touched keys
+        // (and, with `changelog: events`, logs its operations), committed at its end; the
+        // transactions are cut before timing. Without undo records is how the runtime computes
+        // them since it restores an aborted transaction's partitions (ea608a0); with them, what
+        // the copy of each touched key's prior state cost.
         for recordsUndo in [true, false] {
             let name = recordsUndo ? "features in transactions of 500 events (undo records, touched keys, operation log)"
                 : "features in transactions of 500 events without undo records (touched keys, operation log)"
