@@ -71,7 +71,8 @@ let package = Package(
         // Streaming anomaly detectors whose per-key state the feature engine keeps.
         .target(name: "VigilAnomaly", dependencies: ["VigilCodec", "VigilTopology", "CLAPACK"], swiftSettings: strict),
         // Small-GEMM microkernels for narrow dense layers (C for per-function target attributes),
-        // and the cache prefetch hint the feature engine issues ahead of each event.
+        // the cache prefetch hint the feature engine issues ahead of each event, and the
+        // branch-free search the drift monitor runs per value.
         .target(name: "CVigilKernels"),
         .target(name: "VigilModels", dependencies: ["COpenBLAS", "VigilCodec", "CVigilKernels"], swiftSettings: strict),
         .target(
@@ -84,7 +85,7 @@ let package = Package(
             dependencies: ["VigilPipeline", "VigilTopology", "VigilFeatures", "VigilModels", "VigilCodec", "VigilDrift"],
             swiftSettings: strict
         ),
-        .target(name: "VigilDrift", dependencies: [], swiftSettings: strict),
+        .target(name: "VigilDrift", dependencies: ["CVigilKernels"], swiftSettings: strict),
         // Judging a replay against labels: metrics, the champion-versus-challenger bootstrap, and
         // the reports (fraud: AUC, AP, card precision; anomaly: F1/FAR/MAR, NAB).
         .target(name: "VigilEvaluation", dependencies: ["VigilPipeline", "VigilTopology", "VigilFeatures", "VigilDrift"], swiftSettings: strict),

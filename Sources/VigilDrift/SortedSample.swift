@@ -1,3 +1,5 @@
+import CVigilKernels
+
 /// Order statistics of a sorted sample, computed the way NumPy does so that profiles match
 /// the fixtures made with it.
 enum SortedSample {
@@ -29,18 +31,12 @@ enum SortedSample {
     }
 
     /// The first index of non-decreasing `sorted` whose element is not below `value`
-    /// (`sorted.count` when every element is). Branch-free: the drift monitor runs it for every
-    /// feature of every event, over a thousand knots, where a branchy search mispredicts half
-    /// of its steps.
+    /// (`sorted.count` when every element is). Branch-free, in C (``vigil_lower_bound_f64``):
+    /// the drift monitor runs it for every feature of every event, where a branchy search
+    /// mispredicts half of its steps, and the same select written in Swift compiles to a jump.
+    @inline(__always)
     static func lowerBound(_ value: Double, in sorted: UnsafeBufferPointer<Double>) -> Int {
-        var length = sorted.count
-        guard length > 0 else { return 0 }
-        var base = 0
-        while length > 1 {
-            let half = length / 2
-            base = sorted[base + half] < value ? base + half : base
-            length -= half
-        }
-        return base + (sorted[base] < value ? 1 : 0)
+        guard let base = sorted.baseAddress else { return 0 }
+        return vigil_lower_bound_f64(base, sorted.count, value)
     }
 }

@@ -5,6 +5,7 @@
 #include "CVigilTreeWalk.h"
 #include "CVigilRankedForest.h"
 #include "CVigilPrefetch.h"
+#include "CVigilSearch.h"
 
 /// y = x · w + bias for row-major x (rows × inputs), w (inputs × outputs) and y (rows × outputs),
 /// clamped at 0 when `relu` is 1; `bias` may be NULL (no bias).
