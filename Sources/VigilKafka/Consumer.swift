@@ -113,12 +113,15 @@ public final class Consumer: @unchecked Sendable {
         var ends: [TopicPartition: Int64] = [:]
         var errors: [KafkaError] = []
         var topicNames: [OpaquePointer: String] = [:]
+        // Records come in runs of one partition: the previous record's topic answers most.
+        var previous: (topic: OpaquePointer, name: String)?
         for index in 0..<count {
             guard let message = buffer[index] else { continue }
             let topic = message.pointee.rkt.map { rkt in
-                if let name = topicNames[rkt] { return name }
-                let name = String(cString: rd_kafka_topic_name(rkt))
+                if let previous, previous.topic == rkt { return previous.name }
+                let name = topicNames[rkt] ?? String(cString: rd_kafka_topic_name(rkt))
                 topicNames[rkt] = name
+                previous = (rkt, name)
                 return name
             } ?? ""
             switch message.pointee.err {

@@ -493,10 +493,23 @@ public final class StreamRuntime: @unchecked Sendable {
         guard !batch.messages.isEmpty else { return }
         var order: [TopicPartition] = []
         var groups: [TopicPartition: [Int]] = [:]
-        for (index, message) in batch.messages.enumerated() {
-            let partition = message.topicPartition
-            if groups[partition] == nil { order.append(partition) }
-            groups[partition, default: []].append(index)
+        // librdkafka hands a partition's records out in runs (a fetch's worth each): one lookup
+        // a run, not a hash of the topic name for every record (2.3 % of the runtime thread's
+        // samples at 68,343 events/s; 0.4-0.6 % a run at 102,515, perf, 2026-12-06). The topic
+        // names of a poll share one String, so comparing them compares storage.
+        let messages = batch.messages
+        var start = 0
+        while start < messages.count {
+            let partition = messages[start].topicPartition
+            var end = start + 1
+            while end < messages.count, messages[end].partition == partition.partition, messages[end].topic == partition.topic { end += 1 }
+            if groups[partition] == nil {
+                order.append(partition)
+                groups[partition] = Array(start..<end)
+            } else {
+                groups[partition]!.append(contentsOf: start..<end)
+            }
+            start = end
         }
         // Records of partitions still restoring were fetched before the pause took hold: they
         // are read again from the committed offset once the restore completes. Records of a
