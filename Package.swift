@@ -74,6 +74,9 @@ let package = Package(
         // the cache prefetch hint the feature engine issues ahead of each event, and the
         // branch-free search the drift monitor runs per value.
         .target(name: "CVigilKernels"),
+        // The C allocator's setting for a stream processor (AllocatorTuning): <malloc.h>, which
+        // Swift's Glibc module does not carry.
+        .target(name: "CVigilAllocator"),
         .target(name: "VigilModels", dependencies: ["COpenBLAS", "VigilCodec", "CVigilKernels"], swiftSettings: strict),
         .target(
             name: "VigilPipeline",
@@ -92,7 +95,7 @@ let package = Package(
         .target(
             name: "VigilRuntime",
             dependencies: [
-                "VigilKafka", "VigilPipeline", "VigilDrift", "VigilReplay", "Yams",
+                "VigilKafka", "VigilPipeline", "VigilDrift", "VigilReplay", "Yams", "CVigilAllocator",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict + rdkafkaSwiftSettings,

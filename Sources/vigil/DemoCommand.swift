@@ -58,6 +58,7 @@ struct DemoCommand: ParsableCommand {
         options.staticMembership = false
         let topology = loaded
         let sourceTopic = loaded.source.topics[0]
+        AllocatorTuning.applyForStreamProcessing()
         let runtime = try StreamRuntime(topology: topology, options: options, logger: logger) {
             try ModelKernels.kernel(for: topology)
         }

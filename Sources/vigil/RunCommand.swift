@@ -62,6 +62,7 @@ struct RunCommand: ParsableCommand {
         options.overlapsCommit = overlapCommit
         logger.info("configuration: \(config)")
 
+        AllocatorTuning.applyForStreamProcessing()
         let runtime = try StreamRuntime(topology: loaded, options: options, logger: logger) {
             try ModelKernels.kernel(for: loaded)
         }

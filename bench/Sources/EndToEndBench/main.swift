@@ -36,6 +36,7 @@ struct EndToEndBench: ParsableCommand {
     @Option(help: "What Vigil's live transactions write to the changelogs in every run (processing.changelog: key_states or events; default: the topology's).") var changelog: String?
     @Flag(help: "Wait for each commit before processing the next batch (RuntimeOptions.overlapsCommit off), as before 2026-12-06: the A/B of the commit in the background.") var serialCommit = false
     @Flag(help: "Turn on local delivery (processing.local_delivery) in Vigil's latency and sustained-rate runs: an event's two stages in one transaction where this instance owns its repartition partition (sound on a broker that hides aborted records; README, Local delivery).") var localDelivery = false
+    @Flag(help: "Keep glibc's fastbins (the C allocator as it comes) instead of turning them off as `vigil run` does (AllocatorTuning): for an A/B of that setting.") var keepFastbins = false
     @Flag(inversion: .prefixedNo, help: "Also run Vigil without drift and without local delivery (every event through the repartition topic, as Kafka Streams does).") var throughTopic = true
     @Option(parsing: .upToNextOption, help: "Also climb the ladder with pipes writing side records, as Vigil's stages write changelog records: hops separated by '/', each a '+'-separated list of side-record sizes in bytes, one side topic each. 300/145: two hops with one side record each (Vigil's four partitions a transaction, as shipped); 300+145: one hop with two (three partitions: local delivery); 445: one hop with one (two partitions); 0: a hop without (8/0: three partitions, two hops).")
     var statePipeBytes: [String] = []
@@ -44,6 +45,8 @@ struct EndToEndBench: ParsableCommand {
     @Flag(help: "The pipes of --state-pipe-bytes write each side record once a transaction and partition, of the given bytes times the records copied there (the pattern of changelog: events), instead of one beside each record.") var sideRecordsPerTransaction = false
 
     func run() throws {
+        // As `vigil run` starts, for every subject in this process (peers and Vigil alike).
+        if !keepFastbins { AllocatorTuning.applyForStreamProcessing() }
         var logger = Logger(label: "e2e-bench")
         logger.logLevel = .error
         let kafka = KafkaConfiguration(bootstrapServers: bootstrap, clientID: "e2e-bench")
@@ -359,7 +362,8 @@ struct EndToEndBench: ParsableCommand {
     }
 
     /// The runtime thread's wall time between two commits by phase of its loop (shares of the
-    /// time, ms per transaction), its CPU per event, and the changelog records per event.
+    /// time, ms per transaction), its CPU per event, the changelog records per event, and the
+    /// share of events that crossed the repartition topic.
     static func phaseShares(from first: (time: ContinuousClock.Instant, statistics: RuntimeStatistics, cpuSeconds: Double),
                             to last: (time: ContinuousClock.Instant, statistics: RuntimeStatistics, cpuSeconds: Double)) -> String {
         let wall = (last.time - first.time).seconds
@@ -372,6 +376,8 @@ struct EndToEndBench: ParsableCommand {
         let cpu = (last.cpuSeconds - first.cpuSeconds) / events * 1e6
         let changelog = Double(last.statistics.changelogRecords - first.statistics.changelogRecords) / events
         let changelogBytes = Double(last.statistics.changelogBytes - first.statistics.changelogBytes) / events
+        // The rest go to the next segment in memory (local delivery).
+        let throughTopic = 100 * Double(last.statistics.forwarded - first.statistics.forwarded) / events
         // The live path's cost per event by stage: wall time of the runtime's thread (its CPU
         // when the machine has a core to spare for it; compare with the CPU per event).
         let (s, t) = (first.statistics.stages, last.statistics.stages)
@@ -382,7 +388,7 @@ struct EndToEndBench: ParsableCommand {
                       perEvent("commit", b.committing - a.committing), perEvent("poll", b.polling - a.polling)]
         return [share("polling", b.polling - a.polling), share("processing", b.processing - a.processing),
                 share("changelog", b.changelog - a.changelog), share("committing", b.committing - a.committing)].joined(separator: ", ")
-            + "; \(f1(events / transactions)) events/txn, \(f1(Double(last.statistics.batchesBehindCommit - first.statistics.batchesBehindCommit) / transactions)) batches/txn behind a commit, \(f1(cpu)) µs CPU/event, \(f2(changelog)) changelog records/event (\(f1(changelogBytes)) bytes)"
+            + "; \(f1(events / transactions)) events/txn, \(f1(Double(last.statistics.batchesBehindCommit - first.statistics.batchesBehindCommit) / transactions)) batches/txn behind a commit, \(f1(cpu)) µs CPU/event, \(f2(changelog)) changelog records/event (\(f1(changelogBytes)) bytes), \(f1(throughTopic)) % of events through the repartition topic"
             + "; µs per event by stage: \(stages.joined(separator: ", "))"
     }
 
