@@ -119,8 +119,13 @@ public final class Consumer: @unchecked Sendable {
             guard let message = buffer[index] else { continue }
             let topic = message.pointee.rkt.map { rkt in
                 if let previous, previous.topic == rkt { return previous.name }
-                let name = topicNames[rkt] ?? String(cString: rd_kafka_topic_name(rkt))
-                topicNames[rkt] = name
+                let name: String
+                if let known = topicNames[rkt] {
+                    name = known
+                } else {
+                    name = String(cString: rd_kafka_topic_name(rkt))
+                    topicNames[rkt] = name
+                }
                 previous = (rkt, name)
                 return name
             } ?? ""

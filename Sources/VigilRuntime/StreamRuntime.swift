@@ -493,16 +493,17 @@ public final class StreamRuntime: @unchecked Sendable {
         guard !batch.messages.isEmpty else { return }
         var order: [TopicPartition] = []
         var groups: [TopicPartition: [Int]] = [:]
-        // librdkafka hands a partition's records out in runs (a fetch's worth each): one lookup
-        // a run, not a hash of the topic name for every record (2.3 % of the runtime thread's
-        // samples at 68,343 events/s; 0.4-0.6 % a run at 102,515, perf, 2026-12-06). The topic
-        // names of a poll share one String, so comparing them compares storage.
-        let messages = batch.messages
+        // librdkafka hands a partition's records out in runs (a fetch's worth each): the
+        // groups are looked up once a run, not twice a record with a hash of the topic name
+        // (bench/README, "Where the two cores go at Vigil's limit", cut 2). Comparing the
+        // topics is cheap when the consumer gives a poll's records one String (a fast path
+        // only: equal names compare equal however they are stored).
+        let records = batch.messages
         var start = 0
-        while start < messages.count {
-            let partition = messages[start].topicPartition
+        while start < records.count {
+            let partition = records[start].topicPartition
             var end = start + 1
-            while end < messages.count, messages[end].partition == partition.partition, messages[end].topic == partition.topic { end += 1 }
+            while end < records.count, records[end].partition == partition.partition, records[end].topic == partition.topic { end += 1 }
             if groups[partition] == nil {
                 order.append(partition)
                 groups[partition] = Array(start..<end)

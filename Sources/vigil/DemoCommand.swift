@@ -26,6 +26,8 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "How many alerts to print (the rest are counted).") var showAlerts = 15
 
     func run() throws {
+        // Before any client's threads exist, as `vigil run` does.
+        AllocatorTuning.disableFastbins()
         let logger = {
             var logger = Logger(label: "vigil.demo")
             logger.logLevel = .warning
@@ -58,7 +60,6 @@ struct DemoCommand: ParsableCommand {
         options.staticMembership = false
         let topology = loaded
         let sourceTopic = loaded.source.topics[0]
-        AllocatorTuning.applyForStreamProcessing()
         let runtime = try StreamRuntime(topology: topology, options: options, logger: logger) {
             try ModelKernels.kernel(for: topology)
         }

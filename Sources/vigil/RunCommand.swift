@@ -35,6 +35,8 @@ struct RunCommand: ParsableCommand {
     var printConfig = false
 
     func run() throws {
+        // Before any client's threads exist (AllocatorTuning says why).
+        let fastbinsOff = AllocatorTuning.disableFastbins()
         let config: ServiceConfiguration
         do { config = try service.resolve() } catch { throw ValidationError("\(error)") }
         if printConfig {
@@ -43,6 +45,7 @@ struct RunCommand: ParsableCommand {
         }
         VigilLogging.bootstrap(level: config.logLevel, format: config.logFormat, redactor: config.redactor)
         let logger = Logger(label: "vigil.run")
+        logger.debug("glibc's fastbins \(fastbinsOff ? "off" : "left as they are (not glibc)")")
         try LibrdkafkaVersion.requireSupported()
         let loaded: Topology
         do { loaded = try TopologyLoader.load(path: topology) } catch {
@@ -62,7 +65,6 @@ struct RunCommand: ParsableCommand {
         options.overlapsCommit = overlapCommit
         logger.info("configuration: \(config)")
 
-        AllocatorTuning.applyForStreamProcessing()
         let runtime = try StreamRuntime(topology: loaded, options: options, logger: logger) {
             try ModelKernels.kernel(for: loaded)
         }

@@ -35,4 +35,21 @@ import VigilTestSupport
         }
         #expect(checked > 2_000)
     }
+
+    /// As the knot index calls it: a window of a thousand knots at an offset (a rebased slice),
+    /// an empty window, and an empty buffer without storage.
+    @Test func answersOnSlicesAndEmptyBuffers() {
+        var random = SeededRandom(seed: 31)
+        let knots = (0...1_000).map { _ in (random.normal() * 50).rounded() / 10 }.sorted()
+        knots.withUnsafeBufferPointer { all in
+            for (from, to) in [(0, 1_001), (1, 1_001), (137, 402), (500, 501), (700, 700)] {
+                let window = UnsafeBufferPointer(rebasing: all[from..<to])
+                let part = Array(knots[from..<to])
+                for value in part + part.map(\.nextUp) + (0..<50).map({ _ in random.normal() * 6 }) {
+                    #expect(SortedSample.lowerBound(value, in: window) == Self.definition(value, part), "value \(value) in knots[\(from)..<\(to)]")
+                }
+            }
+        }
+        #expect(SortedSample.lowerBound(1, in: UnsafeBufferPointer(start: nil, count: 0)) == 0)
+    }
 }

@@ -46,7 +46,7 @@ struct EndToEndBench: ParsableCommand {
 
     func run() throws {
         // As `vigil run` starts, for every subject in this process (peers and Vigil alike).
-        if !keepFastbins { AllocatorTuning.applyForStreamProcessing() }
+        if !keepFastbins { AllocatorTuning.disableFastbins() }
         var logger = Logger(label: "e2e-bench")
         logger.logLevel = .error
         let kafka = KafkaConfiguration(bootstrapServers: bootstrap, clientID: "e2e-bench")
@@ -377,7 +377,7 @@ struct EndToEndBench: ParsableCommand {
         let changelog = Double(last.statistics.changelogRecords - first.statistics.changelogRecords) / events
         let changelogBytes = Double(last.statistics.changelogBytes - first.statistics.changelogBytes) / events
         // The rest go to the next segment in memory (local delivery).
-        let throughTopic = 100 * Double(last.statistics.forwarded - first.statistics.forwarded) / events
+        let throughTopicShare = 100 * Double(last.statistics.forwarded - first.statistics.forwarded) / events
         // The live path's cost per event by stage: wall time of the runtime's thread (its CPU
         // when the machine has a core to spare for it; compare with the CPU per event).
         let (s, t) = (first.statistics.stages, last.statistics.stages)
@@ -388,7 +388,7 @@ struct EndToEndBench: ParsableCommand {
                       perEvent("commit", b.committing - a.committing), perEvent("poll", b.polling - a.polling)]
         return [share("polling", b.polling - a.polling), share("processing", b.processing - a.processing),
                 share("changelog", b.changelog - a.changelog), share("committing", b.committing - a.committing)].joined(separator: ", ")
-            + "; \(f1(events / transactions)) events/txn, \(f1(Double(last.statistics.batchesBehindCommit - first.statistics.batchesBehindCommit) / transactions)) batches/txn behind a commit, \(f1(cpu)) µs CPU/event, \(f2(changelog)) changelog records/event (\(f1(changelogBytes)) bytes), \(f1(throughTopic)) % of events through the repartition topic"
+            + "; \(f1(events / transactions)) events/txn, \(f1(Double(last.statistics.batchesBehindCommit - first.statistics.batchesBehindCommit) / transactions)) batches/txn behind a commit, \(f1(cpu)) µs CPU/event, \(f2(changelog)) changelog records/event (\(f1(changelogBytes)) bytes), \(f1(throughTopicShare)) % of events through the repartition topic"
             + "; µs per event by stage: \(stages.joined(separator: ", "))"
     }
 
