@@ -25,8 +25,9 @@ public import VigilTopology
 /// any error that escapes a batch or a commit aborts the open transaction before anything else
 /// runs, restores the state of the partitions it changed from their changelogs
 /// (``StateRestorer``) and rewinds the input to the committed offsets; a revoke or a shutdown
-/// commits only a clean transaction; fenced or fatal, the instance stops. Everything runs on the thread that calls ``run()``; ``requestStop()`` may be
-/// called from any thread (a signal handler).
+/// commits only a clean transaction; fenced or fatal, the instance stops. Everything runs on
+/// the thread that calls ``run()``; ``requestStop()`` may be called from any thread (a signal
+/// handler).
 public final class StreamRuntime: @unchecked Sendable {
     public let topology: Topology
     public let plan: TopicPlan
@@ -492,7 +493,7 @@ public final class StreamRuntime: @unchecked Sendable {
     private func handle(_ batch: ConsumerBatch) throws {
         guard !batch.messages.isEmpty else { return }
         var order: [TopicPartition] = []
-        var groups: [TopicPartition: [Int]] = [:]
+        var groups: [TopicPartition: [ConsumedMessage]] = [:]
         // librdkafka hands a partition's records out in runs (a fetch's worth each): the
         // groups are looked up once a run, not twice a record with a hash of the topic name
         // (bench/README, "Where the two cores go at Vigil's limit", cut 2). Comparing the
@@ -506,9 +507,9 @@ public final class StreamRuntime: @unchecked Sendable {
             while end < records.count, records[end].partition == partition.partition, records[end].topic == partition.topic { end += 1 }
             if groups[partition] == nil {
                 order.append(partition)
-                groups[partition] = Array(start..<end)
+                groups[partition] = Array(records[start..<end])
             } else {
-                groups[partition]!.append(contentsOf: start..<end)
+                groups[partition]!.append(contentsOf: records[start..<end])
             }
             start = end
         }
@@ -523,19 +524,19 @@ public final class StreamRuntime: @unchecked Sendable {
         // A partition's records come in offset order: the first one tells, with no copy made
         // on the usual path where nothing is dropped.
         for partition in order {
-            guard let next = processingPosition(of: partition), let indices = groups[partition],
-                  batch.messages[indices[0]].offset < next else { continue }
-            let kept = indices.filter { batch.messages[$0].offset >= next }
-            guard kept.count < indices.count else { continue }
-            counts.refetchedSkipped += indices.count - kept.count
-            logger.warning("dropped \(indices.count - kept.count) records of \(partition) below \(next), where processing stands: the consumer handed them out again")
+            guard let next = processingPosition(of: partition), let messages = groups[partition],
+                  messages[0].offset < next else { continue }
+            let kept = messages.filter { $0.offset >= next }
+            guard kept.count < messages.count else { continue }
+            counts.refetchedSkipped += messages.count - kept.count
+            logger.warning("dropped \(messages.count - kept.count) records of \(partition) below \(next), where processing stands: the consumer handed them out again")
             groups[partition] = kept
         }
         order.removeAll { groups[$0]!.isEmpty }
         guard !order.isEmpty else { return }
         // What the consumer handed over, for telling a record never handed out (a broker that
         // leaves a committed batch out of a fetch) from one lost here.
-        logger.debug("handed \(order.map { "\($0)@\(batch.messages[groups[$0]!.first!].offset)...\(batch.messages[groups[$0]!.last!].offset)" })")
+        logger.debug("handed \(order.map { "\($0)@\(groups[$0]!.first!.offset)...\(groups[$0]!.last!.offset)" })")
         if transaction == nil { transaction = OpenTransaction() }
         if driver.commitUnderWay { counts.batchesBehindCommit += 1 }
         // Consumed from here on, whatever happens next: an abort rewinds them.
@@ -552,8 +553,7 @@ public final class StreamRuntime: @unchecked Sendable {
         let ownership = SegmentProcessor.Ownership(isActive: { [active] in active.contains($0) }, committed: { [committedOffsets] in committedOffsets[$0] })
         for partition in order {
             guard let segment = plan.segment(consuming: partition.topic) else { continue }
-            let messages = groups[partition]!.map { batch.messages[$0] }
-            try processor.process(messages, of: partition, segment: segment, in: &transaction!, delivery: &delivery, aligner: &aligner, ownership: ownership)
+            try processor.process(groups[partition]!, of: partition, segment: segment, in: &transaction!, delivery: &delivery, aligner: &aligner, ownership: ownership)
         }
     }
 
