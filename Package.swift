@@ -74,8 +74,9 @@ let package = Package(
         // the cache prefetch hint the feature engine issues ahead of each event, and the
         // branch-free search the drift monitor runs per value.
         .target(name: "CVigilKernels"),
-        // The C allocator's setting for a stream processor (AllocatorTuning): <malloc.h>, which
-        // Swift's Glibc module does not carry.
+        // Which C allocator serves malloc, and glibc's setting for a stream processor
+        // (ProcessAllocator): <malloc.h> and <dlfcn.h>'s dladdr, which Swift's Glibc module
+        // does not carry.
         .target(name: "CVigilAllocator"),
         .target(name: "VigilModels", dependencies: ["COpenBLAS", "VigilCodec", "CVigilKernels"], swiftSettings: strict),
         .target(
@@ -110,7 +111,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict + rdkafkaSwiftSettings,
-            linkerSettings: rdkafkaLinkerSettings
+            // jemalloc serves the executable's malloc (ProcessAllocator says why and checks it).
+            linkerSettings: rdkafkaLinkerSettings + [.linkedLibrary("jemalloc")]
         ),
 
         // Fuzzing (scripts/fuzz): the harness every fuzz target runs, and its driver — libFuzzer

@@ -53,7 +53,9 @@ let package = Package(
                 .product(name: "VigilTopology", package: "Vigil"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The allocator `vigil` runs on (ProcessAllocator).
+            linkerSettings: [.linkedLibrary("jemalloc")]
         ),
         .executableTarget(
             name: "RestoreBench",

@@ -27,7 +27,7 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         // Before any client's threads exist, as `vigil run` does.
-        AllocatorTuning.disableFastbins()
+        ProcessAllocator.prepareForStreamProcessing()
         let logger = {
             var logger = Logger(label: "vigil.demo")
             logger.logLevel = .warning

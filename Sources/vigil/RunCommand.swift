@@ -35,8 +35,8 @@ struct RunCommand: ParsableCommand {
     var printConfig = false
 
     func run() throws {
-        // Before any client's threads exist (AllocatorTuning says why).
-        let fastbinsOff = AllocatorTuning.disableFastbins()
+        // Before any client's threads exist (ProcessAllocator says why).
+        let allocator = ProcessAllocator.prepareForStreamProcessing()
         let config: ServiceConfiguration
         do { config = try service.resolve() } catch { throw ValidationError("\(error)") }
         if printConfig {
@@ -45,7 +45,7 @@ struct RunCommand: ParsableCommand {
         }
         VigilLogging.bootstrap(level: config.logLevel, format: config.logFormat, redactor: config.redactor)
         let logger = Logger(label: "vigil.run")
-        logger.debug("glibc's fastbins \(fastbinsOff ? "off" : "left as they are (not glibc)")")
+        logger.debug("\(allocator)")
         try LibrdkafkaVersion.requireSupported()
         let loaded: Topology
         do { loaded = try TopologyLoader.load(path: topology) } catch {

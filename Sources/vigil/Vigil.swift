@@ -1,5 +1,6 @@
 import ArgumentParser
 import VigilKafka
+import VigilRuntime
 
 /// The `vigil` command: a streaming inference processor for Kafka.
 @main
@@ -15,13 +16,14 @@ struct Vigil: ParsableCommand {
         ]
     )
 
-    @Flag(name: .long, help: "Print Vigil's version and the librdkafka version it loaded.")
+    @Flag(name: .long, help: "Print Vigil's version, the librdkafka version it loaded and the allocator it runs on.")
     var version = false
 
     func run() throws {
         guard version else { throw CleanExit.helpRequest(self) }
         print("vigil \(Vigil.version)")
         print("librdkafka \(LibrdkafkaVersion.string)")
+        print("allocator: \(ProcessAllocator.name)")
         do {
             try LibrdkafkaVersion.requireSupported()
         } catch {

@@ -36,7 +36,6 @@ struct EndToEndBench: ParsableCommand {
     @Option(help: "What Vigil's live transactions write to the changelogs in every run (processing.changelog: key_states or events; default: the topology's).") var changelog: String?
     @Flag(help: "Wait for each commit before processing the next batch (RuntimeOptions.overlapsCommit off), as before 2026-12-06: the A/B of the commit in the background.") var serialCommit = false
     @Flag(help: "Turn on local delivery (processing.local_delivery) in Vigil's latency and sustained-rate runs: an event's two stages in one transaction where this instance owns its repartition partition (sound on a broker that hides aborted records; README, Local delivery).") var localDelivery = false
-    @Flag(help: "Keep glibc's fastbins (the C allocator as it comes) instead of turning them off as `vigil run` does (AllocatorTuning): for an A/B of that setting.") var keepFastbins = false
     @Flag(inversion: .prefixedNo, help: "Also run Vigil without drift and without local delivery (every event through the repartition topic, as Kafka Streams does).") var throughTopic = true
     @Option(parsing: .upToNextOption, help: "Also climb the ladder with pipes writing side records, as Vigil's stages write changelog records: hops separated by '/', each a '+'-separated list of side-record sizes in bytes, one side topic each. 300/145: two hops with one side record each (Vigil's four partitions a transaction, as shipped); 300+145: one hop with two (three partitions: local delivery); 445: one hop with one (two partitions); 0: a hop without (8/0: three partitions, two hops).")
     var statePipeBytes: [String] = []
@@ -45,8 +44,10 @@ struct EndToEndBench: ParsableCommand {
     @Flag(help: "The pipes of --state-pipe-bytes write each side record once a transaction and partition, of the given bytes times the records copied there (the pattern of changelog: events), instead of one beside each record.") var sideRecordsPerTransaction = false
 
     func run() throws {
-        // As `vigil run` starts, for every subject in this process (peers and Vigil alike).
-        if !keepFastbins { AllocatorTuning.disableFastbins() }
+        // As `vigil run` starts, for every subject in this process (peers and Vigil alike): the
+        // bench links jemalloc as `vigil` does (Package.swift); under LD_PRELOAD or without it,
+        // the allocator line says what ran.
+        let allocator = ProcessAllocator.prepareForStreamProcessing()
         var logger = Logger(label: "e2e-bench")
         logger.logLevel = .error
         let kafka = KafkaConfiguration(bootstrapServers: bootstrap, clientID: "e2e-bench")
@@ -204,7 +205,7 @@ struct EndToEndBench: ParsableCommand {
         }
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
         print("""
-        Broker: Tansu at \(bootstrap), \(partitions) partitions; librdkafka \(LibrdkafkaVersion.string); topology card-fraud \
+        Broker: Tansu at \(bootstrap), \(partitions) partitions; librdkafka \(LibrdkafkaVersion.string); \(allocator); topology card-fraud \
         (2 stages through a repartition topic, XGBoost); load average at the end: \(load)
 
         | system | events | seconds | events/s | Vigil / system | target |
