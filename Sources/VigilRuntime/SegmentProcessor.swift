@@ -21,6 +21,9 @@ final class SegmentProcessor {
     private let logger: Logger
     private let clock = ContinuousClock()
     private var sourceDecoder: SourceRecordDecoder?
+    /// A repartitioned record's value, copied out of librdkafka's buffer for decoding: one
+    /// buffer for every record rather than an array each (``decodeStaged``).
+    private var stagedValue: [UInt8] = []
     /// Drift of this instance's traffic against the topology's profile (nil without a drift section).
     private(set) var driftMonitor: PipelineDriftMonitor?
 
@@ -109,14 +112,17 @@ final class SegmentProcessor {
         // Per source partition: the first and last offset skipped, for the log.
         var skippedRanges: [Int32: (first: Int64, last: Int64)] = [:]
         for (index, message) in messages.enumerated() {
-            let value = message.value ?? []
-            if value.isEmpty, tracked, let barrier = message.headers.first(where: { $0.name == RecordHeaders.barrier })?.stringValue,
+            stagedValue.removeAll(keepingCapacity: true)
+            message.withValue { value in
+                if let value { stagedValue.append(contentsOf: value) }
+            }
+            if stagedValue.isEmpty, tracked, let barrier = message.headers.first(where: { $0.name == RecordHeaders.barrier })?.stringValue,
                let marks = RecordHeaders.decodeOffsets(Substring(barrier)) {
                 delivery.applyBarrier(partition.partition, marks: marks)
                 continue
             }
             do {
-                try events.appendEncoded(value)
+                try events.appendEncoded(stagedValue)
             } catch {
                 try collector.deadLetter(message, stage: "repartition", reason: "not a staged event: \(error)")
                 continue

@@ -159,6 +159,48 @@ struct StageBench: ParsableCommand {
             })
         }
 
+        // Repartitioned events decoded as the runtime's segment behind the topic does
+        // (SegmentProcessor.decodeStaged): each record's value, as librdkafka holds it, into a
+        // batch of the record's partition. The records are every scored event encoded for the
+        // repartition topic (`encodeEvent`), laid end to end in memory beforehand.
+        if !scoredBatches.isEmpty || only.map({ "decode repartitioned events".contains($0) }) == true {
+            let source = scoredBatches.isEmpty ? batches : scoredBatches
+            var encoded: [UInt8] = []
+            var ends: [Int] = []
+            var writer = ByteWriter(capacity: 512)
+            for batch in source {
+                for index in 0..<batch.count {
+                    writer.removeAll()
+                    batch.encodeEvent(at: index, into: &writer)
+                    encoded.append(contentsOf: writer.bytes)
+                    ends.append(encoded.count)
+                }
+            }
+            rows.append(try measure("decode repartitioned events (records in memory → batches of \(batchSize))") {
+                var decoded = 0
+                let (seconds, cpu) = try Self.clock {
+                    try encoded.withUnsafeBytes { bytes in
+                        var batch = probe.makeBatch(capacity: batchSize)
+                        var value: [UInt8] = []
+                        var start = 0
+                        for end in ends {
+                            // Copied into one reused buffer, as decodeStaged does.
+                            value.removeAll(keepingCapacity: true)
+                            value.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+                            try batch.appendEncoded(value)
+                            start = end
+                            if batch.count == batchSize {
+                                decoded += batch.count
+                                batch = probe.makeBatch(capacity: batchSize)
+                            }
+                        }
+                        decoded += batch.count
+                    }
+                }
+                return (decoded, seconds, cpu, "\(encoded.count / max(1, ends.count)) bytes a record")
+            })
+        }
+
         // The record collector's own work per event, without a producer (RecordCollector's
         // emitScores and forward, and the repartition key SegmentProcessor makes): each live
         // event's score record (key and JSON) with the three provenance headers, an alert (the
