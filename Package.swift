@@ -19,6 +19,14 @@ let rdkafkaLinkerSettings: [LinkerSetting] = rdkafkaPrefix.map {
     [.unsafeFlags(["-L\($0)/lib", "-Xlinker", "-rpath", "-Xlinker", "\($0)/lib"])]
 } ?? []
 
+// jemalloc serves the `vigil` executable's malloc on Linux (ProcessAllocator says why; `vigil
+// --version` names it and a test checks it). Nothing of it is called by name: the link must not
+// use --as-needed, or the library would be dropped. `VIGIL_ALLOCATOR=system` leaves it out
+// (scripts/test does for sanitizer builds: their runtime serves malloc, and jemalloc's C++
+// operator new would still come before libstdc++'s and take allocations the sanitizer never sees).
+let allocatorLinkerSettings: [LinkerSetting] =
+    ProcessInfo.processInfo.environment["VIGIL_ALLOCATOR"] == "system" ? [] : [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
+
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
@@ -75,8 +83,8 @@ let package = Package(
         // branch-free search the drift monitor runs per value.
         .target(name: "CVigilKernels"),
         // Which C allocator serves malloc, and glibc's setting for a stream processor
-        // (ProcessAllocator): <malloc.h> and <dlfcn.h>'s dladdr, which Swift's Glibc module
-        // does not carry.
+        // (ProcessAllocator): mallopt needs <malloc.h>, which Swift's Glibc module does not
+        // carry, and malloc's bound address and RTLD_DEFAULT are C's.
         .target(name: "CVigilAllocator"),
         .target(name: "VigilModels", dependencies: ["COpenBLAS", "VigilCodec", "CVigilKernels"], swiftSettings: strict),
         .target(
@@ -111,8 +119,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict + rdkafkaSwiftSettings,
-            // jemalloc serves the executable's malloc (ProcessAllocator says why and checks it).
-            linkerSettings: rdkafkaLinkerSettings + [.linkedLibrary("jemalloc")]
+            linkerSettings: rdkafkaLinkerSettings + allocatorLinkerSettings
         ),
 
         // Fuzzing (scripts/fuzz): the harness every fuzz target runs, and its driver — libFuzzer

@@ -54,8 +54,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            // The allocator `vigil` runs on (ProcessAllocator).
-            linkerSettings: [.linkedLibrary("jemalloc")]
+            // The allocator `vigil` runs on (ProcessAllocator; Vigil's Package.swift).
+            linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
         .executableTarget(
             name: "RestoreBench",

@@ -77,6 +77,7 @@ public struct ByteReader {
 
     /// Reads `bytes` from `offset`.
     public init(_ bytes: [UInt8], offset: Int = 0) {
+        precondition(offset >= 0 && offset <= bytes.count, "a reader's offset must lie within its bytes")
         self.bytes = bytes
         self.offset = offset
     }
@@ -104,9 +105,10 @@ public struct ByteReader {
     public mutating func readInt64() throws -> Int64 { Int64(bitPattern: try readUInt64()) }
     public mutating func readDouble() throws -> Double { Double(bitPattern: try readUInt64()) }
     /// Reads `count` doubles and appends them to `values`: what `count` calls of
-    /// ``readDouble()`` append, with one bounds check and one append for all of them (a
-    /// repartitioned event's row: 15 doubles for card-fraud).
-    public mutating func readDoubles(_ count: Int, appendingTo values: inout [Double]) throws {
+    /// ``readDouble()`` would append, with one append for all of them (a repartitioned event's
+    /// row, ``EventBatch``'s `appendEncoded`). On a throw nothing is read or appended.
+    public mutating func appendDoubles(_ count: Int, to values: inout [Double]) throws {
+        // Checked before `take`, so that `count * 8` cannot overflow.
         guard count >= 0, count <= (bytes.count - offset) / 8 else {
             throw CodecError.binary(detail: "needs \(count) doubles at offset \(offset), has \(bytes.count - offset) bytes")
         }

@@ -260,7 +260,7 @@ public struct EventBatch: Sendable {
                 truncateKeysAndIDs(keys: keyCount, ids: idCount)
             }
         }
-        try reader.readDoubles(layout.width, appendingTo: &rows)
+        try reader.appendDoubles(layout.width, to: &rows)
         for _ in 0..<layout.keyFields.count {
             switch try reader.readUInt8() {
             case 0: appendKey(.int(try reader.readInt64()))

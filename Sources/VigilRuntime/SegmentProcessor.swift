@@ -21,9 +21,6 @@ final class SegmentProcessor {
     private let logger: Logger
     private let clock = ContinuousClock()
     private var sourceDecoder: SourceRecordDecoder?
-    /// A repartitioned record's value, copied out of librdkafka's buffer for decoding: one
-    /// buffer for every record rather than an array each (``decodeStaged``).
-    private var stagedValue: [UInt8] = []
     /// Drift of this instance's traffic against the topology's profile (nil without a drift section).
     private(set) var driftMonitor: PipelineDriftMonitor?
 
@@ -111,18 +108,22 @@ final class SegmentProcessor {
         var skipped = 0
         // Per source partition: the first and last offset skipped, for the log.
         var skippedRanges: [Int32: (first: Int64, last: Int64)] = [:]
+        // Each record's value copied out of librdkafka's buffer into this one array, not into an
+        // array of its own (a local: a property would be checked for exclusive access each time).
+        var value: [UInt8] = []
+        value.reserveCapacity(256)
         for (index, message) in messages.enumerated() {
-            stagedValue.removeAll(keepingCapacity: true)
-            message.withValue { value in
-                if let value { stagedValue.append(contentsOf: value) }
+            value.removeAll(keepingCapacity: true)
+            message.withValue { bytes in
+                if let bytes { value.append(contentsOf: bytes) }
             }
-            if stagedValue.isEmpty, tracked, let barrier = message.headers.first(where: { $0.name == RecordHeaders.barrier })?.stringValue,
+            if value.isEmpty, tracked, let barrier = message.headers.first(where: { $0.name == RecordHeaders.barrier })?.stringValue,
                let marks = RecordHeaders.decodeOffsets(Substring(barrier)) {
                 delivery.applyBarrier(partition.partition, marks: marks)
                 continue
             }
             do {
-                try events.appendEncoded(stagedValue)
+                try events.appendEncoded(value)
             } catch {
                 try collector.deadLetter(message, stage: "repartition", reason: "not a staged event: \(error)")
                 continue

@@ -45,7 +45,7 @@ struct RunCommand: ParsableCommand {
         }
         VigilLogging.bootstrap(level: config.logLevel, format: config.logFormat, redactor: config.redactor)
         let logger = Logger(label: "vigil.run")
-        logger.debug("\(allocator)")
+        logger.info("allocator: \(allocator)")
         try LibrdkafkaVersion.requireSupported()
         let loaded: Topology
         do { loaded = try TopologyLoader.load(path: topology) } catch {

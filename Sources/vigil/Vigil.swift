@@ -23,7 +23,7 @@ struct Vigil: ParsableCommand {
         guard version else { throw CleanExit.helpRequest(self) }
         print("vigil \(Vigil.version)")
         print("librdkafka \(LibrdkafkaVersion.string)")
-        print("allocator: \(ProcessAllocator.name)")
+        print("allocator: \(ProcessAllocator.current)")
         do {
             try LibrdkafkaVersion.requireSupported()
         } catch {

@@ -5,16 +5,26 @@
 
 /// Turns glibc's fastbins off for the whole process (`mallopt(M_MXFAST, 0)`); small requests
 /// are still served first from each thread's cache. Returns 1 when set, 0 when the C library
-/// is not glibc or refused it. Swift's Glibc module does not carry <malloc.h>.
+/// is not glibc or refused it (a sanitizer's `mallopt` refuses). Swift's Glibc module does not
+/// carry <malloc.h>.
 int vigil_allocator_disable_fastbins(void);
 
-/// The file of the object that defines the `malloc` this process calls (the dynamic linker's
-/// binding: the first object in the lookup order that defines it), or NULL when unknown.
+/// The file of the object that defines the `malloc` this process calls, as the dynamic linker
+/// names it (the main program by `argv[0]`), or NULL when unknown. Right in a
+/// position-independent executable, whose calls go through the global offset table; a name
+/// only, what serves `malloc` is told by the two functions below.
 const char *vigil_allocator_malloc_object(void);
 
-/// When jemalloc serves this process's `malloc` (its `mallctl` is defined by the same object
-/// as `malloc`): writes its version, NUL-terminated, into `buffer` and returns 1. Otherwise
-/// returns 0. Found at run time (`dlsym`), so that a program not linked with jemalloc can ask.
+/// "address" or "thread" when the process runs under that sanitizer (its runtime, which then
+/// serves `malloc`, is in the process), else NULL.
+const char *vigil_allocator_sanitizer(void);
+
+/// When jemalloc serves this process's `malloc`: writes its version, NUL-terminated, into
+/// `buffer` and returns 1; otherwise returns 0. Asked of the allocator itself (its `mallctl`,
+/// found at run time, so that a program not linked with it can ask): the thread's allocated
+/// bytes must grow by a block this function allocates with `malloc`. Loaded is not serving (a
+/// sanitizer's or a preloaded allocator may come first), and a jemalloc built without
+/// statistics is not recognised.
 int vigil_allocator_jemalloc_version(char *buffer, size_t size);
 
 #endif

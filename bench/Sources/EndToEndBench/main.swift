@@ -205,7 +205,7 @@ struct EndToEndBench: ParsableCommand {
         }
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
         print("""
-        Broker: Tansu at \(bootstrap), \(partitions) partitions; librdkafka \(LibrdkafkaVersion.string); \(allocator); topology card-fraud \
+        Broker: Tansu at \(bootstrap), \(partitions) partitions; librdkafka \(LibrdkafkaVersion.string); allocator: \(allocator); topology card-fraud \
         (2 stages through a repartition topic, XGBoost); load average at the end: \(load)
 
         | system | events | seconds | events/s | Vigil / system | target |
