@@ -49,12 +49,21 @@ struct KnotIndex {
         let position = (value - low) * scale
         guard buckets > 0, position >= 0, position < Double(buckets) else { return SortedSample.lowerBound(value, in: knots) }
         let bucket = Int(position)
+        // The lower bound is the one index whose knot is not below `value` while the knot
+        // before it is (the knots do not decrease).
+        @inline(__always) func isLowerBound(_ index: Int) -> Bool {
+            (index == 0 || knots[index - 1] < value) && (index == knots.count || knots[index] >= value)
+        }
+        // First guess: the bucket's first knot, the answer whenever no knot of the bucket lies
+        // below `value` (a bucket holds a knot or two where they are spread evenly). It saves
+        // the search's dependent loads: StageBench's drift row 0.48 -> 0.35 µs an event
+        // (bench/README, "The knot index's first guess").
+        let guess = Int(starts[bucket])
+        if isLowerBound(guess) { return guess }
         // One bucket of slack on each side for the rounding of `position`.
         let from = Int(starts[max(bucket - 1, 0)]), to = Int(starts[min(bucket + 2, buckets)])
         let found = from + SortedSample.lowerBound(value, in: UnsafeBufferPointer(rebasing: knots[from..<to]))
-        // The lower bound is the one index whose knot is not below `value` while the knot
-        // before it is (the knots do not decrease).
-        if (found == 0 || knots[found - 1] < value) && (found == knots.count || knots[found] >= value) { return found }
+        if isLowerBound(found) { return found }
         return SortedSample.lowerBound(value, in: knots)
     }
 }
