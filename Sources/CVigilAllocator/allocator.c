@@ -13,19 +13,26 @@
 #include <malloc.h>
 #endif
 
-int vigil_allocator_disable_fastbins(void) {
-#if defined(__GLIBC__)
-    return mallopt(M_MXFAST, 0) == 1 ? 1 : 0;
-#else
-    return 0;
-#endif
-}
-
 const char *vigil_allocator_malloc_object(void) {
     void *(*bound)(size_t) = malloc;
     Dl_info info;
     if (dladdr((void *)bound, &info) == 0 || info.dli_fname == NULL) return NULL;
     return info.dli_fname;
+}
+
+int vigil_allocator_disable_fastbins(void) {
+#if defined(__GLIBC__)
+    // Only where glibc's malloc serves: glibc's mallopt under another allocator (a preloaded
+    // one, which does not define mallopt) would tune a heap no one uses.
+    void *(*boundMalloc)(size_t) = malloc;
+    int (*boundMallopt)(int, int) = mallopt;
+    Dl_info mallocInfo, malloptInfo;
+    if (dladdr((void *)boundMalloc, &mallocInfo) == 0 || dladdr((void *)boundMallopt, &malloptInfo) == 0) return 0;
+    if (mallocInfo.dli_fbase != malloptInfo.dli_fbase) return 0;
+    return mallopt(M_MXFAST, 0) == 1 ? 1 : 0;
+#else
+    return 0;
+#endif
 }
 
 const char *vigil_allocator_sanitizer(void) {

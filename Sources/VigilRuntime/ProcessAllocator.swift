@@ -38,7 +38,7 @@ public enum ProcessAllocator {
     /// What ``prepareForStreamProcessing()`` found and did.
     public struct Preparation: Equatable, Sendable, CustomStringConvertible {
         public let allocator: Kind
-        /// Whether glibc's fastbins were turned off; nil when not tried (not glibc's malloc).
+        /// Whether glibc's fastbins were turned off; nil when not tried (jemalloc, a sanitizer).
         public let fastbinsOff: Bool?
 
         public var description: String {
@@ -61,22 +61,19 @@ public enum ProcessAllocator {
     }
 
     /// Sets the allocator up for stream processing: glibc's fastbins off where glibc's malloc
-    /// serves; nothing under jemalloc, a sanitizer or another allocator. `vigil run` and `vigil demo` call it first thing; later
-    /// is safe too (glibc merges what its fastbins hold).
+    /// serves; nothing under jemalloc, a sanitizer or another allocator. `vigil run` and
+    /// `vigil demo` call it first thing; later is safe too (glibc merges what its fastbins hold).
     @discardableResult
     public static func prepareForStreamProcessing() -> Preparation {
         let allocator = current
-        // glibc's, or one that cannot be named; another allocator (a preloaded one) would take
-        // glibc's mallopt for itself, tuning a heap no one uses.
-        guard case .other(let object) = allocator, object.map({ $0.split(separator: "/").last?.hasPrefix("libc.so") == true }) ?? true else {
-            return Preparation(allocator: allocator, fastbinsOff: nil)
-        }
+        guard case .other = allocator else { return Preparation(allocator: allocator, fastbinsOff: nil) }
         return Preparation(allocator: allocator, fastbinsOff: disableFastbins())
     }
 
     /// Turns glibc's fastbins off for the whole process (`mallopt(M_MXFAST, 0)`; the same as
     /// `GLIBC_TUNABLES=glibc.malloc.mxfast=0`). Returns whether the setting was made: false,
-    /// and nothing done, where `malloc` is not glibc's.
+    /// and nothing done, where `malloc` is not glibc's (the check is the C side's, where
+    /// `malloc` and `mallopt` are bound).
     @discardableResult
     public static func disableFastbins() -> Bool {
         vigil_allocator_disable_fastbins() == 1

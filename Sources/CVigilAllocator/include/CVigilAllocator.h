@@ -4,9 +4,10 @@
 #include <stddef.h>
 
 /// Turns glibc's fastbins off for the whole process (`mallopt(M_MXFAST, 0)`); small requests
-/// are still served first from each thread's cache. Returns 1 when set, 0 when the C library
-/// is not glibc or refused it (a sanitizer's `mallopt` refuses). Swift's Glibc module does not
-/// carry <malloc.h>.
+/// are still served first from each thread's cache. Returns 1 when set; 0, and nothing done,
+/// when the C library is not glibc, when `malloc` is not defined by the object that defines
+/// `mallopt` (another allocator comes first), or when `mallopt` refuses (a sanitizer's does).
+/// Swift's Glibc module does not carry <malloc.h>.
 int vigil_allocator_disable_fastbins(void);
 
 /// The file of the object that defines the `malloc` this process calls, as the dynamic linker
