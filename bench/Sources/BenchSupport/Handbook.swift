@@ -21,8 +21,9 @@ public enum Handbook {
         public var line: String
     }
 
-    /// The first `count` handbook transactions as CSV lines in the topology's field order.
-    public static func transactions(_ count: Int, path: String = defaultData) throws -> [Transaction] {
+    /// The first `count` handbook transactions as CSV lines in the topology's field order; with
+    /// `repeating`, past the file's end its rows again with later ids and times.
+    public static func transactions(_ count: Int, path: String = defaultData, repeating: Bool = false) throws -> [Transaction] {
         guard FileManager.default.fileExists(atPath: path) else { throw BenchError("the handbook data is missing at \(path)") }
         let reader = CSVReader(source: LZ4FrameReader(source: try FileByteReader(path: path)))
         guard try reader.next() else { throw BenchError("empty transactions file \(path)") }
@@ -33,11 +34,54 @@ public enum Handbook {
         }
         var result: [Transaction] = []
         result.reserveCapacity(count)
+        var rows: [[String]] = []
         while result.count < count, try reader.next() {
             let fields = columns.map { reader.string($0) }
+            if repeating { rows.append(fields) }
             result.append(Transaction(id: fields[0], customer: fields[2], line: fields.joined(separator: ",")))
         }
+        // Past the file's end, its rows again, a cycle later: ids after the last one and times
+        // `cycleDays` later (27 weeks: a whole number of weeks, past the file's 183 days), so that
+        // every customer's and terminal's events stay in time order and every id is unique.
+        var cycle = 1
+        while repeating, result.count < count, !rows.isEmpty {
+            let idStep = rows.count
+            for fields in rows where result.count < count {
+                var fields = fields
+                fields[0] = String(Int(fields[0])! + cycle * idStep)
+                fields[1] = shiftedTime(fields[1], days: cycle * cycleDays)
+                result.append(Transaction(id: fields[0], customer: fields[2], line: fields.joined(separator: ",")))
+            }
+            cycle += 1
+        }
         return result
+    }
+
+    /// Days between the handbook's rows and their copies a cycle later, in ``transactions(_:path:repeating:)``.
+    public static let cycleDays = 27 * 7
+
+    /// `time` ("YYYY-MM-DD HH:MM:SS") `days` later.
+    static func shiftedTime(_ time: String, days: Int) -> String {
+        let bytes = Array(time.utf8)
+        func number(_ range: Range<Int>) -> Int { bytes[range].reduce(0) { $0 * 10 + Int($1 - 48) } }
+        // Days from civil and back (Howard Hinnant's algorithms), in the proleptic Gregorian calendar.
+        var (y, m, d) = (number(0..<4), number(5..<7), number(8..<10))
+        y -= m <= 2 ? 1 : 0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let z = era * 146_097 + doe - 719_468 + days + 719_468
+        let era2 = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe2 = z - era2 * 146_097
+        let yoe2 = (doe2 - doe2 / 1460 + doe2 / 36524 - doe2 / 146_096) / 365
+        let doy2 = doe2 - (365 * yoe2 + yoe2 / 4 - yoe2 / 100)
+        let mp = (5 * doy2 + 2) / 153
+        let day = doy2 - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe2 + era2 * 400 + (month <= 2 ? 1 : 0)
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(year)-\(two(month))-\(two(day))" + String(decoding: bytes[10...], as: UTF8.self)
     }
 
     /// Produces the lines to `topic`, keyed by customer, and waits for every delivery.

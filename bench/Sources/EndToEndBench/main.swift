@@ -59,10 +59,13 @@ struct EndToEndBench: ParsableCommand {
         let admin = try Admin(configuration: kafka, logger: logger)
         let suffix = UUID().uuidString.prefix(8).lowercased()
         // Enough events for the latency runs at up to 40k events/s (a run is cut short where the
-        // data ends, and says so in its events column).
+        // data ends, and says so in its events column), and for every step of the ladder to last
+        // its seconds: past the handbook's 1.75M events, its rows again a cycle later (before
+        // 2026-12-06's eighth session the ladder's steps stopped at 800,000 events, so that a
+        // step at 345,985/s lasted 2.3 s).
         let latencyEventsNeeded = max(latencyRate.map { $0 * latencySeconds + 1 } ?? latencySeconds * 40_000,
-                                      sustainedStart > 0 ? min(sustainedMax, 80_000) * sustainedSeconds + 1 : 0)
-        let data = try Handbook.transactions(max(events, quixEvents, min(latencyEventsNeeded, 1_700_000)))
+                                      sustainedStart > 0 ? sustainedMax * sustainedSeconds + 1 : 0)
+        let data = try Handbook.transactions(max(events, quixEvents, latencyEventsNeeded), repeating: true)
         print("loaded \(data.count) handbook transactions", to: &standardError)
 
         // 1. Vigil, preloaded: from the first commit (the group join and restore are before it) to the last.
