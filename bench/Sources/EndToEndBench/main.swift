@@ -34,6 +34,7 @@ struct EndToEndBench: ParsableCommand {
     @Option(help: "Seconds of paced input in each step of the ladder.") var sustainedSeconds = 10
     @Option(help: "The ladder stops at this rate (events/s).") var sustainedMax = 200_000
     @Option(help: "What Vigil's live transactions write to the changelogs in every run (processing.changelog: key_states or events; default: the topology's).") var changelog: String?
+    @Flag(inversion: .prefixedNo, help: "Commit as soon as every fetched event is processed (processing.commit_when_drained, the topology's default), in Vigil's latency and ladder runs and in the pipes beside them; without it, every commit interval.") var commitWhenDrained = true
     @Flag(help: "Wait for each commit before processing the next batch (RuntimeOptions.overlapsCommit off), as before 2026-12-06: the A/B of the commit in the background.") var serialCommit = false
     @Flag(help: "Turn on local delivery (processing.local_delivery) in Vigil's latency and sustained-rate runs: an event's two stages in one transaction where this instance owns its repartition partition (sound on a broker that hides aborted records; README, Local delivery).") var localDelivery = false
     @Flag(inversion: .prefixedNo, help: "Also run Vigil without drift and without local delivery (every event through the repartition topic, as Kafka Streams does).") var throughTopic = true
@@ -440,6 +441,7 @@ struct EndToEndBench: ParsableCommand {
             topology.processing.changelog = .keyStates  // events records are chained by input offsets
         }
         topology.processing.changelog = try changelogRecords() ?? topology.processing.changelog
+        topology.processing.commitWhenDrained = commitWhenDrained
         let source = topology.source.topics[0]
         try admin.createTopics([NewTopic(name: source, partitions: partitions)])
         let total = min(rate * latencySeconds, data.count - 1)
@@ -481,7 +483,7 @@ struct EndToEndBench: ParsableCommand {
                 do {
                     pipeTransactions.value = try pipe.runLive(hops: pipeHops, group: "\(name).pipe", transactionalID: "\(name).pipe",
                                                               fetchWait: .milliseconds(fetchWait), commitInterval: .milliseconds(interval),
-                                                              onCommitted: { pipeCommitting.value += $0 }, stop: { _ in pipeStop.value })
+                                                              commitsWhenDrained: commitWhenDrained, onCommitted: { pipeCommitting.value += $0 }, stop: { _ in pipeStop.value })
                 } catch {
                     print("pipe failed: \(error)", to: &standardError)
                 }
