@@ -22,6 +22,7 @@ let package = Package(
                 .product(name: "VigilTopology", package: "Vigil"),
                 .product(name: "VigilModels", package: "Vigil"),
                 .product(name: "VigilCodec", package: "Vigil"),
+                .product(name: "VigilPipeline", package: "Vigil"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

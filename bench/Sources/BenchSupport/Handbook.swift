@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 import VigilCodec
+import VigilPipeline
 public import VigilKafka
 public import VigilModels
 public import VigilRuntime
@@ -60,28 +61,10 @@ public enum Handbook {
     /// Days between the handbook's rows and their copies a cycle later, in ``transactions(_:path:repeating:)``.
     public static let cycleDays = 27 * 7
 
-    /// `time` ("YYYY-MM-DD HH:MM:SS") `days` later.
+    /// `time` ("YYYY-MM-DD HH:MM:SS", UTC) `days` later, read and written as the runtime reads
+    /// and writes event times.
     static func shiftedTime(_ time: String, days: Int) -> String {
-        let bytes = Array(time.utf8)
-        func number(_ range: Range<Int>) -> Int { bytes[range].reduce(0) { $0 * 10 + Int($1 - 48) } }
-        // Days from civil and back (Howard Hinnant's algorithms), in the proleptic Gregorian calendar.
-        var (y, m, d) = (number(0..<4), number(5..<7), number(8..<10))
-        y -= m <= 2 ? 1 : 0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let z = era * 146_097 + doe - 719_468 + days + 719_468
-        let era2 = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe2 = z - era2 * 146_097
-        let yoe2 = (doe2 - doe2 / 1460 + doe2 / 36524 - doe2 / 146_096) / 365
-        let doy2 = doe2 - (365 * yoe2 + yoe2 / 4 - yoe2 / 100)
-        let mp = (5 * doy2 + 2) / 153
-        let day = doy2 - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe2 + era2 * 400 + (month <= 2 ? 1 : 0)
-        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(year)-\(two(month))-\(two(day))" + String(decoding: bytes[10...], as: UTF8.self)
+        TimestampParser.format(TimestampParser.parse(time, format: .datetime)! + Int64(days) * 86_400_000)
     }
 
     /// Produces the lines to `topic`, keyed by customer, and waits for every delivery.
