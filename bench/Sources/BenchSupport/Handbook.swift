@@ -35,20 +35,21 @@ public enum Handbook {
         }
         var result: [Transaction] = []
         result.reserveCapacity(count)
-        var rows: [[String]] = []
         while result.count < count, try reader.next() {
             let fields = columns.map { reader.string($0) }
-            if repeating { rows.append(fields) }
             result.append(Transaction(id: fields[0], customer: fields[2], line: fields.joined(separator: ",")))
         }
-        // Past the file's end, its rows again, a cycle later: ids after the last one and times
+        // Past the file's end, its rows again, a cycle later: ids after the largest and times
         // `cycleDays` later (27 weeks: a whole number of weeks, past the file's 183 days), so that
-        // every customer's and terminal's events stay in time order and every id is unique.
+        // every customer's and terminal's events stay in time order, every id is unique, and the
+        // weekday and time of day (the weekend and night features) stay the same.
+        let fileRows = result.count
+        guard repeating, result.count < count, fileRows > 0 else { return result }
+        let idStep = result.prefix(fileRows).map { Int($0.id)! }.max()! + 1
         var cycle = 1
-        while repeating, result.count < count, !rows.isEmpty {
-            let idStep = rows.count
-            for fields in rows where result.count < count {
-                var fields = fields
+        while result.count < count {
+            for row in 0..<min(fileRows, count - result.count) {
+                var fields = result[row].line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
                 fields[0] = String(Int(fields[0])! + cycle * idStep)
                 fields[1] = shiftedTime(fields[1], days: cycle * cycleDays)
                 result.append(Transaction(id: fields[0], customer: fields[2], line: fields.joined(separator: ",")))
