@@ -45,7 +45,7 @@ public enum Handbook {
         // weekday and time of day (the weekend and night features) stay the same.
         let fileRows = result.count
         guard repeating, result.count < count, fileRows > 0 else { return result }
-        let idStep = result.prefix(fileRows).map { Int($0.id)! }.max()! + 1
+        let idStep = result.lazy.map { Int($0.id)! }.max()! + 1
         var cycle = 1
         while result.count < count {
             for row in 0..<min(fileRows, count - result.count) {
@@ -60,7 +60,7 @@ public enum Handbook {
     }
 
     /// Days between the handbook's rows and their copies a cycle later, in ``transactions(_:path:repeating:)``.
-    public static let cycleDays = 27 * 7
+    static let cycleDays = 27 * 7
 
     /// `time` ("YYYY-MM-DD HH:MM:SS", UTC) `days` later, read and written as the runtime reads
     /// and writes event times.
