@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 public import VigilKafka
 
@@ -78,13 +79,38 @@ extension TransactionalPipe {
     /// With `sidesPerTransaction`, each side topic gets one record per transaction and
     /// partition instead, of `bytes` times the records copied there: the pattern of
     /// `changelog: events`, one record a stage and transaction with each event's inputs.
+    ///
+    /// With `workPerRecord`, the hop's thread also spends that much CPU time per record copied
+    /// (a spin on its own CPU clock after each poll's records): the pipe with a stand-in for a
+    /// stream processor's work, so that a rate can be judged against the write pattern plus a
+    /// given processing cost on the same cores (bench/README.md, "The floor with Vigil's work").
     public struct Hop: Sendable {
         public var input: String, output: String
         public var sides: [(topic: String, bytes: Int)]
         public var sidesPerTransaction: Bool
-        public init(input: String, output: String, sides: [(topic: String, bytes: Int)] = [], sidesPerTransaction: Bool = false) {
+        public var workPerRecord: Duration
+        public init(input: String, output: String, sides: [(topic: String, bytes: Int)] = [], sidesPerTransaction: Bool = false,
+                    workPerRecord: Duration = .zero) {
             (self.input, self.output, self.sides, self.sidesPerTransaction) = (input, output, sides, sidesPerTransaction)
+            self.workPerRecord = workPerRecord
         }
+    }
+
+    /// Spins until this thread has used `nanoseconds` more CPU time (user and system), so that
+    /// time the thread does not run (steal, preemption) does not count as work done.
+    static func spinCPU(nanoseconds: Int64) {
+        guard nanoseconds > 0 else { return }
+        func now() -> Int64 {
+            var time = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+            return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+        }
+        let end = now() + nanoseconds
+        var sink = 0.0
+        while now() < end {
+            for index in 0..<200 { sink += Double(index).squareRoot() }
+        }
+        if sink < 0 { print(sink) }  // keeps the loop from being optimised away
     }
 
     /// The same pipe run live, as the runtime runs: a poll takes what has been fetched (up to
@@ -145,9 +171,12 @@ extension TransactionalPipe {
                     try producer.beginTransaction()
                     openedAt = clock.now
                 }
+                var work: Int64 = 0
+                defer { Self.spinCPU(nanoseconds: work) }
                 for message in batch.messages {
                     let hopIndex = routes[message.topic]!
                     let hop = hops[hopIndex]
+                    work += Int64(hop.workPerRecord / .nanoseconds(1))
                     try message.withKey { key in
                         try message.withValue { value in
                             try producer.send(topic: hop.output, partition: message.partition, key: key, value: value)

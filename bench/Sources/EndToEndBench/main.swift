@@ -42,6 +42,7 @@ struct EndToEndBench: ParsableCommand {
     var statePipeBytes: [String] = []
     @Option(parsing: .upToNextOption, help: "Only these climb the ladder: pipe, two-hops, sides (the pipes of --state-pipe-bytes), vigil (default: all), so that each can have a fresh broker of its own.")
     var ladderSubjects: [String] = []
+    @Option(help: "CPU nanoseconds the pipes spend per event besides copying it (split evenly over their hops): a stand-in for a processor's work, to judge a rate against the write pattern plus that cost on the same cores (0: none).") var pipeWorkNs = 0
     @Flag(help: "The pipes of --state-pipe-bytes write each side record once a transaction and partition, of the given bytes times the records copied there (the pattern of changelog: events), instead of one beside each record.") var sideRecordsPerTransaction = false
 
     func run() throws {
@@ -454,6 +455,7 @@ struct EndToEndBench: ParsableCommand {
         let pipeDone = DispatchSemaphore(value: 0)
         let pipeTransactions = Locked(0)
         let pipeCommitting = Locked(Duration.zero)
+        let pipeThreadCPU = Locked(0.0)
         switch subject {
         case .vigil:
             let running = try RunningInstance(topology: topology, options: Handbook.options(for: topology, kafka: vigilKafka, instanceID: "bench", overlapsCommit: !serialCommit), logger: logger)
@@ -476,11 +478,18 @@ struct EndToEndBench: ParsableCommand {
                     hops[hop].sidesPerTransaction = perTransaction
                 }
             }
+            for index in hops.indices { hops[index].workPerRecord = .nanoseconds(pipeWorkNs / hops.count) }
             try admin.createTopics((hops.map(\.output) + hops.flatMap { $0.sides.map(\.topic) }).map { NewTopic(name: $0, partitions: partitions) })
             let pipe = TransactionalPipe(kafka: vigilKafka, logger: logger)
             let fetchWait = Int(vigilKafka.properties["fetch.wait.max.ms"] ?? "20") ?? 20
             let pipeHops = hops
             Thread {
+                func threadCPU() -> Double {
+                    var time = timespec()
+                    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+                    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+                }
+                let cpuStart = threadCPU()
                 do {
                     pipeTransactions.value = try pipe.runLive(hops: pipeHops, group: "\(name).pipe", transactionalID: "\(name).pipe",
                                                               fetchWait: .milliseconds(fetchWait), commitInterval: .milliseconds(interval),
@@ -488,6 +497,7 @@ struct EndToEndBench: ParsableCommand {
                 } catch {
                     print("pipe failed: \(error)", to: &standardError)
                 }
+                pipeThreadCPU.value = threadCPU() - cpuStart
                 pipeDone.signal()
             }.start()
             reader = ScoreReader(topic: output, partitions: partitions, kafka: kafka, logger: logger, indices: idToIndex, capacity: total + 1, identify: Handbook.lineID)
@@ -560,7 +570,8 @@ struct EndToEndBench: ParsableCommand {
             // Counted when the pipe stops (after the last record is read): the whole run, warm-up included.
             let transactions = stopPipe()
             transactionsPerSecond = Double(transactions) / (clock.now - origin).seconds
-            phases = "committing (offsets and commit) \(f1(pipeCommitting.value.seconds * 1000 / Double(max(1, transactions)))) ms/txn"
+            phases = "committing (offsets and commit) \(f1(pipeCommitting.value.seconds * 1000 / Double(max(1, transactions)))) ms/txn; "
+                + "its thread \(f1(pipeThreadCPU.value * 1e6 / Double(max(1, total)))) µs CPU per event (the whole run, work included)"
         }
         let readAt = reader.readTimes(origin: origin)
         var latencies: [Double] = []
