@@ -141,10 +141,9 @@ public final class RunningInstance: @unchecked Sendable {
     private func committed(_ statistics: RuntimeStatistics) {
         let now = ContinuousClock.now
         // onCommit runs on the runtime's thread: its own CPU time so far.
-        var cpu = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu)
+        let cpu = ThreadCPU.seconds()
         lock.withLock {
-            commitLog.append((now, statistics, Double(cpu.tv_sec) + Double(cpu.tv_nsec) / 1e9))
+            commitLog.append((now, statistics, cpu))
             waiters.removeAll { target, semaphore in
                 guard statistics.scored + statistics.deadLettered >= target else { return false }
                 semaphore.signal()

@@ -42,8 +42,13 @@ struct EndToEndBench: ParsableCommand {
     var statePipeBytes: [String] = []
     @Option(parsing: .upToNextOption, help: "Only these climb the ladder: pipe, two-hops, sides (the pipes of --state-pipe-bytes), vigil (default: all), so that each can have a fresh broker of its own.")
     var ladderSubjects: [String] = []
-    @Option(help: "CPU nanoseconds the pipes spend per event besides copying it (split evenly over their hops): a stand-in for a processor's work, to judge a rate against the write pattern plus that cost on the same cores (0: none).") var pipeWorkNs = 0
+    @Option(help: "CPU nanoseconds the live two-hop pipe (ladder and latency runs) spends per event besides copying it, split evenly over its hops: a stand-in for a processor's work, to judge a rate against the write pattern plus that cost on the same cores (0: none).") var pipeWorkNs = 0
+    @Flag(help: "The live pipes commit on a thread of their own while their loop polls and works on, holding what it polls meanwhile for the next transaction (as the runtime's commit in the background does); not with --state-pipe-bytes.") var pipeOverlapsCommit = false
     @Flag(help: "The pipes of --state-pipe-bytes write each side record once a transaction and partition, of the given bytes times the records copied there (the pattern of changelog: events), instead of one beside each record.") var sideRecordsPerTransaction = false
+
+    func validate() throws {
+        guard pipeWorkNs >= 0 else { throw ValidationError("--pipe-work-ns must be 0 or more") }
+    }
 
     func run() throws {
         // As `vigil run` starts, for every subject in this process (peers and Vigil alike): the
@@ -478,26 +483,25 @@ struct EndToEndBench: ParsableCommand {
                     hops[hop].sidesPerTransaction = perTransaction
                 }
             }
-            for index in hops.indices { hops[index].workPerRecord = .nanoseconds(pipeWorkNs / hops.count) }
+            // The stand-in for a processor's work goes to the two-hop pipe only: the one-hop
+            // pipe is the reference the sustained target is a share of.
+            if subject == .pipeTwoHops {
+                for index in hops.indices { hops[index].workPerRecord = .nanoseconds(pipeWorkNs) / hops.count }
+            }
             try admin.createTopics((hops.map(\.output) + hops.flatMap { $0.sides.map(\.topic) }).map { NewTopic(name: $0, partitions: partitions) })
             let pipe = TransactionalPipe(kafka: vigilKafka, logger: logger)
             let fetchWait = Int(vigilKafka.properties["fetch.wait.max.ms"] ?? "20") ?? 20
             let pipeHops = hops
             Thread {
-                func threadCPU() -> Double {
-                    var time = timespec()
-                    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-                    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-                }
-                let cpuStart = threadCPU()
+                let cpuStart = ThreadCPU.seconds()
                 do {
                     pipeTransactions.value = try pipe.runLive(hops: pipeHops, group: "\(name).pipe", transactionalID: "\(name).pipe",
                                                               fetchWait: .milliseconds(fetchWait), commitInterval: .milliseconds(interval),
-                                                              commitsWhenDrained: commitWhenDrained, onCommitted: { pipeCommitting.value += $0 }, stop: { _ in pipeStop.value })
+                                                              commitsWhenDrained: commitWhenDrained, overlapsCommit: pipeOverlapsCommit, onCommitted: { pipeCommitting.value += $0 }, stop: { _ in pipeStop.value })
                 } catch {
                     print("pipe failed: \(error)", to: &standardError)
                 }
-                pipeThreadCPU.value = threadCPU() - cpuStart
+                pipeThreadCPU.value = ThreadCPU.seconds() - cpuStart
                 pipeDone.signal()
             }.start()
             reader = ScoreReader(topic: output, partitions: partitions, kafka: kafka, logger: logger, indices: idToIndex, capacity: total + 1, identify: Handbook.lineID)
@@ -572,6 +576,8 @@ struct EndToEndBench: ParsableCommand {
             transactionsPerSecond = Double(transactions) / (clock.now - origin).seconds
             phases = "committing (offsets and commit) \(f1(pipeCommitting.value.seconds * 1000 / Double(max(1, transactions)))) ms/txn; "
                 + "its thread \(f1(pipeThreadCPU.value * 1e6 / Double(max(1, total)))) µs CPU per event (the whole run, work included)"
+                + (subject == .pipeTwoHops && pipeWorkNs > 0 ? "; work \(f1(Double(pipeWorkNs) / 1000)) µs an event" : "")
+                + (pipeOverlapsCommit ? "; commit in the background" : "")
         }
         let readAt = reader.readTimes(origin: origin)
         var latencies: [Double] = []
