@@ -171,8 +171,9 @@ extension TransactionalPipe {
         var inFlight: CommitInFlight?
         var committing = 0
         var held: [(topic: String, partition: Int32, key: [UInt8]?, value: [UInt8]?)] = []
-        /// Counts the commit under way once it has ended, and sends what was held meanwhile.
-        func finishCommit(_ flight: CommitInFlight) throws {
+        /// Counts the commit under way once it has ended, and sends what was held meanwhile
+        /// into a new transaction (not when the loop is stopping: nothing would commit it).
+        func finishCommit(_ flight: CommitInFlight, sendsHeld: Bool = true) throws {
             if let error = flight.error { throw error }
             onCommitted(flight.took)
             inFlight = nil
@@ -180,7 +181,7 @@ extension TransactionalPipe {
             copied += committing
             committing = 0
             onCommit(copied)
-            guard !held.isEmpty else { return }
+            guard sendsHeld, !held.isEmpty else { return }
             try producer.beginTransaction()
             openedAt = clock.now
             for record in held {
@@ -288,7 +289,7 @@ extension TransactionalPipe {
         }
         if let flight = inFlight {
             flight.done.wait()
-            try finishCommit(flight)
+            try finishCommit(flight, sendsHeld: false)
         }
         try consumer.close()
         return transactions

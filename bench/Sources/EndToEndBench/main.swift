@@ -48,6 +48,9 @@ struct EndToEndBench: ParsableCommand {
 
     func validate() throws {
         guard pipeWorkNs >= 0 else { throw ValidationError("--pipe-work-ns must be 0 or more") }
+        if pipeOverlapsCommit, !statePipeBytes.isEmpty {
+            throw ValidationError("--pipe-overlaps-commit does not go with --state-pipe-bytes: a pipe that commits in the background writes no side records")
+        }
     }
 
     func run() throws {
