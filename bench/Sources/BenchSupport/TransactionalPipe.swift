@@ -83,7 +83,8 @@ extension TransactionalPipe {
     /// With `workPerRecord`, the hop's thread also spends that much CPU time per record copied
     /// (a spin on its own CPU clock after each poll's records): the pipe with a stand-in for a
     /// stream processor's work, so that a rate can be judged against the write pattern plus a
-    /// given processing cost on the same cores (bench/README.md, "The floor with Vigil's work").
+    /// given processing cost on the same cores (bench/README.md, "A stand-in for Vigil's work beside
+    /// the two-hop pipe").
     public struct Hop: Sendable {
         public var input: String, output: String
         public var sides: [(topic: String, bytes: Int)]
@@ -170,7 +171,7 @@ extension TransactionalPipe {
         let workNanoseconds = hops.map { Int64($0.workPerRecord / .nanoseconds(1)) }
         var inFlight: CommitInFlight?
         var committing = 0
-        var held: [(topic: String, partition: Int32, key: [UInt8]?, value: [UInt8]?)] = []
+        var held: [ProducerRecord] = []
         /// Counts the commit under way once it has ended, and sends what was held meanwhile
         /// into a new transaction (not when the loop is stopping: nothing would commit it).
         func finishCommit(_ flight: CommitInFlight, sendsHeld: Bool = true) throws {
@@ -184,20 +185,7 @@ extension TransactionalPipe {
             guard sendsHeld, !held.isEmpty else { return }
             try producer.beginTransaction()
             openedAt = clock.now
-            for record in held {
-                func send(_ key: UnsafeRawBufferPointer?, _ value: UnsafeRawBufferPointer?) throws {
-                    try producer.send(topic: record.topic, partition: record.partition, key: key, value: value)
-                }
-                if let key = record.key {
-                    try key.withUnsafeBytes { key in
-                        if let value = record.value { try value.withUnsafeBytes { try send(key, $0) } } else { try send(key, nil) }
-                    }
-                } else if let value = record.value {
-                    try value.withUnsafeBytes { try send(nil, $0) }
-                } else {
-                    try send(nil, nil)
-                }
-            }
+            for record in held { try producer.send(record) }
             held.removeAll(keepingCapacity: true)
         }
         while !stop(copied) {
@@ -219,9 +207,8 @@ extension TransactionalPipe {
                     let hop = hops[hopIndex]
                     work += workNanoseconds[hopIndex]
                     if holding {
-                        let key = message.withKey { $0.map { Array($0) } }
-                        let value = message.withValue { $0.map { Array($0) } }
-                        held.append((hop.output, message.partition, key, value))
+                        held.append(ProducerRecord(topic: hop.output, partition: message.partition,
+                                                   key: message.withKey { $0.map { Array($0) } }, value: message.withValue { $0.map { Array($0) } }))
                         next[message.topicPartition] = message.offset + 1
                         if message.topic == lastInput { inTransaction += 1 }
                         continue
@@ -243,7 +230,8 @@ extension TransactionalPipe {
                 }
                 return batch.messages.count < 500
             }
-            if overlapsCommit, inFlight == nil, let opened = openedAt, (commitsWhenDrained && drained) || clock.now - opened >= commitInterval {
+            let due = openedAt.map { (commitsWhenDrained && drained) || clock.now - $0 >= commitInterval } ?? false
+            if overlapsCommit, inFlight == nil, due {
                 let flight = CommitInFlight()
                 let offsets = next
                 let metadata = try consumer.groupMetadata()
@@ -263,7 +251,7 @@ extension TransactionalPipe {
                 openedAt = nil
                 committing = inTransaction
                 inTransaction = 0
-            } else if !overlapsCommit, let opened = openedAt, (commitsWhenDrained && drained) || clock.now - opened >= commitInterval {
+            } else if !overlapsCommit, due {
                 for (hopIndex, counts) in sideCounts.enumerated() where !counts.isEmpty {
                     for (side, bytes) in hops[hopIndex].sides {
                         for (partition, count) in counts {
