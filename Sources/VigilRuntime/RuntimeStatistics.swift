@@ -18,6 +18,9 @@ public struct RuntimeStatistics: Sendable, Equatable {
     public var changelogBytes = 0
     public var restoredRecords = 0
     public var rebalances = 0
+    /// Input partitions (source and repartition) owned, restored and being processed now: how
+    /// the group's partitions are spread over instances once a rebalance has settled.
+    public var activePartitions = 0
     /// Records the consumer handed out again below where processing stands (already processed
     /// in the open transaction or committed), dropped before they reach a stage.
     public var refetchedSkipped = 0

@@ -486,6 +486,7 @@ public final class StreamRuntime: @unchecked Sendable {
         if !seek.isEmpty { try consumer.seek(seek) }
         counts.restoredRecords = restorer.restoredRecords
         updateStateMetrics(force: true)
+        publishStatistics()
     }
 
     // MARK: Processing
@@ -1112,6 +1113,7 @@ public final class StreamRuntime: @unchecked Sendable {
 
     private func publishStatistics() {
         var snapshot = counts
+        snapshot.activePartitions = active.count
         if let collector {
             snapshot.scored = collector.scored
             snapshot.alerts = collector.alerts

@@ -34,6 +34,12 @@ struct RebalanceAndDeadLetterTests {
             let second = try RuntimeFixture.RunningInstance(topology: relaxed, instance: "second")
             // Cooperative rebalancing: the first gives up some partitions, the second takes them.
             try RuntimeFixture.waitUntil { second.runtime.statistics.rebalances > 0 && first.runtime.statistics.rebalances > 1 }
+            // Once it settles, the 8 input partitions (4 of the source, 4 of the repartition
+            // topic) are each restored and processed by one of the two.
+            try RuntimeFixture.waitUntil {
+                let (a, b) = (first.runtime.statistics.activePartitions, second.runtime.statistics.activePartitions)
+                return a > 0 && b > 0 && a + b == 8
+            }
 
             // The first leaves cleanly while events still arrive.
             try RuntimeFixture.produce(Array(events[6000..<9000]), to: source)
@@ -48,6 +54,8 @@ struct RebalanceAndDeadLetterTests {
                 print("rebalance test failed: first \(first.runtime.statistics)")
                 print("rebalance test failed: second \(second.runtime.statistics) health \(second.runtime.metrics.health.unhealthyReason ?? "ok")")
             }
+            // The one left has taken over every input partition.
+            try RuntimeFixture.waitUntil { second.runtime.statistics.activePartitions == 8 }
             second.stop()
             #expect(first.failure == nil && second.failure == nil, "\(String(describing: first.failure)) \(String(describing: second.failure))")
             #expect(first.runtime.statistics.scored > 0 && second.runtime.statistics.scored > 0)

@@ -37,16 +37,19 @@ struct EndToEndBench: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Commit as soon as every fetched event is processed (processing.commit_when_drained, the topology's default), in Vigil's latency and ladder runs and in the pipes beside them; without it, every commit interval.") var commitWhenDrained = true
     @Flag(help: "Wait for each commit before processing the next batch (RuntimeOptions.overlapsCommit off), as before 2026-12-06: the A/B of the commit in the background.") var serialCommit = false
     @Flag(help: "Turn on local delivery (processing.local_delivery) in Vigil's latency and sustained-rate runs: an event's two stages in one transaction where this instance owns its repartition partition (sound on a broker that hides aborted records; README, Local delivery).") var localDelivery = false
+    @Option(help: "Vigil instances in one consumer group in the latency and sustained-rate runs, each a runtime on a thread of its own (Kafka Streams' stream threads): with one source partition, two put the source's stage and the repartition topic's stage on different threads.") var vigilInstances = 1
     @Flag(inversion: .prefixedNo, help: "Also run Vigil without drift and without local delivery (every event through the repartition topic, as Kafka Streams does).") var throughTopic = true
     @Option(parsing: .upToNextOption, help: "Also climb the ladder with pipes writing side records, as Vigil's stages write changelog records: hops separated by '/', each a '+'-separated list of side-record sizes in bytes, one side topic each. 300/145: two hops with one side record each (Vigil's four partitions a transaction, as shipped); 300+145: one hop with two (three partitions: local delivery); 445: one hop with one (two partitions); 0: a hop without (8/0: three partitions, two hops).")
     var statePipeBytes: [String] = []
     @Option(parsing: .upToNextOption, help: "Only these climb the ladder: pipe, two-hops, sides (the pipes of --state-pipe-bytes), vigil (default: all), so that each can have a fresh broker of its own.")
     var ladderSubjects: [String] = []
     @Option(help: "CPU nanoseconds the live two-hop pipe (ladder and latency runs) spends per event besides copying it, split evenly over its hops: a stand-in for a processor's work, to judge a rate against the write pattern plus that cost on the same cores (0: none).") var pipeWorkNs = 0
+    @Flag(help: "The live two-hop pipe runs each hop on a thread of its own, with its own consumer group, producer and transactions (as two Vigil instances of one group split the topology's two stages, --vigil-instances 2), instead of both hops in one loop.") var pipeHopThreads = false
     @Flag(help: "The live pipes commit on a thread of their own while their loop polls and works on, holding what it polls meanwhile for the next transaction (as the runtime's commit in the background does); not with --state-pipe-bytes.") var pipeOverlapsCommit = false
     @Flag(help: "The pipes of --state-pipe-bytes write each side record once a transaction and partition, of the given bytes times the records copied there (the pattern of changelog: events), instead of one beside each record.") var sideRecordsPerTransaction = false
 
     func validate() throws {
+        guard vigilInstances >= 1 else { throw ValidationError("--vigil-instances must be 1 or more") }
         guard pipeWorkNs >= 0 else { throw ValidationError("--pipe-work-ns must be 0 or more") }
         if pipeOverlapsCommit, !statePipeBytes.isEmpty {
             throw ValidationError("--pipe-overlaps-commit does not go with --state-pipe-bytes: a pipe that commits in the background writes no side records")
@@ -382,7 +385,10 @@ struct EndToEndBench: ParsableCommand {
                             to last: (time: ContinuousClock.Instant, statistics: RuntimeStatistics, cpuSeconds: Double)) -> String {
         let wall = (last.time - first.time).seconds
         let transactions = Double(last.statistics.transactionsCommitted - first.statistics.transactionsCommitted)
-        let events = Double(last.statistics.eventsIn - first.statistics.eventsIn)
+        // Source events in, or (an instance owning only the repartition topic's partitions,
+        // --vigil-instances) the events it scored or dead-lettered.
+        let finished = { (statistics: RuntimeStatistics) in statistics.scored + statistics.deadLettered }
+        let events = Double(max(last.statistics.eventsIn - first.statistics.eventsIn, finished(last.statistics) - finished(first.statistics)))
         let (a, b) = (first.statistics.phases, last.statistics.phases)
         func share(_ label: String, _ duration: Duration) -> String {
             "\(label) \(Int((100 * duration.seconds / wall).rounded())) % (\(f1(duration.seconds * 1000 / transactions)) ms/txn)"
@@ -458,17 +464,33 @@ struct EndToEndBench: ParsableCommand {
         idToIndex.reserveCapacity(total + 1)
         for index in 0...total { idToIndex[Int(data[index].id)!] = index }
         let reader: ScoreReader
-        var instance: RunningInstance?
+        var instances: [RunningInstance] = []
         let pipeStop = Locked(false)
         let pipeDone = DispatchSemaphore(value: 0)
         let pipeTransactions = Locked(0)
         let pipeCommitting = Locked(Duration.zero)
         let pipeThreadCPU = Locked(0.0)
+        var pipeThreads = 0
         switch subject {
         case .vigil:
-            let running = try RunningInstance(topology: topology, options: Handbook.options(for: topology, kafka: vigilKafka, instanceID: "bench", overlapsCommit: !serialCommit), logger: logger)
-            instance = running
+            for number in 0..<vigilInstances {
+                instances.append(try RunningInstance(topology: topology, options: Handbook.options(for: topology, kafka: vigilKafka, instanceID: vigilInstances == 1 ? "bench" : "bench-\(number)",
+                                                                                                   overlapsCommit: !serialCommit), logger: logger))
+            }
             let scoresPartitions = try Handbook.waitForTopic(topology.outputs.scoresTopic, admin: admin)
+            if vigilInstances > 1 {
+                // Every input partition (the source's and the repartition topic's) restored and
+                // processed by some instance, each instance with its share, before the clock starts.
+                let inputs = Int(partitions) * instances[0].runtime.plan.segments.count
+                let settled = { instances.allSatisfy { $0.runtime.statistics.activePartitions >= min(1, inputs / instances.count) }
+                    && instances.reduce(0) { $0 + $1.runtime.statistics.activePartitions } == inputs }
+                let deadline = ContinuousClock.now + .seconds(60)
+                while !settled() {
+                    guard ContinuousClock.now < deadline else { throw BenchError("the \(vigilInstances) instances did not share the \(inputs) input partitions within 60 s") }
+                    Thread.sleep(forTimeInterval: 0.05)  // polling for a condition, with a deadline
+                }
+                print("instances' input partitions: \(instances.map { "\($0.runtime.statistics.activePartitions)" }.joined(separator: " + "))", to: &standardError)
+            }
             reader = ScoreReader(topic: topology.outputs.scoresTopic, partitions: scoresPartitions, kafka: kafka, logger: logger, indices: idToIndex, capacity: total + 1,
                                  identify: Handbook.scoreID)
         case .pipe, .pipeTwoHops, .pipeWithSideRecords:
@@ -494,29 +516,38 @@ struct EndToEndBench: ParsableCommand {
             try admin.createTopics((hops.map(\.output) + hops.flatMap { $0.sides.map(\.topic) }).map { NewTopic(name: $0, partitions: partitions) })
             let pipe = TransactionalPipe(kafka: vigilKafka, logger: logger)
             let fetchWait = Int(vigilKafka.properties["fetch.wait.max.ms"] ?? "20") ?? 20
-            let pipeHops = hops
-            Thread {
-                let cpuStart = ThreadCPU.seconds()
-                do {
-                    pipeTransactions.value = try pipe.runLive(hops: pipeHops, group: "\(name).pipe", transactionalID: "\(name).pipe",
-                                                              fetchWait: .milliseconds(fetchWait), commitInterval: .milliseconds(interval),
-                                                              commitsWhenDrained: commitWhenDrained, overlapsCommit: pipeOverlapsCommit, onCommitted: { pipeCommitting.value += $0 }, stop: { _ in pipeStop.value })
-                } catch {
-                    print("pipe failed: \(error)", to: &standardError)
-                }
-                pipeThreadCPU.value = ThreadCPU.seconds() - cpuStart
-                pipeDone.signal()
-            }.start()
+            // Each hop on a thread of its own (--pipe-hop-threads), in a group and with
+            // transactions of its own, as two Vigil instances split a topology's two stages.
+            let threadsHops = pipeHopThreads && subject == .pipeTwoHops ? hops.map { [$0] } : [hops]
+            pipeThreads = threadsHops.count
+            for (number, pipeHops) in threadsHops.enumerated() {
+                let id = threadsHops.count == 1 ? "\(name).pipe" : "\(name).pipe-\(number)"
+                Thread {
+                    let cpuStart = ThreadCPU.seconds()
+                    do {
+                        let transactions = try pipe.runLive(hops: pipeHops, group: id, transactionalID: id,
+                                                            fetchWait: .milliseconds(fetchWait), commitInterval: .milliseconds(interval),
+                                                            commitsWhenDrained: commitWhenDrained, overlapsCommit: pipeOverlapsCommit,
+                                                            onCommitted: { duration in pipeCommitting.update { $0 += duration } }, stop: { _ in pipeStop.value })
+                        pipeTransactions.update { $0 += transactions }
+                    } catch {
+                        print("pipe failed: \(error)", to: &standardError)
+                    }
+                    let cpu = ThreadCPU.seconds() - cpuStart
+                    pipeThreadCPU.update { $0 += cpu }
+                    pipeDone.signal()
+                }.start()
+            }
             reader = ScoreReader(topic: output, partitions: partitions, kafka: kafka, logger: logger, indices: idToIndex, capacity: total + 1, identify: Handbook.lineID)
         }
         func stopPipe() -> Int {
             guard subject != .vigil, !pipeStop.value else { return pipeTransactions.value }
             pipeStop.value = true
-            pipeDone.wait()
+            for _ in 0..<pipeThreads { pipeDone.wait() }
             return pipeTransactions.value
         }
         defer {
-            instance?.stop()
+            for instance in instances { instance.stop() }
             _ = stopPipe()
         }
         reader.start()
@@ -556,10 +587,14 @@ struct EndToEndBench: ParsableCommand {
         _ = reader.waitForAll(timeout: .seconds(60))
         let transactionsPerSecond: Double
         var phases: String?
-        if let instance {
+        if let instance = instances.first {
             let commits = instance.commits.filter { $0.time >= start }
             transactionsPerSecond = commits.count > 1 ? Double(commits.count - 1) / (commits.last!.time - commits.first!.time).seconds : .nan
             if commits.count > 1 { phases = Self.phaseShares(from: commits.first!, to: commits.last!) }
+            for (number, other) in instances.enumerated().dropFirst() {
+                let commits = other.commits.filter { $0.time >= start }
+                if commits.count > 1 { phases = (phases ?? "") + "\n  instance \(number): " + Self.phaseShares(from: commits.first!, to: commits.last!) }
+            }
             // The commit's cost and the transactions' size by second: whether the runtime's own
             // cycle slows as the run goes on (the broker ageing) or its input outgrows it.
             var bySecond: [String] = []
@@ -578,9 +613,10 @@ struct EndToEndBench: ParsableCommand {
             let transactions = stopPipe()
             transactionsPerSecond = Double(transactions) / (clock.now - origin).seconds
             phases = "committing (offsets and commit) \(f1(pipeCommitting.value.seconds * 1000 / Double(max(1, transactions)))) ms/txn; "
-                + "its thread \(f1(pipeThreadCPU.value * 1e6 / Double(max(1, total)))) µs CPU per event (the whole run, work included)"
+                + "its thread\(pipeThreads > 1 ? "s" : "") \(f1(pipeThreadCPU.value * 1e6 / Double(max(1, total)))) µs CPU per event (the whole run, work included)"
                 + (subject == .pipeTwoHops && pipeWorkNs > 0 ? "; work \(f1(Double(pipeWorkNs) / 1000)) µs an event" : "")
                 + (pipeOverlapsCommit ? "; commit in the background" : "")
+                + (pipeThreads > 1 ? "; each hop on a thread of its own" : "")
         }
         let readAt = reader.readTimes(origin: origin)
         var latencies: [Double] = []
@@ -736,6 +772,8 @@ final class Locked<Value>: @unchecked Sendable {
         get { lock.withLock { stored } }
         set { lock.withLock { stored = newValue } }
     }
+    /// Changes the value under the lock (`value += x` would read and write it in two steps).
+    func update(_ change: (inout Value) -> Void) { lock.withLock { change(&stored) } }
 }
 
 func f1(_ value: Double) -> String { String(format: "%.1f", value) }
