@@ -25,6 +25,7 @@ public import VigilKafka
 /// | `vigil_state_budgeted_bytes` | gauge | `stage` | bytes of a stage's state as `processing.max_state_bytes` counts them (summed over partitions; each partition's stage holds at most the budget) |
 /// | `vigil_restore_records_total` | counter | | changelog and snapshot records applied while restoring |
 /// | `vigil_restore_partitions` | gauge | | partitions still restoring |
+/// | `vigil_active_partitions` | gauge | | input partitions (source and repartition) restored and being processed |
 /// | `vigil_transactions_committed_total` | counter | | transactions committed |
 /// | `vigil_transactions_aborted_total` | counter | | transactions aborted |
 /// | `vigil_rebalances_total` | counter | `kind` (`assigned`, `revoked`, `lost`) | rebalance events |
@@ -59,6 +60,9 @@ public struct RuntimeMetrics: Sendable {
     public let stateBudgetedBytes: MetricFamily<Gauge>
     public let restoredRecords: Counter
     public let partitionsRestoring: Gauge
+    /// Input partitions restored and being processed: how a group's partitions are spread
+    /// over its instances once a rebalance has settled.
+    public let activePartitions: Gauge
     public let transactionsCommitted: Counter
     public let transactionsAborted: Counter
     public let producerReplacements: Counter
@@ -121,6 +125,8 @@ public struct RuntimeMetrics: Sendable {
         restoredRecords = registry.counter(
             "vigil_restore_records_total", help: "Snapshot and changelog records applied while restoring state.")
         partitionsRestoring = registry.gauge("vigil_restore_partitions", help: "Partitions whose state is still being restored.")
+        activePartitions = registry.gauge(
+            "vigil_active_partitions", help: "Input partitions (source and repartition topics) restored and being processed by this instance.")
         transactionsCommitted = registry.counter("vigil_transactions_committed_total", help: "Kafka transactions committed.")
         transactionsAborted = registry.counter("vigil_transactions_aborted_total", help: "Kafka transactions aborted.")
         producerReplacements = registry.counter(

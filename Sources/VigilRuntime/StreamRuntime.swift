@@ -1114,6 +1114,7 @@ public final class StreamRuntime: @unchecked Sendable {
     private func publishStatistics() {
         var snapshot = counts
         snapshot.activePartitions = active.count
+        metrics.activePartitions.set(active.count)
         if let collector {
             snapshot.scored = collector.scored
             snapshot.alerts = collector.alerts

@@ -125,6 +125,7 @@ struct MetricsRegistryTests {
             "vigil_ingest_latency_seconds_bucket{le=\"0.1\"} 1", "# TYPE vigil_commit_duration_seconds histogram",
             "vigil_consumer_lag_records{topic=\"events\",partition=\"2\"} 17", "vigil_state_keys{stage=\"card\"} 1000",
             "# TYPE vigil_state_bytes gauge", "vigil_state_budgeted_bytes{stage=\"card\"} 345000", "vigil_restore_records_total 0", "vigil_restore_partitions 0",
+            "vigil_active_partitions 0",
             "vigil_transactions_committed_total 0", "vigil_transactions_aborted_total 0",
             "vigil_rebalances_total{kind=\"assigned\"} 1", "vigil_healthy 0", "vigil_keys_evicted_total 5", "vigil_keys_expired_total 0",
         ] {

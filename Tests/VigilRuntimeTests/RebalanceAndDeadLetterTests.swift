@@ -56,6 +56,7 @@ struct RebalanceAndDeadLetterTests {
             }
             // The one left has taken over every input partition.
             try RuntimeFixture.waitUntil { second.runtime.statistics.activePartitions == 8 }
+            #expect(second.runtime.metrics.activePartitions.value == 8, "vigil_active_partitions follows the statistic")
             second.stop()
             #expect(first.failure == nil && second.failure == nil, "\(String(describing: first.failure)) \(String(describing: second.failure))")
             #expect(first.runtime.statistics.scored > 0 && second.runtime.statistics.scored > 0)
