@@ -196,11 +196,20 @@ extension Handbook {
 
     /// Waits until `topic` exists (the runtime creates its outputs on its own thread); its partition count.
     public static func waitForTopic(_ topic: String, admin: Admin, within deadline: Duration = .seconds(60)) throws -> Int32 {
+        var partitions = 0
+        guard try waitUntil(within: deadline, { partitions = try admin.listTopics()[topic]?.partitionCount ?? 0; return partitions > 0 }) else {
+            throw BenchError("topic \(topic) did not appear within \(deadline)")
+        }
+        return Int32(partitions)
+    }
+
+    /// Polls `condition` every `interval` until it holds (true) or `deadline` has passed (false).
+    public static func waitUntil(within deadline: Duration, every interval: Duration = .milliseconds(50), _ condition: () throws -> Bool) rethrows -> Bool {
         let end = ContinuousClock.now + deadline
         while true {
-            if let partitions = try admin.listTopics()[topic]?.partitionCount, partitions > 0 { return Int32(partitions) }
-            guard ContinuousClock.now < end else { throw BenchError("topic \(topic) did not appear within \(deadline)") }
-            Thread.sleep(forTimeInterval: 0.05)  // polling for a condition, with a deadline
+            if try condition() { return true }
+            guard ContinuousClock.now < end else { return false }
+            Thread.sleep(forTimeInterval: interval.seconds)  // polling for a condition, with a deadline
         }
     }
 

@@ -172,6 +172,10 @@ extension TransactionalPipe {
         var inFlight: CommitInFlight?
         var committing = 0
         var held: [ProducerRecord] = []
+        // One serial queue for the commits, as the runtime's CommitWorker has: not a thread
+        // started for each commit (0.33 µs an event of thread starts at 115,329/s under perf,
+        // bench/README.md, "The two stages on two threads").
+        let commitQueue = DispatchQueue(label: "vigil.pipe.commit")
         /// Counts the commit under way once it has ended, and sends what was held meanwhile
         /// into a new transaction (not when the loop is stopping: nothing would commit it).
         func finishCommit(_ flight: CommitInFlight, sendsHeld: Bool = true) throws {
@@ -235,7 +239,7 @@ extension TransactionalPipe {
                 let flight = CommitInFlight()
                 let offsets = next
                 let metadata = try consumer.groupMetadata()
-                Thread {
+                commitQueue.async {
                     let start = ContinuousClock.now
                     do throws(KafkaError) {
                         try producer.sendOffsetsToTransaction(offsets, groupMetadata: metadata)
@@ -245,7 +249,7 @@ extension TransactionalPipe {
                     }
                     flight.took = ContinuousClock.now - start
                     flight.done.signal()
-                }.start()
+                }
                 inFlight = flight
                 next.removeAll()
                 openedAt = nil
@@ -283,7 +287,7 @@ extension TransactionalPipe {
         return transactions
     }
 
-    /// A commit running on a thread of its own: how it ended and how long it took, read by the
+    /// A commit running on the commit queue: how it ended and how long it took, read by the
     /// loop once `done` is signalled (the semaphore orders the writes before the reads, hence
     /// unchecked).
     final class CommitInFlight: @unchecked Sendable {

@@ -482,13 +482,11 @@ struct EndToEndBench: ParsableCommand {
                 // Every input partition (the source's and the repartition topic's) restored and
                 // processed by some instance, each instance with its share, before the clock starts.
                 let inputs = Int(partitions) * instances[0].runtime.plan.segments.count
-                let settled = { instances.allSatisfy { $0.runtime.statistics.activePartitions >= min(1, inputs / instances.count) }
-                    && instances.reduce(0) { $0 + $1.runtime.statistics.activePartitions } == inputs }
-                let deadline = ContinuousClock.now + .seconds(60)
-                while !settled() {
-                    guard ContinuousClock.now < deadline else { throw BenchError("the \(vigilInstances) instances did not share the \(inputs) input partitions within 60 s") }
-                    Thread.sleep(forTimeInterval: 0.05)  // polling for a condition, with a deadline
+                let settled = Handbook.waitUntil(within: .seconds(60)) {
+                    instances.allSatisfy { $0.runtime.statistics.activePartitions >= min(1, inputs / instances.count) }
+                        && instances.reduce(0) { $0 + $1.runtime.statistics.activePartitions } == inputs
                 }
+                guard settled else { throw BenchError("the \(vigilInstances) instances did not share the \(inputs) input partitions within 60 s") }
                 print("instances' input partitions: \(instances.map { "\($0.runtime.statistics.activePartitions)" }.joined(separator: " + "))", to: &standardError)
             }
             reader = ScoreReader(topic: topology.outputs.scoresTopic, partitions: scoresPartitions, kafka: kafka, logger: logger, indices: idToIndex, capacity: total + 1,
@@ -725,21 +723,11 @@ final class ScoreReader: @unchecked Sendable {
     }
 
     func waitFor(index: Int, timeout: Duration) -> Bool {
-        let end = ContinuousClock.now + timeout
-        while ContinuousClock.now < end {
-            if lock.withLock({ readAt[index] != nil }) { return true }
-            Thread.sleep(forTimeInterval: 0.01)  // polling for a condition, with a deadline
-        }
-        return false
+        Handbook.waitUntil(within: timeout, every: .milliseconds(10)) { lock.withLock { readAt[index] != nil } }
     }
 
     func waitForAll(timeout: Duration) -> Bool {
-        let end = ContinuousClock.now + timeout
-        while ContinuousClock.now < end {
-            if lock.withLock({ seen >= readAt.count }) { return true }
-            Thread.sleep(forTimeInterval: 0.05)  // polling for a condition, with a deadline
-        }
-        return false
+        Handbook.waitUntil(within: timeout) { lock.withLock { seen >= readAt.count } }
     }
 
     func readTimes(origin: ContinuousClock.Instant) -> [Duration?] { lock.withLock { readAt.map { $0.map { $0 - origin } } } }
