@@ -536,8 +536,9 @@ public final class StreamRuntime: @unchecked Sendable {
         order.removeAll { groups[$0]!.isEmpty }
         guard !order.isEmpty else { return }
         // What the consumer handed over, for telling a record never handed out (a broker that
-        // leaves a committed batch out of a fetch) from one lost here.
-        logger.debug("handed \(order.map { "\($0)@\(groups[$0]!.first!.offset)...\(groups[$0]!.last!.offset)" })")
+        // leaves a committed batch out of a fetch) from one lost here: each run of consecutive
+        // offsets, so that a hole inside one poll shows (a transaction's marker makes one too).
+        logger.debug("handed \(order.flatMap { partition in Self.offsetRuns(groups[partition]!.lazy.map(\.offset)).map { "\(partition)@\($0.lowerBound)...\($0.upperBound)" } })")
         if transaction == nil { transaction = OpenTransaction() }
         if driver.commitUnderWay { counts.batchesBehindCommit += 1 }
         // Consumed from here on, whatever happens next: an abort rewinds them.
@@ -559,6 +560,19 @@ public final class StreamRuntime: @unchecked Sendable {
     }
 
     /// Opens a transaction when none is: saves what an abort puts back, and sends due barriers.
+    /// Ascending offsets as runs of consecutive ones: `[4, 5, 6, 9, 10]` as `[4...6, 9...10]`.
+    static func offsetRuns(_ offsets: some Sequence<Int64>) -> [ClosedRange<Int64>] {
+        var runs: [ClosedRange<Int64>] = []
+        for offset in offsets {
+            if let last = runs.last, offset == last.upperBound + 1 {
+                runs[runs.count - 1] = last.lowerBound...offset
+            } else {
+                runs.append(offset...offset)
+            }
+        }
+        return runs
+    }
+
     private func beginIfIdle() throws {
         if case .committing = driver.cycle.state {
             // Its events run while the commit before it is under way: it begins, and takes the

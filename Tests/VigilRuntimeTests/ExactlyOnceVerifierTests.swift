@@ -69,14 +69,15 @@ struct ExactlyOnceVerifierTests {
             "2026-12-06T10:13:10.200Z debug vigil.run: handed [\"\(topic)/1@300...310\"]",
             #"2026-12-06T10:13:10.300Z info vigil.run: restored state applied="[]" committed="[\"\#(topic)/1@400\"]" from_snapshots=1"#,
             "2026-12-06T10:13:10.400Z debug vigil.run: handed [\"\(topic)/1@420...430\"]",
+            "2026-12-06T10:13:10.500Z debug vigil.run: handed [\"\(topic)/1@431...433\", \"\(topic)/1@437...440\", \"other.topic/1@10...12\"]",
         ]
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-reads-\(UUID().uuidString.prefix(8)).log").path
         try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         RuntimeFixture.vigilLogs.withValue { $0.append(("reads", 0, path)) }
         let reads = Self.handedRanges(topic: topic)
-        #expect(reads.map(\.offsets) == [5472...5484, 5486...5488, 5492...5497, 100...110, 200...210, 204...204, 300...310, 399...399, 420...430])
-        #expect(reads.map(\.isSeek) == [false, false, false, false, false, true, false, true, false])
+        #expect(reads.map(\.offsets) == [5472...5484, 5486...5488, 5492...5497, 100...110, 200...210, 204...204, 300...310, 399...399, 420...430, 431...433, 437...440])
+        #expect(reads.map(\.isSeek) == [false, false, false, false, false, true, false, true, false, false, false])
         #expect(Self.readsPassOver(reads, partition: 0, offset: 5489))
         #expect(Self.readsPassOver(reads, partition: 0, offset: 5491))
         #expect(!Self.readsPassOver(reads, partition: 0, offset: 5487), "handed out")
@@ -87,6 +88,16 @@ struct ExactlyOnceVerifierTests {
         #expect(Self.readsPassOver(reads, partition: 1, offset: 207), "handed before the restore (its transaction aborted), passed over after it")
         #expect(!Self.readsPassOver(reads, partition: 1, offset: 350), "a restore that set the partition past it (400): not the broker's")
         #expect(Self.readsPassOver(reads, partition: 1, offset: 410), "read from the restored offset, 400, over it")
+        #expect(Self.readsPassOver(reads, partition: 1, offset: 435), "a hole inside one poll")
+        #expect(!Self.readsPassOver(reads, partition: 1, offset: 432), "handed out in a poll with a hole")
+    }
+
+    /// The runtime's "handed" line names each run of consecutive offsets, so that a hole inside
+    /// one poll (the broker's fetch gap, or a transaction's marker) shows in it.
+    @Test func offsetsAreLoggedAsRunsOfConsecutiveOnes() {
+        #expect(StreamRuntime.offsetRuns([Int64]()) == [])
+        #expect(StreamRuntime.offsetRuns([7]) == [7...7])
+        #expect(StreamRuntime.offsetRuns([3784, 3785, 3786, 3787, 3791, 3792, 3798]) == [3784...3787, 3791...3792, 3798...3798])
     }
 
     /// A verifier run stopped by the test broker: commits it holds back, none an instance left open.
@@ -501,7 +512,8 @@ struct ExactlyOnceVerifierTests {
     typealias Read = (log: String, partition: Int32, offsets: ClosedRange<Int64>, isSeek: Bool)
 
     /// What the consumer handed each instance of the test from `topic`, read from the runtime's
-    /// debug lines (`handed ["topic/P@A...B", …]`, one per poll), in each log's order. `log`
+    /// debug lines (`handed ["topic/P@A...B", …]`, one per poll, an entry per run of consecutive
+    /// offsets, so that a hole inside a poll reads as a pass-over), in each log's order. `log`
     /// names the log and the assignment: it changes at each "partitions assigned" or
     /// "partitions revoked" line, so that reads compared as consecutive belong to one
     /// ownership of the partition. A completed restore ("restored state … committed=[…]", after
