@@ -37,6 +37,7 @@ struct EndToEndBench: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Commit as soon as every fetched event is processed (processing.commit_when_drained, the topology's default), in Vigil's latency and ladder runs and in the pipes beside them; without it, every commit interval.") var commitWhenDrained = true
     @Flag(help: "Wait for each commit before processing the next batch (RuntimeOptions.overlapsCommit off), as before 2026-12-06: the A/B of the commit in the background.") var serialCommit = false
     @Flag(help: "Turn on local delivery (processing.local_delivery) in Vigil's latency and sustained-rate runs: an event's two stages in one transaction where this instance owns its repartition partition (sound on a broker that hides aborted records; README, Local delivery).") var localDelivery = false
+    @Flag(help: "Vigil's latency and sustained-rate runs without the topology's drift monitor: what drift costs live.") var vigilWithoutDrift = false
     @Option(help: "Vigil instances in one consumer group in the latency and sustained-rate runs, each a runtime on a thread of its own (Kafka Streams' stream threads): with one source partition, two put the source's stage and the repartition topic's stage on different threads.") var vigilInstances = 1
     @Flag(inversion: .prefixedNo, help: "Also run Vigil without drift and without local delivery (every event through the repartition topic, as Kafka Streams does).") var throughTopic = true
     @Option(parsing: .upToNextOption, help: "Also climb the ladder with pipes writing side records, as Vigil's stages write changelog records: hops separated by '/', each a '+'-separated list of side-record sizes in bytes, one side topic each. 300/145: two hops with one side record each (Vigil's four partitions a transaction, as shipped); 300+145: one hop with two (three partitions: local delivery); 445: one hop with one (two partitions); 0: a hop without (8/0: three partitions, two hops).")
@@ -457,6 +458,7 @@ struct EndToEndBench: ParsableCommand {
         }
         topology.processing.changelog = try changelogRecords() ?? topology.processing.changelog
         topology.processing.commitWhenDrained = commitWhenDrained
+        if vigilWithoutDrift { topology.drift = nil }
         let source = topology.source.topics[0]
         try admin.createTopics([NewTopic(name: source, partitions: partitions)])
         let total = min(rate * latencySeconds, data.count - 1)
