@@ -85,11 +85,18 @@ extension TransactionalPipe {
     /// stream processor's work, so that a rate can be judged against the write pattern plus a
     /// given processing cost on the same cores (bench/README.md, "A stand-in for Vigil's work beside
     /// the two-hop pipe").
+    ///
+    /// With `outputBytes`, each copy's value is that many bytes: the record's value, cut there or
+    /// repeated up to there (text as compressible as the input); with `provenanceHeaders`, each copy
+    /// carries the three headers Vigil puts on a score record (the input's topic, partition and
+    /// offset, under Vigil's names): the write pattern of Vigil's score records.
     public struct Hop: Sendable {
         public var input: String, output: String
         public var sides: [(topic: String, bytes: Int)]
         public var sidesPerTransaction: Bool
         public var workPerRecord: Duration
+        public var outputBytes = 0
+        public var provenanceHeaders = false
         public init(input: String, output: String, sides: [(topic: String, bytes: Int)] = [], sidesPerTransaction: Bool = false,
                     workPerRecord: Duration = .zero) {
             (self.input, self.output, self.sides, self.sidesPerTransaction) = (input, output, sides, sidesPerTransaction)
@@ -139,9 +146,11 @@ extension TransactionalPipe {
                         onCommitted: (Duration) -> Void = { _ in }, stop: (Int) -> Bool) throws -> Int {
         // With overlapsCommit the commit runs on a thread of its own while the loop polls and
         // works on; what it polls meanwhile is held (copied) and sent into the next transaction
-        // once the commit ends, as the runtime's `overlapsCommit` does. Side records are not
-        // written then (the stand-in for a processor's work does not need them).
-        precondition(!overlapsCommit || hops.allSatisfy(\.sides.isEmpty), "a pipe that overlaps its commit writes no side records")
+        // once the commit ends, as the runtime's `overlapsCommit` does. Side records are then
+        // written only once a transaction (`sidesPerTransaction`), just before its commit starts,
+        // as the runtime writes its changelog.
+        precondition(!overlapsCommit || hops.allSatisfy { $0.sides.isEmpty || $0.sidesPerTransaction },
+                     "a pipe that overlaps its commit writes side records only once a transaction")
         var configuration = ConsumerConfiguration(kafka: kafka, groupID: group)
         configuration.sessionTimeout = .seconds(6)
         configuration.kafka.properties["fetch.wait.max.ms"] = String(Int(fetchWait / .milliseconds(1)))
@@ -156,6 +165,36 @@ extension TransactionalPipe {
         let sideValue = (0..<max(1, largestSide)).map { _ in UInt8.random(in: 0...255, using: &generator) }
         // Records copied by each hop with side records a transaction, per partition.
         var sideCounts = [[Int32: Int]](repeating: [:], count: hops.count)
+        // The same for records held while a commit runs: they count in the next transaction.
+        var heldSideCounts = [[Int32: Int]](repeating: [:], count: hops.count)
+        var padded: [UInt8] = []
+        /// A copy's value and headers as `hop` writes them (``Hop/outputBytes``, ``Hop/provenanceHeaders``).
+        func withOutput<R>(of message: ConsumedMessage, hop: Hop, _ body: (UnsafeRawBufferPointer?, [KafkaHeader]) throws -> R) throws -> R {
+            let headers = hop.provenanceHeaders
+                ? [KafkaHeader("vigil.source.topic", hop.input), KafkaHeader("vigil.source.partition", String(message.partition)),
+                   KafkaHeader("vigil.source.offset", String(message.offset))]
+                : []
+            return try message.withValue { value in
+                guard let value, !value.isEmpty, hop.outputBytes > 0, value.count != hop.outputBytes else { return try body(value, headers) }
+                padded.removeAll(keepingCapacity: true)
+                while padded.count < hop.outputBytes { padded.append(contentsOf: value.prefix(hop.outputBytes - padded.count)) }
+                return try padded.withUnsafeBytes { try body($0, headers) }
+            }
+        }
+        /// Each side topic's record of this transaction, per partition (`sidesPerTransaction`).
+        func sendSidesPerTransaction() throws {
+            for (hopIndex, counts) in sideCounts.enumerated() where !counts.isEmpty {
+                for (side, bytes) in hops[hopIndex].sides {
+                    for (partition, count) in counts {
+                        let size = min(bytes * count, sideValue.count)
+                        try Self.sideKey.withUnsafeBytes { key in
+                            try sideValue.withUnsafeBytes { try producer.send(topic: side, partition: partition, key: key, value: UnsafeRawBufferPointer(rebasing: $0[..<size])) }
+                        }
+                    }
+                }
+            }
+            for hopIndex in sideCounts.indices { sideCounts[hopIndex].removeAll(keepingCapacity: true) }
+        }
         var producerConfiguration = ProducerConfiguration(kafka: kafka, transactionalID: transactionalID)
         producerConfiguration.linger = .milliseconds(1)
         let producer = try TransactionalProducer(configuration: producerConfiguration, logger: logger)
@@ -191,6 +230,7 @@ extension TransactionalPipe {
             openedAt = clock.now
             for record in held { try producer.send(record) }
             held.removeAll(keepingCapacity: true)
+            swap(&sideCounts, &heldSideCounts)
         }
         while !stop(copied) {
             if let flight = inFlight, flight.done.wait(timeout: .now()) == .success { try finishCommit(flight) }
@@ -211,15 +251,18 @@ extension TransactionalPipe {
                     let hop = hops[hopIndex]
                     work += workNanoseconds[hopIndex]
                     if holding {
-                        held.append(ProducerRecord(topic: hop.output, partition: message.partition,
-                                                   key: message.withKey { $0.map { Array($0) } }, value: message.withValue { $0.map { Array($0) } }))
+                        try withOutput(of: message, hop: hop) { value, headers in
+                            held.append(ProducerRecord(topic: hop.output, partition: message.partition,
+                                                       key: message.withKey { $0.map { Array($0) } }, value: value.map { Array($0) }, headers: headers))
+                        }
+                        if hop.sidesPerTransaction, !hop.sides.isEmpty { heldSideCounts[hopIndex][message.partition, default: 0] += 1 }
                         next[message.topicPartition] = message.offset + 1
                         if message.topic == lastInput { inTransaction += 1 }
                         continue
                     }
                     try message.withKey { key in
-                        try message.withValue { value in
-                            try producer.send(topic: hop.output, partition: message.partition, key: key, value: value)
+                        try withOutput(of: message, hop: hop) { value, headers in
+                            try producer.send(topic: hop.output, partition: message.partition, key: key, value: value, headers: headers)
                             if hop.sidesPerTransaction {
                                 if !hop.sides.isEmpty { sideCounts[hopIndex][message.partition, default: 0] += 1 }
                             } else {
@@ -236,6 +279,7 @@ extension TransactionalPipe {
             }
             let due = openedAt.map { (commitsWhenDrained && drained) || clock.now - $0 >= commitInterval } ?? false
             if overlapsCommit, inFlight == nil, due {
+                try sendSidesPerTransaction()
                 let flight = CommitInFlight()
                 let offsets = next
                 let metadata = try consumer.groupMetadata()
@@ -256,17 +300,7 @@ extension TransactionalPipe {
                 committing = inTransaction
                 inTransaction = 0
             } else if !overlapsCommit, due {
-                for (hopIndex, counts) in sideCounts.enumerated() where !counts.isEmpty {
-                    for (side, bytes) in hops[hopIndex].sides {
-                        for (partition, count) in counts {
-                            let size = min(bytes * count, sideValue.count)
-                            try Self.sideKey.withUnsafeBytes { key in
-                                try sideValue.withUnsafeBytes { try producer.send(topic: side, partition: partition, key: key, value: UnsafeRawBufferPointer(rebasing: $0[..<size])) }
-                            }
-                        }
-                    }
-                }
-                for hopIndex in sideCounts.indices { sideCounts[hopIndex].removeAll(keepingCapacity: true) }
+                try sendSidesPerTransaction()
                 let commitStart = clock.now
                 try producer.sendOffsetsToTransaction(next, groupMetadata: consumer.groupMetadata())
                 try producer.commitTransaction()

@@ -47,6 +47,10 @@ struct EndToEndBench: ParsableCommand {
     @Option(help: "CPU nanoseconds the live two-hop pipe (ladder and latency runs) spends per event besides copying it, split evenly over its hops: a stand-in for a processor's work, to judge a rate against the write pattern plus that cost on the same cores (0: none).") var pipeWorkNs = 0
     @Flag(help: "The live two-hop pipe runs each hop on a thread of its own, with its own consumer group, producer and transactions (as two Vigil instances of one group split the topology's two stages, --vigil-instances 2), instead of both hops in one loop.") var pipeHopThreads = false
     @Flag(help: "The live pipes commit on a thread of their own while their loop polls and works on, holding what it polls meanwhile for the next transaction (as the runtime's commit in the background does); not with --state-pipe-bytes.") var pipeOverlapsCommit = false
+    @Option(help: "The live two-hop pipe's copies as Vigil's records: each hop's values at least these bytes, 'A/B' (the repartitioned event, the score record; 0: the input's value as is), the input's text repeated to that length.") var pipeHopBytes: String?
+    @Flag(help: "The live two-hop pipe's last hop puts the three provenance headers Vigil puts on a score record on each copy.") var pipeProvenanceHeaders = false
+    @Option(help: "The live two-hop pipe writes a changelog as Vigil's `changelog: events` does: each hop one record a transaction and partition of these bytes times the records it copied there, 'A/B'.") var pipeChangelogBytes: String?
+    @Flag(help: "After each of Vigil's latency and ladder runs, print the mean size of the records in its repartition, scores and changelog topics (the first 20,000 of each), for --pipe-hop-bytes and --pipe-changelog-bytes.") var recordSizes = false
     @Flag(help: "The pipes of --state-pipe-bytes write each side record once a transaction and partition, of the given bytes times the records copied there (the pattern of changelog: events), instead of one beside each record.") var sideRecordsPerTransaction = false
 
     func validate() throws {
@@ -419,6 +423,43 @@ struct EndToEndBench: ParsableCommand {
     /// (`pipeWithSideRecords`: the pipe over one or two hops, each hop also writing a side
     /// record of each given size per record to a topic of its own, as stages write their
     /// changelogs: the floor of a write pattern of Vigil's.)
+    /// The two values of a per-hop option, `A/B` (none: `[]`).
+    static func perHop(_ text: String?, option: String) throws -> [Int] {
+        guard let text else { return [] }
+        let values = text.split(separator: "/").map { Int($0) }
+        guard values.count == 2, let first = values[0], let second = values[1], first >= 0, second >= 0 else {
+            throw ValidationError("\(option) takes two sizes in bytes, 'A/B', got \(text)")
+        }
+        return [first, second]
+    }
+
+    /// The mean key, value and header bytes of the first 20,000 records of `topic` (uncommitted
+    /// ones too: what the producers wrote).
+    static func meanRecordSize(topic: String, partitions: Int32, kafka: KafkaConfiguration, logger: Logger) throws -> String {
+        var configuration = ConsumerConfiguration(kafka: kafka, groupID: "sizes-\(UUID().uuidString.prefix(8))")
+        configuration.isolationLevel = .readUncommitted
+        let consumer = try Consumer(configuration: configuration, logger: logger)
+        defer { try? consumer.close() }
+        try consumer.assign(Dictionary(uniqueKeysWithValues: (0..<partitions).map { (TopicPartition(topic, $0), KafkaOffset.beginning) }))
+        var (records, keys, values, headers) = (0, 0, 0, 0)
+        var idle = 0
+        while records < 20_000, idle < 10 {
+            let count = try consumer.withBatch(maxRecords: 5_000, timeout: .milliseconds(100), fill: false) { batch in
+                for message in batch.messages {
+                    keys += message.withKey { $0?.count ?? 0 }
+                    values += message.withValue { $0?.count ?? 0 }
+                    headers += message.headers.reduce(0) { $0 + $1.name.utf8.count + ($1.value?.count ?? 0) }
+                }
+                return batch.messages.count
+            }
+            records += count
+            idle = count == 0 ? idle + 1 : 0
+        }
+        guard records > 0 else { return "none read" }
+        let mean = { (total: Int) in String(format: "%.1f", Double(total) / Double(records)) }
+        return "\(records) read, mean key \(mean(keys)) bytes, value \(mean(values)), header names and values \(mean(headers))"
+    }
+
     enum LatencySubject: Equatable {
         case vigil, pipe, pipeTwoHops
         case pipeWithSideRecords([[Int]], perTransaction: Bool)
@@ -512,6 +553,13 @@ struct EndToEndBench: ParsableCommand {
             // pipe is the reference the sustained target is a share of.
             if subject == .pipeTwoHops {
                 for index in hops.indices { hops[index].workPerRecord = .nanoseconds(pipeWorkNs) / hops.count }
+                // Vigil's writes (--pipe-hop-bytes, --pipe-provenance-headers, --pipe-changelog-bytes).
+                for (index, bytes) in try Self.perHop(pipeHopBytes, option: "--pipe-hop-bytes").enumerated() { hops[index].outputBytes = bytes }
+                hops[hops.count - 1].provenanceHeaders = pipeProvenanceHeaders
+                for (index, bytes) in try Self.perHop(pipeChangelogBytes, option: "--pipe-changelog-bytes").enumerated() where bytes > 0 {
+                    hops[index].sides = [("\(name).pipe-changelog-\(index)", bytes)]
+                    hops[index].sidesPerTransaction = true
+                }
             }
             try admin.createTopics((hops.map(\.output) + hops.flatMap { $0.sides.map(\.topic) }).map { NewTopic(name: $0, partitions: partitions) })
             let pipe = TransactionalPipe(kafka: vigilKafka, logger: logger)
@@ -585,6 +633,11 @@ struct EndToEndBench: ParsableCommand {
         }
         try producer.flush()
         _ = reader.waitForAll(timeout: .seconds(60))
+        if recordSizes, let plan = instances.first?.runtime.plan {
+            for topic in [plan.segments[1].inputTopic, plan.scoresTopic] + plan.changelogTopics {
+                print("records of \(topic): \(try Self.meanRecordSize(topic: topic, partitions: partitions, kafka: kafka, logger: logger))", to: &standardError)
+            }
+        }
         let transactionsPerSecond: Double
         var phases: String?
         if let instance = instances.first {
