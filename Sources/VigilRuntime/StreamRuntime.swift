@@ -538,7 +538,7 @@ public final class StreamRuntime: @unchecked Sendable {
         // What the consumer handed over, for telling a record never handed out (a broker that
         // leaves a committed batch out of a fetch) from one lost here: each run of consecutive
         // offsets, so that a hole inside one poll shows (a transaction's marker makes one too).
-        logger.debug("handed \(order.flatMap { partition in Self.offsetRuns(groups[partition]!.lazy.map(\.offset)).map { "\(partition)@\($0.lowerBound)...\($0.upperBound)" } })")
+        logger.debug("handed \(order.flatMap { Self.handedEntries($0, offsets: groups[$0]!.lazy.map(\.offset)) })")
         if transaction == nil { transaction = OpenTransaction() }
         if driver.commitUnderWay { counts.batchesBehindCommit += 1 }
         // Consumed from here on, whatever happens next: an abort rewinds them.
@@ -559,7 +559,12 @@ public final class StreamRuntime: @unchecked Sendable {
         }
     }
 
-    /// Opens a transaction when none is: saves what an abort puts back, and sends due barriers.
+    /// The "handed" debug line's entries for one partition's records: `topic/P@A...B` for each
+    /// run of consecutive offsets (the exactly-once verifier reads them back).
+    static func handedEntries(_ partition: TopicPartition, offsets: some Sequence<Int64>) -> [String] {
+        offsetRuns(offsets).map { "\(partition)@\($0.lowerBound)...\($0.upperBound)" }
+    }
+
     /// Ascending offsets as runs of consecutive ones: `[4, 5, 6, 9, 10]` as `[4...6, 9...10]`.
     static func offsetRuns(_ offsets: some Sequence<Int64>) -> [ClosedRange<Int64>] {
         var runs: [ClosedRange<Int64>] = []
@@ -573,6 +578,7 @@ public final class StreamRuntime: @unchecked Sendable {
         return runs
     }
 
+    /// Opens a transaction when none is: saves what an abort puts back, and sends due barriers.
     private func beginIfIdle() throws {
         if case .committing = driver.cycle.state {
             // Its events run while the commit before it is under way: it begins, and takes the

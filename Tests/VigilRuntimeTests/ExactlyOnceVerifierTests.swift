@@ -70,14 +70,17 @@ struct ExactlyOnceVerifierTests {
             #"2026-12-06T10:13:10.300Z info vigil.run: restored state applied="[]" committed="[\"\#(topic)/1@400\"]" from_snapshots=1"#,
             "2026-12-06T10:13:10.400Z debug vigil.run: handed [\"\(topic)/1@420...430\"]",
             "2026-12-06T10:13:10.500Z debug vigil.run: handed [\"\(topic)/1@431...433\", \"\(topic)/1@437...440\", \"other.topic/1@10...12\"]",
+            "2026-12-06T10:13:10.600Z debug vigil.run: handed [\"\(topic)/1@441...450\"]",
+            "2026-12-06T10:13:10.700Z warning vigil.run: consumer, \(topic)/1 (Local: Bad message format) [_BAD_MSG]",
+            "2026-12-06T10:13:10.800Z debug vigil.run: handed [\"\(topic)/1@460...470\"]",
         ]
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-reads-\(UUID().uuidString.prefix(8)).log").path
         try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         RuntimeFixture.vigilLogs.withValue { $0.append(("reads", 0, path)) }
         let reads = Self.handedRanges(topic: topic)
-        #expect(reads.map(\.offsets) == [5472...5484, 5486...5488, 5492...5497, 100...110, 200...210, 204...204, 300...310, 399...399, 420...430, 431...433, 437...440])
-        #expect(reads.map(\.isSeek) == [false, false, false, false, false, true, false, true, false, false, false])
+        #expect(reads.map(\.offsets) == [5472...5484, 5486...5488, 5492...5497, 100...110, 200...210, 204...204, 300...310, 399...399, 420...430, 431...433, 437...440, 441...450, 460...470])
+        #expect(reads.map(\.isSeek) == [false, false, false, false, false, true, false, true, false, false, false, false, false])
         #expect(Self.readsPassOver(reads, partition: 0, offset: 5489))
         #expect(Self.readsPassOver(reads, partition: 0, offset: 5491))
         #expect(!Self.readsPassOver(reads, partition: 0, offset: 5487), "handed out")
@@ -90,14 +93,31 @@ struct ExactlyOnceVerifierTests {
         #expect(Self.readsPassOver(reads, partition: 1, offset: 410), "read from the restored offset, 400, over it")
         #expect(Self.readsPassOver(reads, partition: 1, offset: 435), "a hole inside one poll")
         #expect(!Self.readsPassOver(reads, partition: 1, offset: 432), "handed out in a poll with a hole")
+        #expect(Self.readsPassOver(reads, partition: 1, offset: 434), "the hole's first offset")
+        #expect(Self.readsPassOver(reads, partition: 1, offset: 436), "the hole's last offset")
+        #expect(!Self.readsPassOver(reads, partition: 1, offset: 433), "the run before the hole ends there")
+        #expect(!Self.readsPassOver(reads, partition: 1, offset: 437), "the run after the hole starts there")
+        #expect(!Self.readsPassOver(reads, partition: 1, offset: 455), "a consumer error between the reads: not the broker's gap")
     }
 
     /// The runtime's "handed" line names each run of consecutive offsets, so that a hole inside
     /// one poll (the broker's fetch gap, or a transaction's marker) shows in it.
-    @Test func offsetsAreLoggedAsRunsOfConsecutiveOnes() {
+    @Test func offsetsAreLoggedAsRunsOfConsecutiveOnes() throws {
         #expect(StreamRuntime.offsetRuns([Int64]()) == [])
         #expect(StreamRuntime.offsetRuns([7]) == [7...7])
         #expect(StreamRuntime.offsetRuns([3784, 3785, 3786, 3787, 3791, 3792, 3798]) == [3784...3787, 3791...3792, 3798...3798])
+        // The line as the runtime writes it reads back as those runs.
+        let topic = "eos-test\(UUID().uuidString.prefix(8)).repartition.terminal"
+        let entries = StreamRuntime.handedEntries(TopicPartition(topic, 1), offsets: [3784, 3785, 3786, 3787, 3791, 3792, 3798])
+            + StreamRuntime.handedEntries(TopicPartition("other.topic", 1), offsets: [3789])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-handed-\(UUID().uuidString.prefix(8)).log").path
+        try "2026-12-07T05:00:00.000Z debug vigil.run: handed \(entries)".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        RuntimeFixture.vigilLogs.withValue { $0.append(("handed", 0, path)) }
+        let reads = Self.handedRanges(topic: topic)
+        #expect(reads.map(\.offsets) == [3784...3787, 3791...3792, 3798...3798])
+        #expect(Self.readsPassOver(reads, partition: 1, offset: 3789))
+        #expect(!Self.readsPassOver(reads, partition: 1, offset: 3792))
     }
 
     /// A verifier run stopped by the test broker: commits it holds back, none an instance left open.
@@ -515,8 +535,8 @@ struct ExactlyOnceVerifierTests {
     /// debug lines (`handed ["topic/P@A...B", …]`, one per poll, an entry per run of consecutive
     /// offsets, so that a hole inside a poll reads as a pass-over), in each log's order. `log`
     /// names the log and the assignment: it changes at each "partitions assigned" or
-    /// "partitions revoked" line, so that reads compared as consecutive belong to one
-    /// ownership of the partition. A completed restore ("restored state … committed=[…]", after
+    /// "partitions revoked" line, and at a consumer error on the topic, so that reads compared
+    /// as consecutive belong to one ownership of the partition with nothing dropped between them. A completed restore ("restored state … committed=[…]", after
     /// an assignment or an abort) seeks its partitions to their committed offsets: it comes as
     /// a seek (`isSeek`), the offset before the committed one, where the next read must go on.
     static func handedRanges(topic: String) -> [Read] {
@@ -526,7 +546,10 @@ struct ExactlyOnceVerifierTests {
             guard let text = try? String(contentsOfFile: entry.path, encoding: .utf8) else { continue }
             var assignment = 0
             for line in text.split(separator: "\n") {
-                if line.contains("partitions assigned") || line.contains("partitions revoked") { assignment += 1; continue }
+                // A record the consumer dropped with an error (a message set it could not read,
+                // an offset reset) is not the broker's gap: its warning breaks the chain of reads,
+                // so that a hole across it is never read as a pass-over.
+                if line.contains("partitions assigned") || line.contains("partitions revoked") || line.contains("consumer, \(prefix)") { assignment += 1; continue }
                 let log = "\(entry.path)#\(assignment)"
                 if line.contains("restored state"), let committed = line.range(of: "committed=") {
                     let list = line[committed.upperBound...].prefix { $0 != "]" }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 public import VigilKafka
+import VigilRuntime
 
 /// The raw exactly-once pipe: consume a topic and produce every record unchanged to another,
 /// committing the consumed offsets in the same transaction every `transactionSize` records. No
@@ -168,12 +169,12 @@ extension TransactionalPipe {
         // The same for records held while a commit runs: they count in the next transaction.
         var heldSideCounts = [[Int32: Int]](repeating: [:], count: hops.count)
         var padded: [UInt8] = []
+        // The runtime's own header writer, one a hop: the copies cost what Vigil's score records do.
+        var provenance = hops.map { ProvenanceHeaders(topic: $0.input) }
         /// A copy's value and headers as `hop` writes them (``Hop/outputBytes``, ``Hop/provenanceHeaders``).
-        func withOutput<R>(of message: ConsumedMessage, hop: Hop, _ body: (UnsafeRawBufferPointer?, [KafkaHeader]) throws -> R) throws -> R {
-            let headers = hop.provenanceHeaders
-                ? [KafkaHeader("vigil.source.topic", hop.input), KafkaHeader("vigil.source.partition", String(message.partition)),
-                   KafkaHeader("vigil.source.offset", String(message.offset))]
-                : []
+        func withOutput<R>(of message: ConsumedMessage, hop hopIndex: Int, _ body: (UnsafeRawBufferPointer?, [KafkaHeader]) throws -> R) throws -> R {
+            let hop = hops[hopIndex]
+            let headers = hop.provenanceHeaders ? provenance[hopIndex].headers(partition: message.partition, offset: message.offset) : []
             return try message.withValue { value in
                 guard let value, !value.isEmpty, hop.outputBytes > 0, value.count != hop.outputBytes else { return try body(value, headers) }
                 padded.removeAll(keepingCapacity: true)
@@ -230,6 +231,8 @@ extension TransactionalPipe {
             openedAt = clock.now
             for record in held { try producer.send(record) }
             held.removeAll(keepingCapacity: true)
+            // Everything since the commit started was held, and the side records were sent before it.
+            assert(sideCounts.allSatisfy(\.isEmpty))
             swap(&sideCounts, &heldSideCounts)
         }
         while !stop(copied) {
@@ -251,7 +254,7 @@ extension TransactionalPipe {
                     let hop = hops[hopIndex]
                     work += workNanoseconds[hopIndex]
                     if holding {
-                        try withOutput(of: message, hop: hop) { value, headers in
+                        try withOutput(of: message, hop: hopIndex) { value, headers in
                             held.append(ProducerRecord(topic: hop.output, partition: message.partition,
                                                        key: message.withKey { $0.map { Array($0) } }, value: value.map { Array($0) }, headers: headers))
                         }
@@ -261,7 +264,7 @@ extension TransactionalPipe {
                         continue
                     }
                     try message.withKey { key in
-                        try withOutput(of: message, hop: hop) { value, headers in
+                        try withOutput(of: message, hop: hopIndex) { value, headers in
                             try producer.send(topic: hop.output, partition: message.partition, key: key, value: value, headers: headers)
                             if hop.sidesPerTransaction {
                                 if !hop.sides.isEmpty { sideCounts[hopIndex][message.partition, default: 0] += 1 }

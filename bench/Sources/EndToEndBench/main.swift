@@ -47,7 +47,7 @@ struct EndToEndBench: ParsableCommand {
     @Option(help: "CPU nanoseconds the live two-hop pipe (ladder and latency runs) spends per event besides copying it, split evenly over its hops: a stand-in for a processor's work, to judge a rate against the write pattern plus that cost on the same cores (0: none).") var pipeWorkNs = 0
     @Flag(help: "The live two-hop pipe runs each hop on a thread of its own, with its own consumer group, producer and transactions (as two Vigil instances of one group split the topology's two stages, --vigil-instances 2), instead of both hops in one loop.") var pipeHopThreads = false
     @Flag(help: "The live pipes commit on a thread of their own while their loop polls and works on, holding what it polls meanwhile for the next transaction (as the runtime's commit in the background does); not with --state-pipe-bytes.") var pipeOverlapsCommit = false
-    @Option(help: "The live two-hop pipe's copies as Vigil's records: each hop's values at least these bytes, 'A/B' (the repartitioned event, the score record; 0: the input's value as is), the input's text repeated to that length.") var pipeHopBytes: String?
+    @Option(help: "The live two-hop pipe's copies as Vigil's records: each hop's values of these bytes, 'A/B' (the repartitioned event, the score record; 0: the input's value as is), the input's text repeated or cut to that length; with two-hops as a ladder subject.") var pipeHopBytes: String?
     @Flag(help: "The live two-hop pipe's last hop puts the three provenance headers Vigil puts on a score record on each copy.") var pipeProvenanceHeaders = false
     @Option(help: "The live two-hop pipe writes a changelog as Vigil's `changelog: events` does: each hop one record a transaction and partition of these bytes times the records it copied there, 'A/B'.") var pipeChangelogBytes: String?
     @Flag(help: "After each of Vigil's latency and ladder runs, print the mean size of the records in its repartition, scores and changelog topics (the first 20,000 of each), for --pipe-hop-bytes and --pipe-changelog-bytes.") var recordSizes = false
@@ -57,8 +57,10 @@ struct EndToEndBench: ParsableCommand {
         guard vigilInstances >= 1 else { throw ValidationError("--vigil-instances must be 1 or more") }
         guard pipeWorkNs >= 0 else { throw ValidationError("--pipe-work-ns must be 0 or more") }
         if pipeOverlapsCommit, !statePipeBytes.isEmpty {
-            throw ValidationError("--pipe-overlaps-commit does not go with --state-pipe-bytes: a pipe that commits in the background writes no side records")
+            throw ValidationError("--pipe-overlaps-commit does not go with --state-pipe-bytes: a pipe that commits in the background writes side records only once a transaction (--pipe-changelog-bytes)")
         }
+        _ = try Self.perHop(pipeHopBytes, option: "--pipe-hop-bytes")
+        _ = try Self.perHop(pipeChangelogBytes, option: "--pipe-changelog-bytes")
     }
 
     func run() throws {
@@ -178,7 +180,7 @@ struct EndToEndBench: ParsableCommand {
                                                     vigilKafka: vigilKafka, admin: admin, logger: logger, suffix: "\(suffix)-s\(subject)\(number)")
                     let held = result.matched == result.produced && Double(result.lastP50) <= 1.5 * Double(max(1, result.firstP50))
                     sustained[index].steps.append("\(rate): \(result.trend)\(held ? "" : " ✗")")
-                    print("\(subject) at \(rate)/s: p50 first → last second \(result.trend), p99 \(f1(result.p99)) ms: \(held ? "sustained" : "not sustained")", to: &standardError)
+                    print("\(described(subject)) at \(rate)/s: p50 first → last second \(result.trend), p99 \(f1(result.p99)) ms: \(held ? "sustained" : "not sustained")", to: &standardError)
                     if held { sustained[index].rate = rate }
                     missed[index] = held ? 0 : missed[index] + 1
                 }
@@ -417,12 +419,18 @@ struct EndToEndBench: ParsableCommand {
             + "; µs per event by stage: \(stages.joined(separator: ", "))"
     }
 
-    /// What a latency run measures: Vigil, or the raw transactional pipe run live (its floor).
-    /// (`pipeTwoHops`: the pipe copying source → middle → output in one instance's
-    /// transactions, the floor of a two-stage topology whose events cross a repartition topic.)
-    /// (`pipeWithSideRecords`: the pipe over one or two hops, each hop also writing a side
-    /// record of each given size per record to a topic of its own, as stages write their
-    /// changelogs: the floor of a write pattern of Vigil's.)
+    /// A subject as the ladder's lines name it, with the flags that change what it does.
+    func described(_ subject: LatencySubject) -> String {
+        var flags: [String] = []
+        if subject == .vigil, vigilWithoutDrift { flags.append("without drift") }
+        if subject == .pipeTwoHops {
+            if let pipeHopBytes { flags.append("values of \(pipeHopBytes) bytes") }
+            if pipeProvenanceHeaders { flags.append("provenance headers") }
+            if let pipeChangelogBytes { flags.append("changelog \(pipeChangelogBytes) bytes a record") }
+        }
+        return flags.isEmpty ? "\(subject)" : "\(subject) (\(flags.joined(separator: ", ")))"
+    }
+
     /// The two values of a per-hop option, `A/B` (none: `[]`).
     static func perHop(_ text: String?, option: String) throws -> [Int] {
         guard let text else { return [] }
@@ -460,6 +468,12 @@ struct EndToEndBench: ParsableCommand {
         return "\(records) read, mean key \(mean(keys)) bytes, value \(mean(values)), header names and values \(mean(headers))"
     }
 
+    /// What a latency run measures: Vigil, or the raw transactional pipe run live (its floor).
+    /// (`pipeTwoHops`: the pipe copying source → middle → output in one instance's
+    /// transactions, the floor of a two-stage topology whose events cross a repartition topic.)
+    /// (`pipeWithSideRecords`: the pipe over one or two hops, each hop also writing a side
+    /// record of each given size per record to a topic of its own, as stages write their
+    /// changelogs: the floor of a write pattern of Vigil's.)
     enum LatencySubject: Equatable {
         case vigil, pipe, pipeTwoHops
         case pipeWithSideRecords([[Int]], perTransaction: Bool)
@@ -683,7 +697,7 @@ struct EndToEndBench: ParsableCommand {
         let trend = "\(bySecond.first ?? "-") → \(bySecond.last ?? "-")"
         latencies.sort()
         func percentile(_ p: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int((p * Double(latencies.count)).rounded(.up)) - 1)] }
-        if let phases { print("\(subject) at \(rate)/s: \(phases)", to: &standardError) }
+        if let phases { print("\(described(subject)) at \(rate)/s: \(phases)", to: &standardError) }
         return LatencyResult(produced: total, matched: latencies.count, p50: percentile(0.5), p99: percentile(0.99), p999: percentile(0.999), max: latencies.last ?? .nan,
                              transactionsPerSecond: transactionsPerSecond, trend: trend, phases: phases,
                              firstP50: bySecond.first.flatMap { Int($0) } ?? 0, lastP50: bySecond.last.flatMap { Int($0) } ?? Int.max)
