@@ -211,7 +211,18 @@ extension TransactionalPipe {
         let workNanoseconds = hops.map { Int64($0.workPerRecord / .nanoseconds(1)) }
         var inFlight: CommitInFlight?
         var committing = 0
-        var held: [ProducerRecord] = []
+        // What a poll brings while a commit runs: keys and values one after the other in one
+        // buffer reused from commit to commit, as the runtime holds them (not two arrays and a
+        // record each, which made the floor dearer than the runtime: bench/README.md, "Without
+        // drift, and without compression …").
+        var heldBytes: [UInt8] = []
+        var held: [(hop: Int, partition: Int32, key: Range<Int>?, value: Range<Int>?, headers: [KafkaHeader])] = []
+        func holdBytes(_ bytes: UnsafeRawBufferPointer?) -> Range<Int>? {
+            guard let bytes else { return nil }
+            let start = heldBytes.count
+            heldBytes.append(contentsOf: bytes)
+            return start..<heldBytes.count
+        }
         // One serial queue for the commits, as the runtime's CommitWorker has: not a thread
         // started for each commit (0.33 µs an event of thread starts at 115,329/s under perf,
         // bench/README.md, "The two stages on two threads").
@@ -229,8 +240,15 @@ extension TransactionalPipe {
             guard sendsHeld, !held.isEmpty else { return }
             try producer.beginTransaction()
             openedAt = clock.now
-            for record in held { try producer.send(record) }
+            try heldBytes.withUnsafeBytes { buffer in
+                for record in held {
+                    try producer.send(topic: hops[record.hop].output, partition: record.partition,
+                                      key: record.key.map { UnsafeRawBufferPointer(rebasing: buffer[$0]) },
+                                      value: record.value.map { UnsafeRawBufferPointer(rebasing: buffer[$0]) }, headers: record.headers)
+                }
+            }
             held.removeAll(keepingCapacity: true)
+            heldBytes.removeAll(keepingCapacity: true)
             // Everything since the commit started was held, and the side records were sent before it.
             assert(sideCounts.allSatisfy(\.isEmpty))
             swap(&sideCounts, &heldSideCounts)
@@ -255,8 +273,7 @@ extension TransactionalPipe {
                     work += workNanoseconds[hopIndex]
                     if holding {
                         try withOutput(of: message, hop: hopIndex) { value, headers in
-                            held.append(ProducerRecord(topic: hop.output, partition: message.partition,
-                                                       key: message.withKey { $0.map { Array($0) } }, value: value.map { Array($0) }, headers: headers))
+                            held.append((hopIndex, message.partition, message.withKey { holdBytes($0) }, holdBytes(value), headers))
                         }
                         if hop.sidesPerTransaction, !hop.sides.isEmpty { heldSideCounts[hopIndex][message.partition, default: 0] += 1 }
                         next[message.topicPartition] = message.offset + 1
