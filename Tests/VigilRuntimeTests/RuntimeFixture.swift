@@ -200,9 +200,11 @@ enum RuntimeFixture {
     /// Reads the scores topic from the start until `count` records have arrived, or `done` says
     /// what has arrived is enough (or the deadline).
     static func readScores(_ topic: String, featureNames: [String], atLeast count: Int, within deadline: Duration = .seconds(60),
-                           until done: ([ScoreRecord]) -> Bool = { _ in false }, kafka: KafkaConfiguration = RuntimeFixture.kafka) throws -> [ScoreRecord] {
+                           until done: ([ScoreRecord]) -> Bool = { _ in false }, kafka: KafkaConfiguration = RuntimeFixture.kafka,
+                           isolation: ConsumerConfiguration.IsolationLevel = .readCommitted) throws -> [ScoreRecord] {
         var configuration = ConsumerConfiguration(kafka: kafka, groupID: unique("reader"))
         configuration.reportsPartitionEOF = false
+        configuration.isolationLevel = isolation
         let consumer = try Consumer(configuration: configuration, logger: logger)
         defer { try? consumer.close() }
         // The runtime creates its output topics when it starts, on its own thread: wait for them.
